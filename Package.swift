@@ -1,0 +1,66 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// One settings array for every Swift target: Swift 6 language mode (complete concurrency
+/// checking), the upcoming features the style guide names, and warnings treated as errors.
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+    name: "strongroom",
+    products: [
+        .executable(name: "strongroom", targets: ["strongroom"]),
+    ],
+    targets: [
+        // The C boundary: OpenSSL through pkg-config, macros through one audited shim target,
+        // and the Linux syscalls Glibc's Swift module does not expose (epoll, eventfd, accept4).
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(name: "COpenSSLShims", dependencies: ["COpenSSL"]),
+        .target(name: "CSystemShims"),
+
+        .target(name: "Platform", dependencies: ["CSystemShims"], swiftSettings: swiftSettings),
+        .target(
+            name: "Cryptography",
+            dependencies: ["COpenSSL", "COpenSSLShims"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TLS",
+            dependencies: ["COpenSSL", "COpenSSLShims", "Cryptography"],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "HTTP1", swiftSettings: swiftSettings),
+        .target(name: "SecretsAPI", dependencies: ["Cryptography"], swiftSettings: swiftSettings),
+        .target(
+            name: "Node",
+            dependencies: ["Platform", "Cryptography", "TLS", "HTTP1", "SecretsAPI"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "strongroom", dependencies: ["Node"], swiftSettings: swiftSettings),
+
+        .testTarget(name: "PlatformTests", dependencies: ["Platform"], swiftSettings: swiftSettings),
+        .testTarget(name: "CryptographyTests", dependencies: ["Cryptography"], swiftSettings: swiftSettings),
+        .testTarget(name: "TLSTests", dependencies: ["TLS", "Cryptography"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HTTP1Tests",
+            dependencies: ["HTTP1"],
+            resources: [.copy("Regressions")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "SecretsAPITests", dependencies: ["SecretsAPI", "Cryptography"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "NodeTests",
+            dependencies: ["Node", "Platform", "TLS", "HTTP1", "SecretsAPI", "Cryptography"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

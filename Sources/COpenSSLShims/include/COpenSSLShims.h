@@ -1,0 +1,25 @@
+#ifndef STRONGROOM_COPENSSLSHIMS_H
+#define STRONGROOM_COPENSSLSHIMS_H
+
+// One function per OpenSSL macro that Swift's importer cannot see. Keep this list the only place
+// where such macros are wrapped, so that it can be audited in one read.
+
+#include <stddef.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+int COpenSSLShims_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version);
+int COpenSSLShims_SSL_CTX_set_max_proto_version(SSL_CTX *ctx, int version);
+long COpenSSLShims_SSL_CTX_set_mode(SSL_CTX *ctx, long mode);
+long COpenSSLShims_SSL_set_mode(SSL *ssl, long mode);
+long COpenSSLShims_SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode);
+int COpenSSLShims_SSL_CTX_set1_groups_list(SSL_CTX *ctx, const char *list);
+long COpenSSLShims_SSL_CTX_add_extra_chain_cert(SSL_CTX *ctx, X509 *cert);
+uint64_t COpenSSLShims_SSL_OP_NO_RENEGOTIATION(void);
+uint64_t COpenSSLShims_SSL_OP_CIPHER_SERVER_PREFERENCE(void);
+uint64_t COpenSSLShims_SSL_OP_NO_COMPRESSION(void);
+int COpenSSLShims_sk_X509_num(const STACK_OF(X509) *stack);
+X509 *COpenSSLShims_sk_X509_value(const STACK_OF(X509) *stack, int index);
+void COpenSSLShims_OPENSSL_free(void *pointer);
+
+#endif

@@ -1,0 +1,28 @@
+#ifndef STRONGROOM_CSYSTEMSHIMS_H
+#define STRONGROOM_CSYSTEMSHIMS_H
+
+// Linux calls that Glibc's Swift module does not expose. No _GNU_SOURCE here (it changes glibc's
+// types under Swift's feet); the .c file defines it for itself. epoll_event is a packed struct on
+// x86_64, so events cross the boundary as two plain arrays instead.
+
+#include <stdint.h>
+
+int CSystemShims_epoll_create(void);
+/// op: 1 add, 2 delete, 3 modify (EPOLL_CTL_*). Returns 0 or -1 with errno.
+int CSystemShims_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
+/// Fills up to max (data, events) pairs. Returns the count or -1 with errno.
+int CSystemShims_epoll_wait(int epfd, uint64_t *data, uint32_t *events, int max, int timeout_ms);
+
+uint32_t CSystemShims_EPOLLIN(void);
+uint32_t CSystemShims_EPOLLOUT(void);
+uint32_t CSystemShims_EPOLLERR(void);
+uint32_t CSystemShims_EPOLLHUP(void);
+uint32_t CSystemShims_EPOLLRDHUP(void);
+uint32_t CSystemShims_EPOLLEXCLUSIVE(void);
+
+/// A non-blocking, close-on-exec eventfd.
+int CSystemShims_eventfd(void);
+/// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC.
+int CSystemShims_accept_nonblocking(int fd, void *addr, unsigned int *len);
+
+#endif

@@ -1,0 +1,38 @@
+#define _GNU_SOURCE
+#include "CSystemShims.h"
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+int CSystemShims_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int CSystemShims_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event ev;
+    ev.events = events;
+    ev.data.u64 = data;
+    return epoll_ctl(epfd, op, fd, &ev);
+}
+
+int CSystemShims_epoll_wait(int epfd, uint64_t *data, uint32_t *events, int max, int timeout_ms) {
+    struct epoll_event evs[256];
+    if (max > 256) max = 256;
+    int n = epoll_wait(epfd, evs, max, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        data[i] = evs[i].data.u64;
+        events[i] = evs[i].events;
+    }
+    return n;
+}
+
+uint32_t CSystemShims_EPOLLIN(void) { return EPOLLIN; }
+uint32_t CSystemShims_EPOLLOUT(void) { return EPOLLOUT; }
+uint32_t CSystemShims_EPOLLERR(void) { return EPOLLERR; }
+uint32_t CSystemShims_EPOLLHUP(void) { return EPOLLHUP; }
+uint32_t CSystemShims_EPOLLRDHUP(void) { return EPOLLRDHUP; }
+uint32_t CSystemShims_EPOLLEXCLUSIVE(void) { return EPOLLEXCLUSIVE; }
+
+int CSystemShims_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+int CSystemShims_accept_nonblocking(int fd, void *addr, unsigned int *len) {
+    return accept4(fd, (struct sockaddr *)addr, (socklen_t *)len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}

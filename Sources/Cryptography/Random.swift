@@ -1,0 +1,46 @@
+internal import COpenSSL
+
+/// Cryptographically secure randomness from OpenSSL's DRBG (`RAND_bytes`).
+///
+/// Core modules never call this directly: they take a `RandomSource` so that tests and the
+/// simulator can pass a seeded one.
+public enum Random {
+    /// `count` random bytes.
+    public static func bytes(_ count: Int) throws(CryptoError) -> [UInt8] {
+        precondition(count >= 0, "negative byte count")
+        var out = [UInt8](repeating: 0, count: count)
+        if count == 0 { return out }
+        let ok = out.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, Int32($0.count)) }
+        guard ok == 1 else { throw CryptoError.fromOpenSSL("RAND_bytes") }
+        return out
+    }
+
+    /// A uniformly distributed integer in `0..<upperBound`, by rejection sampling (no modulo bias).
+    public static func uniform(below upperBound: UInt32) throws(CryptoError) -> UInt32 {
+        try uniform(below: upperBound, using: SystemRandomSource())
+    }
+
+    /// A uniformly distributed integer in `0..<upperBound` drawn from `source`.
+    public static func uniform(below upperBound: UInt32, using source: some RandomSource) throws(CryptoError) -> UInt32 {
+        precondition(upperBound > 0, "empty range")
+        // Largest multiple of upperBound that fits in 2^32; values at or above it are redrawn.
+        let limit = UInt64(1) << 32 - (UInt64(1) << 32) % UInt64(upperBound)
+        while true {
+            let raw = try source.bytes(4)
+            let value = UInt64(raw[0]) | UInt64(raw[1]) << 8 | UInt64(raw[2]) << 16 | UInt64(raw[3]) << 24
+            if value < limit { return UInt32(value % UInt64(upperBound)) }
+        }
+    }
+}
+
+/// Where randomness comes from; injected into every module that needs it.
+public protocol RandomSource: Sendable {
+    /// `count` random bytes.
+    func bytes(_ count: Int) throws(CryptoError) -> [UInt8]
+}
+
+/// The production source: OpenSSL's CSPRNG.
+public struct SystemRandomSource: RandomSource {
+    public init() {}
+    public func bytes(_ count: Int) throws(CryptoError) -> [UInt8] { try Random.bytes(count) }
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import Cryptography
+
+@Suite struct CryptographySmokeTests {
+    @Test func moduleLinks() { #expect(Bool(true)) }
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import Node
+
+@Suite struct NodeSmokeTests {
+    @Test func moduleLinks() { #expect(Bool(true)) }
+}
