@@ -3,6 +3,8 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <pthread.h>
+#include <string.h>
 
 int CSystemShims_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
@@ -35,4 +37,11 @@ int CSystemShims_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); 
 
 int CSystemShims_accept_nonblocking(int fd, void *addr, unsigned int *len) {
     return accept4(fd, (struct sockaddr *)addr, (socklen_t *)len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+void CSystemShims_set_thread_name(const char *name) {
+    char shortName[16];
+    strncpy(shortName, name, 15);
+    shortName[15] = 0;
+    pthread_setname_np(pthread_self(), shortName);
 }

@@ -1,1 +1,96 @@
-print("strongroom")
+import Foundation
+import Node
+import Platform
+
+/// The `strongroom` command line. Exit status: 0 on a clean stop, 2 for a usage or
+/// configuration problem (one line on standard error, nothing started).
+let usage = """
+    usage:
+      strongroom dev [--dir DIR] [--port N] [--region R]
+          Make (first run) or reuse a complete single-node environment in DIR
+          (default \(DevEnvironment.defaultDirectory)) and serve it on https://127.0.0.1:N
+          (default \(DevEnvironment.defaultPort)), region R (default \(DevEnvironment.defaultRegion)).
+      strongroom serve --config FILE
+          Run a node from an explicit JSON configuration.
+      strongroom help
+    """
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("strongroom: \(message)\n".utf8))
+    exit(2)
+}
+
+func say(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+}
+
+/// Parses `--name value` options; anything else is a usage error.
+func options(_ arguments: ArraySlice<String>, allowed: Set<String>) -> [String: String] {
+    var result: [String: String] = [:]
+    var rest = arguments
+    while let flag = rest.popFirst() {
+        guard allowed.contains(flag) else { fail("unknown option '\(flag)'\n\(usage)") }
+        guard let value = rest.popFirst(), !value.hasPrefix("--") else { fail("\(flag) needs a value") }
+        result[flag] = value
+    }
+    return result
+}
+
+func run(_ node: Node) -> Never {
+    do {
+        try node.start()
+    } catch {
+        fail(error.message)
+    }
+    node.runUntilSignalled()
+    exit(0)
+}
+
+let arguments = CommandLine.arguments.dropFirst()
+Signals.prepare()
+
+switch arguments.first {
+case "dev":
+    let given = options(arguments.dropFirst(), allowed: ["--dir", "--port", "--region"])
+    var port: UInt16?
+    if let text = given["--port"] {
+        guard let value = UInt16(text) else { fail("--port must be a number from 0 to 65535, got '\(text)'") }
+        port = value
+    }
+    let directory = given["--dir"] ?? DevEnvironment.defaultDirectory
+    do {
+        let configuration = try DevEnvironment.prepare(directory: directory, port: port, region: given["--region"], now: Date())
+        let node = try Node(configuration: configuration)
+        let boundPort = node.boundAddresses.first?.port ?? 0
+        let endpointPath = Files.absolutePath(directory) + "/endpoint.json"
+        let endpoint = try DevEnvironment.endpointDocument(configuration: configuration, boundPort: boundPort)
+        do {
+            try Files.writeAtomically(Array(endpoint), to: endpointPath, mode: 0o600)
+        } catch {
+            fail("\(endpointPath): cannot write: \(error.message)")
+        }
+        say(DevEnvironment.banner(endpointJSON: endpoint, directory: Files.absolutePath(directory)))
+        run(node)
+    } catch {
+        fail(error.message)
+    }
+case "serve":
+    let given = options(arguments.dropFirst(), allowed: ["--config"])
+    guard let path = given["--config"] else { fail("serve needs --config FILE\n\(usage)") }
+    do {
+        let configuration = try NodeConfiguration.load(path: path)
+        run(try Node(configuration: configuration))
+    } catch let error as NodeConfiguration.Problem {
+        fail(error.message)
+    } catch let error as Node.StartupError {
+        fail(error.message)
+    } catch {
+        fail("\(error)")
+    }
+case "help", "--help", "-h":
+    say(usage)
+case nil:
+    fail("no command given\n\(usage)")
+case let other?:
+    fail("unknown command '\(other)'\n\(usage)")
+}

@@ -25,4 +25,7 @@ int CSystemShims_eventfd(void);
 /// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC.
 int CSystemShims_accept_nonblocking(int fd, void *addr, unsigned int *len);
 
+/// Names the calling thread (Linux keeps 15 bytes).
+void CSystemShims_set_thread_name(const char *name);
+
 #endif

@@ -1,0 +1,28 @@
+import Foundation
+import HTTP1
+import SecretsAPI
+
+/// Bridges the HTTP server to the Secrets Manager service: one HTTP request in, one AWS JSON
+/// response out. The service is synchronous today; `respond` lets later, durable writes answer
+/// from the journal's thread once their record is on disk.
+struct APIHandler: RequestHandler {
+    let service: SecretsManagerService
+
+    func handle(_ request: HTTPRequest, connection: ConnectionInfo, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        let path: String
+        let query: String
+        if let mark = request.target.firstIndex(of: "?") {
+            path = String(request.target[..<mark])
+            query = String(request.target[request.target.index(after: mark)...])
+        } else {
+            path = request.target
+            query = ""
+        }
+        let awsRequest = AWSRequest(
+            method: request.method, path: path, query: query,
+            headers: request.headers.map { (name: $0.name, value: $0.value) },
+            body: request.body, sourceIP: connection.peer?.host ?? "")
+        let answer = service.handle(awsRequest, now: Date())
+        respond(HTTPResponse(status: answer.status, headers: answer.headers, body: answer.body))
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import HTTP1
+import Platform
+import TLS
+
+/// One client connection: socket, TLS engine, HTTP parser and the response in flight.
+/// Owned and touched only by its event loop's thread.
+final class Connection {
+    /// Legal transitions: handshaking → open; open ⇄ awaitingResponse; any → closingAfterFlush;
+    /// any → closed (terminal).
+    enum State: Equatable {
+        /// TLS handshake not finished; no plaintext yet.
+        case handshaking
+        /// Ready to parse the next request.
+        case open
+        /// A request was handed to the handler; later requests stay buffered (pipelining keeps order).
+        case awaitingResponse
+        /// A final response is queued; close once the socket has taken it.
+        case closingAfterFlush
+        case closed
+    }
+
+    let id: UInt64
+    let socket: FileDescriptor
+    var tls: TLSConnection
+    var parser: HTTPRequestParser
+    let info: ConnectionInfo
+    var state: State = .handshaking
+
+    /// Ciphertext waiting for the socket, and how much of it was already sent.
+    var output: [UInt8] = []
+    var outputOffset = 0
+    /// Scratch buffers reused across reads.
+    var readBuffer: [UInt8] = []
+    var plaintext: [UInt8] = []
+
+    let acceptedAt: Double
+    var lastActivity: Double
+    /// When the current request's first byte arrived (nil while idle).
+    var requestStartedAt: Double?
+    /// Whether the request being answered asked to keep the connection open.
+    var keepAliveAfterResponse = true
+    /// The peer closed its side (TCP FIN or TLS close_notify).
+    var peerClosed = false
+    /// The epoll interest last registered, to avoid needless epoll_ctl calls.
+    var registeredInterest: EpollEvents = []
+
+    init(id: UInt64, socket: consuming FileDescriptor, tls: consuming TLSConnection, limits: HTTPLimits, info: ConnectionInfo, now: Double) {
+        self.id = id
+        self.socket = socket
+        self.tls = tls
+        self.parser = HTTPRequestParser(limits: limits)
+        self.info = info
+        self.acceptedAt = now
+        self.lastActivity = now
+    }
+
+    var hasPendingOutput: Bool { outputOffset < output.count }
+}

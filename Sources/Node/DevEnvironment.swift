@@ -1,0 +1,222 @@
+import Foundation
+import Cryptography
+import Platform
+import TLS
+
+/// `strongroom dev`: a complete single-node environment in one directory, made on first run and
+/// reused on every later run (same CA, keys, credentials and data).
+///
+/// The directory holds `ca.pem`/`ca.key` (the cluster CA), `node.pem`/`node.key` (valid for
+/// 127.0.0.1, ::1 and localhost), `iam.json` (two accounts, each with an `admin` user allowed
+/// `secretsmanager:*` and a `reader` user with no policy), `keyring.json`, `config.json` (what
+/// `strongroom serve --config` reads), `endpoint.json` (for scripts) and `data/`.
+public enum DevEnvironment {
+    public static let defaultPort: UInt16 = 7443
+    public static let defaultRegion = "us-east-1"
+    public static let defaultDirectory = ".strongroom-dev"
+    /// The example accounts of AWS's documentation.
+    public static let accounts = ["123456789012", "111122223333"]
+    static let nodeId = "dev"
+
+    /// Creates what is missing in `directory` and returns the node's configuration.
+    /// - Parameters:
+    ///   - port: nil keeps the port of an existing directory (or the default for a new one).
+    ///   - region: nil keeps the region of an existing directory; a different one is refused.
+    public static func prepare(directory: String, port: UInt16?, region: String?, now: Date) throws(Node.StartupError) -> NodeConfiguration {
+        let dir = Files.absolutePath(directory)
+        func path(_ name: String) -> String { dir + "/" + name }
+        func write(_ text: String, _ name: String, mode: UInt32) throws(Node.StartupError) {
+            do {
+                try Files.writeAtomically(Array(text.utf8), to: path(name), mode: mode)
+            } catch {
+                throw Node.StartupError("\(path(name)): cannot write: \(error.message)")
+            }
+        }
+        do {
+            try Files.makeDirectory(dir)
+        } catch {
+            throw Node.StartupError("\(dir): cannot create the directory: \(error.message)")
+        }
+
+        var configuration: NodeConfiguration
+        if Files.exists(path("config.json")) {
+            do {
+                configuration = try NodeConfiguration.load(path: path("config.json"))
+            } catch {
+                throw Node.StartupError(error.message)
+            }
+            if let region, region != configuration.region {
+                throw Node.StartupError("\(dir) was made for region \(configuration.region); use another --dir for \(region)")
+            }
+            if let port, configuration.listen.first?.port != port {
+                configuration.listen = [SocketAddress(host: "127.0.0.1", port: port)!]
+                try write(String(decoding: configuration.encoded(), as: UTF8.self), "config.json", mode: 0o600)
+            }
+        } else {
+            let region = region ?? defaultRegion
+            var random = SystemRandomSource()
+            try makeCertificates(in: dir, region: region, now: now)
+            if !Files.exists(path("iam.json")) {
+                try write(try iamDocument(random: &random), "iam.json", mode: 0o600)
+            }
+            if !Files.exists(path("keyring.json")) {
+                try write(String(decoding: try keyring(region: region, random: &random).encoded(), as: UTF8.self), "keyring.json", mode: 0o600)
+            }
+            configuration = NodeConfiguration(
+                nodeId: nodeId, region: region, listen: [SocketAddress(host: "127.0.0.1", port: port ?? defaultPort)!],
+                dataDirectory: path("data"), certificateFile: path("node.pem"), privateKeyFile: path("node.key"),
+                caFile: path("ca.pem"), iamFile: path("iam.json"), keyringFile: path("keyring.json"))
+            try write(String(decoding: configuration.encoded(), as: UTF8.self), "config.json", mode: 0o600)
+        }
+        return configuration
+    }
+
+    private static func makeCertificates(in dir: String, region: String, now: Date) throws(Node.StartupError) {
+        let caPath = dir + "/ca.pem", caKeyPath = dir + "/ca.key"
+        do {
+            if !Files.exists(caPath) || !Files.exists(caKeyPath) {
+                let ca = try CertificateAuthority.generateRoot(commonName: "Strongroom dev cluster CA", now: now)
+                try Files.writeAtomically(ca.privateKeyPEM.unsafeCopiedBytes, to: caKeyPath, mode: 0o600)
+                try Files.writeAtomically(Array(ca.certificatePEM.utf8), to: caPath, mode: 0o644)
+                // A new CA invalidates any node certificate signed by an old one.
+                _ = unlink(dir + "/node.pem")
+            }
+            if !Files.exists(dir + "/node.pem") || !Files.exists(dir + "/node.key") {
+                let caPEM = try String(contentsOfFile: caPath, encoding: .utf8)
+                let caKey = SecureBytes(Array(try Data(contentsOf: URL(fileURLWithPath: caKeyPath))))
+                let node = try CertificateAuthority.issue(
+                    commonName: nodeId, organizationalUnit: region, dnsNames: ["localhost"], ipAddresses: ["127.0.0.1", "::1"],
+                    uris: ["urn:strongroom:node:\(region):\(nodeId)"], issuerCertificatePEM: caPEM, issuerPrivateKeyPEM: caKey, now: now)
+                try Files.writeAtomically(node.privateKeyPEM.unsafeCopiedBytes, to: dir + "/node.key", mode: 0o600)
+                try Files.writeAtomically(Array(node.certificatePEM.utf8), to: dir + "/node.pem", mode: 0o644)
+            }
+        } catch {
+            throw Node.StartupError("\(dir): cannot create the certificates: \(error)")
+        }
+    }
+
+    /// An access key id in AWS's shape: "AKIA" and 16 characters of the base-32 alphabet.
+    static func accessKeyId(random: inout SystemRandomSource) throws(Node.StartupError) -> String {
+        "AKIA" + (try randomString(16, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", random: &random))
+    }
+
+    /// A 40-character secret access key, as AWS issues them.
+    static func secretAccessKey(random: inout SystemRandomSource) throws(Node.StartupError) -> String {
+        try randomString(40, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", random: &random)
+    }
+
+    private static func randomString(_ count: Int, alphabet: String, random: inout SystemRandomSource) throws(Node.StartupError) -> String {
+        let characters = Array(alphabet)
+        var out = ""
+        for _ in 0..<count {
+            do {
+                out.append(characters[Int(try Random.uniform(below: UInt32(characters.count), using: random))])
+            } catch {
+                throw Node.StartupError("random generator: \(error)")
+            }
+        }
+        return out
+    }
+
+    static func iamDocument(random: inout SystemRandomSource) throws(Node.StartupError) -> String {
+        var documents: [[String: Any]] = []
+        for account in accounts {
+            let admin: [String: Any] = [
+                "type": "user", "name": "admin", "arn": "arn:aws:iam::\(account):user/admin", "tags": [String: String](),
+                "accessKeys": [["accessKeyId": try accessKeyId(random: &random), "secretAccessKey": try secretAccessKey(random: &random)]],
+                "policies": [[
+                    "name": "SecretsManagerAdmin",
+                    "document": ["Version": "2012-10-17",
+                                 "Statement": [["Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"]]],
+                ]],
+            ]
+            let reader: [String: Any] = [
+                "type": "user", "name": "reader", "arn": "arn:aws:iam::\(account):user/reader", "tags": [String: String](),
+                "accessKeys": [["accessKeyId": try accessKeyId(random: &random), "secretAccessKey": try secretAccessKey(random: &random)]],
+                "policies": [[String: Any]](),
+            ]
+            documents.append(["accountId": account, "principals": [admin, reader]])
+        }
+        let data = (try? JSONSerialization.data(withJSONObject: ["accounts": documents], options: [.prettyPrinted, .sortedKeys])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func keyring(region: String, random: inout SystemRandomSource) throws(Node.StartupError) -> Keyring {
+        var keys: [Keyring.Key] = []
+        for account in accounts {
+            do {
+                let id = try uuid(random: random)
+                keys.append(Keyring.Key(keyId: id, accountId: account, region: region, aliases: [Keyring.defaultAlias],
+                                        material: try SecureBytes(randomCount: Keyring.keyByteCount),
+                                        description: "Default key for Secrets Manager in account \(account)"))
+            } catch {
+                throw Node.StartupError("random generator: \(error)")
+            }
+        }
+        return Keyring(keys: keys)
+    }
+
+    /// A random (version 4) UUID in lower case, the shape of a KMS key id.
+    static func uuid(random: some RandomSource) throws(CryptoError) -> String {
+        var b = try random.bytes(16)
+        b[6] = b[6] & 0x0F | 0x40
+        b[8] = b[8] & 0x3F | 0x80
+        let hex = Hex.encode(b)
+        let h = Array(hex)
+        return String(h[0..<8]) + "-" + String(h[8..<12]) + "-" + String(h[12..<16]) + "-" + String(h[16..<20]) + "-" + String(h[20..<32])
+    }
+
+    /// `endpoint.json`: what scripts and tests need to reach this node.
+    public static func endpointDocument(configuration: NodeConfiguration, boundPort: UInt16) throws(Node.StartupError) -> Data {
+        guard let data = FileManager.default.contents(atPath: configuration.iamFile),
+              let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+              let accounts = root["accounts"] as? [[String: Any]] else {
+            throw Node.StartupError("\(configuration.iamFile): cannot read the IAM configuration")
+        }
+        let described: [[String: Any]] = accounts.map { account in
+            let principals = (account["principals"] as? [[String: Any]] ?? []).map { principal -> [String: Any] in
+                let key = (principal["accessKeys"] as? [[String: Any]])?.first ?? [:]
+                return ["name": principal["name"] ?? "", "arn": principal["arn"] ?? "",
+                        "accessKeyId": key["accessKeyId"] ?? "", "secretAccessKey": key["secretAccessKey"] ?? ""]
+            }
+            return ["accountId": account["accountId"] ?? "", "principals": principals]
+        }
+        let host = configuration.listen.first.map { $0.isIPv6 ? "[\($0.host)]" : $0.host } ?? "127.0.0.1"
+        let object: [String: Any] = [
+            "endpoint": "https://\(host):\(boundPort)", "region": configuration.region,
+            "caBundle": configuration.caFile, "nodeId": configuration.nodeId, "accounts": described,
+        ]
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
+    }
+}
+
+extension DevEnvironment {
+    /// What `strongroom dev` prints: the environment variables for the admin of the first
+    /// account and one command that works.
+    public static func banner(endpointJSON: Data, directory: String) -> String {
+        guard let root = (try? JSONSerialization.jsonObject(with: endpointJSON)) as? [String: Any],
+              let endpoint = root["endpoint"] as? String, let region = root["region"] as? String,
+              let ca = root["caBundle"] as? String,
+              let accounts = root["accounts"] as? [[String: Any]],
+              let principals = accounts.first?["principals"] as? [[String: Any]],
+              let admin = principals.first(where: { $0["name"] as? String == "admin" }),
+              let keyId = admin["accessKeyId"] as? String, let secret = admin["secretAccessKey"] as? String
+        else { return "endpoint.json is incomplete" }
+        return """
+            Strongroom dev node: \(endpoint) (region \(region))
+            Data directory: \(directory)  (credentials of every account and user: \(directory)/endpoint.json)
+
+            Use it as account \(accounts.first?["accountId"] as? String ?? "")'s admin:
+
+              export AWS_ENDPOINT_URL=\(endpoint)
+              export AWS_CA_BUNDLE=\(ca)
+              export AWS_ACCESS_KEY_ID=\(keyId)
+              export AWS_SECRET_ACCESS_KEY=\(secret)
+              export AWS_DEFAULT_REGION=\(region)
+
+              aws secretsmanager get-random-password --password-length 24
+
+            Serving until Ctrl-C (SIGINT) or SIGTERM.
+            """
+    }
+}

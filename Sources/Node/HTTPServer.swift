@@ -1,0 +1,49 @@
+import Foundation
+import Platform
+import TLS
+
+/// The HTTPS listener: listening sockets shared by a fixed set of event loops, one per core.
+final class HTTPServer: Sendable {
+    private let loops: [EventLoop]
+    /// Owns the listening descriptors; they close when the server is released.
+    private final class Listener: Sendable {
+        let descriptor: FileDescriptor
+        init(_ descriptor: consuming FileDescriptor) { self.descriptor = descriptor }
+    }
+    private let listeners: [Listener]
+    let connectionCount = ConnectionCounter()
+    /// The bound addresses, with the real port when 0 was asked for.
+    let boundAddresses: [SocketAddress]
+
+    init(addresses: [SocketAddress], context: TLSContext, handler: any RequestHandler, limits: ServerLimits,
+         eventLoops: Int, log: Logger) throws(Errno) {
+        var listeners: [Listener] = []
+        var bound: [SocketAddress] = []
+        for address in addresses {
+            let fd = try TCPSocket.listen(on: address)
+            var actual = address
+            actual.port = try TCPSocket.localPort(fd)
+            bound.append(actual)
+            listeners.append(Listener(fd))
+        }
+        let raws = listeners.map(\.descriptor.rawValue)
+        var loops: [EventLoop] = []
+        for index in 0..<max(1, eventLoops) {
+            loops.append(try EventLoop(index: index, listeners: raws, context: context, handler: handler, limits: limits,
+                                       connectionCount: connectionCount, log: log))
+        }
+        self.listeners = listeners
+        self.loops = loops
+        self.boundAddresses = bound
+    }
+
+    func start() throws(Errno) {
+        for loop in loops { try loop.start() }
+    }
+
+    /// Stops accepting, lets in-flight requests finish (5 s at most), and waits for the loops.
+    func stopAndJoin() {
+        for loop in loops { loop.stop() }
+        for loop in loops { loop.join() }
+    }
+}

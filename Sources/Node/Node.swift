@@ -1,0 +1,137 @@
+import Foundation
+import Cryptography
+import Platform
+import SecretsAPI
+import TLS
+
+/// One running node: configuration checked, data directory locked, HTTPS served until a
+/// shutdown signal. `SIGHUP` reloads the IAM configuration; an invalid file keeps the old one.
+public final class Node: Sendable {
+    public let configuration: NodeConfiguration
+    private let server: HTTPServer
+    private let service: SecretsManagerService
+    private let log: Logger
+    // Safety: the lock is taken in init and released only when the node is released.
+    private let lock: LockHolder
+
+    private final class LockHolder: Sendable {
+        let lock: DirectoryLock
+        init(_ lock: consuming DirectoryLock) { self.lock = lock }
+    }
+
+    /// Why a node could not start: one line for the operator, exit status 2.
+    public struct StartupError: Error, CustomStringConvertible, Sendable {
+        public var message: String
+        public init(_ message: String) { self.message = message }
+        public var description: String { message }
+    }
+
+    /// Checks everything the configuration names and binds the listeners; nothing is served
+    /// until `start`. Any problem throws a `StartupError` naming the file and the reason.
+    public init(configuration: NodeConfiguration, log: Logger = Logger(label: "strongroom")) throws(StartupError) {
+        self.configuration = configuration
+        self.log = log
+        _ = try Self.loadKeyring(configuration.keyringFile)
+        let identities = try Self.loadIAM(configuration.iamFile)
+        let context: TLSContext
+        do {
+            context = try TLSContext.server(certificateChainFile: configuration.certificateFile,
+                                            privateKeyFile: configuration.privateKeyFile)
+        } catch {
+            throw StartupError("TLS: \(error)")
+        }
+        do {
+            try Files.makeDirectory(configuration.dataDirectory)
+        } catch {
+            throw StartupError("\(configuration.dataDirectory): cannot create the data directory: \(error.message)")
+        }
+        do {
+            lock = LockHolder(try DirectoryLock(directory: configuration.dataDirectory))
+        } catch {
+            throw StartupError(error.isWouldBlock
+                ? "\(configuration.dataDirectory): the data directory is in use by another strongroom process"
+                : "\(configuration.dataDirectory): cannot lock the data directory: \(error.message)")
+        }
+        service = SecretsManagerService(region: configuration.region, identities: identities, random: SystemRandomSource())
+        do {
+            server = try HTTPServer(addresses: configuration.listen, context: context, handler: APIHandler(service: service),
+                                    limits: configuration.limits, eventLoops: configuration.eventLoops, log: log)
+        } catch {
+            throw StartupError("cannot listen on \(configuration.listen.map(\.description).joined(separator: ", ")): \(error.message)")
+        }
+    }
+
+    /// The addresses the node listens on (with real ports when 0 was configured).
+    public var boundAddresses: [SocketAddress] { server.boundAddresses }
+
+    public func start() throws(StartupError) {
+        do {
+            try server.start()
+        } catch {
+            throw StartupError("cannot start event loops: \(error)")
+        }
+        log.info("node \(configuration.nodeId) serving region \(configuration.region) on "
+            + server.boundAddresses.map { "https://\($0)" }.joined(separator: ", "))
+    }
+
+    /// Serves until SIGINT or SIGTERM; reloads IAM on SIGHUP. Call `Signals.prepare()` first.
+    public func runUntilSignalled() {
+        while true {
+            switch Signals.wait() {
+            case .hangup:
+                reloadIAM()
+            case .interrupt, .terminate:
+                log.info("shutting down")
+                server.stopAndJoin()
+                log.info("stopped")
+                return
+            }
+        }
+    }
+
+    /// Stops serving and waits for the loops (tests and embedding).
+    public func stop() { server.stopAndJoin() }
+
+    private func reloadIAM() {
+        do {
+            service.replaceIdentities(try Self.loadIAM(configuration.iamFile))
+            log.info("reloaded IAM configuration from \(configuration.iamFile)")
+        } catch {
+            log.error("IAM reload refused, previous configuration stays in force: \(error)")
+        }
+    }
+
+    /// Files that hold secrets must not be readable by group or others.
+    static func checkPrivate(_ path: String, what: String) throws(StartupError) {
+        let mode: UInt32?
+        do {
+            mode = try Files.permissions(of: path)
+        } catch {
+            throw StartupError("\(path): cannot read the \(what): \(error.message)")
+        }
+        guard let mode else { throw StartupError("\(path): the \(what) does not exist") }
+        if mode & 0o077 != 0 {
+            throw StartupError("\(path): the \(what) is accessible by group or others (mode \(String(mode, radix: 8))); it must be 0600")
+        }
+    }
+
+    static func loadKeyring(_ path: String) throws(StartupError) -> Keyring {
+        try checkPrivate(path, what: "keyring")
+        guard let data = FileManager.default.contents(atPath: path) else { throw StartupError("\(path): cannot read the keyring") }
+        do {
+            return try Keyring(json: data)
+        } catch {
+            throw StartupError("\(path): invalid keyring: \(error.message)")
+        }
+    }
+
+    static func loadIAM(_ path: String) throws(StartupError) -> IAMConfiguration {
+        try checkPrivate(path, what: "IAM configuration")
+        guard let data = FileManager.default.contents(atPath: path) else { throw StartupError("\(path): cannot read the IAM configuration") }
+        do {
+            return try IAMConfiguration(json: data)
+        } catch {
+            throw StartupError("\(path): invalid IAM configuration: \(error)")
+        }
+    }
+}

@@ -1,0 +1,21 @@
+internal import Glibc
+
+/// An owned file descriptor: closed exactly once, by `close()` or when it goes away.
+public struct FileDescriptor: ~Copyable, Sendable {
+    /// The raw descriptor number. Valid while this value lives.
+    public let rawValue: Int32
+
+    /// Takes ownership of `rawValue`.
+    public init(owning rawValue: Int32) {
+        precondition(rawValue >= 0, "invalid descriptor \(rawValue)")
+        self.rawValue = rawValue
+    }
+
+    /// Closes the descriptor. EINTR from close(2) on Linux still released it: never retry.
+    public consuming func close() {
+        _ = Glibc.close(rawValue)
+        discard self
+    }
+
+    deinit { _ = Glibc.close(rawValue) }
+}

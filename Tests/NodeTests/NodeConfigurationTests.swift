@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+@testable import Node
+
+@Suite struct NodeConfigurationTests {
+    static let valid: [String: Any] = [
+        "nodeId": "n1", "region": "eu-west-1", "listen": "127.0.0.1:7443", "dataDirectory": "data",
+        "tls": ["certificate": "node.pem", "privateKey": "/keys/node.key", "ca": "ca.pem"],
+        "iam": "iam.json", "keyring": "keyring.json",
+    ]
+
+    func decode(_ object: [String: Any]) throws(NodeConfiguration.Problem) -> NodeConfiguration {
+        let data = try! JSONSerialization.data(withJSONObject: object)
+        return try NodeConfiguration.decode(data, relativeTo: "/etc/strongroom")
+    }
+
+    @Test func decodesWithDefaultsAndResolvesRelativePaths() throws {
+        let c = try decode(Self.valid)
+        #expect(c.nodeId == "n1" && c.region == "eu-west-1")
+        #expect(c.listen.map(\.description) == ["127.0.0.1:7443"])
+        #expect(c.dataDirectory == "/etc/strongroom/data")
+        #expect(c.privateKeyFile == "/keys/node.key")
+        #expect(c.limits == ServerLimits())
+        let again = try NodeConfiguration.decode(c.encoded(), relativeTo: "/elsewhere")
+        #expect(again == c)
+    }
+
+    @Test func limitsAndLoops() throws {
+        var object = Self.valid
+        object["limits"] = ["maxBodyBytes": 2048, "headerTimeoutSeconds": 0.5]
+        object["eventLoops"] = 3
+        object["listen"] = ["127.0.0.1:1", "[::1]:2"]
+        let c = try decode(object)
+        #expect(c.limits.maxBodyBytes == 2048 && c.limits.headerTimeout == 0.5 && c.eventLoops == 3)
+        #expect(c.listen.count == 2 && c.listen[1].isIPv6)
+    }
+
+    @Test(arguments: [
+        ("nodeId", nil, "'nodeId' is missing"),
+        ("region", "mars", "'region' must look like"),
+        ("listen", "127.0.0.1", "is not an IP address and port"),
+        ("listen", [String](), "non-empty list"),
+        ("tls", "x", "'tls' must be an object"),
+        ("eventLoops", 0, "'eventLoops'"),
+        ("limits", ["maxBodyBytes": -1], "'limits.maxBodyBytes'"),
+        ("limits", ["maxConnections": 1.5], "whole number"),
+        ("limits", ["bogus": 1], "unknown setting 'limits.bogus'"),
+        ("colour", "red", "unknown setting 'colour'"),
+    ] as [(String, (any Sendable)?, String)])
+    func rejections(key: String, value: (any Sendable)?, expected: String) {
+        var object = Self.valid
+        object[key] = value
+        do {
+            _ = try decode(object)
+            Issue.record("accepted \(key)=\(String(describing: value))")
+        } catch {
+            #expect(error.message.contains(expected), "\(error.message)")
+        }
+    }
+
+    @Test func loadNamesTheFile() {
+        do {
+            _ = try NodeConfiguration.load(path: "/nonexistent/strongroom.json")
+            Issue.record("loaded a missing file")
+        } catch {
+            #expect(error.message.hasPrefix("/nonexistent/strongroom.json: "))
+        }
+    }
+}
+
+@Suite struct HTTPDateTests {
+    @Test func imfFixdate() {
+        #expect(HTTPDate.format(epochSeconds: 784111777) == "Sun, 06 Nov 1994 08:49:37 GMT")
+        #expect(HTTPDate.format(epochSeconds: 0) == "Thu, 01 Jan 1970 00:00:00 GMT")
+    }
+}

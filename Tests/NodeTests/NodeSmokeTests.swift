@@ -1,6 +1,0 @@
-import Testing
-@testable import Node
-
-@Suite struct NodeSmokeTests {
-    @Test func moduleLinks() { #expect(Bool(true)) }
-}

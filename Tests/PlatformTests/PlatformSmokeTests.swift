@@ -1,6 +1,0 @@
-import Testing
-@testable import Platform
-
-@Suite struct PlatformSmokeTests {
-    @Test func moduleLinks() { #expect(Bool(true)) }
-}

@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+import Platform
+
+@Suite struct SocketAddressTests {
+    @Test(arguments: [
+        ("127.0.0.1:7443", "127.0.0.1", 7443, false),
+        ("[::1]:80", "::1", 80, true),
+        ("localhost:1", "127.0.0.1", 1, false),
+        ("0.0.0.0:0", "0.0.0.0", 0, false),
+    ])
+    func parses(text: String, host: String, port: Int, v6: Bool) throws {
+        let address = try #require(SocketAddress(text))
+        #expect(address.host == host && Int(address.port) == port && address.isIPv6 == v6)
+        #expect(SocketAddress(address.description) == address)
+    }
+
+    @Test(arguments: ["", "127.0.0.1", "127.0.0.1:99999", "example.com:80", "[::1]", "::1:80", "1.2.3.4:-1", "[::1]80"])
+    func rejects(text: String) {
+        #expect(SocketAddress(text) == nil)
+    }
+}
+
+@Suite struct FilesTests {
+    func temporaryDirectory() -> String {
+        let path = NSTemporaryDirectory() + "platform-tests-" + UUID().uuidString
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    @Test func atomicWriteSetsModeAndReplaces() throws {
+        let dir = temporaryDirectory()
+        let path = dir + "/f"
+        try Files.writeAtomically(Array("one".utf8), to: path, mode: 0o600)
+        #expect(try Files.permissions(of: path) == 0o600)
+        try Files.writeAtomically(Array("two".utf8), to: path, mode: 0o644)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "two")
+        #expect(try Files.permissions(of: path) == 0o644)
+        #expect(!Files.exists(path + ".tmp"))
+        #expect(try Files.permissions(of: dir + "/missing") == nil)
+    }
+
+    @Test func directoryLockIsExclusive() throws {
+        let dir = temporaryDirectory()
+        let first = try DirectoryLock(directory: dir)
+        // flock locks belong to the open file description: a second open in the same process conflicts too.
+        #expect(throws: Errno.self) { _ = try DirectoryLock(directory: dir) }
+        _ = consume first
+        _ = try DirectoryLock(directory: dir)
+    }
+
+    @Test func absolutePathNormalises() {
+        #expect(Files.absolutePath("/a/./b/../c") == "/a/c")
+        #expect(Files.absolutePath("x").hasPrefix("/"))
+        #expect(Files.absolutePath("x").hasSuffix("/x"))
+    }
+
+    @Test func listenOnAnEphemeralPortAndAccept() throws {
+        let listener = try TCPSocket.listen(on: SocketAddress("127.0.0.1:0")!)
+        let port = try TCPSocket.localPort(listener)
+        #expect(port != 0)
+        #expect(try TCPSocket.accept(listener.rawValue) == nil, "no client yet: non-blocking accept returns nil")
+        #expect(throws: Errno.self) { _ = try TCPSocket.listen(on: SocketAddress(host: "127.0.0.1", port: port)!) }
+    }
+
+    @Test func epollReportsAnEventFD() throws {
+        let epoll = try Epoll()
+        let wake = try EventFD()
+        try epoll.add(wake.rawValue, events: .readable, tag: 42)
+        var events: [(tag: UInt64, events: EpollEvents)] = []
+        try epoll.wait(timeoutMilliseconds: 0, into: &events)
+        #expect(events.isEmpty)
+        wake.signal()
+        try epoll.wait(timeoutMilliseconds: 1000, into: &events)
+        #expect(events.count == 1 && events[0].tag == 42 && events[0].events.contains(.readable))
+        wake.drain()
+        try epoll.wait(timeoutMilliseconds: 0, into: &events)
+        #expect(events.isEmpty)
+    }
+}

@@ -1,0 +1,143 @@
+"""End-to-end fixtures: real `strongroom` processes on 127.0.0.1, driven over TLS."""
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+
+ROOT = Path(__file__).resolve().parents[2]
+BINARY = Path(os.environ.get("STRONGROOM_BIN", ROOT / ".build" / "release" / "strongroom"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_tls(port: int, ca: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    """Waits until the node completes a TLS handshake on `port` (or fails if it exits)."""
+    context = ssl.create_default_context(cafile=ca)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"strongroom exited with {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as raw:
+                with context.wrap_socket(raw, server_hostname="127.0.0.1"):
+                    return
+        except (OSError, ssl.SSLError):
+            time.sleep(0.1)
+    raise TimeoutError(f"strongroom did not serve TLS on {port} within {timeout}s")
+
+
+class RunningNode:
+    """A `strongroom` process we started; stopped by its PID only."""
+
+    def __init__(self, args, directory: Path, port: int, ca: str):
+        self.directory = directory
+        self.port = port
+        self.ca = ca
+        self.stdout_path = directory.parent / f"{directory.name}.stdout"
+        self.stderr_path = directory.parent / f"{directory.name}.stderr"
+        self.proc = subprocess.Popen(
+            [str(BINARY), *args],
+            stdout=open(self.stdout_path, "w"),
+            stderr=open(self.stderr_path, "w"),
+            cwd=directory.parent,
+        )
+
+    def wait_ready(self):
+        wait_for_tls(self.port, self.ca, self.proc)
+        return self
+
+    def stop(self, sig=signal.SIGTERM, timeout=20) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    @property
+    def stdout(self) -> str:
+        return self.stdout_path.read_text()
+
+    @property
+    def stderr(self) -> str:
+        return self.stderr_path.read_text()
+
+
+class DevNode(RunningNode):
+    def __init__(self, directory: Path, port: int):
+        directory.mkdir(parents=True, exist_ok=True)
+        super().__init__(["dev", "--dir", str(directory), "--port", str(port)], directory, port, str(directory / "ca.pem"))
+
+    def wait_ready(self):
+        # endpoint.json appears before the listener starts; the CA exists once it does.
+        deadline = time.monotonic() + 120
+        while not (self.directory / "endpoint.json").exists():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"strongroom dev exited with {self.proc.returncode}: {self.stderr}")
+            if time.monotonic() > deadline:
+                raise TimeoutError("endpoint.json never appeared")
+            time.sleep(0.05)
+        super().wait_ready()
+        self.endpoint = json.loads((self.directory / "endpoint.json").read_text())
+        return self
+
+    def principal(self, account: str = "123456789012", name: str = "admin") -> dict:
+        for acct in self.endpoint["accounts"]:
+            if acct["accountId"] == account:
+                for p in acct["principals"]:
+                    if p["name"] == name:
+                        return p
+        raise KeyError((account, name))
+
+    def client(self, account="123456789012", name="admin", **overrides):
+        p = self.principal(account, name)
+        return boto3.client(
+            "secretsmanager",
+            endpoint_url=self.endpoint["endpoint"],
+            region_name=self.endpoint["region"],
+            aws_access_key_id=overrides.get("access_key", p["accessKeyId"]),
+            aws_secret_access_key=overrides.get("secret_key", p["secretAccessKey"]),
+            verify=self.endpoint["caBundle"],
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+        )
+
+    def cli_env(self, account="123456789012", name="admin") -> dict:
+        p = self.principal(account, name)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(
+            AWS_ENDPOINT_URL=self.endpoint["endpoint"],
+            AWS_CA_BUNDLE=self.endpoint["caBundle"],
+            AWS_ACCESS_KEY_ID=p["accessKeyId"],
+            AWS_SECRET_ACCESS_KEY=p["secretAccessKey"],
+            AWS_DEFAULT_REGION=self.endpoint["region"],
+            AWS_MAX_ATTEMPTS="1",
+        )
+        return env
+
+
+@pytest.fixture(scope="session")
+def binary() -> Path:
+    assert BINARY.exists(), f"{BINARY} is missing: build with `swift build -c release` first (scripts/test does)"
+    return BINARY
+
+
+@pytest.fixture(scope="module")
+def dev_node(binary, tmp_path_factory):
+    node = DevNode(tmp_path_factory.mktemp("dev") / "node", free_port()).wait_ready()
+    yield node
+    code = node.stop()
+    assert code == 0, f"strongroom dev exited with {code} on SIGTERM: {node.stderr}"

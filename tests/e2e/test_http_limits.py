@@ -1,0 +1,167 @@
+"""HTTP/1.1 over TLS as real clients use it, and every kind of abuse refused without harm."""
+import json
+import time
+
+import pytest
+
+from conftest import RunningNode, free_port
+from rawhttp import connect, is_closed, read_response, signed_request
+
+
+def healthy(node):
+    """A well-formed request on a fresh connection still succeeds."""
+    assert len(node.client().get_random_password(PasswordLength=12)["RandomPassword"]) == 12
+
+
+def test_keep_alive_and_pipelining(dev_node):
+    requests = [signed_request(dev_node, "GetRandomPassword", {"PasswordLength": n}) for n in (5, 6, 7)]
+    with connect(dev_node) as sock:
+        sock.sendall(b"".join(head + body for head, body in requests))
+        buffer = bytearray()
+        lengths = [len(read_response(sock, buffer).json()["RandomPassword"]) for _ in requests]
+        assert lengths == [5, 6, 7]
+        # The same connection serves another request afterwards.
+        head, body = signed_request(dev_node, "GetRandomPassword", {"PasswordLength": 9})
+        sock.sendall(head + body)
+        assert len(read_response(sock, buffer).json()["RandomPassword"]) == 9
+
+
+def test_chunked_body(dev_node):
+    head, body = signed_request(dev_node, "GetRandomPassword", {"PasswordLength": 17}, chunked=True)
+    with connect(dev_node) as sock:
+        sock.sendall(head + body)
+        response = read_response(sock, bytearray())
+    assert response.status == 200, response.body
+    assert len(response.json()["RandomPassword"]) == 17
+
+
+def test_expect_100_continue(dev_node):
+    head, body = signed_request(dev_node, "GetRandomPassword", {"PasswordLength": 21}, expect_continue=True)
+    with connect(dev_node) as sock:
+        sock.sendall(head)
+        buffer = bytearray()
+        interim = read_response(sock, buffer)
+        assert interim.status == 100
+        sock.sendall(body)
+        response = read_response(sock, buffer)
+    assert response.status == 200
+    assert len(response.json()["RandomPassword"]) == 21
+
+
+def test_garbage_bytes(dev_node):
+    with connect(dev_node) as sock:
+        sock.sendall(bytes(range(256)) * 4 + b"\r\n\r\n")
+        buffer = bytearray()
+        response = read_response(sock, buffer)
+        assert response.status == 400
+        assert is_closed(sock, buffer)
+    healthy(dev_node)
+
+
+def test_garbage_instead_of_tls(dev_node):
+    import socket
+    with socket.create_connection(("127.0.0.1", dev_node.port), timeout=10) as raw:
+        raw.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" + bytes(range(256)))
+        try:
+            data = raw.recv(65536)
+        except ConnectionResetError:
+            data = b""
+        assert b"RandomPassword" not in data
+    healthy(dev_node)
+
+
+def test_oversized_header(dev_node):
+    head, body = signed_request(dev_node, "GetRandomPassword", {}, extra_headers={"X-Padding": "a" * (20 * 1024)})
+    with connect(dev_node) as sock:
+        try:
+            sock.sendall(head + body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        buffer = bytearray()
+        response = read_response(sock, buffer)
+        assert response.status == 431
+        assert is_closed(sock, buffer)
+    healthy(dev_node)
+
+
+def test_two_mebibyte_body(dev_node):
+    payload = json.dumps({"PasswordLength": 10, "ExcludeCharacters": "a" * (2 * 1024 * 1024)}).encode()
+    head, body = signed_request(dev_node, "GetRandomPassword", payload)
+    with connect(dev_node) as sock:
+        sock.sendall(head)
+        buffer = bytearray()
+        response = read_response(sock, buffer)
+        assert response.status == 413
+        # The server closes without reading two mebibytes it refused.
+        try:
+            sock.sendall(body)
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            pass
+    healthy(dev_node)
+
+
+@pytest.fixture(scope="module")
+def strict_node(dev_node, tmp_path_factory):
+    """A `serve` node with a one-second header timeout, sharing the dev node's CA and IAM."""
+    config = json.loads((dev_node.directory / "config.json").read_text())
+    port = free_port()
+    config["listen"] = [f"127.0.0.1:{port}"]
+    config["dataDirectory"] = str(tmp_path_factory.mktemp("strict") / "data")
+    config["limits"] = {"headerTimeoutSeconds": 1, "requestTimeoutSeconds": 2, "idleTimeoutSeconds": 3, "maxConnections": 64}
+    path = tmp_path_factory.mktemp("strict-config") / "config.json"
+    path.write_text(json.dumps(config))
+    node = RunningNode(["serve", "--config", str(path)], path.parent, port, config["tls"]["ca"]).wait_ready()
+    node.endpoint = dict(dev_node.endpoint, endpoint=f"https://127.0.0.1:{port}")
+    node.principal = dev_node.principal
+    node.client = lambda **kw: type(dev_node).client(node, **kw)
+    yield node
+    assert node.stop() == 0, node.stderr
+
+
+def test_slowloris_is_cut_off(strict_node):
+    head, _ = signed_request(strict_node, "GetRandomPassword", {})
+    with connect(strict_node) as sock:
+        started = time.monotonic()
+        closed_at = None
+        buffer = bytearray()
+        # One header byte every 200 ms: the whole header would take minutes.
+        for byte in head[:200]:
+            try:
+                sock.sendall(bytes([byte]))
+            except (BrokenPipeError, ConnectionResetError, OSError):
+                closed_at = time.monotonic()
+                break
+            time.sleep(0.2)
+            if time.monotonic() - started > 8:
+                break
+        response = read_response(sock, buffer)
+        assert response is not None and response.status == 408
+        assert is_closed(sock, buffer)
+        assert time.monotonic() - started < 8
+    healthy(strict_node)
+
+
+def test_idle_keep_alive_connection_is_closed(strict_node):
+    with connect(strict_node) as sock:
+        head, body = signed_request(strict_node, "GetRandomPassword", {})
+        sock.sendall(head + body)
+        buffer = bytearray()
+        assert read_response(sock, buffer).status == 200
+        sock.settimeout(10)
+        started = time.monotonic()
+        assert is_closed(sock, buffer)
+        assert 2 <= time.monotonic() - started < 8
+
+
+def test_connection_limit_keeps_the_node_serving(strict_node):
+    import socket
+    held = []
+    try:
+        for _ in range(80):
+            held.append(socket.create_connection(("127.0.0.1", strict_node.port), timeout=5))
+        time.sleep(0.5)
+    finally:
+        for s in held:
+            s.close()
+    time.sleep(0.5)
+    healthy(strict_node)

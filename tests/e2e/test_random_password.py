@@ -1,0 +1,109 @@
+"""GetRandomPassword through boto3 and the AWS CLI against a real `strongroom dev` over TLS."""
+import json
+import string
+import subprocess
+
+import pytest
+from botocore.exceptions import ClientError
+
+PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+
+
+def classes(password: str) -> set:
+    found = set()
+    for c in password:
+        if c in string.ascii_uppercase:
+            found.add("upper")
+        elif c in string.ascii_lowercase:
+            found.add("lower")
+        elif c in string.digits:
+            found.add("digit")
+        elif c in PUNCTUATION:
+            found.add("punct")
+        elif c == " ":
+            found.add("space")
+        else:
+            found.add("other")
+    return found
+
+
+def test_defaults_are_aws_defaults(dev_node):
+    answer = dev_node.client().get_random_password()
+    password = answer["RandomPassword"]
+    assert len(password) == 32
+    assert classes(password) == {"upper", "lower", "digit", "punct"}
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert answer["ResponseMetadata"]["RequestId"]
+
+
+def test_passwords_differ(dev_node):
+    client = dev_node.client()
+    seen = {client.get_random_password()["RandomPassword"] for _ in range(20)}
+    assert len(seen) == 20
+
+
+@pytest.mark.parametrize(
+    "params,allowed,required",
+    [
+        ({"PasswordLength": 8}, {"upper", "lower", "digit", "punct"}, {"upper", "lower", "digit", "punct"}),
+        ({"PasswordLength": 4096}, {"upper", "lower", "digit", "punct"}, {"upper", "lower", "digit", "punct"}),
+        ({"PasswordLength": 20, "ExcludePunctuation": True}, {"upper", "lower", "digit"}, {"upper", "lower", "digit"}),
+        ({"PasswordLength": 16, "ExcludeNumbers": True, "ExcludePunctuation": True}, {"upper", "lower"}, {"upper", "lower"}),
+        ({"PasswordLength": 12, "ExcludeUppercase": True, "ExcludeLowercase": True, "ExcludePunctuation": True}, {"digit"}, {"digit"}),
+        ({"PasswordLength": 30, "IncludeSpace": True}, {"upper", "lower", "digit", "punct", "space"}, {"upper", "lower", "digit", "punct"}),
+        ({"PasswordLength": 1, "RequireEachIncludedType": False}, {"upper", "lower", "digit", "punct"}, set()),
+    ],
+)
+def test_parameter_sets(dev_node, params, allowed, required):
+    client = dev_node.client()
+    for _ in range(5):
+        password = client.get_random_password(**params)["RandomPassword"]
+        assert len(password) == params["PasswordLength"]
+        found = classes(password)
+        assert found <= allowed, (password, found)
+        assert required <= found, (password, found)
+
+
+def test_exclude_characters(dev_node):
+    excluded = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567!@#$%"
+    client = dev_node.client()
+    for _ in range(10):
+        password = client.get_random_password(PasswordLength=64, ExcludeCharacters=excluded)["RandomPassword"]
+        assert not set(password) & set(excluded)
+        assert len(password) == 64
+
+
+def test_everything_excluded_is_an_aws_error(dev_node):
+    with pytest.raises(ClientError) as raised:
+        dev_node.client().get_random_password(
+            ExcludeNumbers=True, ExcludePunctuation=True, ExcludeUppercase=True, ExcludeLowercase=True
+        )
+    assert raised.value.response["Error"]["Code"] in ("InvalidParameterException", "InvalidRequestException")
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_aws_cli(dev_node):
+    out = subprocess.run(
+        ["aws", "secretsmanager", "get-random-password", "--password-length", "24", "--exclude-punctuation", "--output", "json"],
+        env=dev_node.cli_env(), capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    password = json.loads(out.stdout)["RandomPassword"]
+    assert len(password) == 24 and "punct" not in classes(password)
+
+
+def test_aws_cli_error_exit_code(dev_node):
+    out = subprocess.run(
+        ["aws", "secretsmanager", "get-random-password", "--exclude-numbers", "--exclude-punctuation",
+         "--exclude-uppercase", "--exclude-lowercase"],
+        env=dev_node.cli_env(), capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 254 or out.returncode == 255, (out.returncode, out.stderr)
+    assert "InvalidParameterException" in out.stderr or "InvalidRequestException" in out.stderr
+
+
+def test_other_operations_answer_an_aws_error_not_a_fake_success(dev_node):
+    with pytest.raises(ClientError) as raised:
+        dev_node.client().create_secret(Name="not-yet", SecretString="x")
+    assert raised.value.response["Error"]["Code"] == "InvalidRequestException"
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
