@@ -161,6 +161,7 @@ extension HTTPRequestParser {
         case .none:
             return completeRequest()
         case .contentLength(let length):
+            pending.body.reserveCapacity(min(length, Self.maxReservedBodyCapacity))
             state = .contentBody(remaining: length)
         case .chunked:
             state = .chunkSizeLine

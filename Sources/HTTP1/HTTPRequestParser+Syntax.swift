@@ -217,7 +217,12 @@ extension HTTPRequestParser {
             throw .contentTooLarge
         }
         var length = 0
-        for digit in canonical { length = length * 10 + Int(digit - UInt8(ascii: "0")) }
+        for digit in canonical {
+            let (tens, overflow) = length.multipliedReportingOverflow(by: 10)
+            let (sum, carry) = tens.addingReportingOverflow(Int(digit - UInt8(ascii: "0")))
+            guard !overflow && !carry else { throw .contentTooLarge }
+            length = sum
+        }
         guard length <= limits.maxBodyBytes else { throw .contentTooLarge }
         return length
     }

@@ -39,6 +39,9 @@ public struct HTTPRequestParser: Sendable {
     static let compactionThreshold = 4 * 1024
     /// Capacity kept when the buffer empties; a larger one (left by a big append) is released.
     static let retainedBufferCapacity = 64 * 1024
+    /// Most body capacity reserved from a declared Content-Length before the bytes arrive, so a
+    /// client cannot make an idle connection pin `maxBodyBytes` of memory by announcing a body.
+    static let maxReservedBodyCapacity = 64 * 1024
 
     let limits: HTTPLimits
     /// Received bytes; `buffer[readIndex...]` are not consumed yet.
@@ -137,7 +140,8 @@ public struct HTTPRequestParser: Sendable {
         let start = readIndex
         let end = buffer.count
         // Never look past the limit: a line that long is rejected whatever follows.
-        let searchEnd = min(end, start + max(0, maxLength) + 1)
+        // (Written so that a limit near Int.max cannot overflow.)
+        let searchEnd = end - start > maxLength ? min(end, start + max(0, maxLength) + 1) : end
         let searchStart = start + scannedCount
         var lineFeed: Int?
         if searchStart < searchEnd {

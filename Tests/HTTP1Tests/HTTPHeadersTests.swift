@@ -43,3 +43,19 @@ struct HTTPHeadersTests {
         #expect(request.headers["x-raw"] == "a\u{FFFD}b")
     }
 }
+
+extension HTTPHeadersTests {
+    @Test func limitsNearIntMaxDoNotOverflow() throws {
+        let huge = HTTPLimits(maxHeaderBytes: .max, maxRequestLineBytes: .max, maxHeaderCount: .max, maxBodyBytes: .max)
+        let ok = verifySplitInvariance(bytes("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nok"), limits: huge)
+        #expect(ok.requests.first?.body == bytes("ok"))
+        let tooBig = verifySplitInvariance(
+            bytes("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9999999999999999999\r\n\r\n"), limits: huge
+        )
+        #expect(tooBig.error?.status == 413)
+        let chunk = verifySplitInvariance(
+            bytes("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFF\r\n"), limits: huge
+        )
+        #expect(chunk.error == nil && chunk.requests.isEmpty, "a 2^60 chunk is within Int.max: waits for data")
+    }
+}
