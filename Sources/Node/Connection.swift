@@ -6,8 +6,8 @@ import TLS
 /// One client connection: socket, TLS engine, HTTP parser and the response in flight.
 /// Owned and touched only by its event loop's thread.
 final class Connection {
-    /// Legal transitions: handshaking → open; open ⇄ awaitingResponse; any → closingAfterFlush;
-    /// any → closed (terminal).
+    /// Legal transitions: handshaking → open; open ⇄ awaitingResponse; any → closingAfterFlush →
+    /// lingering; any → closed (terminal).
     enum State: Equatable {
         /// TLS handshake not finished; no plaintext yet.
         case handshaking
@@ -15,8 +15,12 @@ final class Connection {
         case open
         /// A request was handed to the handler; later requests stay buffered (pipelining keeps order).
         case awaitingResponse
-        /// A final response is queued; close once the socket has taken it.
+        /// A final response is queued; once the socket has taken it, go to `lingering`.
         case closingAfterFlush
+        /// Our side is shut (FIN sent); what the client still sends is read and dropped for a
+        /// short while, so that closing with unread input does not reset the connection and
+        /// destroy the response it has not read yet (nginx's lingering close).
+        case lingering
         case closed
     }
 
@@ -44,6 +48,9 @@ final class Connection {
     var peerClosed = false
     /// The epoll interest last registered, to avoid needless epoll_ctl calls.
     var registeredInterest: EpollEvents = []
+    /// When lingering began, and how many bytes were discarded since.
+    var lingerStartedAt = 0.0
+    var lingerDiscarded = 0
 
     init(id: UInt64, socket: consuming FileDescriptor, tls: consuming TLSConnection, limits: HTTPLimits, info: ConnectionInfo, now: Double) {
         self.id = id

@@ -39,6 +39,10 @@ final class EventLoop: @unchecked Sendable {
     private static let readChunk = 64 * 1024
     /// Deadlines are checked this often.
     private static let tickMilliseconds: Int32 = 100
+    /// A lingering close lasts at most this long and drops at most this many bytes.
+    private static let lingerSeconds = 2.0
+    private static let lingerMaxBytes = 4 * 1024 * 1024
+    private var lastDeadlineCheck = 0.0
 
     init(index: Int, listeners: [Int32], context: TLSContext, handler: any RequestHandler, limits: ServerLimits,
          connectionCount: ConnectionCounter, log: Logger) throws(Errno) {
@@ -201,7 +205,25 @@ final class EventLoop: @unchecked Sendable {
         if connection.state != .closed { updateInterest(connection) }
     }
 
+    /// Reads and drops what a client sends after its final response; closes at EOF or a bound.
+    private func discardLingeringInput(_ connection: Connection) {
+        for _ in 0..<16 {
+            connection.readBuffer.removeAll(keepingCapacity: true)
+            guard let result = try? TCPSocket.read(connection.socket.rawValue, into: &connection.readBuffer, maxBytes: Self.readChunk),
+                  case .transferred(let n) = result else { return }
+            connection.lingerDiscarded += n
+            if n == 0 || connection.lingerDiscarded > Self.lingerMaxBytes {
+                close(connection)
+                return
+            }
+        }
+    }
+
     private func readAndProcess(_ connection: Connection) {
+        if connection.state == .lingering {
+            discardLingeringInput(connection)
+            return
+        }
         var total = 0
         while total < Self.readBudget && !connection.peerClosed && wantsInput(connection) {
             connection.readBuffer.removeAll(keepingCapacity: true)
@@ -234,7 +256,7 @@ final class EventLoop: @unchecked Sendable {
     /// Whether reading more is useful: not when closing, nor when the parser already buffers a
     /// whole maximal request (backpressure against a pipelining client).
     private func wantsInput(_ connection: Connection) -> Bool {
-        guard connection.state != .closingAfterFlush && connection.state != .closed else { return false }
+        guard connection.state != .closingAfterFlush && connection.state != .lingering && connection.state != .closed else { return false }
         return connection.parser.bufferedByteCount < limits.maxHeaderBytes + limits.maxBodyBytes + Self.readChunk
             && connection.output.count - connection.outputOffset < 4 * 1024 * 1024
     }
@@ -282,7 +304,7 @@ final class EventLoop: @unchecked Sendable {
             guard let event else { return }
             switch event {
             case .expectContinue:
-                write(connection, Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+                write(connection, HTTPResponse.continueBytes)
             case .request(let request):
                 connection.state = .awaitingResponse
                 connection.keepAliveAfterResponse = request.keepAlive
@@ -324,6 +346,7 @@ final class EventLoop: @unchecked Sendable {
         var response = response
         response.headers.append((name: "Date", value: HTTPDate.now()))
         write(connection, response.serialized(keepAlive: keepAlive))
+        if !keepAlive { connection.tls.shutdown() }
         connection.state = keepAlive ? .open : .closingAfterFlush
         connection.lastActivity = Self.now()
     }
@@ -363,12 +386,24 @@ final class EventLoop: @unchecked Sendable {
         if !connection.hasPendingOutput {
             connection.output.removeAll(keepingCapacity: true)
             connection.outputOffset = 0
-            if connection.state == .closingAfterFlush { close(connection) }
+            if connection.state == .closingAfterFlush { beginLingering(connection) }
         }
+    }
+
+    private func beginLingering(_ connection: Connection) {
+        if connection.peerClosed {
+            close(connection)
+            return
+        }
+        TCPSocket.shutdownWrite(connection.socket.rawValue)
+        connection.state = .lingering
+        connection.lingerStartedAt = Self.now()
+        updateInterest(connection)
     }
 
     private func updateInterest(_ connection: Connection) {
         var interest: EpollEvents = []
+        if connection.state == .lingering { interest = [.readable, .readHangup] }
         if wantsInput(connection) && !connection.peerClosed { interest.formUnion([.readable, .readHangup]) }
         if connection.hasPendingOutput { interest.insert(.writable) }
         guard interest != connection.registeredInterest else { return }
@@ -392,6 +427,8 @@ final class EventLoop: @unchecked Sendable {
     // MARK: - Deadlines
 
     private func checkDeadlines(now: Double) {
+        guard now - lastDeadlineCheck >= Double(Self.tickMilliseconds) / 1000 else { return }
+        lastDeadlineCheck = now
         for connection in Array(connections.values) {
             switch connection.state {
             case .handshaking:
@@ -410,6 +447,8 @@ final class EventLoop: @unchecked Sendable {
             case .closingAfterFlush:
                 // A peer that never reads its final response is not kept forever.
                 if now - connection.lastActivity > limits.requestTimeout { close(connection) }
+            case .lingering:
+                if now - connection.lingerStartedAt > Self.lingerSeconds { close(connection) }
             case .awaitingResponse, .closed:
                 break
             }

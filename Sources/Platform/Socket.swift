@@ -137,6 +137,11 @@ public enum TCPSocket {
         return AcceptedSocket(descriptor: FileDescriptor(owning: raw), peer: SocketAddress.from(storage))
     }
 
+    /// Ends our sending direction (TCP FIN) while still reading: the first half of a lingering close.
+    public static func shutdownWrite(_ fd: Int32) {
+        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+    }
+
     /// The port a socket is bound to (useful after binding port 0).
     public static func localPort(_ fd: borrowing FileDescriptor) throws(Errno) -> UInt16 {
         var storage = sockaddr_storage()
