@@ -108,18 +108,31 @@ enum PEMLoader {
             try withReadOnlyBIO(over: raw) { bio throws(TLSError) in
                 OpenSSLErrorQueue.clear()
                 guard let key = PEM_read_bio_PrivateKey(bio, nil, refusePassword, nil) else {
-                    let last = ERR_peek_last_error()
-                    let noPEM = ERR_GET_LIB(last) == ERR_LIB_PEM && ERR_GET_REASON(last) == PEM_R_NO_START_LINE
-                    throw .drainingOpenSSL(
-                        .configuration,
-                        noPEM ? "\(origin.asSource) holds no PEM private key"
-                            : "\(origin.asSource) holds an unreadable or encrypted private key"
-                    )
+                    // OpenSSL 3's decoders report every failure as "unsupported"; say which
+                    // case it is from the text itself.
+                    let explanation = if !contains(raw, "-----BEGIN ") {
+                        "\(origin.asSource) holds no PEM private key"
+                    } else if contains(raw, "-----BEGIN ENCRYPTED PRIVATE KEY-----") || contains(raw, "Proc-Type: 4,ENCRYPTED") {
+                        "\(origin.asSource) holds an encrypted private key; store it unencrypted with mode 0600"
+                    } else {
+                        "\(origin.asSource) holds an unreadable private key"
+                    }
+                    throw .drainingOpenSSL(.configuration, explanation)
                 }
                 return key
             }
         }
         return PrivateKeyHandle(taking: key)
+    }
+
+    /// Whether `needle` occurs in `bytes` (used on key PEM in place, without copying it).
+    private static func contains(_ bytes: UnsafeRawBufferPointer, _ needle: String) -> Bool {
+        let pattern = Array(needle.utf8)
+        guard bytes.count >= pattern.count else { return false }
+        for start in 0...(bytes.count - pattern.count) where bytes[start] == pattern[0] {
+            if (1..<pattern.count).allSatisfy({ bytes[start + $0] == pattern[$0] }) { return true }
+        }
+        return false
     }
 
     /// Refuses a certificate outside its validity period at `now`.
