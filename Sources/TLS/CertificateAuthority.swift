@@ -10,6 +10,7 @@ public struct GeneratedCertificate: Sendable {
     /// "-----BEGIN PRIVATE KEY-----…", in zeroised storage; write it to a 0600 file.
     public var privateKeyPEM: SecureBytes
 
+    /// Pairs a certificate with its key (for example both read back from disk).
     public init(certificatePEM: String, privateKeyPEM: SecureBytes) {
         self.certificatePEM = certificatePEM
         self.privateKeyPEM = privateKeyPEM

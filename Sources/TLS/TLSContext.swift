@@ -5,7 +5,9 @@ public import Cryptography
 
 /// A TLS protocol version this module will negotiate.
 public enum TLSVersion: Sendable, Hashable, Comparable, CaseIterable {
+    /// TLS 1.2 (RFC 5246), with ECDHE key exchange and AEAD ciphers only.
     case tls12
+    /// TLS 1.3 (RFC 8446).
     case tls13
 
     var openSSLValue: Int32 {
@@ -30,7 +32,9 @@ public enum TLSVersion: Sendable, Hashable, Comparable, CaseIterable {
 public final class TLSContext: @unchecked Sendable {
     /// Which side of the handshake connections made from this context take.
     public enum Role: Sendable, Hashable {
+        /// Accepts connections (SSL_set_accept_state).
         case server
+        /// Opens connections and verifies the server (SSL_set_connect_state).
         case client
     }
 

@@ -43,5 +43,6 @@ public struct TLSError: Error, CustomStringConvertible, Sendable, Equatable {
         return TLSError(kind: kind, message: queue.isEmpty ? explanation : "\(explanation) (OpenSSL: \(queue))")
     }
 
+    /// The message: one line, safe to log (it never contains key material).
     public var description: String { message }
 }

@@ -221,6 +221,23 @@ import TLS
         #expect(error?.kind == .protocolError)
     }
 
+    /// How the node holds a connection: a `var` in a final class, mutated through it.
+    final class ConnectionOwner {
+        var connection: TLSConnection
+        init(_ connection: consuming TLSConnection) { self.connection = connection }
+    }
+
+    @Test func connectionCanLiveInAClassProperty() throws {
+        let pki = try TestPKI()
+        let clientContext = try TLSContext.client(trustedCAPEM: pki.root.certificatePEM)
+        let owner = ConnectionOwner(try TLSConnection(context: clientContext, expectedPeerIP: "127.0.0.1"))
+        try owner.connection.writePlaintext([1])
+        var hello: [UInt8] = []
+        owner.connection.drainCiphertext(into: &hello)
+        #expect(hello.count > 100)
+        owner.connection.shutdown()
+    }
+
     private func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
         guard haystack.count >= needle.count else { return false }
         return (0...(haystack.count - needle.count)).contains { Array(haystack[$0..<$0 + needle.count]) == needle }
