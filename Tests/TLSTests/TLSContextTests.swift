@@ -100,6 +100,11 @@ import TLS
             try TLSContext.server(certificateChainFile: files.certificate, privateKeyFile: garbageKey)
         }
         #expect(key?.message.hasPrefix("private key file \(garbageKey) holds no PEM private key") == true, "\(String(describing: key))")
+        let brokenKey = try files.directory.write("broken.key", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", mode: 0o600)
+        let broken = configurationError { () throws(TLSError) in
+            try TLSContext.server(certificateChainFile: files.certificate, privateKeyFile: brokenKey)
+        }
+        #expect(broken?.message.hasPrefix("private key file \(brokenKey) holds an unreadable private key (OpenSSL: ") == true, "\(String(describing: broken))")
     }
 
     @Test func damagedPEM() throws {
