@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 int COpenSSLShims_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version);
 int COpenSSLShims_SSL_CTX_set_max_proto_version(SSL_CTX *ctx, int version);
@@ -21,5 +22,12 @@ uint64_t COpenSSLShims_SSL_OP_NO_COMPRESSION(void);
 int COpenSSLShims_sk_X509_num(const STACK_OF(X509) *stack);
 X509 *COpenSSLShims_sk_X509_value(const STACK_OF(X509) *stack, int index);
 void COpenSSLShims_OPENSSL_free(void *pointer);
+
+// TLS module: SNI and the stack of subjectAltName entries.
+int COpenSSLShims_SSL_set_tlsext_host_name(SSL *ssl, const char *name);
+STACK_OF(GENERAL_NAME) *COpenSSLShims_sk_GENERAL_NAME_new_null(void);
+int COpenSSLShims_sk_GENERAL_NAME_push(STACK_OF(GENERAL_NAME) *stack, GENERAL_NAME *name);
+int COpenSSLShims_sk_GENERAL_NAME_num(const STACK_OF(GENERAL_NAME) *stack);
+GENERAL_NAME *COpenSSLShims_sk_GENERAL_NAME_value(const STACK_OF(GENERAL_NAME) *stack, int index);
 
 #endif
