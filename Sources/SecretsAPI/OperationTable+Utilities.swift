@@ -1,0 +1,27 @@
+extension OperationTable {
+    /// Operations that touch no secret: `GetRandomPassword`.
+    mutating func registerUtilities() {
+        register("GetRandomPassword") { context, input throws(AWSError) in
+            var generator = PasswordGenerator()
+            if let length = input["PasswordLength"], case .number(let text) = length,
+               let n = RequestValidator.integer(text, within: Int64(PasswordGenerator.lengths.lowerBound)...Int64(PasswordGenerator.lengths.upperBound)) {
+                generator.length = Int(n)
+            }
+            generator.excludeCharacters = input["ExcludeCharacters"]?.stringValue ?? ""
+            generator.excludeNumbers = Self.flag(input["ExcludeNumbers"], default: false)
+            generator.excludePunctuation = Self.flag(input["ExcludePunctuation"], default: false)
+            generator.excludeUppercase = Self.flag(input["ExcludeUppercase"], default: false)
+            generator.excludeLowercase = Self.flag(input["ExcludeLowercase"], default: false)
+            generator.includeSpace = Self.flag(input["IncludeSpace"], default: false)
+            generator.requireEachIncludedType = Self.flag(input["RequireEachIncludedType"], default: true)
+            let password = try generator.generate(using: context.random)
+            return .object([(key: "RandomPassword", value: .string(password))])
+        }
+    }
+
+    /// A validated boolean member, or `default` when absent or null.
+    private static func flag(_ value: JSONValue?, default fallback: Bool) -> Bool {
+        if case .bool(let b)? = value { return b }
+        return fallback
+    }
+}

@@ -1,0 +1,124 @@
+public import Cryptography
+public import Foundation
+import Synchronization
+
+/// The AWS Secrets Manager API of one node: AWS JSON 1.1 over `POST /`, SigV4, the service
+/// model's validation, and the operations of `OperationTable`.
+///
+/// Pure: no sockets, files or clocks. The caller passes the request time (`now`) and the
+/// randomness; identities can be swapped at any time (SIGHUP reload) from any thread.
+///
+/// Authorization (IAM policy evaluation) is a later issue: for now an authenticated principal
+/// may call any operation.
+public final class SecretsManagerService: Sendable {
+    /// The JSON 1.1 media type of every answer.
+    public static let contentType = "application/x-amz-json-1.1"
+
+    public let region: String
+    private let random: any RandomSource
+    private let identities: Mutex<IAMConfiguration>
+    private let model: ServiceModel
+    private let operations: OperationTable
+    private let verifier: SigV4.Verifier
+
+    /// - Parameters:
+    ///   - region: the node's region; credential scopes must name it.
+    ///   - identities: who may authenticate.
+    ///   - random: the source of request ids and of generated passwords.
+    ///   - operations: the implemented operations (tests may pass their own table).
+    public init(region: String, identities: IAMConfiguration, random: any RandomSource, operations: OperationTable = .standard) {
+        self.region = region
+        self.random = random
+        self.identities = Mutex(identities)
+        self.model = .secretsManager
+        self.operations = operations
+        self.verifier = SigV4.Verifier(region: region, service: ServiceModel.secretsManager.signingName)
+    }
+
+    /// Replaces the identities; requests already past authentication keep the principal they had.
+    public func replaceIdentities(_ identities: IAMConfiguration) {
+        self.identities.withLock { $0 = identities }
+    }
+
+    /// Answers one request. Every answer, errors included, carries `x-amzn-RequestId` and the
+    /// JSON 1.1 content type.
+    public func handle(_ request: AWSRequest, now: Date) -> AWSResponse {
+        let requestId = makeRequestId()
+        let result: Result<JSONValue, AWSError>
+        do {
+            result = .success(try process(request, now: now, requestId: requestId))
+        } catch {
+            result = .failure(error)
+        }
+        let headers = [(name: "x-amzn-RequestId", value: requestId), (name: "Content-Type", value: Self.contentType)]
+        switch result {
+        case .success(let output):
+            return AWSResponse(status: 200, headers: headers, body: Array(output.serialized().utf8))
+        case .failure(let error):
+            return AWSResponse(status: error.code.status, headers: headers, body: Array(error.body.serialized().utf8))
+        }
+    }
+
+    private func process(_ request: AWSRequest, now: Date, requestId: String) throws(AWSError) -> JSONValue {
+        // 1. Only `POST /` with the JSON 1.1 media type is the protocol. Anything else is
+        //    refused the way AWS's frontend refuses a request it cannot map to an operation.
+        let mediaType = request.header("Content-Type")?.split(separator: ";").first?
+            .trimmingCharacters(in: .whitespaces).lowercased()
+        guard request.method == "POST", request.path == "/", mediaType == Self.contentType else {
+            if request.header("Authorization") != nil {
+                throw AWSError(.accessDenied, "Unable to determine service/operation name to be authorized")
+            }
+            throw AWSError(.missingAuthenticationTokenForbidden, "Missing Authentication Token")
+        }
+
+        // 2. The operation, from `X-Amz-Target: secretsmanager.<Operation>`.
+        let prefix = model.targetPrefix + "."
+        guard let target = request.header("X-Amz-Target"), target.hasPrefix(prefix),
+              let operation = model.operation(named: String(target.dropFirst(prefix.count)))
+        else {
+            throw AWSError(.unknownOperation, nil)
+        }
+
+        // 3. Who is calling. The configuration is copied out of the lock (copy-on-write, cheap)
+        //    so that the HMAC work runs without holding it.
+        let configuration = identities.withLock { $0 }
+        let verified = try verifier.verify(request, now: now) { configuration.credentials(forAccessKeyId: $0)?.secretAccessKey }
+        guard let principal = configuration.credentials(forAccessKeyId: verified.accessKeyId)?.principal else {
+            throw AWSError(.unrecognizedClient, SigV4.Verifier.unrecognizedClientMessage)
+        }
+
+        // 4. The body: an empty body is `{}`; anything else must be a JSON document.
+        let input: JSONValue
+        if request.body.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) {
+            input = .object([])
+        } else {
+            do {
+                input = try JSONValue.parse(request.body)
+            } catch {
+                throw AWSError(.serialization, nil)
+            }
+        }
+
+        // 5. The model's constraints, then 6. the operation.
+        if let inputShape = operation.input {
+            try RequestValidator(model: model).validate(input, shapeName: inputShape)
+        }
+        let context = OperationContext(
+            operation: operation.name, principal: principal, region: region, now: now, random: random, requestId: requestId
+        )
+        return try operations.run(operation.name, context: context, input: input == .null ? .object([]) : input)
+    }
+
+    /// A random (version 4) UUID from the node's random source, lower case as AWS prints them.
+    private func makeRequestId() -> String {
+        guard var bytes = try? random.bytes(16), bytes.count == 16 else {
+            // The random source failed: still answer with a well-formed id rather than none.
+            return "00000000-0000-4000-8000-000000000000"
+        }
+        bytes[6] = bytes[6] & 0x0F | 0x40
+        bytes[8] = bytes[8] & 0x3F | 0x80
+        let hex = Hex.encode(bytes)
+        let h = Array(hex)
+        return String(h[0..<8]) + "-" + String(h[8..<12]) + "-" + String(h[12..<16]) + "-" + String(h[16..<20]) + "-" + String(h[20..<32])
+    }
+}

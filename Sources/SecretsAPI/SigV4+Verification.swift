@@ -1,0 +1,231 @@
+public import Cryptography
+public import Foundation
+
+extension SigV4 {
+    /// What a successful verification established about the caller.
+    public struct Verified: Sendable {
+        /// The access key id the request was signed with.
+        public var accessKeyId: String
+        /// The credential scope the request was signed for.
+        public var scope: Scope
+    }
+
+    /// Verifies SigV4-signed requests (an `Authorization` header, or query-string parameters)
+    /// for one region and service, answering with the errors AWS's JSON frontend gives.
+    ///
+    /// Checks, in order: which auth form is present; the `Authorization` header's parameters;
+    /// the algorithm; the credential's shape; the request time (15 minutes of skew either way);
+    /// the credential scope (region, service, terminator, day of the request time); that `host`
+    /// and the header carrying the time are signed; the session token; the access key; then
+    /// the signature itself, compared in constant time.
+    public struct Verifier: Sendable {
+        /// The region every credential scope must name.
+        public var region: String
+        /// The signing name every credential scope must name.
+        public var service: String
+        /// How far the request time may be from `now`, either way.
+        public var allowedSkew: TimeInterval
+
+        public init(region: String, service: String, allowedSkew: TimeInterval = 15 * 60) {
+            self.region = region
+            self.service = service
+            self.allowedSkew = allowedSkew
+        }
+
+        /// The AWS message for a signature that does not match.
+        public static let signatureMismatchMessage = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
+        /// The AWS message for an unknown access key or session token.
+        public static let unrecognizedClientMessage = "The security token included in the request is invalid."
+
+        /// Verifies `request` at time `now`.
+        ///
+        /// - Parameter secretAccessKey: returns the secret key of an access key id, or nil when
+        ///   the id is unknown.
+        /// - Throws: the `AWSError` AWS answers for the first failed check.
+        public func verify(
+            _ request: AWSRequest,
+            now: Date,
+            secretAccessKey: (String) -> SecureBytes?
+        ) throws(AWSError) -> Verified {
+            let parsed = try parse(request)
+
+            // Credential: keyid/date/region/service/terminator.
+            let parts = parsed.credential.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 5 else {
+                throw AWSError(.incompleteSignature, "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '\(parsed.credential)'")
+            }
+
+            // Request time and skew.
+            guard let requestTime = parsed.time else {
+                throw AWSError(.incompleteSignature, "Date must be in ISO-8601 'basic format'. Got '\(parsed.timeText)'. See http://en.wikipedia.org/wiki/ISO_8601")
+            }
+            let amzDate = AWSTimestamp.basic(requestTime)
+            let minutes = Int(allowedSkew / 60)
+            if requestTime < now.addingTimeInterval(-allowedSkew) {
+                throw AWSError(.invalidSignature, "Signature expired: \(amzDate) is now earlier than \(AWSTimestamp.basic(now.addingTimeInterval(-allowedSkew))) (\(AWSTimestamp.basic(now)) - \(minutes) min.)")
+            }
+            if requestTime > now.addingTimeInterval(allowedSkew) {
+                throw AWSError(.invalidSignature, "Signature not yet current: \(amzDate) is still later than \(AWSTimestamp.basic(now.addingTimeInterval(allowedSkew))) (\(AWSTimestamp.basic(now)) + \(minutes) min.)")
+            }
+
+            // Scope. AWS reports every scope problem at once, each sentence ending in ". ".
+            var scopeErrors = ""
+            if parts[2] != region { scopeErrors += "Credential should be scoped to a valid region. " }
+            if parts[3] != service { scopeErrors += "Credential should be scoped to correct service: '\(service)'. " }
+            if parts[4] != SigV4.terminator {
+                scopeErrors += "Credential should be scoped with a valid terminator: '\(SigV4.terminator)', not '\(parts[4])'. "
+            }
+            let day = String(amzDate.prefix(8))
+            if parts[1] != day {
+                scopeErrors += "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '\(parts[1])' != '\(day)', from '\(amzDate)'. "
+            }
+            if !scopeErrors.isEmpty { throw AWSError(.invalidSignature, scopeErrors) }
+
+            // Headers that must be covered by the signature.
+            let signedHeaders = parsed.signedHeaders.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
+            if !signedHeaders.contains("host") {
+                throw AWSError(.invalidSignature, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+            }
+            if let timeHeader = parsed.timeHeader, !signedHeaders.contains(timeHeader.lowercased()) {
+                throw AWSError(.invalidSignature, "'\(timeHeader)' must be a 'SignedHeader' in the AWS Authorization.")
+            }
+
+            // Session credentials are not issued yet, so any session token is unknown.
+            if parsed.sessionToken != nil {
+                throw AWSError(.unrecognizedClient, Self.unrecognizedClientMessage)
+            }
+            let accessKeyId = parts[0]
+            guard let secret = secretAccessKey(accessKeyId) else {
+                throw AWSError(.unrecognizedClient, Self.unrecognizedClientMessage)
+            }
+
+            let scope = Scope(date: parts[1], region: parts[2], service: parts[3])
+            let creq = SigV4.canonicalRequest(
+                method: request.method,
+                path: request.path,
+                query: request.query,
+                headers: request.headers,
+                signedHeaders: signedHeaders,
+                payloadHash: Hex.encode(SHA256.hash(request.body)),
+                excludingQueryParameters: parsed.fromQuery ? ["X-Amz-Signature"] : []
+            )
+            let sts = SigV4.stringToSign(amzDate: parsed.timeText, scope: scope, canonicalRequest: creq)
+            let key = SigV4.signingKey(secretAccessKey: secret, scope: scope)
+            let expected = Array(Hex.encode(HMACSHA256.authenticate(Array(sts.utf8), key: key)).utf8)
+            guard ConstantTime.equals(expected, Array(parsed.signature.lowercased().utf8)) else {
+                throw AWSError(.invalidSignature, Self.signatureMismatchMessage)
+            }
+            return Verified(accessKeyId: accessKeyId, scope: scope)
+        }
+
+        /// The authentication parameters of a request, from whichever form it used.
+        private struct Parsed {
+            var credential: String
+            var signedHeaders: String
+            var signature: String
+            /// The request time as sent (header or query value).
+            var timeText: String
+            var time: Date?
+            /// The header the time came from (`X-Amz-Date` or `Date`); nil for query auth.
+            var timeHeader: String?
+            var sessionToken: String?
+            var fromQuery: Bool
+        }
+
+        private func parse(_ request: AWSRequest) throws(AWSError) -> Parsed {
+            let authorization = request.header("Authorization")
+            let query = Self.queryParameters(request.query)
+            let queryAuth = query["X-Amz-Algorithm"] != nil
+            if authorization != nil && queryAuth {
+                throw AWSError(.invalidSignature, "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.")
+            }
+            if queryAuth { return try parseQuery(query, request: request) }
+            // A header in any other scheme is no SigV4 credential at all.
+            guard let authorization, authorization.hasPrefix("AWS4-") else {
+                throw AWSError(.missingAuthenticationToken, "Missing Authentication Token")
+            }
+
+            let firstSpace = authorization.firstIndex(of: " ") ?? authorization.endIndex
+            let algorithm = String(authorization[..<firstSpace])
+            var params: [String: String] = [:]
+            for token in authorization[firstSpace...].split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" }) {
+                guard let eq = token.firstIndex(of: "=") else {
+                    throw AWSError(.incompleteSignature, "'\(token)' not a valid key=value pair (missing equal-sign) in Authorization header: '\(authorization)'.")
+                }
+                params[String(token[..<eq])] = String(token[token.index(after: eq)...])
+            }
+            var missing = ""
+            for name in ["Credential", "Signature", "SignedHeaders"] where (params[name] ?? "").isEmpty {
+                missing += "Authorization header requires '\(name)' parameter. "
+            }
+            let amzDate = request.header("X-Amz-Date")
+            let httpDate = request.header("Date")
+            if amzDate == nil && httpDate == nil {
+                missing += "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. "
+            }
+            if !missing.isEmpty { throw AWSError(.incompleteSignature, missing + "Authorization=" + authorization) }
+            guard algorithm == SigV4.algorithm else {
+                throw AWSError(.incompleteSignature, "Unsupported AWS 'algorithm': '\(algorithm)'")
+            }
+
+            let timeText: String
+            let time: Date?
+            let timeHeader: String
+            if let amzDate {
+                timeText = amzDate
+                time = AWSTimestamp.parseBasic(amzDate)
+                timeHeader = "X-Amz-Date"
+            } else {
+                timeText = httpDate ?? ""
+                time = AWSTimestamp.parseHTTPDate(timeText)
+                timeHeader = "Date"
+            }
+            return Parsed(
+                credential: params["Credential"] ?? "",
+                signedHeaders: params["SignedHeaders"] ?? "",
+                signature: params["Signature"] ?? "",
+                timeText: time.map(AWSTimestamp.basic) ?? timeText,
+                time: time,
+                timeHeader: timeHeader,
+                sessionToken: request.header("X-Amz-Security-Token"),
+                fromQuery: false
+            )
+        }
+
+        private func parseQuery(_ query: [String: String], request: AWSRequest) throws(AWSError) -> Parsed {
+            var missing = ""
+            for name in ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date"]
+            where (query[name] ?? "").isEmpty {
+                missing += "AWS query-string parameters must include '\(name)'. "
+            }
+            if !missing.isEmpty { throw AWSError(.incompleteSignature, missing + "Re-examine the query-string parameters.") }
+            let algorithm = query["X-Amz-Algorithm"] ?? ""
+            guard algorithm == SigV4.algorithm else {
+                throw AWSError(.incompleteSignature, "Unsupported AWS 'algorithm': '\(algorithm)'")
+            }
+            let timeText = query["X-Amz-Date"] ?? ""
+            return Parsed(
+                credential: query["X-Amz-Credential"] ?? "",
+                signedHeaders: query["X-Amz-SignedHeaders"] ?? "",
+                signature: query["X-Amz-Signature"] ?? "",
+                timeText: timeText,
+                time: AWSTimestamp.parseBasic(timeText),
+                timeHeader: nil,
+                sessionToken: query["X-Amz-Security-Token"] ?? request.header("X-Amz-Security-Token"),
+                fromQuery: true
+            )
+        }
+
+        /// Decoded query parameters; for a repeated name the first value wins.
+        static func queryParameters(_ rawQuery: String) -> [String: String] {
+            var out: [String: String] = [:]
+            for part in rawQuery.split(separator: "&", omittingEmptySubsequences: true) {
+                let eq = part.firstIndex(of: "=")
+                let name = SigV4.percentDecode(eq.map { part[..<$0] } ?? part)
+                let value = eq.map { SigV4.percentDecode(part[part.index(after: $0)...]) } ?? ""
+                if out[name] == nil { out[name] = value }
+            }
+            return out
+        }
+    }
+}
