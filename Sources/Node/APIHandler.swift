@@ -1,5 +1,6 @@
 import Foundation
 import HTTP1
+import Platform
 import SecretsAPI
 
 /// Bridges the HTTP server to the Secrets Manager service: one HTTP request in, one AWS JSON

@@ -157,7 +157,7 @@ final class EventLoop: @unchecked Sendable {
             }
             guard let accepted else { return }
             guard connectionCount.tryIncrement(limit: limits.maxConnections) else {
-                accepted.descriptor.close()
+                accepted.takeDescriptor().close()
                 continue
             }
             register(accepted)
@@ -165,18 +165,19 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func register(_ accepted: consuming AcceptedSocket) {
+        let peer = accepted.peer
+        let socket = accepted.takeDescriptor()
         let tls: TLSConnection
         do {
             tls = try TLSConnection(context: context)
         } catch {
             log.error("TLS session: \(error)")
-            accepted.descriptor.close()
+            socket.close()
             connectionCount.decrement()
             return
         }
         nextId += 1
-        let peer = accepted.peer
-        let connection = Connection(id: nextId, socket: accepted.descriptor, tls: tls, limits: httpLimits,
+        let connection = Connection(id: nextId, socket: socket, tls: tls, limits: httpLimits,
                                     info: ConnectionInfo(peer: peer, tlsVersion: nil), now: Self.now())
         connections[connection.id] = connection
         do {

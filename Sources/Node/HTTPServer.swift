@@ -26,7 +26,7 @@ final class HTTPServer: Sendable {
             bound.append(actual)
             listeners.append(Listener(fd))
         }
-        let raws = listeners.map(\.descriptor.rawValue)
+        let raws = listeners.map { $0.descriptor.rawValue }
         var loops: [EventLoop] = []
         for index in 0..<max(1, eventLoops) {
             loops.append(try EventLoop(index: index, listeners: raws, context: context, handler: handler, limits: limits,

@@ -1,6 +1,6 @@
 import Foundation
 import Cryptography
-import Platform
+public import Platform
 import SecretsAPI
 import TLS
 

@@ -120,7 +120,7 @@ public struct NodeConfiguration: Sendable, Equatable {
             iamFile: try path("iam", in: root),
             keyringFile: try path("keyring", in: root))
         if let loops = root["eventLoops"] {
-            guard let n = loops as? Int, !(loops is Bool), (1...64).contains(n) else { throw Problem("'eventLoops' must be a whole number from 1 to 64") }
+            guard !isJSONBoolean(loops), let n = loops as? Int, (1...64).contains(n) else { throw Problem("'eventLoops' must be a whole number from 1 to 64") }
             configuration.eventLoops = n
         }
         if let limits = root["limits"] {
@@ -160,7 +160,8 @@ public struct ServerLimits: Sendable, Equatable {
 
     public init() {}
 
-    static let fields: [(String, WritableKeyPath<ServerLimits, Int>?, WritableKeyPath<ServerLimits, Double>?, ClosedRange<Double>)] = [
+    // Safety: an immutable table of key paths, never mutated after initialisation.
+    nonisolated(unsafe) static let fields: [(String, WritableKeyPath<ServerLimits, Int>?, WritableKeyPath<ServerLimits, Double>?, ClosedRange<Double>)] = [
         ("maxConnections", \.maxConnections, nil, 1...1_000_000),
         ("maxHeaderBytes", \.maxHeaderBytes, nil, 1024...1_048_576),
         ("maxBodyBytes", \.maxBodyBytes, nil, 1024...67_108_864),
@@ -178,7 +179,7 @@ public struct ServerLimits: Sendable, Equatable {
         }
         for (name, intPath, doublePath, range) in fields {
             guard let raw = object[name] else { continue }
-            guard let number = raw as? NSNumber, !(raw is Bool), range.contains(number.doubleValue) else {
+            guard !isJSONBoolean(raw), let number = raw as? NSNumber, range.contains(number.doubleValue) else {
                 throw NodeConfiguration.Problem("'limits.\(name)' must be a number from \(range.lowerBound) to \(range.upperBound)")
             }
             if let intPath {
@@ -200,4 +201,11 @@ public struct ServerLimits: Sendable, Equatable {
         }
         return out
     }
+}
+
+/// Whether a JSONSerialization value is `true`/`false`. On Linux a JSON number such as `1` also
+/// answers `is Bool`, so the boxed type is what tells them apart.
+func isJSONBoolean(_ value: Any) -> Bool {
+    if let number = value as? NSNumber { return String(cString: number.objCType) == "c" }
+    return value is Bool
 }

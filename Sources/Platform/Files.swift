@@ -75,7 +75,7 @@ public enum Files {
 
 /// An exclusive advisory lock (flock) on a file in a data directory, held for the life of the
 /// process, so that two nodes never share one directory.
-public struct DirectoryLock: ~Copyable {
+public struct DirectoryLock: ~Copyable, Sendable {
     private let fd: FileDescriptor
 
     /// Locks `directory/LOCK`; throws `EWOULDBLOCK` (as `Errno`) when another process holds it.

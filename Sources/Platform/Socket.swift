@@ -97,8 +97,17 @@ public struct SocketAddress: Equatable, Sendable, CustomStringConvertible {
 
 /// A connection taken from a listening socket.
 public struct AcceptedSocket: ~Copyable {
-    public var descriptor: FileDescriptor
-    public var peer: SocketAddress?
+    private var descriptor: FileDescriptor
+    /// The client's address, when the kernel reported one.
+    public let peer: SocketAddress?
+
+    init(descriptor: consuming FileDescriptor, peer: SocketAddress?) {
+        self.descriptor = descriptor
+        self.peer = peer
+    }
+
+    /// Hands over the connected socket.
+    public consuming func takeDescriptor() -> FileDescriptor { descriptor }
 }
 
 /// Non-blocking TCP socket operations on raw descriptors owned by a `FileDescriptor`.

@@ -74,3 +74,23 @@ import Testing
         #expect(HTTPDate.format(epochSeconds: 0) == "Thu, 01 Jan 1970 00:00:00 GMT")
     }
 }
+
+@Suite struct JSONBooleanTests {
+    @Test func numbersAreNotBooleans() throws {
+        let values = try #require(try JSONSerialization.jsonObject(with: Data("[1, 0, true, false, 2.5]".utf8)) as? [Any])
+        #expect(values.map(isJSONBoolean) == [false, false, true, true, false])
+    }
+
+    @Test func integerLimitsDecode() throws {
+        var object = NodeConfigurationTests.valid
+        object["limits"] = ["headerTimeoutSeconds": 1, "maxConnections": 1]
+        object["eventLoops"] = 1
+        let data = try JSONSerialization.data(withJSONObject: object)
+        let c = try NodeConfiguration.decode(data, relativeTo: "/")
+        #expect(c.limits.headerTimeout == 1 && c.limits.maxConnections == 1 && c.eventLoops == 1)
+        object["eventLoops"] = true
+        #expect(throws: NodeConfiguration.Problem.self) {
+            try NodeConfiguration.decode(try JSONSerialization.data(withJSONObject: object), relativeTo: "/")
+        }
+    }
+}

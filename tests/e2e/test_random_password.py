@@ -65,12 +65,22 @@ def test_parameter_sets(dev_node, params, allowed, required):
 
 
 def test_exclude_characters(dev_node):
-    excluded = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567!@#$%"
+    excluded = "abcdefghijklmnopqrstuvwxyABCDEFGHIJKLMNOPQRSTUVWXY01234567!@#$%"
     client = dev_node.client()
     for _ in range(10):
         password = client.get_random_password(PasswordLength=64, ExcludeCharacters=excluded)["RandomPassword"]
         assert not set(password) & set(excluded)
         assert len(password) == 64
+        assert {"z", "Z"} <= set(password) and classes(password) == {"upper", "lower", "digit", "punct"}
+
+
+def test_excluding_a_whole_required_class_is_an_aws_error(dev_node):
+    with pytest.raises(ClientError) as raised:
+        dev_node.client().get_random_password(ExcludeCharacters="0123456789")
+    assert raised.value.response["Error"]["Code"] == "InvalidParameterException"
+    # Not required, the same exclusion is fine.
+    password = dev_node.client().get_random_password(ExcludeCharacters="0123456789", ExcludeNumbers=True)["RandomPassword"]
+    assert not set(password) & set("0123456789")
 
 
 def test_everything_excluded_is_an_aws_error(dev_node):
