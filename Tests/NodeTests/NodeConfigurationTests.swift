@@ -1,13 +1,16 @@
 import Foundation
 import Testing
 @testable import Node
+import Platform
 
 @Suite struct NodeConfigurationTests {
-    static let valid: [String: Any] = [
+    static var valid: [String: Any] {
+        [
         "nodeId": "n1", "region": "eu-west-1", "listen": "127.0.0.1:7443", "dataDirectory": "data",
         "tls": ["certificate": "node.pem", "privateKey": "/keys/node.key", "ca": "ca.pem"],
         "iam": "iam.json", "keyring": "keyring.json",
-    ]
+        ]
+    }
 
     func decode(_ object: [String: Any]) throws(NodeConfiguration.Problem) -> NodeConfiguration {
         let data = try! JSONSerialization.data(withJSONObject: object)
