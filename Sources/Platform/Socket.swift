@@ -28,6 +28,8 @@ public struct SocketAddress: Equatable, Sendable, CustomStringConvertible {
         } else {
             guard let colon = text.lastIndex(of: ":") else { return nil }
             hostPart = text[..<colon]
+            // An IPv6 literal must be bracketed: "::1:80" could be a host or a host and port.
+            if hostPart.contains(":") { return nil }
             portPart = text[text.index(after: colon)...]
         }
         guard let port = UInt16(portPart) else { return nil }
