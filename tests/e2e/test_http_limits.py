@@ -153,15 +153,53 @@ def test_idle_keep_alive_connection_is_closed(strict_node):
         assert 2 <= time.monotonic() - started < 8
 
 
-def test_connection_limit_keeps_the_node_serving(strict_node):
+def test_connection_limit_refuses_the_extra_connection_and_keeps_serving(strict_node):
     import socket
+    import ssl
     held = []
     try:
-        for _ in range(80):
+        for _ in range(64):
             held.append(socket.create_connection(("127.0.0.1", strict_node.port), timeout=5))
         time.sleep(0.5)
+        # The 65th is accepted by the kernel and closed by the node at once: no TLS handshake.
+        extra = socket.create_connection(("127.0.0.1", strict_node.port), timeout=5)
+        context = ssl.create_default_context(cafile=strict_node.ca)
+        with pytest.raises((ssl.SSLError, ConnectionResetError, BrokenPipeError, OSError)):
+            context.wrap_socket(extra, server_hostname="127.0.0.1")
+        extra.close()
     finally:
         for s in held:
             s.close()
     time.sleep(0.5)
     healthy(strict_node)
+
+
+@pytest.mark.parametrize("version", ["TLSv1_2", "TLSv1_3"])
+def test_tls_versions(dev_node, version):
+    import ssl
+    context = ssl.create_default_context(cafile=dev_node.ca)
+    context.minimum_version = context.maximum_version = getattr(ssl.TLSVersion, version)
+    import socket
+    with context.wrap_socket(socket.create_connection(("127.0.0.1", dev_node.port), timeout=10),
+                             server_hostname="127.0.0.1") as sock:
+        assert sock.version() == version.replace("_", ".")
+        head, body = signed_request(dev_node, "GetRandomPassword", {"PasswordLength": 8})
+        sock.sendall(head + body)
+        assert len(read_response(sock, bytearray()).json()["RandomPassword"]) == 8
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_tls_1_1_is_refused(dev_node):
+    import socket
+    import ssl
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.load_verify_locations(dev_node.ca)
+    try:
+        context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_1
+    except ValueError:
+        pytest.skip("this Python cannot offer TLS 1.1")
+    with pytest.raises(ssl.SSLError):
+        with context.wrap_socket(socket.create_connection(("127.0.0.1", dev_node.port), timeout=10),
+                                 server_hostname="127.0.0.1"):
+            pass
+    healthy(dev_node)
