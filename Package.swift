@@ -39,13 +39,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "HTTP1", swiftSettings: swiftSettings),
+        .target(name: "Journal", dependencies: ["Platform"], swiftSettings: swiftSettings),
         .target(name: "SecretsAPI", dependencies: ["Cryptography"], swiftSettings: swiftSettings),
         .target(
             name: "Node",
-            dependencies: ["Platform", "Cryptography", "TLS", "HTTP1", "SecretsAPI"],
+            dependencies: ["Platform", "Cryptography", "TLS", "HTTP1", "SecretsAPI", "Journal"],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "strongroom", dependencies: ["Node"], swiftSettings: swiftSettings),
+        .executableTarget(name: "strongroom", dependencies: ["Node", "Journal"], swiftSettings: swiftSettings),
+        // Test tooling, not shipped: a journal writer that crash tests kill -9.
+        .executableTarget(name: "JournalHarness", dependencies: ["Journal", "Platform"], swiftSettings: swiftSettings),
 
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], swiftSettings: swiftSettings),
         .testTarget(name: "CryptographyTests", dependencies: ["Cryptography"], swiftSettings: swiftSettings),
@@ -53,6 +56,12 @@ let package = Package(
         .testTarget(
             name: "HTTP1Tests",
             dependencies: ["HTTP1"],
+            resources: [.copy("Regressions")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "JournalTests",
+            dependencies: ["Journal", "Platform"],
             resources: [.copy("Regressions")],
             swiftSettings: swiftSettings
         ),
