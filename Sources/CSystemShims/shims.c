@@ -4,6 +4,8 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
 #include <string.h>
 
 int CSystemShims_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
@@ -44,4 +46,15 @@ void CSystemShims_set_thread_name(const char *name) {
     strncpy(shortName, name, 15);
     shortName[15] = 0;
     pthread_setname_np(pthread_self(), shortName);
+}
+
+int CSystemShims_available_cpus(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+        int n = CPU_COUNT(&set);
+        if (n > 0) return n;
+    }
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    return online > 0 ? (int)online : 1;
 }

@@ -62,5 +62,11 @@ final class Connection {
         self.lastActivity = now
     }
 
+    /// Bumped for every dispatched request; an answer carrying an older serial is dropped.
+    var requestSerial: UInt64 = 0
+    /// When the request in flight was handed to the handler.
+    var dispatchedAt = 0.0
+
     var hasPendingOutput: Bool { outputOffset < output.count }
+    var pendingOutputCount: Int { output.count - outputOffset }
 }

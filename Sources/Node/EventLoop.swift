@@ -11,8 +11,9 @@ import TLS
 /// Connection state is touched only on the loop's thread; other threads reach the loop through
 /// `execute`, which queues a task and wakes the loop with an eventfd.
 final class EventLoop: @unchecked Sendable {
-    // Safety: every stored property below except `tasks`, `wake`, `epoll` (whose calls are
-    // thread-safe) and `stopping` is read and written only on the loop's own thread, inside `run`.
+    // Safety: every stored `var` below is read and written only on the loop's own thread, inside
+    // `run` and what it calls. `tasks` is behind a Mutex, `stopping` is atomic, and the epoll and
+    // eventfd calls used from other threads (`signal`) are thread-safe system calls.
     private let epoll: Epoll
     private let wake: EventFD
     private let tasks = Mutex<[@Sendable (EventLoop) -> Void]>([])
@@ -27,22 +28,36 @@ final class EventLoop: @unchecked Sendable {
     private let httpLimits: HTTPLimits
     private let connectionCount: ConnectionCounter
     private let log: Logger
+    private let thread = Mutex<OSThread?>(nil)
 
     private var connections: [UInt64: Connection] = [:]
     private var nextId: UInt64 = 0
-    private var thread: OSThread?
+    private var loopThread: ThreadID?
+    /// Set when accept failed for lack of descriptors or memory: listening resumes after it.
+    private var acceptPausedUntil: Double?
+    private var lastAcceptErrorLog = 0.0
+    private var lastDeadlineCheck = 0.0
 
     private static let listenerTagBase: UInt64 = 1 << 62
     private static let wakeTag: UInt64 = 1 << 61
     /// Bytes read from one socket per readiness event before others get a turn.
     private static let readBudget = 256 * 1024
     private static let readChunk = 64 * 1024
+    /// Responses are produced for pipelined requests only while less than this waits for the socket.
+    private static let maxPendingOutput = 256 * 1024
+    /// Buffers that grew past this are released when emptied.
+    private static let keptBufferCapacity = 64 * 1024
     /// Deadlines are checked this often.
     private static let tickMilliseconds: Int32 = 100
     /// A lingering close lasts at most this long and drops at most this many bytes.
     private static let lingerSeconds = 2.0
     private static let lingerMaxBytes = 4 * 1024 * 1024
-    private var lastDeadlineCheck = 0.0
+    /// How long accepting pauses after EMFILE/ENFILE/ENOBUFS/ENOMEM.
+    private static let acceptPauseSeconds = 0.1
+    /// A request whose handler has not answered by then is answered 500 and the connection closed.
+    private static let handlerTimeoutSeconds = 120.0
+    /// On stop, connections get this long to finish what they are doing.
+    private static let stopGraceSeconds = 5.0
 
     init(index: Int, listeners: [Int32], context: TLSContext, handler: any RequestHandler, limits: ServerLimits,
          connectionCount: ConnectionCounter, log: Logger) throws(Errno) {
@@ -57,23 +72,32 @@ final class EventLoop: @unchecked Sendable {
         epoll = try Epoll()
         wake = try EventFD()
         try epoll.add(wake.rawValue, events: .readable, tag: Self.wakeTag)
+        try watchListeners()
+    }
+
+    private func watchListeners() throws(Errno) {
         for (i, fd) in listeners.enumerated() {
             try epoll.add(fd, events: [.readable, .exclusive], tag: Self.listenerTagBase + UInt64(i))
         }
     }
 
-    func start() throws(Errno) {
-        thread = try OSThread.start(name: "loop-\(index)") { [self] in run() }
+    private func unwatchListeners() {
+        for fd in listeners { epoll.remove(fd) }
     }
 
-    /// Asks the loop to stop accepting, finish the responses in flight (up to `grace` seconds)
-    /// and exit. Returns at once; `join` waits.
+    func start() throws(Errno) {
+        let started = try OSThread.start(name: "loop-\(index)") { [self] in run() }
+        thread.withLock { $0 = started }
+    }
+
+    /// Asks the loop to stop accepting, finish the responses in flight (up to 5 s) and exit.
+    /// Returns at once; `join` waits.
     func stop() {
         stopping.store(true, ordering: .releasing)
         wake.signal()
     }
 
-    func join() { thread?.join() }
+    func join() { thread.withLock { $0 }?.join() }
 
     /// Runs `task` on the loop's thread.
     func execute(_ task: @escaping @Sendable (EventLoop) -> Void) {
@@ -84,6 +108,7 @@ final class EventLoop: @unchecked Sendable {
     // MARK: - The loop
 
     private func run() {
+        loopThread = ThreadID.current
         var events: [(tag: UInt64, events: EpollEvents)] = []
         var stopDeadline: Double?
         while true {
@@ -91,15 +116,19 @@ final class EventLoop: @unchecked Sendable {
             do {
                 try epoll.wait(timeoutMilliseconds: timeout, into: &events)
             } catch {
+                // epoll_wait fails only for programming errors (EINVAL); do not spin past a stop.
                 log.error("event loop \(index): \(error)")
-                continue
+                events.removeAll()
+                if stopping.load(ordering: .acquiring) { closeAllAndExit(); return }
             }
             for event in events {
                 switch event.tag {
                 case Self.wakeTag:
                     wake.drain()
                 case Self.listenerTagBase...:
-                    if stopDeadline == nil { acceptAll(listener: listeners[Int(event.tag - Self.listenerTagBase)]) }
+                    if stopDeadline == nil && acceptPausedUntil == nil {
+                        acceptAll(listener: listeners[Int(event.tag - Self.listenerTagBase)])
+                    }
                 default:
                     if let connection = connections[event.tag] { service(connection, events: event.events) }
                 }
@@ -110,22 +139,46 @@ final class EventLoop: @unchecked Sendable {
                 runLocalTasks()
             }
             let now = Self.now()
+            if let until = acceptPausedUntil, now >= until, stopDeadline == nil {
+                acceptPausedUntil = nil
+                do { try watchListeners() } catch { acceptPausedUntil = now + Self.acceptPauseSeconds }
+            }
             checkDeadlines(now: now)
             if stopping.load(ordering: .acquiring) {
                 if stopDeadline == nil {
-                    stopDeadline = now + 5
-                    for fd in listeners { epoll.remove(fd) }
-                    // Idle connections go now; ones with a request in flight close after answering.
-                    for connection in connections.values where connection.state != .awaitingResponse {
-                        close(connection)
-                    }
+                    stopDeadline = now + Self.stopGraceSeconds
+                    if acceptPausedUntil == nil { unwatchListeners() }
+                    beginStopping()
                 }
                 if connections.isEmpty || now > stopDeadline! {
-                    for connection in connections.values { close(connection) }
+                    closeAllAndExit()
                     return
                 }
             }
         }
+    }
+
+    /// Idle connections close now; responses being written finish; requests in flight get
+    /// answered with `Connection: close`.
+    private func beginStopping() {
+        for connection in Array(connections.values) {
+            switch connection.state {
+            case .handshaking:
+                close(connection)
+            case .open:
+                if connection.hasPendingOutput || !connection.parser.isIdle {
+                    finishAfterFlush(connection)
+                } else {
+                    close(connection)
+                }
+            case .awaitingResponse, .closingAfterFlush, .lingering, .closed:
+                break
+            }
+        }
+    }
+
+    private func closeAllAndExit() {
+        for connection in Array(connections.values) { close(connection) }
     }
 
     private func runLocalTasks() {
@@ -151,8 +204,16 @@ final class EventLoop: @unchecked Sendable {
             do {
                 accepted = try TCPSocket.accept(listener)
             } catch {
-                // EMFILE/ENFILE/ENOBUFS: leave the connection in the backlog and try later.
-                log.error("accept: \(error)")
+                // EMFILE/ENFILE/ENOBUFS/ENOMEM: the connection stays in the backlog and the
+                // level-triggered listener stays readable; stop watching it for a moment rather
+                // than spin, and log at most once a second.
+                let now = Self.now()
+                if now - lastAcceptErrorLog > 1 {
+                    log.error("accept: \(error); pausing accepts for \(Int(Self.acceptPauseSeconds * 1000)) ms")
+                    lastAcceptErrorLog = now
+                }
+                unwatchListeners()
+                acceptPausedUntil = now + Self.acceptPauseSeconds
                 return
             }
             guard let accepted else { return }
@@ -192,26 +253,48 @@ final class EventLoop: @unchecked Sendable {
     // MARK: - Servicing a connection
 
     private func service(_ connection: Connection, events: EpollEvents) {
-        if connection.state == .awaitingResponse && (events.contains(.hangup) || events.contains(.error)) {
+        let failed = events.contains(.hangup) || events.contains(.error)
+        if connection.state == .awaitingResponse && failed {
             // The client is gone; its response, when it comes, is dropped.
             close(connection)
             return
         }
-        if events.contains(.writable) || events.contains(.error) || events.contains(.hangup) {
+        if events.contains(.writable) || failed {
             flush(connection)
         }
-        if connection.state != .closed && (events.contains(.readable) || events.contains(.readHangup) || events.contains(.hangup)) {
+        if connection.state != .closed && (events.contains(.readable) || events.contains(.readHangup) || failed) {
             readAndProcess(connection)
+        }
+        settle(connection)
+    }
+
+    /// After any progress: produce answers the output room now allows, close a connection whose
+    /// peer has finished, and register the interest that matches the state.
+    private func settle(_ connection: Connection) {
+        guard connection.state != .closed else { return }
+        if connection.state == .open && connection.parser.bufferedByteCount > 0 {
+            dispatchRequests(connection)
+            flush(connection)
+        }
+        if connection.peerClosed && connection.state == .open {
+            // The client sent FIN or close_notify and every complete request was answered.
+            finishAfterFlush(connection)
         }
         if connection.state != .closed { updateInterest(connection) }
     }
 
-    /// Reads and drops what a client sends after its final response; closes at EOF or a bound.
+    /// Reads and drops what a client sends after its final response; closes at EOF, error or a bound.
     private func discardLingeringInput(_ connection: Connection) {
         for _ in 0..<16 {
             connection.readBuffer.removeAll(keepingCapacity: true)
-            guard let result = try? TCPSocket.read(connection.socket.rawValue, into: &connection.readBuffer, maxBytes: Self.readChunk),
-                  case .transferred(let n) = result else { return }
+            let result: IOResult
+            do {
+                result = try TCPSocket.read(connection.socket.rawValue, into: &connection.readBuffer, maxBytes: Self.readChunk)
+            } catch {
+                close(connection)
+                return
+            }
+            guard case .transferred(let n) = result else { return }
             connection.lingerDiscarded += n
             if n == 0 || connection.lingerDiscarded > Self.lingerMaxBytes {
                 close(connection)
@@ -242,29 +325,31 @@ final class EventLoop: @unchecked Sendable {
                 connection.peerClosed = true
             case .transferred(let n):
                 total += n
-                connection.lastActivity = Self.now()
                 connection.tls.receiveCiphertext(connection.readBuffer)
             }
         }
         processInput(connection)
         if connection.state == .closed { return }
         flush(connection)
-        if connection.peerClosed && connection.state != .closed && connection.state != .awaitingResponse && !connection.hasPendingOutput {
+        if connection.peerClosed && (connection.state == .handshaking || connection.state == .closingAfterFlush) {
             close(connection)
         }
     }
 
     /// Whether reading more is useful: not when closing, nor when the parser already buffers a
-    /// whole maximal request (backpressure against a pipelining client).
+    /// whole maximal request or answers wait for the socket (backpressure).
     private func wantsInput(_ connection: Connection) -> Bool {
-        guard connection.state != .closingAfterFlush && connection.state != .lingering && connection.state != .closed else { return false }
+        switch connection.state {
+        case .closingAfterFlush, .lingering, .closed: return false
+        case .handshaking, .open, .awaitingResponse: break
+        }
         return connection.parser.bufferedByteCount < limits.maxHeaderBytes + limits.maxBodyBytes + Self.readChunk
-            && connection.output.count - connection.outputOffset < 4 * 1024 * 1024
+            && connection.pendingOutputCount < Self.maxPendingOutput
     }
 
     /// Decrypts what arrived, feeds the parser and dispatches the next request if none is in flight.
     private func processInput(_ connection: Connection) {
-        while true {
+        readLoop: while true {
             let status: TLSReadStatus
             do {
                 connection.plaintext.removeAll(keepingCapacity: true)
@@ -277,15 +362,18 @@ final class EventLoop: @unchecked Sendable {
             }
             switch status {
             case .progressed:
+                // Only decrypted bytes count as activity: a trickle of partial TLS records does
+                // not keep a connection alive.
+                connection.lastActivity = Self.now()
                 connection.parser.append(connection.plaintext)
-                continue
             case .wantMoreCiphertext:
-                break
+                break readLoop
             case .closed:
                 connection.peerClosed = true
+                break readLoop
             }
-            break
         }
+        if connection.plaintext.capacity > Self.keptBufferCapacity { connection.plaintext = [] }
         if connection.state == .handshaking && connection.tls.isHandshakeComplete {
             connection.state = .open
         }
@@ -293,7 +381,7 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func dispatchRequests(_ connection: Connection) {
-        while connection.state == .open {
+        while connection.state == .open && connection.pendingOutputCount < Self.maxPendingOutput {
             let event: HTTPParserEvent?
             do {
                 event = try connection.parser.next()
@@ -305,19 +393,21 @@ final class EventLoop: @unchecked Sendable {
             guard let event else { return }
             switch event {
             case .expectContinue:
-                write(connection, HTTPResponse.continueBytes)
+                _ = write(connection, HTTPResponse.continueBytes)
             case .request(let request):
                 connection.state = .awaitingResponse
                 connection.keepAliveAfterResponse = request.keepAlive
                 connection.requestStartedAt = nil
-                let id = connection.id
-                let loopThread = thread
+                connection.requestSerial &+= 1
+                connection.dispatchedAt = Self.now()
+                let id = connection.id, serial = connection.requestSerial
+                let owner = loopThread
                 handler.handle(request, connection: connection.info) { [self] response in
-                    if loopThread?.isCurrent == true {
+                    if let owner, owner == ThreadID.current {
                         // Answered synchronously on this thread: finish after the dispatch returns.
-                        self.localTasks.append { loop in loop.complete(connectionId: id, response: response) }
+                        self.localTasks.append { loop in loop.complete(connectionId: id, serial: serial, response: response) }
                     } else {
-                        self.execute { loop in loop.complete(connectionId: id, response: response) }
+                        self.execute { loop in loop.complete(connectionId: id, serial: serial, response: response) }
                     }
                 }
             }
@@ -332,24 +422,35 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    private func complete(connectionId: UInt64, response: HTTPResponse) {
-        guard let connection = connections[connectionId], connection.state == .awaitingResponse else { return }
+    private func complete(connectionId: UInt64, serial: UInt64, response: HTTPResponse) {
+        // A late or repeated answer for an earlier request is dropped: it must never be taken
+        // for the answer to the request after it.
+        guard let connection = connections[connectionId], connection.state == .awaitingResponse,
+              connection.requestSerial == serial else { return }
         let keepAlive = connection.keepAliveAfterResponse && !stopping.load(ordering: .relaxed)
         respond(connection, with: response, keepAlive: keepAlive)
-        if connection.state == .open {
-            dispatchRequests(connection)
-        }
         flush(connection)
-        if connection.state != .closed { updateInterest(connection) }
+        settle(connection)
     }
 
     private func respond(_ connection: Connection, with response: HTTPResponse, keepAlive: Bool) {
         var response = response
         response.headers.append((name: "Date", value: HTTPDate.now()))
-        write(connection, response.serialized(keepAlive: keepAlive))
-        if !keepAlive { connection.tls.shutdown() }
-        connection.state = keepAlive ? .open : .closingAfterFlush
+        let written = write(connection, response.serialized(keepAlive: keepAlive))
         connection.lastActivity = Self.now()
+        if keepAlive && written {
+            connection.state = .open
+        } else {
+            connection.tls.shutdown()
+            connection.state = .closingAfterFlush
+        }
+    }
+
+    /// Ends the connection politely once what is queued has been sent.
+    private func finishAfterFlush(_ connection: Connection) {
+        connection.tls.shutdown()
+        connection.state = .closingAfterFlush
+        flush(connection)
     }
 
     private func errorResponse(status: Int, reason: String) -> HTTPResponse {
@@ -357,19 +458,22 @@ final class EventLoop: @unchecked Sendable {
         return HTTPResponse(status: status, headers: [(name: "Content-Type", value: "application/json")], body: body)
     }
 
-    private func write(_ connection: Connection, _ plaintext: [UInt8]) {
+    /// Encrypts `plaintext` for the peer; false when the TLS session can no longer send.
+    private func write(_ connection: Connection, _ plaintext: [UInt8]) -> Bool {
         do {
             try connection.tls.writePlaintext(plaintext)
+            return true
         } catch {
             connection.state = .closingAfterFlush
+            return false
         }
     }
 
-    /// Moves TLS output to the socket; closes when a final response has left.
+    /// Moves TLS output to the socket; after a final response, begins the lingering close.
     private func flush(_ connection: Connection) {
         guard connection.state != .closed else { return }
-        if connection.outputOffset == connection.output.count {
-            connection.output.removeAll(keepingCapacity: true)
+        if !connection.hasPendingOutput {
+            connection.output.removeAll(keepingCapacity: connection.output.capacity <= Self.keptBufferCapacity)
             connection.outputOffset = 0
         }
         connection.tls.drainCiphertext(into: &connection.output)
@@ -385,7 +489,7 @@ final class EventLoop: @unchecked Sendable {
             connection.outputOffset += n
         }
         if !connection.hasPendingOutput {
-            connection.output.removeAll(keepingCapacity: true)
+            connection.output.removeAll(keepingCapacity: connection.output.capacity <= Self.keptBufferCapacity)
             connection.outputOffset = 0
             if connection.state == .closingAfterFlush { beginLingering(connection) }
         }
@@ -404,8 +508,11 @@ final class EventLoop: @unchecked Sendable {
 
     private func updateInterest(_ connection: Connection) {
         var interest: EpollEvents = []
-        if connection.state == .lingering { interest = [.readable, .readHangup] }
-        if wantsInput(connection) && !connection.peerClosed { interest.formUnion([.readable, .readHangup]) }
+        if connection.state == .lingering {
+            interest = [.readable, .readHangup]
+        } else if wantsInput(connection) && !connection.peerClosed {
+            interest = [.readable, .readHangup]
+        }
         if connection.hasPendingOutput { interest.insert(.writable) }
         guard interest != connection.registeredInterest else { return }
         do {
@@ -445,12 +552,20 @@ final class EventLoop: @unchecked Sendable {
                 } else if now - connection.lastActivity > limits.idleTimeout {
                     close(connection)
                 }
+            case .awaitingResponse:
+                if now - connection.dispatchedAt > Self.handlerTimeoutSeconds {
+                    log.error("a request on connection \(connection.id) had no answer after \(Int(Self.handlerTimeoutSeconds)) s")
+                    connection.requestSerial &+= 1
+                    respond(connection, with: errorResponse(status: 500, reason: "Internal Server Error"), keepAlive: false)
+                    flush(connection)
+                    if connection.state != .closed { updateInterest(connection) }
+                }
             case .closingAfterFlush:
                 // A peer that never reads its final response is not kept forever.
                 if now - connection.lastActivity > limits.requestTimeout { close(connection) }
             case .lingering:
                 if now - connection.lingerStartedAt > Self.lingerSeconds { close(connection) }
-            case .awaitingResponse, .closed:
+            case .closed:
                 break
             }
         }

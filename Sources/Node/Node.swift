@@ -19,6 +19,9 @@ public final class Node: Sendable {
         init(_ lock: consuming DirectoryLock) { self.lock = lock }
     }
 
+    /// Descriptors kept free of client connections.
+    static let reservedDescriptors = 128
+
     /// Why a node could not start: one line for the operator, exit status 2.
     public struct StartupError: Error, CustomStringConvertible, Sendable {
         public var message: String
@@ -53,9 +56,17 @@ public final class Node: Sendable {
                 : "\(configuration.dataDirectory): cannot lock the data directory: \(error.message)")
         }
         service = SecretsManagerService(region: configuration.region, identities: identities, random: SystemRandomSource())
+        // Every connection is a descriptor: keep maxConnections inside the process's limit (with
+        // room for listeners, the journal and files), so accept never fails for want of one.
+        var limits = configuration.limits
+        let descriptors = ResourceLimits.raiseOpenFileLimit()
+        if limits.maxConnections > descriptors - Self.reservedDescriptors {
+            limits.maxConnections = max(1, descriptors - Self.reservedDescriptors)
+            log.info("open-file limit is \(descriptors): serving at most \(limits.maxConnections) connections")
+        }
         do {
             server = try HTTPServer(addresses: configuration.listen, context: context, handler: APIHandler(service: service),
-                                    limits: configuration.limits, eventLoops: configuration.eventLoops, log: log)
+                                    limits: limits, eventLoops: configuration.eventLoops, log: log)
         } catch {
             throw StartupError("cannot listen on \(configuration.listen.map(\.description).joined(separator: ", ")): \(error.message)")
         }

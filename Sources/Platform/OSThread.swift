@@ -1,11 +1,15 @@
 internal import Glibc
 internal import CSystemShims
+import Synchronization
 
 /// A dedicated operating-system thread for blocking work (an event loop's epoll_wait, a signal
 /// waiter), kept off Swift's cooperative pool.
 public final class OSThread: Sendable {
-    // Safety: written once by `start` before any other thread can see the object, read by `join`.
+    // Safety: written once by `start` before the object is returned to any other thread, then
+    // only read (by `join`, under `joined`'s lock).
     nonisolated(unsafe) private var handle = pthread_t()
+    /// pthread_join must happen exactly once: a second join of the same thread is undefined.
+    private let joined = Mutex(false)
 
     private final class Box {
         let body: @Sendable () -> Void
@@ -33,14 +37,45 @@ public final class OSThread: Sendable {
         return thread
     }
 
-    /// Waits for the thread to finish.
+    /// Waits for the thread to finish; later calls return at once.
     public func join() {
-        _ = pthread_join(handle, nil)
+        joined.withLock { done in
+            if !done {
+                _ = pthread_join(handle, nil)
+                done = true
+            }
+        }
     }
 
-    /// Whether the caller runs on this thread.
-    public var isCurrent: Bool { pthread_equal(pthread_self(), handle) != 0 }
+    /// The number of CPUs this process may run on (its affinity mask, as a container or
+    /// `taskset` sets it), at least 1.
+    public static var availableCores: Int { max(1, Int(CSystemShims_available_cpus())) }
+}
 
-    /// The number of CPUs this process may run on.
-    public static var availableCores: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+/// The identity of an OS thread, to ask "am I on that thread?" without touching shared state.
+public struct ThreadID: Equatable, Sendable {
+    private let raw: UInt
+
+    /// The calling thread.
+    public static var current: ThreadID { ThreadID(raw: UInt(pthread_self())) }
+
+    public static func == (lhs: ThreadID, rhs: ThreadID) -> Bool {
+        pthread_equal(pthread_t(lhs.raw), pthread_t(rhs.raw)) != 0
+    }
+}
+
+/// Process-wide resource limits.
+public enum ResourceLimits {
+    /// Raises the soft limit on open descriptors to the hard limit and returns the new soft limit.
+    @discardableResult
+    public static func raiseOpenFileLimit() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        return limit.rlim_cur >= UInt(Int.max) ? Int.max : Int(limit.rlim_cur)
+    }
 }

@@ -203,3 +203,34 @@ def test_tls_1_1_is_refused(dev_node):
                                  server_hostname="127.0.0.1"):
             pass
     healthy(dev_node)
+
+
+def test_half_closed_client_gets_its_answer_then_the_close(dev_node):
+    import socket
+    head, body = signed_request(dev_node, "GetRandomPassword", {"PasswordLength": 11})
+    with connect(dev_node) as sock:
+        sock.sendall(head + body)
+        # TCP FIN, no close_notify (SSLSocket.shutdown would drop the TLS session on our side).
+        socket.socket.shutdown(sock, socket.SHUT_WR)
+        buffer = bytearray()
+        response = read_response(sock, buffer)
+        assert response.status == 200 and len(response.json()["RandomPassword"]) == 11
+        started = time.monotonic()
+        assert is_closed(sock, buffer)
+        assert time.monotonic() - started < 5
+
+
+def test_deep_pipeline_without_reading_is_answered_in_order(dev_node):
+    """2,000 pipelined requests sent before reading any answer: the node bounds what it holds
+    for the socket, and still answers every request once the client reads."""
+    import threading
+    lengths = [8 + i % 50 for i in range(2000)]
+    payload = b"".join(b"".join(signed_request(dev_node, "GetRandomPassword", {"PasswordLength": n})) for n in lengths)
+    with connect(dev_node, timeout=30) as sock:
+        sender = threading.Thread(target=sock.sendall, args=(payload,))
+        sender.start()
+        time.sleep(1.0)  # let both directions fill up before reading
+        buffer = bytearray()
+        got = [len(read_response(sock, buffer).json()["RandomPassword"]) for _ in lengths]
+        sender.join(timeout=30)
+    assert got == lengths

@@ -25,6 +25,9 @@ int CSystemShims_eventfd(void);
 /// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC.
 int CSystemShims_accept_nonblocking(int fd, void *addr, unsigned int *len);
 
+/// CPUs in the calling thread's affinity mask (sched_getaffinity), or the online count.
+int CSystemShims_available_cpus(void);
+
 /// Names the calling thread (Linux keeps 15 bytes).
 void CSystemShims_set_thread_name(const char *name);
 
