@@ -286,20 +286,24 @@ final class EventLoop: @unchecked Sendable {
     /// Reads and drops what a client sends after its final response; closes at EOF, error or a bound.
     private func discardLingeringInput(_ connection: Connection) {
         for _ in 0..<16 {
-            connection.readBuffer.removeAll(keepingCapacity: true)
-            let result: IOResult
-            do {
-                result = try TCPSocket.read(connection.socket.rawValue, into: &connection.readBuffer, maxBytes: Self.readChunk)
-            } catch {
-                close(connection)
-                return
-            }
+            guard let result = readOnce(connection) else { return }
             guard case .transferred(let n) = result else { return }
             connection.lingerDiscarded += n
             if n == 0 || connection.lingerDiscarded > Self.lingerMaxBytes {
                 close(connection)
                 return
             }
+        }
+    }
+
+    /// One read into the connection's scratch buffer; nil when the socket failed (it is closed).
+    private func readOnce(_ connection: Connection) -> IOResult? {
+        connection.readBuffer.removeAll(keepingCapacity: true)
+        do {
+            return try TCPSocket.read(connection.socket.rawValue, into: &connection.readBuffer, maxBytes: Self.readChunk)
+        } catch {
+            close(connection)
+            return nil
         }
     }
 
@@ -310,14 +314,7 @@ final class EventLoop: @unchecked Sendable {
         }
         var total = 0
         while total < Self.readBudget && !connection.peerClosed && wantsInput(connection) {
-            connection.readBuffer.removeAll(keepingCapacity: true)
-            let result: IOResult
-            do {
-                result = try TCPSocket.read(connection.socket.rawValue, into: &connection.readBuffer, maxBytes: Self.readChunk)
-            } catch {
-                close(connection)
-                return
-            }
+            guard let result = readOnce(connection) else { return }
             switch result {
             case .wouldBlock:
                 total = Self.readBudget
