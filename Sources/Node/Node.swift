@@ -1,5 +1,6 @@
 import Foundation
 import Cryptography
+import Journal
 public import Platform
 import SecretsAPI
 import TLS
@@ -11,6 +12,9 @@ public final class Node: Sendable {
     private let server: HTTPServer
     private let service: SecretsManagerService
     private let log: Logger
+    /// The region log. Opened (and recovered) at start; the secrets state machine of the storage
+    /// issue will be rebuilt from what recovery returns and will append its facts here.
+    private let journal: Journal
     // Safety: the lock is taken in init and released only when the node is released.
     private let lock: LockHolder
 
@@ -55,6 +59,14 @@ public final class Node: Sendable {
                 ? "\(configuration.dataDirectory): the data directory is in use by another strongroom process"
                 : "\(configuration.dataDirectory): cannot lock the data directory: \(error.message)")
         }
+        do {
+            let (journal, recovered) = try Journal.open(directory: configuration.dataDirectory + "/journal") { [log] in log.info($0) }
+            self.journal = journal
+            log.info("journal recovered: last LSN \(journal.lastDurableLSN), \(recovered.records.count) records after "
+                + (recovered.snapshot.map { "the snapshot at LSN \($0.lsn)" } ?? "no snapshot"))
+        } catch {
+            throw StartupError("journal: \(error)")
+        }
         service = SecretsManagerService(region: configuration.region, identities: identities, random: SystemRandomSource())
         // Every connection is a descriptor: keep maxConnections inside the process's limit (with
         // room for listeners, the journal and files), so accept never fails for want of one.
@@ -94,6 +106,7 @@ public final class Node: Sendable {
             case .interrupt, .terminate:
                 log.info("shutting down")
                 server.stopAndJoin()
+                journal.close()
                 log.info("stopped")
                 return
             }
@@ -101,7 +114,10 @@ public final class Node: Sendable {
     }
 
     /// Stops serving and waits for the loops (tests and embedding).
-    public func stop() { server.stopAndJoin() }
+    public func stop() {
+        server.stopAndJoin()
+        journal.close()
+    }
 
     private func reloadIAM() {
         do {

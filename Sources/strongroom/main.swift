@@ -12,6 +12,12 @@ let usage = """
           (default \(DevEnvironment.defaultPort)), region R (default \(DevEnvironment.defaultRegion)).
       strongroom serve --config FILE
           Run a node from an explicit JSON configuration.
+      strongroom journal verify --dir DIR
+          Check a data directory's region log and snapshots offline (exit 1 on a problem).
+      strongroom journal dump --dir DIR [--from LSN] [--limit N]
+          Print record metadata (LSN, epoch, type, size; never values). The node must be stopped.
+      strongroom journal bench --dir DIR [--seconds N]
+          Measure the disk: raw fdatasync rate, and group-committed journal appends at 1, 16, 64.
       strongroom help
     """
 
@@ -47,10 +53,10 @@ func run(_ node: Node) -> Never {
 }
 
 let arguments = CommandLine.arguments.dropFirst()
-Signals.prepare()
 
 switch arguments.first {
 case "dev":
+    Signals.prepare()
     let given = options(arguments.dropFirst(), allowed: ["--dir", "--port", "--region"])
     var port: UInt16?
     if let text = given["--port"] {
@@ -75,6 +81,7 @@ case "dev":
         fail(error.message)
     }
 case "serve":
+    Signals.prepare()
     let given = options(arguments.dropFirst(), allowed: ["--config"])
     guard let path = given["--config"] else { fail("serve needs --config FILE\n\(usage)") }
     do {
@@ -86,6 +93,32 @@ case "serve":
         fail(error.message)
     } catch {
         fail("\(error)")
+    }
+case "journal":
+    let rest = arguments.dropFirst()
+    let emit: (String) -> Void = { say($0) }
+    switch rest.first {
+    case "verify":
+        let given = options(rest.dropFirst(), allowed: ["--dir"])
+        guard let dir = given["--dir"] else { fail("journal verify needs --dir DIR") }
+        exit(JournalTools.verify(directory: dir, print: emit))
+    case "dump":
+        let given = options(rest.dropFirst(), allowed: ["--dir", "--from", "--limit"])
+        guard let dir = given["--dir"] else { fail("journal dump needs --dir DIR") }
+        guard let from = UInt64(given["--from"] ?? "1"), let limit = Int(given["--limit"] ?? "\(Int.max)"), limit > 0 else {
+            fail("--from and --limit take positive whole numbers")
+        }
+        exit(JournalTools.dump(directory: dir, from: from, limit: limit, print: emit))
+    case "bench":
+        let given = options(rest.dropFirst(), allowed: ["--dir", "--seconds", "--payload-bytes"])
+        guard let dir = given["--dir"] else { fail("journal bench needs --dir DIR") }
+        guard let seconds = Double(given["--seconds"] ?? "3"), seconds > 0, seconds <= 600,
+              let payload = Int(given["--payload-bytes"] ?? "200"), (1...1_048_576).contains(payload) else {
+            fail("--seconds takes 0 to 600, --payload-bytes 1 to 1048576")
+        }
+        exit(JournalTools.bench(directory: dir, seconds: seconds, payloadBytes: payload, print: emit))
+    default:
+        fail("journal needs verify, dump or bench\n\(usage)")
     }
 case "help", "--help", "-h":
     say(usage)

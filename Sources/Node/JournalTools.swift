@@ -1,0 +1,159 @@
+import Foundation
+import Journal
+import Platform
+import Synchronization
+
+/// `strongroom journal verify | dump | bench`: offline tools for operators.
+public enum JournalTools {
+    /// The journal folder for a data directory, a dev directory (`DIR/data/journal`) or the
+    /// journal folder itself.
+    public static func journalDirectory(for directory: String) -> String {
+        let dir = Files.absolutePath(directory)
+        for candidate in [dir + "/journal", dir + "/data/journal"] where Files.exists(candidate) { return candidate }
+        return dir
+    }
+
+    /// Checks every segment and snapshot without changing anything. Exit status 0 when sound, 1 otherwise.
+    public static func verify(directory: String, print: (String) -> Void) -> Int32 {
+        let journal = journalDirectory(for: directory)
+        guard Files.exists(journal) else {
+            print("\(journal): no journal here")
+            return 1
+        }
+        let report = JournalVerifier.verify(directory: journal)
+        for line in report.lines { print(line) }
+        print(report.ok ? "journal OK: \(journal)" : "journal has problems: \(journal)")
+        return report.ok ? 0 : 1
+    }
+
+    /// Prints record metadata (LSN, epoch, type, size, a digest prefix): never payloads.
+    /// Takes the data directory's lock, so it refuses while a node runs on it.
+    public static func dump(directory: String, from: UInt64, limit: Int, print: (String) -> Void) -> Int32 {
+        let journalDir = journalDirectory(for: directory)
+        let dataDir = (journalDir as NSString).deletingLastPathComponent
+        let lock: DirectoryLock
+        do {
+            lock = try DirectoryLock(directory: dataDir)
+        } catch {
+            print(error.isWouldBlock ? "\(dataDir): in use by a running strongroom process; stop it first" : "\(dataDir): \(error)")
+            return 2
+        }
+        defer { _ = consume lock }
+        let opened: (Journal, Recovered)
+        do {
+            opened = try Journal.open(directory: journalDir) { print("# \($0)") }
+        } catch {
+            print("\(error)")
+            return 1
+        }
+        let (journal, recovered) = opened
+        defer { journal.close() }
+        if let snapshot = recovered.snapshot {
+            print("# snapshot at LSN \(snapshot.lsn), epoch \(snapshot.epoch), \(snapshot.state.count) bytes")
+        }
+        print("# last durable LSN \(journal.lastDurableLSN)")
+        var next = max(from, 1)
+        var printed = 0
+        while printed < limit {
+            let records: [JournalRecord]
+            do {
+                records = try journal.read(from: next, maxRecords: min(1000, limit - printed))
+            } catch {
+                print("\(error)")
+                return 1
+            }
+            if records.isEmpty { break }
+            for record in records {
+                print("lsn=\(record.lsn) epoch=\(record.epoch) type=\(record.type) bytes=\(record.payload.count)")
+                printed += 1
+            }
+            next = records.last!.lsn + 1
+        }
+        return 0
+    }
+
+    /// Measures, on the disk holding `directory`: raw 4 KiB append + fdatasync, then journal
+    /// appends at 1, 16 and 64 concurrent appenders (group commit), each for `seconds`.
+    public static func bench(directory: String, seconds: Double, payloadBytes: Int, print: (String) -> Void) -> Int32 {
+        let base = Files.absolutePath(directory) + "/journal-bench-\(getpid())"
+        do { try Files.makeDirectory(base) } catch {
+            print("\(base): \(error)")
+            return 1
+        }
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        print("journal bench on \(base), \(Int(seconds)) s per row, payload \(payloadBytes) bytes, \(OSThread.availableCores) cores")
+        let raw: Double
+        do {
+            raw = try rawFsyncRate(path: base + "/raw", seconds: seconds)
+        } catch {
+            print("raw fdatasync: \(error)")
+            return 1
+        }
+        print(pad("workload", 28) + pad("ops/s", 12) + pad("p50 ms", 10) + pad("p99 ms", 10) + "vs raw fsync")
+        print(pad("raw 4 KiB append+fdatasync", 28) + pad(String(format: "%.0f", raw), 12) + pad("", 10) + pad("", 10) + "1.0x")
+        for appenders in [1, 16, 64] {
+            let dir = base + "/j\(appenders)"
+            do {
+                let (rate, p50, p99) = try journalRate(directory: dir, appenders: appenders, seconds: seconds, payloadBytes: payloadBytes)
+                print(pad("journal, \(appenders) appender\(appenders == 1 ? "" : "s")", 28) + pad(String(format: "%.0f", rate), 12)
+                    + pad(String(format: "%.3f", p50), 10) + pad(String(format: "%.3f", p99), 10) + String(format: "%.1fx", rate / raw))
+            } catch {
+                print("journal with \(appenders) appenders: \(error)")
+                return 1
+            }
+        }
+        return 0
+    }
+
+    private static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+    }
+
+    private static func rawFsyncRate(path: String, seconds: Double) throws -> Double {
+        guard let handle = FileHandle(forWritingAtPath: path) ?? {
+            FileManager.default.createFile(atPath: path, contents: nil)
+            return FileHandle(forWritingAtPath: path)
+        }() else { throw Errno(code: EACCES, operation: "open \(path)") }
+        defer { try? handle.close() }
+        let block = Data(repeating: 0x5A, count: 4096)
+        let start = EventLoop.now()
+        var count = 0
+        while EventLoop.now() - start < seconds {
+            try handle.write(contentsOf: block)
+            if fdatasync(handle.fileDescriptor) != 0 { throw Errno(code: errno, operation: "fdatasync") }
+            count += 1
+        }
+        return Double(count) / (EventLoop.now() - start)
+    }
+
+    private static func journalRate(directory: String, appenders: Int, seconds: Double, payloadBytes: Int) throws -> (Double, Double, Double) {
+        let (journal, _) = try Journal.open(directory: directory) { _ in }
+        defer { journal.close() }
+        let latencies = Mutex<[Double]>([])
+        let stop = Atomic<Bool>(false)
+        let payload = [UInt8](repeating: 0x42, count: payloadBytes)
+        var threads: [OSThread] = []
+        let start = EventLoop.now()
+        for i in 0..<appenders {
+            threads.append(try OSThread.start(name: "bench-\(i)") {
+                var mine: [Double] = []
+                let done = DispatchSemaphore(value: 0)
+                while !stop.load(ordering: .relaxed) {
+                    let t0 = EventLoop.now()
+                    journal.append(type: 1, epoch: 1, payload: payload) { _ in done.signal() }
+                    done.wait()
+                    mine.append(EventLoop.now() - t0)
+                }
+                latencies.withLock { $0.append(contentsOf: mine) }
+            })
+        }
+        usleep(UInt32(seconds * 1_000_000))
+        stop.store(true, ordering: .relaxed)
+        for thread in threads { thread.join() }
+        let elapsed = EventLoop.now() - start
+        let sorted = latencies.withLock { $0 }.sorted()
+        guard !sorted.isEmpty else { return (0, 0, 0) }
+        func percentile(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] * 1000 }
+        return (Double(sorted.count) / elapsed, percentile(0.5), percentile(0.99))
+    }
+}
