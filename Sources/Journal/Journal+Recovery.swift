@@ -162,7 +162,7 @@ extension Journal {
         let writer = WriterState(
             active: active.file, activeName: active.name, activeSize: active.endOffset,
             nextLSN: lastDurable + 1, lastEpoch: active.lastEpoch,
-            lastIndexedOffset: active.index.last?.offset ?? Int.min, options: options
+            lastIndexedOffset: active.index.last?.offset ?? SegmentScanner.noIndexedOffset, options: options
         )
         let recovered = Recovered(snapshot: snapshot, records: records, truncatedTail: truncatedTail)
         return RecoveryOutcome(table: table, recovered: recovered, writer: writer, lock: lock)

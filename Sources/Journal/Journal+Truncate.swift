@@ -87,7 +87,7 @@ extension JournalCore {
         writer.activeSize = cut
         writer.nextLSN = lsn + 1
         writer.lastEpoch = epochAtCut
-        writer.lastIndexedOffset = target.index.last(where: { $0.lsn <= lsn })?.offset ?? Int.min
+        writer.lastIndexedOffset = target.index.last(where: { $0.lsn <= lsn })?.offset ?? SegmentScanner.noIndexedOffset
         log("journal: truncated after LSN \(lsn) (\(target.name) now ends at offset \(cut), \(segments.count - position - 1) later segments removed)")
         return .success(())
     }

@@ -36,7 +36,7 @@ struct Batch {
     /// The epoch of the last record in the batch (the writer's epoch while empty).
     var epoch: UInt64 = 0
     /// The writer's last indexed offset before the batch, restored if the batch fails.
-    var indexedOffsetAtStart = Int.min
+    var indexedOffsetAtStart = SegmentScanner.noIndexedOffset
 
     var isEmpty: Bool { completions.isEmpty }
 
@@ -225,7 +225,7 @@ extension JournalCore {
         writer.active = file
         writer.activeName = name
         writer.activeSize = JournalFormat.segmentHeaderBytes
-        writer.lastIndexedOffset = Int.min
+        writer.lastIndexedOffset = SegmentScanner.noIndexedOffset
         statistics.withLock {
             $0.segmentsRolled += 1
             $0.syncs += 1

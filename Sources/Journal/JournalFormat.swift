@@ -119,7 +119,7 @@ enum JournalFormat {
             lsn: bytes.loadLittleEndian(UInt64.self, at: 12),
             epoch: bytes.loadLittleEndian(UInt64.self, at: 20),
             stateBytes: Int(length),
-            stateChecksum: bytes.loadLittleEndian(UInt32.self, at: 32)
+            stateChecksum: bytes.loadLittleEndian(UInt32.self, at: 36)
         ))
     }
 

@@ -66,6 +66,8 @@ struct SegmentScan {
 enum SegmentScanner {
     /// Bytes of records between two sparse index entries.
     static let indexSpacing = 64 << 10
+    /// "No index entry yet": far enough back that the next record is indexed.
+    static let noIndexedOffset = -indexSpacing
 
     /// Scans `file` (named `name`). `isLast` allows a torn tail; `epochBefore` is the epoch of
     /// the record before the segment's first. Calls `onRecord` for each valid record in order.
@@ -100,7 +102,7 @@ enum SegmentScanner {
             validEnd: JournalFormat.segmentHeaderBytes
         )
         var reader = WindowReader(file: file, limit: size)
-        var lastIndexed = Int.min
+        var lastIndexed = SegmentScanner.noIndexedOffset
         do {
             while scan.validEnd < size {
                 let offset = scan.validEnd
