@@ -59,12 +59,10 @@ extension JournalCore {
         var batch = Batch()
         batch.buffer.reserveCapacity(min(options.maxBatchBytes, 1 << 20))
         while true {
-            let taken = queue.withLock(waitingUntil: { !$0.items.isEmpty || $0.closing }) { state -> (appends: Int, bytes: Int) in
+            queue.withLock(waitingUntil: { !$0.items.isEmpty || $0.closing }) { state in
                 swap(&items, &state.items)
-                return (state.outstandingAppends, state.outstandingBytes)
             }
             if items.isEmpty { break }  // closing, and nothing left
-            _ = taken
             var completedAppends = 0
             var completedBytes = 0
             batch.reset(epoch: writer.lastEpoch)

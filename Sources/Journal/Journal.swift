@@ -181,17 +181,18 @@ extension JournalCore {
     /// open → closing: refuse new work, let the writer drain, stop the snapshotter; with
     /// `waitForThreads`, join both and release files and the directory lock (→ closed).
     func close(waitForThreads: Bool) {
-        let first = lifecycle.withLock { state -> Bool in
-            guard state == .open else { return false }
-            state = .closing
-            return true
-        }
-        guard first else { return }
         queue.withLock { $0.closing = true }
         queue.broadcast()
         control.withLock { $0.closing = true }
         control.broadcast()
         guard waitForThreads else { return }
+        // The first closer that can wait joins the threads; later ones return at once.
+        let joins = lifecycle.withLock { state -> Bool in
+            guard state == .open else { return false }
+            state = .closing
+            return true
+        }
+        guard joins else { return }
         let (writer, snapshotter) = threads.withLock { ($0.writer, $0.snapshotter) }
         writer?.join()
         snapshotter?.join()
@@ -213,9 +214,7 @@ extension JournalCore {
         }
         let (segments, durable, snapshotLSN) = try view.get()
         guard lsn <= durable else { return [] }
-        guard let position = segmentPosition(segments, containing: lsn),
-            !segments[position].isEmpty || segments[position].firstLSN <= lsn
-        else {
+        guard let position = segmentPosition(segments, containing: lsn) else {
             throw JournalError(.missingSegment,
                 "LSN \(lsn) was compacted: the oldest retained record is \(segments.first?.firstLSN ?? durable + 1) (snapshot at LSN \(snapshotLSN))")
         }

@@ -96,7 +96,9 @@ final class JournalCore: Sendable {
     let lifecycle = Mutex<Lifecycle>(.open)
     let directoryLock: Mutex<(any JournalDirectoryLock)?>
 
-    /// open → closing (first `close()`) → closed (threads joined). Only forward.
+    /// open → closing (a closer that may block is joining the threads) → closed (joined, files
+    /// and lock released). Only forward. Queue and snapshot control carry their own `closing`
+    /// flags, set by every close, so a close from a journal thread still stops new work.
     enum Lifecycle: Sendable { case open, closing, closed }
 
     init(
