@@ -33,7 +33,8 @@ extension JournalCore {
         var cut = JournalFormat.segmentHeaderBytes
         var epochAtCut = target.epochBefore
         if lsn + 1 > target.firstLSN {
-            let start = target.index.last(where: { $0.lsn <= lsn + 1 }) ?? IndexEntry(lsn: target.firstLSN, offset: JournalFormat.segmentHeaderBytes)
+            // Start at or before record `lsn` itself, so that its epoch is read on the way.
+            let start = target.index.last(where: { $0.lsn <= lsn }) ?? IndexEntry(lsn: target.firstLSN, offset: JournalFormat.segmentHeaderBytes)
             var reader = WindowReader(file: target.file, limit: target.endOffset)
             var offset = start.offset
             var found = false

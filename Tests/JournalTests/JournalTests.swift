@@ -112,6 +112,23 @@ import Platform
         #expect(try await journal.append(type: 1, epoch: 0, payload: []) == 1)
     }
 
+    /// Truncating right before a sparse-index entry still learns the epoch of the new last
+    /// record, so appends below it are refused.
+    @Test func truncateAtAnIndexedRecordKeepsTheEpoch() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let (journal, _) = try openJournal(directory)
+        defer { journal.close() }
+        try await appendAll(journal, 1...40, epoch: 3, size: 2000)
+        try await appendAll(journal, 41...45, epoch: 5, size: 2000)
+        let indexed = journal.core.table.withLock { $0.segments[0].index.map(\.lsn) }
+        let target = try #require(indexed.first { $0 > 1 })
+        try journal.truncate(after: target - 1)
+        #expect(journal.lastDurableLSN == target - 1)
+        await #expect(throws: JournalError.self) { try await journal.append(type: 1, epoch: 2, payload: []) }
+        #expect(try await journal.append(type: 1, epoch: 3, payload: []) == target)
+    }
+
     /// 64 tasks × 200 appends: LSNs unique and gap-free, read back in order with matching
     /// payloads, and far fewer fdatasyncs than appends (group commit).
     @Test func concurrentAppendsAreGroupCommitted() async throws {
