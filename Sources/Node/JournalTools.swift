@@ -14,7 +14,7 @@ public enum JournalTools {
     }
 
     /// Checks every segment and snapshot without changing anything. Exit status 0 when sound, 1 otherwise.
-    public static func verify(directory: String, print: (String) -> Void) -> Int32 {
+    public static func verify(directory: String, print: @escaping @Sendable (String) -> Void) -> Int32 {
         let journal = journalDirectory(for: directory)
         guard Files.exists(journal) else {
             print("\(journal): no journal here")
@@ -27,24 +27,16 @@ public enum JournalTools {
     }
 
     /// Prints record metadata (LSN, epoch, type, size, a digest prefix): never payloads.
-    /// Takes the data directory's lock, so it refuses while a node runs on it.
-    public static func dump(directory: String, from: UInt64, limit: Int, print: (String) -> Void) -> Int32 {
+    /// Refuses while a node runs on the directory (the journal's own lock).
+    public static func dump(directory: String, from: UInt64, limit: Int, print: @escaping @Sendable (String) -> Void) -> Int32 {
         let journalDir = journalDirectory(for: directory)
-        let dataDir = (journalDir as NSString).deletingLastPathComponent
-        let lock: DirectoryLock
-        do {
-            lock = try DirectoryLock(directory: dataDir)
-        } catch {
-            print(error.isWouldBlock ? "\(dataDir): in use by a running strongroom process; stop it first" : "\(dataDir): \(error)")
-            return 2
-        }
-        defer { _ = consume lock }
         let opened: (Journal, Recovered)
         do {
+            // The journal locks its directory: a running node makes this fail with `.locked`.
             opened = try Journal.open(directory: journalDir) { print("# \($0)") }
         } catch {
-            print("\(error)")
-            return 1
+            print(error.kind == .locked ? "\(journalDir): in use by a running strongroom process; stop it first" : "\(error)")
+            return error.kind == .locked ? 2 : 1
         }
         let (journal, recovered) = opened
         defer { journal.close() }
@@ -74,7 +66,7 @@ public enum JournalTools {
 
     /// Measures, on the disk holding `directory`: raw 4 KiB append + fdatasync, then journal
     /// appends at 1, 16 and 64 concurrent appenders (group commit), each for `seconds`.
-    public static func bench(directory: String, seconds: Double, payloadBytes: Int, print: (String) -> Void) -> Int32 {
+    public static func bench(directory: String, seconds: Double, payloadBytes: Int, print: @escaping @Sendable (String) -> Void) -> Int32 {
         let base = Files.absolutePath(directory) + "/journal-bench-\(getpid())"
         do { try Files.makeDirectory(base) } catch {
             print("\(base): \(error)")
@@ -111,7 +103,7 @@ public enum JournalTools {
 
     private static func rawFsyncRate(path: String, seconds: Double) throws -> Double {
         guard let handle = FileHandle(forWritingAtPath: path) ?? {
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
             return FileHandle(forWritingAtPath: path)
         }() else { throw Errno(code: EACCES, operation: "open \(path)") }
         defer { try? handle.close() }

@@ -47,6 +47,9 @@ public final class OSThread: Sendable {
         }
     }
 
+    /// Whether the caller runs on this thread. Only meaningful once `start` has returned.
+    public var isCurrent: Bool { pthread_equal(pthread_self(), handle) != 0 }
+
     /// The number of CPUs this process may run on (its affinity mask, as a container or
     /// `taskset` sets it), at least 1.
     public static var availableCores: Int { max(1, Int(CSystemShims_available_cpus())) }

@@ -96,7 +96,7 @@ case "serve":
     }
 case "journal":
     let rest = arguments.dropFirst()
-    let emit: (String) -> Void = { say($0) }
+    let emit: @Sendable (String) -> Void = { say($0) }
     switch rest.first {
     case "verify":
         let given = options(rest.dropFirst(), allowed: ["--dir"])
