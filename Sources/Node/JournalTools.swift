@@ -118,34 +118,44 @@ public enum JournalTools {
         return Double(count) / (EventLoop.now() - start)
     }
 
+    /// `appenders` appends outstanding at all times, as a node's event loops keep them: each
+    /// completion records its latency and issues the next append (a closed loop without threads).
     private static func journalRate(directory: String, appenders: Int, seconds: Double, payloadBytes: Int) throws -> (Double, Double, Double) {
         let (journal, _) = try Journal.open(directory: directory) { _ in }
         defer { journal.close() }
-        let latencies = Mutex<[Double]>([])
-        let stop = Atomic<Bool>(false)
-        let payload = [UInt8](repeating: 0x42, count: payloadBytes)
-        var threads: [OSThread] = []
+        let run = BenchRun(journal: journal, payload: [UInt8](repeating: 0x42, count: payloadBytes), deadline: EventLoop.now() + seconds)
         let start = EventLoop.now()
-        for i in 0..<appenders {
-            threads.append(try OSThread.start(name: "bench-\(i)") {
-                var mine: [Double] = []
-                let done = DispatchSemaphore(value: 0)
-                while !stop.load(ordering: .relaxed) {
-                    let t0 = EventLoop.now()
-                    journal.append(type: 1, epoch: 1, payload: payload) { _ in done.signal() }
-                    done.wait()
-                    mine.append(EventLoop.now() - t0)
-                }
-                latencies.withLock { $0.append(contentsOf: mine) }
-            })
-        }
-        usleep(UInt32(seconds * 1_000_000))
-        stop.store(true, ordering: .relaxed)
-        for thread in threads { thread.join() }
+        for _ in 0..<appenders { run.issue() }
+        for _ in 0..<appenders { run.finished.wait() }
         let elapsed = EventLoop.now() - start
-        let sorted = latencies.withLock { $0 }.sorted()
+        let sorted = run.latencies.withLock { $0 }.sorted()
         guard !sorted.isEmpty else { return (0, 0, 0) }
         func percentile(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] * 1000 }
         return (Double(sorted.count) / elapsed, percentile(0.5), percentile(0.99))
+    }
+}
+
+/// One closed-loop benchmark: every completion issues the next append until the deadline.
+private final class BenchRun: Sendable {
+    let journal: Journal
+    let payload: [UInt8]
+    let deadline: Double
+    let latencies = Mutex<[Double]>([])
+    let finished = DispatchSemaphore(value: 0)
+
+    init(journal: Journal, payload: [UInt8], deadline: Double) {
+        self.journal = journal
+        self.payload = payload
+        self.deadline = deadline
+        latencies.withLock { $0.reserveCapacity(1 << 20) }
+    }
+
+    func issue() {
+        let t0 = EventLoop.now()
+        journal.append(type: 1, epoch: 1, payload: payload) { [self] result in
+            let now = EventLoop.now()
+            if case .success = result { latencies.withLock { $0.append(now - t0) } }
+            if now < deadline, case .success = result { issue() } else { finished.signal() }
+        }
     }
 }
