@@ -123,7 +123,7 @@ extension JournalCore {
             batch.index.append(IndexEntry(lsn: lsn, offset: offset))
             writer.lastIndexedOffset = offset
         }
-        RecordFrame.encode(type, epoch: epoch, lsn: lsn, payload: payload, into: &batch.buffer)
+        RecordFrame.encode(type, epoch: epoch, lsn: lsn, batchFirstLSN: writer.nextLSN, payload: payload, into: &batch.buffer)
         batch.completions.append(completion)
         batch.payloadBytes += payload.count
         batch.epoch = epoch

@@ -20,7 +20,8 @@ public enum JournalFuzz {
             case .record(let record, let frameBytes):
                 precondition(frameBytes >= RecordFrame.overheadBytes && offset + frameBytes <= data.count, "frame size out of range")
                 let frame = Array(data[offset..<(offset + frameBytes)])
-                precondition(RecordFrame.encode(record) == frame, "decoded record does not re-encode to its bytes")
+                let batchFirst = frame.withUnsafeBytes { RecordFrame.peekHeader($0)?.batchFirstLSN }
+                precondition(RecordFrame.encode(record, batchFirstLSN: batchFirst) == frame, "decoded record does not re-encode to its bytes")
                 for cut in [0, 1, RecordFrame.prefixBytes - 1, RecordFrame.prefixBytes, frameBytes / 2, frameBytes - 1] where cut < frameBytes {
                     precondition(RecordFrame.decode(Array(frame.prefix(cut))) == .needMoreBytes, "a prefix of a frame decoded as something else")
                 }

@@ -2,15 +2,21 @@
 ///
 ///     [u32 length of everything after the checksum]
 ///     [u32 crc32c of everything after the checksum]
-///     [u16 type][u64 epoch][u64 lsn][payload]
+///     [u16 type][u64 epoch][u64 lsn][u64 batch first LSN][payload]
 ///
 /// All integers little-endian. The length is not covered by the checksum, but a wrong length
 /// moves the checksummed range, which then fails to verify.
+///
+/// The batch's first LSN says which group commit wrote the frame. Only the last batch can be
+/// unsynced when the power goes (the writer syncs one batch before it writes the next), and the
+/// disk may persist its pages in any order: damage followed only by frames of the *same* batch
+/// is a torn, unacknowledged batch and is cut; a valid frame of a *later* batch after damage
+/// proves that synced data was damaged, and recovery refuses.
 public enum RecordFrame {
     /// Length and checksum.
     public static let prefixBytes = 8
-    /// Type, epoch and lsn: the checksummed bytes before the payload.
-    public static let fixedBodyBytes = 18
+    /// Type, epoch, lsn and batch first LSN: the checksummed bytes before the payload.
+    public static let fixedBodyBytes = 26
     /// A frame's size with an empty payload.
     public static let overheadBytes = prefixBytes + fixedBodyBytes
     /// The largest frame `decode` accepts.
@@ -26,19 +32,22 @@ public enum RecordFrame {
         case corrupt(reason: String)
     }
 
-    /// The frame of `record`.
-    public static func encode(_ record: JournalRecord) -> [UInt8] {
+    /// The frame of `record`, written in the batch that starts at `batchFirstLSN` (by default a
+    /// batch of its own).
+    public static func encode(_ record: JournalRecord, batchFirstLSN: UInt64? = nil) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(overheadBytes + record.payload.count)
-        encode(record.type, epoch: record.epoch, lsn: record.lsn, payload: record.payload, into: &bytes)
+        encode(record.type, epoch: record.epoch, lsn: record.lsn, batchFirstLSN: batchFirstLSN ?? record.lsn,
+               payload: record.payload, into: &bytes)
         return bytes
     }
 
     /// Appends the frame of one record to `buffer` without intermediate allocations: the
     /// group-commit writer's hot path.
-    static func encode(_ type: UInt16, epoch: UInt64, lsn: UInt64, payload: [UInt8], into buffer: inout [UInt8]) {
+    static func encode(_ type: UInt16, epoch: UInt64, lsn: UInt64, batchFirstLSN: UInt64, payload: [UInt8], into buffer: inout [UInt8]) {
         precondition(type != 0, "record type 0 is reserved")
         precondition(lsn != 0, "LSN 0 is reserved")
+        precondition(batchFirstLSN != 0 && batchFirstLSN <= lsn, "batch first LSN \(batchFirstLSN) for LSN \(lsn)")
         precondition(payload.count <= Journal.maxPayloadBytes, "payload of \(payload.count) bytes exceeds the limit")
         let start = buffer.count
         buffer.appendLittleEndian(UInt32(fixedBodyBytes + payload.count))
@@ -46,6 +55,7 @@ public enum RecordFrame {
         buffer.appendLittleEndian(type)
         buffer.appendLittleEndian(epoch)
         buffer.appendLittleEndian(lsn)
+        buffer.appendLittleEndian(batchFirstLSN)
         buffer.append(contentsOf: payload)
         let crc = buffer.withUnsafeBytes { raw in
             CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[(start + prefixBytes)...]))
@@ -73,8 +83,12 @@ public enum RecordFrame {
         let type = bytes.loadLittleEndian(UInt16.self, at: 8)
         let epoch = bytes.loadLittleEndian(UInt64.self, at: 10)
         let lsn = bytes.loadLittleEndian(UInt64.self, at: 18)
+        let batchFirst = bytes.loadLittleEndian(UInt64.self, at: 26)
         guard type != 0 else { return .corrupt(reason: "record type 0 is reserved") }
         guard lsn != 0 else { return .corrupt(reason: "LSN 0 is reserved") }
+        guard batchFirst != 0 && batchFirst <= lsn else {
+            return .corrupt(reason: "batch first LSN \(batchFirst) does not precede LSN \(lsn)")
+        }
         let payload = [UInt8](UnsafeRawBufferPointer(rebasing: bytes[(prefixBytes + fixedBodyBytes)..<(prefixBytes + length)]))
         let record = JournalRecord(lsn: lsn, epoch: epoch, type: type, payload: payload)
         // Pair assertion: what came off the disk has the shape `encode` promises.
@@ -92,7 +106,7 @@ public enum RecordFrame {
 
     /// The unverified header fields of a frame, if the buffer holds a whole one with a length in
     /// range: a cheap filter before computing a checksum while scanning for frames.
-    static func peekHeader(_ bytes: UnsafeRawBufferPointer) -> (frameBytes: Int, type: UInt16, epoch: UInt64, lsn: UInt64)? {
+    static func peekHeader(_ bytes: UnsafeRawBufferPointer) -> (frameBytes: Int, type: UInt16, epoch: UInt64, lsn: UInt64, batchFirstLSN: UInt64)? {
         guard bytes.count >= overheadBytes else { return nil }
         let length = Int(bytes.loadLittleEndian(UInt32.self, at: 0))
         guard length >= fixedBodyBytes, length <= fixedBodyBytes + Journal.maxPayloadBytes,
@@ -102,7 +116,8 @@ public enum RecordFrame {
             prefixBytes + length,
             bytes.loadLittleEndian(UInt16.self, at: 8),
             bytes.loadLittleEndian(UInt64.self, at: 10),
-            bytes.loadLittleEndian(UInt64.self, at: 18)
+            bytes.loadLittleEndian(UInt64.self, at: 18),
+            bytes.loadLittleEndian(UInt64.self, at: 26)
         )
     }
 

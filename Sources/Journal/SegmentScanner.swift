@@ -137,8 +137,8 @@ enum SegmentScanner {
                     scan.problem = .init(kind: .corrupt, offset: offset, reason: failure + " in a segment that is not the last", isTornTail: false)
                     return scan
                 }
-                if let (validOffset, lsn) = try findValidFrame(after: offset, reader: &reader, size: size, lastLSN: scan.lastLSN, lastEpoch: scan.lastEpoch) {
-                    scan.problem = .init(kind: .corrupt, offset: offset, reason: failure + "; a valid record (LSN \(lsn)) follows at offset \(validOffset)", isTornTail: false)
+                if let (validOffset, lsn) = try findLaterBatch(after: offset, reader: &reader, size: size, lastLSN: scan.lastLSN, lastEpoch: scan.lastEpoch) {
+                    scan.problem = .init(kind: .corrupt, offset: offset, reason: failure + "; a valid record (LSN \(lsn)) of a later batch follows at offset \(validOffset)", isTornTail: false)
                 } else {
                     scan.problem = .init(kind: .corrupt, offset: offset, reason: failure, isTornTail: true)
                 }
@@ -150,22 +150,31 @@ enum SegmentScanner {
         return scan
     }
 
-    /// The first offset after `offset` holding a frame whose checksum verifies and whose LSN and
-    /// epoch could follow the valid prefix: evidence that the damage is not a torn tail.
-    private static func findValidFrame(
+    /// Evidence that damage at `offset` is not a torn tail: the first valid frame after it (its
+    /// checksum verifies, its LSN and epoch could follow the valid prefix) that was written by a
+    /// later group commit than the one the damaged record belongs to. Valid frames of that same
+    /// batch (batch first LSN ≤ `lastLSN + 1`) are skipped: the batch was never synced, so the
+    /// disk may have kept its pages in any order.
+    private static func findLaterBatch(
         after offset: Int, reader: inout WindowReader, size: Int, lastLSN: UInt64, lastEpoch: UInt64
     ) throws(Errno) -> (Int, UInt64)? {
         var candidate = offset + 1
         while candidate + RecordFrame.overheadBytes <= size {
-            let found = try reader.withBytes(at: candidate) { bytes -> UInt64? in
+            let found = try reader.withBytes(at: candidate) { bytes -> (lsn: UInt64, batchFirst: UInt64, frameBytes: Int)? in
                 guard let header = RecordFrame.peekHeader(bytes), header.type != 0,
                     header.lsn > lastLSN, header.epoch >= lastEpoch
                 else { return nil }
-                if case .record(let record, _) = RecordFrame.decode(bytes) { return record.lsn }
+                if case .record(let record, let frameBytes) = RecordFrame.decode(bytes) {
+                    return (record.lsn, header.batchFirstLSN, frameBytes)
+                }
                 return nil
             }
-            if let found { return (candidate, found) }
-            candidate += 1
+            guard let found else {
+                candidate += 1
+                continue
+            }
+            if found.batchFirst > lastLSN + 1 { return (candidate, found.lsn) }
+            candidate += found.frameBytes
         }
         return nil
     }

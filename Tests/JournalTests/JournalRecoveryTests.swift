@@ -73,7 +73,7 @@ import Testing
         #expect(error?.file == name)
         #expect(error?.offset == third)
         #expect(error?.description.hasPrefix("\(name) at offset \(third): checksum mismatch") == true)
-        #expect(error?.message.contains("a valid record (LSN 4) follows") == true)
+        #expect(error?.message.contains("a valid record (LSN 4) of a later batch follows") == true)
     }
 
     @Test func corruptionInANonLastSegmentIsRefused() async throws {
@@ -173,5 +173,66 @@ import Testing
         journal.close()
         #expect(recovered.records.count == 3)
         #expect(!directory.files().contains { $0.hasSuffix(".tmp") })
+    }
+}
+
+/// Power loss: the disk may keep an unsynced batch's pages in any order, so a hole can sit
+/// between valid frames of the last batch. That batch was never acknowledged: cut it. Damage
+/// followed by a frame of a later batch is damage to synced data: refuse.
+@Suite struct JournalPowerLossTests {
+    /// A segment holding records 1…3 in batches of their own, then one batch of records 4…8.
+    func segment() -> (bytes: [UInt8], offsets: [Int]) {
+        var bytes = JournalFormat.encodeSegmentHeader(.init(firstLSN: 1, epoch: 1))
+        var offsets: [Int] = []
+        for lsn: UInt64 in 1...8 {
+            offsets.append(bytes.count)
+            bytes += RecordFrame.encode(JournalRecord(lsn: lsn, epoch: 1, type: 1, payload: payload(Int(lsn), size: 100)),
+                                        batchFirstLSN: lsn <= 3 ? lsn : 4)
+        }
+        return (bytes, offsets)
+    }
+
+    @Test(arguments: [4, 5, 6, 7])
+    func holeInsideTheLastBatchIsATornTail(hole: Int) throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        try FileManager.default.createDirectory(atPath: directory.journal, withIntermediateDirectories: true)
+        var (bytes, offsets) = segment()
+        // Record `hole` (1-based LSN) never reached the platter: zeros where it should be.
+        let start = offsets[hole - 1], end = offsets[hole]
+        for i in start..<end { bytes[i] = 0 }
+        let name = JournalFormat.segmentName(firstLSN: 1)
+        directory.write(bytes, to: name)
+        let (journal, recovered) = try openJournal(directory)
+        #expect(recovered.records.map(\.lsn) == Array(1...UInt64(hole - 1)))
+        #expect(recovered.truncatedTail?.offset == start)
+        #expect(try journal.read(from: 1).count == hole - 1)
+        journal.close()
+    }
+
+    @Test func damageFollowedByALaterBatchIsRefused() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        try FileManager.default.createDirectory(atPath: directory.journal, withIntermediateDirectories: true)
+        var (bytes, offsets) = segment()
+        // Record 2 was synced (record 3's batch was written after it): damage there is real.
+        bytes[offsets[1] + 40] ^= 0x01
+        let name = JournalFormat.segmentName(firstLSN: 1)
+        directory.write(bytes, to: name)
+        let error = expectJournalError(.corrupt) { _ = try openJournal(directory) }
+        #expect(error?.file == name && error?.offset == offsets[1])
+        #expect(error?.message.contains("a valid record (LSN 3) of a later batch follows") == true)
+    }
+
+    @Test func batchFirstLSNMustPrecedeTheRecord() {
+        var frame = RecordFrame.encode(JournalRecord(lsn: 5, epoch: 1, type: 1, payload: [1, 2, 3]))
+        frame.storeLittleEndian(UInt64(6), at: 26)
+        let crc = frame.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[8...])) }
+        frame.storeLittleEndian(crc, at: 4)
+        guard case .corrupt(let reason) = RecordFrame.decode(frame) else {
+            Issue.record("accepted a frame whose batch starts after it")
+            return
+        }
+        #expect(reason.contains("batch first LSN 6"))
     }
 }

@@ -58,7 +58,7 @@ import Testing
         zeroType[8] = 0
         zeroType.storeLittleEndian(zeroType.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[8...])) }, at: 4)
         #expect(RecordFrame.decode(zeroType) == .corrupt(reason: "record type 0 is reserved"))
-        #expect(RecordFrame.decode([UInt8](repeating: 0, count: 64)) == .corrupt(reason: "frame length 0 is below the minimum 18"))
+        #expect(RecordFrame.decode([UInt8](repeating: 0, count: 64)) == .corrupt(reason: "frame length 0 is below the minimum 26"))
         #expect(RecordFrame.decode([1, 2, 3], at: 5) == .needMoreBytes)
         guard case .corrupt = RecordFrame.decode([1, 2, 3], at: -1) else { Issue.record("negative offset"); return }
     }
