@@ -40,6 +40,7 @@ let package = Package(
         ),
         .target(name: "HTTP1", swiftSettings: swiftSettings),
         .target(name: "Journal", dependencies: ["Platform"], swiftSettings: swiftSettings),
+        .target(name: "SecretStore", swiftSettings: swiftSettings),
         .target(name: "SecretsAPI", dependencies: ["Cryptography"], swiftSettings: swiftSettings),
         .target(
             name: "Node",
@@ -65,6 +66,7 @@ let package = Package(
             resources: [.copy("Regressions")],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "SecretStoreTests", dependencies: ["SecretStore"], swiftSettings: swiftSettings),
         .testTarget(name: "SecretsAPITests", dependencies: ["SecretsAPI", "Cryptography"], swiftSettings: swiftSettings),
         .testTarget(
             name: "NodeTests",
