@@ -123,8 +123,14 @@ extension Journal {
         if let last = entries.last, last.lastLSN < snapshotLSN {
             throw JournalError(.lsnGap, file: last.name, "the log ends at LSN \(last.lastLSN), before the snapshot at LSN \(snapshotLSN)")
         }
+        if entries.isEmpty, let snapshot {
+            // The segment after a snapshot is never removed: none at all means files were lost,
+            // and with them every record after the snapshot.
+            throw JournalError(.missingSegment, file: JournalFormat.snapshotName(lsn: snapshot.lsn),
+                               "a snapshot at LSN \(snapshot.lsn) but no segment after it: segments are missing")
+        }
         if entries.isEmpty {
-            // A new journal, or one whose only segment was never created: start after the snapshot.
+            // A new journal: its first segment.
             let epoch = snapshot?.epoch ?? 0
             let name = JournalFormat.segmentName(firstLSN: snapshotLSN + 1)
             let file = try io(name) { () throws(Errno) in

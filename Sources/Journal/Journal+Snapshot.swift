@@ -50,11 +50,16 @@ extension JournalCore {
     /// snapshot, then removes the segments it covers and the older snapshot. The caller holds
     /// `busy`. Returns quietly when the source has nothing newer than the last snapshot.
     func takeSnapshot(from source: any SnapshotSource) throws(JournalError) {
+        // A truncation that starts and ends while the source copies its state could leave the
+        // copy holding discarded records: compare the truncation count before and after.
+        let truncationsBefore = table.withLock { $0.truncations }
         let captured = source.captureSnapshot()
         let name = JournalFormat.snapshotName(lsn: captured.lsn)
         let proceed = table.withLock { table -> Result<Bool, JournalError> in
             if table.closed { return .failure(JournalError(.closed, "journal is closed")) }
-            if table.truncating { return .failure(JournalError(.invalidArgument, "a truncation is in progress")) }
+            if table.truncating || table.truncations != truncationsBefore {
+                return .failure(JournalError(.invalidArgument, "a truncation ran while the snapshot was captured"))
+            }
             guard captured.lsn <= table.lastDurableLSN else {
                 return .failure(JournalError(.invalidArgument, "snapshot source is at LSN \(captured.lsn), beyond the durable log (\(table.lastDurableLSN))"))
             }
@@ -77,12 +82,19 @@ extension JournalCore {
             try file.write(captured.state, at: header.count)
             // Not fatal: nothing relies on this file until the rename below is durable.
             try file.synchronize()
+            // rename(2) either happens or does not: on failure the snapshot name does not exist.
             try storage.rename(temporary, to: final)
-            try storage.syncDirectory(directory)
         } catch {
             try? storage.remove(temporary)
             table.withLock { $0.pendingSnapshotLSN = nil }
             throw JournalError.from(error, file: name)
+        }
+        do throws(Errno) {
+            try storage.syncDirectory(directory)
+        } catch {
+            // The renamed snapshot may or may not survive a crash, and recovery would trust it:
+            // the journal cannot go on believing the old snapshot is the newest.
+            fatalError("journal: fsync of \(directory) after installing \(name) failed (\(error)); crashing to recover from the log")
         }
 
         // Installed. Segments wholly at or below the snapshot, and the older snapshot, go.

@@ -19,6 +19,7 @@ extension JournalCore {
                 return .failure(JournalError(.missingSegment, "LSN \(lsn + 1) is not in any retained segment"))
             }
             table.truncating = true
+            table.truncations &+= 1
             return .success((table.segments, position))
         }
         guard case .success(let (segments, position)) = plan else {
@@ -55,9 +56,12 @@ extension JournalCore {
             cut = offset
         }
 
+        // Newest first, each removal made durable before the next: the directory never loses a
+        // middle segment while keeping a later one, whatever order the disk would persist them in.
         for entry in segments[(position + 1)...].reversed() {
             do throws(Errno) {
                 try storage.remove(path(entry.name))
+                try storage.syncDirectory(directory)
             } catch {
                 fatalError("journal: truncate after LSN \(lsn): removing \(entry.name) failed (\(error)); crashing to recover from the log")
             }

@@ -196,6 +196,9 @@ extension JournalCore {
         let (writer, snapshotter) = threads.withLock { ($0.writer, $0.snapshotter) }
         writer?.join()
         snapshotter?.join()
+        // A snapshotNow() on another thread may still be writing: let it finish before the
+        // directory lock is released to whoever opens the journal next.
+        control.withLock(waitingUntil: { !$0.busy }) { _ in }
         table.withLock { table in
             table.closed = true
             table.segments.removeAll()
@@ -207,6 +210,25 @@ extension JournalCore {
     /// See ``Journal/read(from:maxRecords:)``.
     func read(from requested: UInt64, maxRecords: Int) throws(JournalError) -> [JournalRecord] {
         guard maxRecords >= 1 else { throw JournalError(.invalidArgument, "maxRecords must be ≥ 1") }
+        // A truncation can shorten a file under a reader and the writer can then refill it with
+        // records not yet durable: a read that overlapped one is done again (truncation is rare:
+        // a fenced primary discarding its tail).
+        for _ in 0..<Self.maxReadAttempts {
+            let started = table.withLock { ($0.truncating, $0.truncations) }
+            if started.0 {
+                OSThread.sleep(seconds: 0.001)
+                continue
+            }
+            let result: Result<[JournalRecord], JournalError>
+            do { result = .success(try readOnce(from: requested, maxRecords: maxRecords)) } catch { result = .failure(error) }
+            if table.withLock({ !$0.truncating && $0.truncations == started.1 }) { return try result.get() }
+        }
+        throw JournalError(.io, "read from LSN \(requested) kept overlapping truncations")
+    }
+
+    static let maxReadAttempts = 1000
+
+    private func readOnce(from requested: UInt64, maxRecords: Int) throws(JournalError) -> [JournalRecord] {
         let lsn = max(requested, 1)
         let view = table.withLock { table -> Result<(segments: [SegmentEntry], durable: UInt64, snapshot: UInt64), JournalError> in
             if table.closed { return .failure(JournalError(.closed, "journal is closed")) }

@@ -33,6 +33,8 @@ struct SegmentTable: Sendable {
     var pendingSnapshotLSN: UInt64?
     /// A truncation is running: snapshots must not capture state that it is discarding.
     var truncating = false
+    /// Truncations begun so far: readers and snapshots that saw another count retry or fail.
+    var truncations: UInt64 = 0
     var closed = false
 
     /// The index of the segment that holds `lsn` (the last with `firstLSN ≤ lsn`).

@@ -69,6 +69,7 @@ enum JournalFormat {
         guard version == formatVersion else { return .failure(HeaderProblem("unsupported format version \(version)")) }
         let header = SegmentHeader(firstLSN: bytes.loadLittleEndian(UInt64.self, at: 12), epoch: bytes.loadLittleEndian(UInt64.self, at: 20))
         guard header.firstLSN >= 1 else { return .failure(HeaderProblem("first LSN 0 in header")) }
+        guard header.firstLSN < UInt64.max else { return .failure(HeaderProblem("first LSN \(header.firstLSN) is out of range")) }
         return .success(header)
     }
 
@@ -115,6 +116,7 @@ enum JournalFormat {
         guard version == formatVersion else { return .failure(HeaderProblem("unsupported format version \(version)")) }
         let length = bytes.loadLittleEndian(UInt64.self, at: 28)
         guard length <= UInt64(maxSnapshotStateBytes) else { return .failure(HeaderProblem("state length \(length) exceeds the limit")) }
+        guard bytes.loadLittleEndian(UInt64.self, at: 12) < UInt64.max else { return .failure(HeaderProblem("snapshot LSN is out of range")) }
         return .success(SnapshotHeader(
             lsn: bytes.loadLittleEndian(UInt64.self, at: 12),
             epoch: bytes.loadLittleEndian(UInt64.self, at: 20),

@@ -46,7 +46,7 @@ public enum RecordFrame {
     /// group-commit writer's hot path.
     static func encode(_ type: UInt16, epoch: UInt64, lsn: UInt64, batchFirstLSN: UInt64, payload: [UInt8], into buffer: inout [UInt8]) {
         precondition(type != 0, "record type 0 is reserved")
-        precondition(lsn != 0, "LSN 0 is reserved")
+        precondition(lsn != 0 && lsn < UInt64.max, "LSN \(lsn) is out of range")
         precondition(batchFirstLSN != 0 && batchFirstLSN <= lsn, "batch first LSN \(batchFirstLSN) for LSN \(lsn)")
         precondition(payload.count <= Journal.maxPayloadBytes, "payload of \(payload.count) bytes exceeds the limit")
         let start = buffer.count
@@ -86,6 +86,7 @@ public enum RecordFrame {
         let batchFirst = bytes.loadLittleEndian(UInt64.self, at: 26)
         guard type != 0 else { return .corrupt(reason: "record type 0 is reserved") }
         guard lsn != 0 else { return .corrupt(reason: "LSN 0 is reserved") }
+        guard lsn < UInt64.max else { return .corrupt(reason: "LSN \(lsn) is out of range") }
         guard batchFirst != 0 && batchFirst <= lsn else {
             return .corrupt(reason: "batch first LSN \(batchFirst) does not precede LSN \(lsn)")
         }

@@ -161,8 +161,11 @@ enum SegmentScanner {
         var candidate = offset + 1
         while candidate + RecordFrame.overheadBytes <= size {
             let found = try reader.withBytes(at: candidate) { bytes -> (lsn: UInt64, batchFirst: UInt64, frameBytes: Int)? in
+                // Every frame takes at least `overheadBytes`, so a record this far past the damage
+                // cannot have an LSN beyond this bound: cheap to check before a checksum.
+                let reachable = lastLSN + 1 + UInt64((candidate - offset) / RecordFrame.overheadBytes)
                 guard let header = RecordFrame.peekHeader(bytes), header.type != 0,
-                    header.lsn > lastLSN, header.epoch >= lastEpoch
+                    header.lsn > lastLSN, header.lsn <= reachable, header.epoch >= lastEpoch
                 else { return nil }
                 if case .record(let record, let frameBytes) = RecordFrame.decode(bytes) {
                     return (record.lsn, header.batchFirstLSN, frameBytes)

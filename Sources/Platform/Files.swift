@@ -37,7 +37,10 @@ public enum Files {
         var current = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
             current += "/" + component
-            if mkdir(current, 0o700) != 0 && errno != EEXIST {
+            if mkdir(current, 0o700) == 0 {
+                // The new entry is durable only once its parent directory is synced.
+                try syncDirectory(containing: current)
+            } else if errno != EEXIST {
                 throw Errno(code: errno, operation: "mkdir \(current)")
             }
         }

@@ -47,6 +47,13 @@ public final class OSThread: Sendable {
         }
     }
 
+    /// Blocks the calling thread for about `seconds` (nanosleep, resumed after signals).
+    public static func sleep(seconds: Double) {
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+    }
+
     /// Whether the caller runs on this thread. Only meaningful once `start` has returned.
     public var isCurrent: Bool { pthread_equal(pthread_self(), handle) != 0 }
 

@@ -68,6 +68,25 @@ import Platform
         #expect(try await reopened.append(type: 1, epoch: 1, payload: []) == 21)
     }
 
+    /// The segment after a snapshot is never removed: a snapshot with no segment at all means
+    /// lost files (every record after it), and recovery refuses rather than start a new log.
+    @Test func snapshotWithoutAnySegmentIsRefused() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let source = FixedSnapshotSource()
+        let (journal, _) = try openJournal(directory, options: JournalOptions(segmentBytes: 4096))
+        journal.setSnapshotSource(source)
+        try await appendAll(journal, 1...20, size: 300)
+        source.set(lsn: 15, epoch: 1, state: [15])
+        try journal.snapshotNow()
+        journal.close()
+        for name in directory.segments() {
+            try FileManager.default.removeItem(atPath: directory.journal + "/" + name)
+        }
+        let error = expectJournalError(.missingSegment) { _ = try openJournal(directory) }
+        #expect(error?.file == JournalFormat.snapshotName(lsn: 15))
+    }
+
     /// Past snapshotEveryRecords the snapshot thread asks the source by itself.
     @Test func thresholdTriggersABackgroundSnapshot() async throws {
         let directory = TemporaryDirectory()

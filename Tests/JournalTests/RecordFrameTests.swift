@@ -5,8 +5,18 @@ import Testing
     static let samples: [JournalRecord] = [
         JournalRecord(lsn: 1, epoch: 0, type: 1, payload: []),
         JournalRecord(lsn: 42, epoch: 3, type: 0xFFFF, payload: Array("hello".utf8)),
-        JournalRecord(lsn: .max, epoch: .max, type: 7, payload: (0..<300).map { UInt8($0 & 0xFF) }),
+        JournalRecord(lsn: .max - 1, epoch: .max, type: 7, payload: (0..<300).map { UInt8($0 & 0xFF) }),
     ]
+
+    /// LSN UInt64.max would overflow `lsn + 1` in recovery: a file claiming it is corrupt.
+    @Test func largestLSNIsRefused() {
+        var frame = RecordFrame.encode(JournalRecord(lsn: 7, epoch: 1, type: 1, payload: []), batchFirstLSN: 7)
+        frame.storeLittleEndian(UInt64.max, at: 18)
+        let crc = frame.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[8...])) }
+        frame.storeLittleEndian(crc, at: 4)
+        guard case .corrupt(let reason) = RecordFrame.decode(frame) else { Issue.record("accepted LSN UInt64.max"); return }
+        #expect(reason.contains("out of range"))
+    }
 
     @Test(arguments: samples)
     func roundTrip(_ record: JournalRecord) {
