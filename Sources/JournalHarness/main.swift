@@ -90,15 +90,18 @@ func idsFromSnapshot(_ state: [UInt8]) -> [String] {
     state.isEmpty ? [] : String(decoding: state, as: UTF8.self).split(separator: "\n").map(String.init)
 }
 
-switch CommandLine.arguments.dropFirst().first {
-case "read":
-    let opened: (Journal, Recovered)
+/// Recovers the journal as a node would at start; exit 3 when recovery refuses.
+func openJournal() -> (Journal, Recovered) {
     do {
-        opened = try Journal.open(directory: journalDir, options: options) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        return try Journal.open(directory: journalDir, options: options) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
     } catch {
         fail("recovery refused: \(error)", code: 3)
     }
-    let (journal, recovered) = opened
+}
+
+switch CommandLine.arguments.dropFirst().first {
+case "read":
+    let (journal, recovered) = openJournal()
     if let torn = recovered.truncatedTail { out.line("torn \(torn.file) \(torn.offset) \(torn.droppedBytes)") }
     var lsn: UInt64 = 0
     if let snapshot = recovered.snapshot {
@@ -119,13 +122,7 @@ case "read":
 case "write":
     let clients = option("--clients", 16)
     let payloadBytes = option("--payload-bytes", 200)
-    let opened: (Journal, Recovered)
-    do {
-        opened = try Journal.open(directory: journalDir, options: options) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
-    } catch {
-        fail("recovery refused: \(error)", code: 3)
-    }
-    let (journal, recovered) = opened
+    let (journal, recovered) = openJournal()
     let start = recovered.snapshot.map { idsFromSnapshot($0.state) } ?? []
     let state = RecordIds(snapshotIds: start, lsn: recovered.snapshot?.lsn ?? 0)
     for record in recovered.records {
