@@ -82,16 +82,19 @@ guard let dir = stringOption("--dir") else { fail("--dir is required", code: 2) 
 let journalDir = dir + "/journal"
 try? FileManager.default.createDirectory(atPath: journalDir, withIntermediateDirectories: true)
 
-var options = JournalOptions()
-options.segmentBytes = option("--segment-bytes", 256 * 1024)
-options.snapshotEveryRecords = option("--snapshot-every", 2_000)
+let options: JournalOptions = {
+    var options = JournalOptions()
+    options.segmentBytes = option("--segment-bytes", 256 * 1024)
+    options.snapshotEveryRecords = option("--snapshot-every", 2_000)
+    return options
+}()
 
 func idsFromSnapshot(_ state: [UInt8]) -> [String] {
     state.isEmpty ? [] : String(decoding: state, as: UTF8.self).split(separator: "\n").map(String.init)
 }
 
 /// Recovers the journal as a node would at start; exit 3 when recovery refuses.
-func openJournal() -> (Journal, Recovered) {
+func openJournal(directory journalDir: String, options: JournalOptions) -> (Journal, Recovered) {
     do {
         return try Journal.open(directory: journalDir, options: options) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
     } catch {
@@ -101,7 +104,7 @@ func openJournal() -> (Journal, Recovered) {
 
 switch CommandLine.arguments.dropFirst().first {
 case "read":
-    let (journal, recovered) = openJournal()
+    let (journal, recovered) = openJournal(directory: journalDir, options: options)
     if let torn = recovered.truncatedTail { out.line("torn \(torn.file) \(torn.offset) \(torn.droppedBytes)") }
     var lsn: UInt64 = 0
     if let snapshot = recovered.snapshot {
@@ -122,7 +125,7 @@ case "read":
 case "write":
     let clients = option("--clients", 16)
     let payloadBytes = option("--payload-bytes", 200)
-    let (journal, recovered) = openJournal()
+    let (journal, recovered) = openJournal(directory: journalDir, options: options)
     let start = recovered.snapshot.map { idsFromSnapshot($0.state) } ?? []
     let state = RecordIds(snapshotIds: start, lsn: recovered.snapshot?.lsn ?? 0)
     for record in recovered.records {
