@@ -12,7 +12,7 @@ public enum Limits {
     /// Distinct staging labels across the versions of one secret.
     public static let maxStagingLabels = 20
     /// A deprecated version younger than this is never removed.
-    public static let minDeprecatedAgeMillis: Int64 = 24 * millisPerDay
+    public static let minDeprecatedAgeMillis: Int64 = millisPerDay
     public static let recoveryWindowDays: ClosedRange<Int64> = 7...30
     public static let defaultRecoveryWindowDays: Int64 = 30
     public static let rotationDays: ClosedRange<Int64> = 1...1000
