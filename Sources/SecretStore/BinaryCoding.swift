@@ -154,7 +154,7 @@ struct ByteReader {
 // MARK: Value types
 
 extension ByteWriter {
-    mutating func tag(_ tag: Tag) {
+    mutating func tag(_ tag: SecretTag) {
         string(tag.key)
         string(tag.value)
     }
@@ -222,11 +222,11 @@ extension ByteReader {
         try array { (reader: inout ByteReader) throws(SecretStoreDecodingError) in try reader.string() }
     }
 
-    mutating func tag() throws(SecretStoreDecodingError) -> Tag {
-        Tag(key: try string(), value: try string())
+    mutating func tag() throws(SecretStoreDecodingError) -> SecretTag {
+        SecretTag(key: try string(), value: try string())
     }
 
-    mutating func tags() throws(SecretStoreDecodingError) -> [Tag] {
+    mutating func tags() throws(SecretStoreDecodingError) -> [SecretTag] {
         try array { (reader: inout ByteReader) throws(SecretStoreDecodingError) in try reader.tag() }
     }
 

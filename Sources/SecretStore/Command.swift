@@ -14,7 +14,7 @@ public struct NewValue: Sendable, Hashable {
 /// ARN or a partial ARN, exactly as the client sent it.
 public enum Command: Sendable, Hashable {
     case createSecret(name: String, clientRequestToken: String?, description: String?, kmsKeyId: String?,
-                      value: NewValue?, tags: [Tag])
+                      value: NewValue?, tags: [SecretTag])
     case putSecretValue(secretId: String, clientRequestToken: String?, value: NewValue, versionStages: [String]?)
     case updateSecret(secretId: String, clientRequestToken: String?, description: String?, kmsKeyId: String?,
                       value: NewValue?)
@@ -22,7 +22,7 @@ public enum Command: Sendable, Hashable {
                                   moveToVersionId: String?)
     case deleteSecret(secretId: String, recoveryWindowInDays: Int64?, forceDeleteWithoutRecovery: Bool)
     case restoreSecret(secretId: String)
-    case tagResource(secretId: String, tags: [Tag])
+    case tagResource(secretId: String, tags: [SecretTag])
     case untagResource(secretId: String, tagKeys: [String])
     case putResourcePolicy(secretId: String, policy: String)
     case deleteResourcePolicy(secretId: String)

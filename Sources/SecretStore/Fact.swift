@@ -3,7 +3,7 @@
 public enum Fact: Sendable, Hashable {
     /// A new secret without versions (a `versionAdded` follows when it has a value).
     case secretCreated(arn: String, name: String, accountId: String, description: String?, kmsKeyId: String?,
-                       tags: [Tag], date: Int64)
+                       tags: [SecretTag], date: Int64)
     /// A new version, then `moves` applied in order (they may name the new version).
     case versionAdded(arn: String, version: SecretVersion, moves: [LabelMove], date: Int64)
     /// Deprecated versions removed beyond the 100-version quota.
@@ -18,7 +18,7 @@ public enum Fact: Sendable, Hashable {
     /// Gone for good (forced deletion or an expired recovery window). The name is free again.
     case secretPurged(arn: String)
     /// The resulting tag list.
-    case tagsSet(arn: String, tags: [Tag], date: Int64)
+    case tagsSet(arn: String, tags: [SecretTag], date: Int64)
     case policySet(arn: String, policy: String?, date: Int64)
     case rotationSet(arn: String, rotation: Rotation, date: Int64)
     /// Midnight UTC of the day the value was read.

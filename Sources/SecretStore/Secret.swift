@@ -1,5 +1,5 @@
 /// A tag as AWS stores it: tags are an ordered list with unique keys.
-public struct Tag: Sendable, Hashable {
+public struct SecretTag: Sendable, Hashable {
     public var key: String
     public var value: String
 
@@ -50,7 +50,7 @@ public struct Secret: Sendable, Hashable {
     public var accountId: String
     public var description: String?
     public var kmsKeyId: String?
-    public var tags: [Tag]
+    public var tags: [SecretTag]
     public var resourcePolicy: String?
     public var createdDate: Int64
     public var lastChangedDate: Int64
@@ -64,7 +64,7 @@ public struct Secret: Sendable, Hashable {
 
     public init(
         arn: String, name: String, accountId: String, description: String?, kmsKeyId: String?,
-        tags: [Tag], resourcePolicy: String? = nil, createdDate: Int64, lastChangedDate: Int64,
+        tags: [SecretTag], resourcePolicy: String? = nil, createdDate: Int64, lastChangedDate: Int64,
         lastAccessedDate: Int64? = nil, deletedDate: Int64? = nil, rotation: Rotation = Rotation(),
         versions: [SecretVersion] = []
     ) {

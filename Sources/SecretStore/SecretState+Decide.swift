@@ -189,7 +189,7 @@ extension SecretState {
     }
 
     /// `existing` with `tags` set: a key already present keeps its place and takes the new value.
-    static func merge(_ tags: [Tag], into existing: [Tag]) throws(SecretStoreError) -> [Tag] {
+    static func merge(_ tags: [SecretTag], into existing: [SecretTag]) throws(SecretStoreError) -> [SecretTag] {
         var result = existing
         for tag in tags {
             guard (1...Limits.maxTagKeyLength).contains(tag.key.count), tag.value.count <= Limits.maxTagValueLength,
