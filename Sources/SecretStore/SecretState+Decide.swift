@@ -40,7 +40,7 @@ extension SecretState {
                 if existing.isScheduledForDeletion { throw .nameScheduledForDeletion }
                 // A retry of the same create (same token, same value) is answered, not refused.
                 if let token, let value, let version = existing.version(id: token) {
-                    guard version.sealed.sameValue(as: value.sealed) else { throw .versionExistsWithDifferentValue }
+                    guard version.sealed.sameValue(as: value.sealed) else { throw .tokenInUse(token, arn: arn) }
                     return []
                 }
                 throw .secretExists(name)
@@ -212,11 +212,13 @@ extension SecretState {
         let versionId = token ?? context.versionId
         if let existing = secret.version(id: versionId) {
             // Same token, same value: the retry of a request that already succeeded.
-            guard existing.sealed.sameValue(as: value.sealed) else { throw .versionExistsWithDifferentValue }
+            guard existing.sealed.sameValue(as: value.sealed) else { throw .tokenInUse(versionId, arn: secret.arn) }
             return []
         }
         var labels: [String] = []
         for label in stages ?? [StagingLabel.current] where !labels.contains(label) { labels.append(label) }
+        // The first version of a secret is always AWSCURRENT, whatever VersionStages says.
+        if secret.versions.isEmpty && !labels.contains(StagingLabel.current) { labels.append(StagingLabel.current) }
 
         var moves: [LabelMove] = []
         for label in labels {

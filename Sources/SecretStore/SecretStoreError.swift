@@ -44,9 +44,11 @@ public struct SecretStoreError: Error, Sendable, Equatable, CustomStringConverti
     }
 
     /// A ClientRequestToken naming an existing version whose value differs.
-    public static let versionExistsWithDifferentValue = SecretStoreError(
-        code: resourceExists,
-        message: "You can't modify an existing version, you can only create a new version.")
+    public static func tokenInUse(_ token: String, arn: String) -> SecretStoreError {
+        SecretStoreError(
+            code: resourceExists,
+            message: "You can't use ClientRequestToken \(token) because that value is already in use for a version of secret \(arn).")
+    }
 
     public static let badClientRequestToken = SecretStoreError(
         code: invalidParameter, message: "ClientRequestToken must be 32-64 characters long.")

@@ -49,7 +49,8 @@ private struct Model {
         if let existing = secret.versions.first(where: { $0.id == id }) {
             return existing.value == value ? .ok : .error("ResourceExistsException")
         }
-        let labels = Set(stages ?? ["AWSCURRENT"])
+        var labels = Set(stages ?? ["AWSCURRENT"])
+        if secret.versions.isEmpty { labels.insert("AWSCURRENT") }
         let oldCurrent = secret.versions.firstIndex { $0.labels.contains("AWSCURRENT") }
         for index in secret.versions.indices { secret.versions[index].labels.subtract(labels) }
         if labels.contains("AWSCURRENT"), !labels.contains("AWSPREVIOUS"), let oldCurrent {

@@ -40,8 +40,14 @@ import SecretStore
                                           value: sealed("x"), tags: [])
         h.ok(create)
         #expect(h.ok(create).isEmpty)
-        #expect(h.error(h.run(.createSecret(name: "a", clientRequestToken: token(1), description: nil, kmsKeyId: nil,
-                                            value: sealed("y"), tags: []))) == .versionExistsWithDifferentValue)
+        let arn = h.secret("a")?.arn ?? ""
+        let error = h.error(h.run(.createSecret(name: "a", clientRequestToken: token(1), description: nil, kmsKeyId: nil,
+                                                value: sealed("y"), tags: [])))
+        #expect(error == .tokenInUse(token(1), arn: arn))
+        #expect(error?.message == "You can't use ClientRequestToken \(token(1)) because that value is already in use for a version of secret \(arn).")
+        // Another token for an existing name is the plain "already exists".
+        #expect(h.error(h.run(.createSecret(name: "a", clientRequestToken: token(2), description: nil, kmsKeyId: nil,
+                                            value: sealed("x"), tags: []))) == .secretExists("a"))
     }
 
     @Test(arguments: ["", "has space", "semi;colon", "ümlaut", String(repeating: "a", count: 513)])
@@ -94,10 +100,19 @@ import SecretStore
         #expect(h.ok(put).count == 1)
         #expect(h.ok(put).isEmpty)
         #expect(h.error(h.run(.putSecretValue(secretId: "s", clientRequestToken: token(7), value: sealed("3"),
-                                              versionStages: nil))) == .versionExistsWithDifferentValue)
+                                              versionStages: nil))) == .tokenInUse(token(7), arn: h.secret("s")?.arn ?? ""))
         // Same bytes as a binary value are a different value.
         #expect(h.error(h.run(.putSecretValue(secretId: "s", clientRequestToken: token(7), value: sealed("2", kind: .binary),
-                                              versionStages: nil))) == .versionExistsWithDifferentValue)
+                                              versionStages: nil)))?.code == "ResourceExistsException")
+    }
+
+    @Test func theFirstVersionIsAlwaysCurrent() {
+        var h = Harness()
+        h.ok(.createSecret(name: "s", clientRequestToken: nil, description: nil, kmsKeyId: nil, value: nil, tags: []))
+        h.ok(.putSecretValue(secretId: "s", clientRequestToken: token(1), value: sealed("1"), versionStages: ["blue"]))
+        #expect(h.labels("s") == [token(1): ["AWSCURRENT", "blue"]])
+        h.ok(.putSecretValue(secretId: "s", clientRequestToken: token(2), value: sealed("2"), versionStages: ["blue"]))
+        #expect(h.labels("s") == [token(1): ["AWSCURRENT"], token(2): ["blue"]])
     }
 
     @Test(arguments: [31, 65])
