@@ -1,0 +1,270 @@
+/// Why bytes did not decode. Decoding never traps on bad input.
+public struct SecretStoreDecodingError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var reason: String
+    /// Byte offset where decoding stopped.
+    public var offset: Int
+
+    public init(reason: String, offset: Int) {
+        self.reason = reason
+        self.offset = offset
+    }
+
+    public var description: String { "cannot decode at byte \(offset): \(reason)" }
+}
+
+/// Appends the deterministic binary encoding: LEB128 varints, zigzag for signed, length-prefixed
+/// UTF-8 and bytes, one byte for flags and optionals. The same value always gives the same bytes.
+struct ByteWriter {
+    private(set) var bytes: [UInt8] = []
+
+    mutating func byte(_ value: UInt8) { bytes.append(value) }
+
+    mutating func varint(_ value: UInt64) {
+        var rest = value
+        while rest >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            rest >>= 7
+        }
+        bytes.append(UInt8(rest))
+    }
+
+    mutating func int(_ value: Int64) {
+        varint(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
+    }
+
+    mutating func count(_ value: Int) {
+        precondition(value >= 0)
+        varint(UInt64(value))
+    }
+
+    mutating func bool(_ value: Bool) { byte(value ? 1 : 0) }
+
+    mutating func raw(_ value: [UInt8]) {
+        count(value.count)
+        bytes.append(contentsOf: value)
+    }
+
+    mutating func string(_ value: String) { raw(Array(value.utf8)) }
+
+    mutating func optional<T>(_ value: T?, _ body: (inout ByteWriter, T) -> Void) {
+        if let value {
+            byte(1)
+            body(&self, value)
+        } else {
+            byte(0)
+        }
+    }
+
+    mutating func array<T>(_ values: [T], _ body: (inout ByteWriter, T) -> Void) {
+        count(values.count)
+        for value in values { body(&self, value) }
+    }
+}
+
+/// Reads what `ByteWriter` wrote; every read checks the bytes remain and are well formed.
+struct ByteReader {
+    private let bytes: [UInt8]
+    private(set) var offset = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    var isAtEnd: Bool { offset == bytes.count }
+
+    func failure(_ reason: String) -> SecretStoreDecodingError {
+        SecretStoreDecodingError(reason: reason, offset: offset)
+    }
+
+    mutating func byte() throws(SecretStoreDecodingError) -> UInt8 {
+        guard offset < bytes.count else { throw failure("truncated") }
+        defer { offset += 1 }
+        return bytes[offset]
+    }
+
+    mutating func varint() throws(SecretStoreDecodingError) -> UInt64 {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let next = try byte()
+            if shift == 63 && next > 1 { throw failure("varint overflows 64 bits") }
+            result |= UInt64(next & 0x7F) << shift
+            if next & 0x80 == 0 {
+                if next == 0 && shift > 0 { throw failure("varint not in shortest form") }
+                return result
+            }
+            shift += 7
+            if shift > 63 { throw failure("varint too long") }
+        }
+    }
+
+    mutating func int() throws(SecretStoreDecodingError) -> Int64 {
+        let raw = try varint()
+        return Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))
+    }
+
+    /// A count of items that each take at least one byte: never more than the bytes left, so
+    /// garbage cannot make us allocate.
+    mutating func count() throws(SecretStoreDecodingError) -> Int {
+        let raw = try varint()
+        guard raw <= UInt64(bytes.count - offset) else { throw failure("count \(raw) exceeds the bytes left") }
+        return Int(raw)
+    }
+
+    mutating func bool() throws(SecretStoreDecodingError) -> Bool {
+        switch try byte() {
+        case 0: return false
+        case 1: return true
+        default: throw failure("bad flag")
+        }
+    }
+
+    mutating func raw() throws(SecretStoreDecodingError) -> [UInt8] {
+        let length = try count()
+        defer { offset += length }
+        return Array(bytes[offset..<(offset + length)])
+    }
+
+    mutating func string() throws(SecretStoreDecodingError) -> String {
+        let start = offset
+        let utf8 = try raw()
+        guard let text = String(validating: utf8, as: UTF8.self) else {
+            throw SecretStoreDecodingError(reason: "invalid UTF-8", offset: start)
+        }
+        return text
+    }
+
+    mutating func optional<T>(_ body: (inout ByteReader) throws(SecretStoreDecodingError) -> T)
+        throws(SecretStoreDecodingError) -> T? {
+        try bool() ? try body(&self) : nil
+    }
+
+    mutating func array<T>(_ body: (inout ByteReader) throws(SecretStoreDecodingError) -> T)
+        throws(SecretStoreDecodingError) -> [T] {
+        let n = try count()
+        var result: [T] = []
+        result.reserveCapacity(n)
+        for _ in 0..<n { result.append(try body(&self)) }
+        return result
+    }
+
+    func expectEnd() throws(SecretStoreDecodingError) {
+        guard isAtEnd else { throw failure("\(bytes.count - offset) trailing bytes") }
+    }
+}
+
+// MARK: Value types
+
+extension ByteWriter {
+    mutating func tag(_ tag: SecretTag) {
+        string(tag.key)
+        string(tag.value)
+    }
+
+    mutating func sealed(_ value: SealedValue) {
+        byte(value.kind.rawValue)
+        raw(value.ciphertext)
+        raw(value.wrappedKey)
+        string(value.keyId)
+        raw(value.equalityToken)
+    }
+
+    mutating func version(_ version: SecretVersion) {
+        string(version.versionId)
+        array(version.stages) { $0.string($1) }
+        int(version.createdDate)
+        sealed(version.sealed)
+    }
+
+    mutating func move(_ move: LabelMove) {
+        string(move.label)
+        optional(move.from) { $0.string($1) }
+        optional(move.to) { $0.string($1) }
+    }
+
+    mutating func rotation(_ rotation: Rotation) {
+        bool(rotation.enabled)
+        optional(rotation.lambdaARN) { $0.string($1) }
+        optional(rotation.rules) { writer, rules in
+            writer.optional(rules.automaticallyAfterDays) { $0.int($1) }
+            writer.optional(rules.scheduleExpression) { $0.string($1) }
+            writer.optional(rules.duration) { $0.string($1) }
+        }
+        optional(rotation.nextRotationDate) { $0.int($1) }
+        optional(rotation.lastRotatedDate) { $0.int($1) }
+    }
+
+    mutating func secret(_ secret: Secret) {
+        string(secret.arn)
+        string(secret.name)
+        string(secret.accountId)
+        optional(secret.description) { $0.string($1) }
+        optional(secret.kmsKeyId) { $0.string($1) }
+        array(secret.tags) { $0.tag($1) }
+        optional(secret.resourcePolicy) { $0.string($1) }
+        int(secret.createdDate)
+        int(secret.lastChangedDate)
+        optional(secret.lastAccessedDate) { $0.int($1) }
+        optional(secret.deletedDate) { $0.int($1) }
+        rotation(secret.rotation)
+        array(secret.versions) { $0.version($1) }
+    }
+}
+
+extension ByteReader {
+    mutating func optionalString() throws(SecretStoreDecodingError) -> String? {
+        try optional { (reader: inout ByteReader) throws(SecretStoreDecodingError) in try reader.string() }
+    }
+
+    mutating func optionalInt() throws(SecretStoreDecodingError) -> Int64? {
+        try optional { (reader: inout ByteReader) throws(SecretStoreDecodingError) in try reader.int() }
+    }
+
+    mutating func strings() throws(SecretStoreDecodingError) -> [String] {
+        try array { (reader: inout ByteReader) throws(SecretStoreDecodingError) in try reader.string() }
+    }
+
+    mutating func tag() throws(SecretStoreDecodingError) -> SecretTag {
+        SecretTag(key: try string(), value: try string())
+    }
+
+    mutating func tags() throws(SecretStoreDecodingError) -> [SecretTag] {
+        try array { (reader: inout ByteReader) throws(SecretStoreDecodingError) in try reader.tag() }
+    }
+
+    mutating func sealed() throws(SecretStoreDecodingError) -> SealedValue {
+        guard let kind = SealedValue.Kind(rawValue: try byte()) else { throw failure("bad value kind") }
+        return SealedValue(kind: kind, ciphertext: try raw(), wrappedKey: try raw(), keyId: try string(),
+                           equalityToken: try raw())
+    }
+
+    mutating func version() throws(SecretStoreDecodingError) -> SecretVersion {
+        SecretVersion(versionId: try string(), stages: try strings(), createdDate: try int(), sealed: try sealed())
+    }
+
+    mutating func move() throws(SecretStoreDecodingError) -> LabelMove {
+        LabelMove(label: try string(), from: try optionalString(), to: try optionalString())
+    }
+
+    mutating func moves() throws(SecretStoreDecodingError) -> [LabelMove] {
+        try array { (reader: inout ByteReader) throws(SecretStoreDecodingError) in try reader.move() }
+    }
+
+    mutating func rotation() throws(SecretStoreDecodingError) -> Rotation {
+        let enabled = try bool()
+        let lambda = try optionalString()
+        let rules = try optional { (reader: inout ByteReader) throws(SecretStoreDecodingError) in
+            RotationRules(automaticallyAfterDays: try reader.optionalInt(),
+                          scheduleExpression: try reader.optionalString(), duration: try reader.optionalString())
+        }
+        return Rotation(enabled: enabled, lambdaARN: lambda, rules: rules, nextRotationDate: try optionalInt(),
+                        lastRotatedDate: try optionalInt())
+    }
+
+    mutating func secret() throws(SecretStoreDecodingError) -> Secret {
+        Secret(
+            arn: try string(), name: try string(), accountId: try string(), description: try optionalString(),
+            kmsKeyId: try optionalString(), tags: try tags(), resourcePolicy: try optionalString(),
+            createdDate: try int(), lastChangedDate: try int(), lastAccessedDate: try optionalInt(),
+            deletedDate: try optionalInt(), rotation: try rotation(),
+            versions: try array { (reader: inout ByteReader) throws(SecretStoreDecodingError) in try reader.version() })
+    }
+}

@@ -1,0 +1,59 @@
+/// A new value as the API decoded and sealed it.
+public struct NewValue: Sendable, Hashable {
+    public var sealed: SealedValue
+    /// The plaintext's size in bytes (checked against the 65,536-byte limit).
+    public var plaintextSize: Int
+
+    public init(sealed: SealedValue, plaintextSize: Int) {
+        self.sealed = sealed
+        self.plaintextSize = plaintextSize
+    }
+}
+
+/// A write request, with its inputs as the API layer decoded them. `secretId` is a name, a full
+/// ARN or a partial ARN, exactly as the client sent it.
+public enum Command: Sendable, Hashable {
+    case createSecret(name: String, clientRequestToken: String?, description: String?, kmsKeyId: String?,
+                      value: NewValue?, tags: [SecretTag])
+    case putSecretValue(secretId: String, clientRequestToken: String?, value: NewValue, versionStages: [String]?)
+    case updateSecret(secretId: String, clientRequestToken: String?, description: String?, kmsKeyId: String?,
+                      value: NewValue?)
+    case updateSecretVersionStage(secretId: String, versionStage: String, removeFromVersionId: String?,
+                                  moveToVersionId: String?)
+    case deleteSecret(secretId: String, recoveryWindowInDays: Int64?, forceDeleteWithoutRecovery: Bool)
+    case restoreSecret(secretId: String)
+    case tagResource(secretId: String, tags: [SecretTag])
+    case untagResource(secretId: String, tagKeys: [String])
+    case putResourcePolicy(secretId: String, policy: String)
+    case deleteResourcePolicy(secretId: String)
+    /// RotateSecret's metadata part: the Lambda invocation is the API's.
+    case rotateSecret(secretId: String, rotationLambdaARN: String?, rules: RotationRules?)
+    case cancelRotateSecret(secretId: String)
+    /// GetSecretValue succeeded: record the access day (a fact only when the day changes).
+    case recordAccess(secretId: String)
+    /// Purge every secret whose recovery window has passed at `context.now`.
+    case purgeExpired
+}
+
+/// What a decision may depend on besides the state: time, place, caller and pre-drawn randomness.
+public struct DecisionContext: Sendable, Hashable {
+    /// Milliseconds since the epoch.
+    public var now: Int64
+    public var region: String
+    /// The calling account: names resolve in it, new secrets belong to it.
+    public var accountId: String
+    /// Six characters of `[A-Za-z0-9]` for a new secret's ARN.
+    public var arnSuffix: String
+    /// A UUID for a new version when the client sent no ClientRequestToken.
+    public var versionId: String
+
+    public init(now: Int64, region: String, accountId: String, arnSuffix: String, versionId: String) {
+        precondition(arnSuffix.utf8.count == 6 && arnSuffix.utf8.allSatisfy(Names.isAlphanumeric),
+                     "an ARN suffix is six alphanumeric characters")
+        self.now = now
+        self.region = region
+        self.accountId = accountId
+        self.arnSuffix = arnSuffix
+        self.versionId = versionId
+    }
+}

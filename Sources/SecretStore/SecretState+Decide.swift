@@ -1,0 +1,285 @@
+/// Decides `command` against `state`: the facts to log, or the AWS error. Pure.
+public func decide(_ command: Command, state: SecretState, context: DecisionContext) -> Result<[Fact], SecretStoreError> {
+    state.decide(command, context: context)
+}
+
+extension SecretState {
+    /// Validates `command` against this state and returns the facts that record its outcome, in
+    /// the order they must be applied. An empty list is a success that changes nothing (an
+    /// idempotent retry, restoring a secret that is not deleted, force-deleting a secret that
+    /// does not exist, as AWS answers them).
+    public func decide(_ command: Command, context: DecisionContext) -> Result<[Fact], SecretStoreError> {
+        do throws(SecretStoreError) {
+            return .success(try facts(for: command, context: context))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func find(_ secretId: String, _ context: DecisionContext) throws(SecretStoreError) -> Secret {
+        try lookup(secretId, accountId: context.accountId, region: context.region).get()
+    }
+
+    /// The secret, refused when it is scheduled for deletion.
+    private func findLive(_ secretId: String, _ context: DecisionContext) throws(SecretStoreError) -> Secret {
+        let secret = try find(secretId, context)
+        if secret.isScheduledForDeletion { throw .markedForDeletion }
+        return secret
+    }
+
+    private func facts(for command: Command, context: DecisionContext) throws(SecretStoreError) -> [Fact] {
+        let now = context.now
+        switch command {
+        case let .createSecret(name, token, description, kmsKeyId, value, tags):
+            guard Names.isValidName(name) else { throw .invalidName }
+            if let error = Names.checkClientRequestToken(token) { throw error }
+            try Self.checkDescription(description)
+            if let value { try Self.checkValue(value) }
+            let mergedTags = try Self.merge(tags, into: [])
+            if let arn = arn(name: name, accountId: context.accountId), let existing = secrets[arn] {
+                if existing.isScheduledForDeletion { throw .nameScheduledForDeletion }
+                // A retry of the same create (same token, same value) is answered, not refused.
+                if let token, let value, let version = existing.version(id: token) {
+                    guard version.sealed.sameValue(as: value.sealed) else { throw .tokenInUse(token, arn: arn) }
+                    return []
+                }
+                throw .secretExists(name)
+            }
+            let arn = Names.arn(region: context.region, accountId: context.accountId, name: name,
+                                suffix: context.arnSuffix)
+            let created = Secret(arn: arn, name: name, accountId: context.accountId, description: description,
+                                 kmsKeyId: kmsKeyId, tags: mergedTags, createdDate: now, lastChangedDate: now)
+            var facts: [Fact] = [.secretCreated(arn: arn, name: name, accountId: context.accountId,
+                                                description: description, kmsKeyId: kmsKeyId, tags: mergedTags,
+                                                date: now)]
+            if let value {
+                facts += try Self.addVersion(to: created, token: token, value: value, stages: nil, context: context)
+            }
+            return facts
+
+        case let .putSecretValue(secretId, token, value, stages):
+            let secret = try findLive(secretId, context)
+            if let error = Names.checkClientRequestToken(token) { throw error }
+            try Self.checkValue(value)
+            return try Self.addVersion(to: secret, token: token, value: value, stages: stages, context: context)
+
+        case let .updateSecret(secretId, token, description, kmsKeyId, value):
+            let secret = try findLive(secretId, context)
+            if let error = Names.checkClientRequestToken(token) { throw error }
+            try Self.checkDescription(description)
+            if let value { try Self.checkValue(value) }
+            var facts: [Fact] = []
+            if description != nil || kmsKeyId != nil {
+                facts.append(.metadataUpdated(arn: secret.arn, description: description, kmsKeyId: kmsKeyId, date: now))
+            }
+            if let value {
+                facts += try Self.addVersion(to: secret, token: token, value: value, stages: nil, context: context)
+            }
+            return facts
+
+        case let .updateSecretVersionStage(secretId, label, removeFrom, moveTo):
+            let secret = try findLive(secretId, context)
+            return try Self.moveStage(secret, label: label, removeFrom: removeFrom, moveTo: moveTo, now: now)
+
+        case let .deleteSecret(secretId, window, force):
+            if let window, !Limits.recoveryWindowDays.contains(window) { throw .badRecoveryWindow }
+            if window != nil && force { throw .forceDeleteWithWindow }
+            let secret: Secret
+            do throws(SecretStoreError) {
+                secret = try find(secretId, context)
+            } catch {
+                // AWS answers a forced deletion of a secret that does not exist with success.
+                if force && error == .secretNotFound { return [] }
+                throw error
+            }
+            if force { return [.secretPurged(arn: secret.arn)] }
+            if secret.isScheduledForDeletion { throw .markedForDeletion }
+            let days = window ?? Limits.defaultRecoveryWindowDays
+            return [.secretDeleted(arn: secret.arn, deletionDate: now + days * Limits.millisPerDay)]
+
+        case let .restoreSecret(secretId):
+            let secret = try find(secretId, context)
+            guard secret.isScheduledForDeletion else { return [] }
+            return [.secretRestored(arn: secret.arn, date: now)]
+
+        case let .tagResource(secretId, tags):
+            let secret = try findLive(secretId, context)
+            let merged = try Self.merge(tags, into: secret.tags)
+            return [.tagsSet(arn: secret.arn, tags: merged, date: now)]
+
+        case let .untagResource(secretId, keys):
+            let secret = try findLive(secretId, context)
+            let removed = Set(keys)
+            return [.tagsSet(arn: secret.arn, tags: secret.tags.filter { !removed.contains($0.key) }, date: now)]
+
+        case let .putResourcePolicy(secretId, policy):
+            let secret = try findLive(secretId, context)
+            guard policy.count <= Limits.maxResourcePolicyLength else {
+                throw .tooLong("resourcePolicy", max: Limits.maxResourcePolicyLength)
+            }
+            return [.policySet(arn: secret.arn, policy: policy, date: now)]
+
+        case let .deleteResourcePolicy(secretId):
+            let secret = try findLive(secretId, context)
+            return [.policySet(arn: secret.arn, policy: nil, date: now)]
+
+        case let .rotateSecret(secretId, lambdaARN, rules):
+            let secret = try findLive(secretId, context)
+            if let lambdaARN, lambdaARN.count > Limits.maxRotationLambdaARNLength {
+                throw .tooLong("rotationLambdaARN", max: Limits.maxRotationLambdaARNLength)
+            }
+            guard let lambda = lambdaARN ?? secret.rotation.lambdaARN else { throw .noRotationLambda }
+            if let days = rules?.automaticallyAfterDays, !Limits.rotationDays.contains(days) {
+                throw .badRotationDays
+            }
+            if let pending = secret.version(withStage: StagingLabel.pending),
+               !pending.stages.contains(StagingLabel.current) {
+                throw .rotationInProgress
+            }
+            let effectiveRules = rules ?? secret.rotation.rules
+            let next = effectiveRules?.automaticallyAfterDays.map { now + $0 * Limits.millisPerDay }
+            let rotation = Rotation(enabled: true, lambdaARN: lambda, rules: effectiveRules, nextRotationDate: next,
+                                    lastRotatedDate: secret.rotation.lastRotatedDate)
+            return [.rotationSet(arn: secret.arn, rotation: rotation, date: now)]
+
+        case let .cancelRotateSecret(secretId):
+            let secret = try findLive(secretId, context)
+            guard secret.rotation.lambdaARN != nil else { throw .noRotationLambda }
+            var rotation = secret.rotation
+            rotation.enabled = false
+            rotation.nextRotationDate = nil
+            return [.rotationSet(arn: secret.arn, rotation: rotation, date: now)]
+
+        case let .recordAccess(secretId):
+            let secret = try findLive(secretId, context)
+            let day = Self.day(of: now)
+            return secret.lastAccessedDate == day ? [] : [.secretAccessed(arn: secret.arn, day: day)]
+
+        case .purgeExpired:
+            return secrets.values
+                .filter { ($0.deletedDate ?? .max) <= now }
+                .map(\.arn)
+                .sorted()
+                .map { .secretPurged(arn: $0) }
+        }
+    }
+
+    /// Midnight UTC of the day containing `millis`.
+    static func day(of millis: Int64) -> Int64 {
+        var remainder = millis % Limits.millisPerDay
+        if remainder < 0 { remainder += Limits.millisPerDay }
+        return millis - remainder
+    }
+
+    private static func checkDescription(_ description: String?) throws(SecretStoreError) {
+        if let description, description.count > Limits.maxDescriptionLength {
+            throw .tooLong("description", max: Limits.maxDescriptionLength)
+        }
+    }
+
+    private static func checkValue(_ value: NewValue) throws(SecretStoreError) {
+        if value.plaintextSize > Limits.maxValueBytes {
+            throw .tooLong(value.sealed.kind == .string ? "secretString" : "secretBinary", max: Limits.maxValueBytes)
+        }
+    }
+
+    /// Tag characters AWS accepts: letters, numbers, spaces and `_ . : / = + - @`.
+    private static func isValidTagText(_ text: String) -> Bool {
+        text.allSatisfy { $0.isLetter || $0.isNumber || $0.isWhitespace || "_.:/=+-@".contains($0) }
+    }
+
+    /// `existing` with `tags` set: a key already present keeps its place and takes the new value.
+    static func merge(_ tags: [SecretTag], into existing: [SecretTag]) throws(SecretStoreError) -> [SecretTag] {
+        var result = existing
+        for tag in tags {
+            guard (1...Limits.maxTagKeyLength).contains(tag.key.count), tag.value.count <= Limits.maxTagValueLength,
+                  isValidTagText(tag.key), isValidTagText(tag.value) else { throw .invalidTag }
+            if tag.key.lowercased().hasPrefix("aws:") { throw .reservedTagKey }
+            if let index = result.firstIndex(where: { $0.key == tag.key }) {
+                result[index].value = tag.value
+            } else {
+                result.append(tag)
+            }
+        }
+        guard result.count <= Limits.maxTags else { throw .tooManyTags }
+        return result
+    }
+
+    /// A new version with its label moves, and the deprecated versions it pushes out.
+    private static func addVersion(
+        to secret: Secret, token: String?, value: NewValue, stages: [String]?, context: DecisionContext
+    ) throws(SecretStoreError) -> [Fact] {
+        let versionId = token ?? context.versionId
+        if let existing = secret.version(id: versionId) {
+            // Same token, same value: the retry of a request that already succeeded.
+            guard existing.sealed.sameValue(as: value.sealed) else { throw .tokenInUse(versionId, arn: secret.arn) }
+            return []
+        }
+        var labels: [String] = []
+        for label in stages ?? [StagingLabel.current] where !labels.contains(label) { labels.append(label) }
+        // The first version of a secret is always AWSCURRENT, whatever VersionStages says.
+        if secret.versions.isEmpty && !labels.contains(StagingLabel.current) { labels.append(StagingLabel.current) }
+
+        var moves: [LabelMove] = []
+        for label in labels {
+            moves.append(LabelMove(label: label, from: secret.version(withStage: label)?.versionId, to: versionId))
+        }
+        // A new AWSCURRENT demotes the former one to AWSPREVIOUS, unless the request places
+        // AWSPREVIOUS itself.
+        if labels.contains(StagingLabel.current), !labels.contains(StagingLabel.previous),
+           let former = secret.version(withStage: StagingLabel.current) {
+            let previousHolder = secret.version(withStage: StagingLabel.previous)?.versionId
+            if previousHolder != former.versionId {
+                moves.append(LabelMove(label: StagingLabel.previous, from: previousHolder, to: former.versionId))
+            }
+        }
+        let version = SecretVersion(versionId: versionId, stages: [], createdDate: context.now, sealed: value.sealed)
+        var after = secret
+        after.versions.append(version)
+        applyMoves(moves, to: &after)
+        guard after.allStages.count <= Limits.maxStagingLabels else { throw .tooManyLabels }
+
+        var facts: [Fact] = [.versionAdded(arn: secret.arn, version: version, moves: moves, date: context.now)]
+        let excess = after.versions.count - Limits.maxVersions
+        if excess > 0 {
+            let cutoff = context.now - Limits.minDeprecatedAgeMillis
+            let removable = after.versions.filter { $0.isDeprecated && $0.createdDate <= cutoff }.prefix(excess)
+            guard removable.count == excess else { throw .tooManyVersions }
+            facts.append(.versionsRemoved(arn: secret.arn, versionIds: removable.map(\.versionId)))
+        }
+        return facts
+    }
+
+    /// UpdateSecretVersionStage: AWS's Remove/Move rules.
+    private static func moveStage(
+        _ secret: Secret, label: String, removeFrom: String?, moveTo: String?, now: Int64
+    ) throws(SecretStoreError) -> [Fact] {
+        if let removeFrom {
+            guard let version = secret.version(id: removeFrom) else { throw .notAValidVersion(removeFrom) }
+            guard version.stages.contains(label) else { throw .labelNotOnVersion(label, removeFrom) }
+        }
+        let holder = secret.version(withStage: label)?.versionId
+        guard let moveTo else {
+            guard let removeFrom else { return [] }
+            // AWSCURRENT always names one version: it can be moved, not removed.
+            if label == StagingLabel.current { throw .removeCurrentWithoutMove }
+            return [.labelsMoved(arn: secret.arn, moves: [LabelMove(label: label, from: removeFrom, to: nil)], date: now)]
+        }
+        guard secret.version(id: moveTo) != nil else { throw .notAValidVersion(moveTo) }
+        if let holder, holder != moveTo, removeFrom == nil {
+            throw .removeFromVersionIdRequired(label, attachedTo: holder)
+        }
+        if holder == moveTo { return [] }
+        var moves = [LabelMove(label: label, from: holder, to: moveTo)]
+        if label == StagingLabel.current, let holder {
+            let previousHolder = secret.version(withStage: StagingLabel.previous)?.versionId
+            if previousHolder != holder {
+                moves.append(LabelMove(label: StagingLabel.previous, from: previousHolder, to: holder))
+            }
+        }
+        var after = secret
+        applyMoves(moves, to: &after)
+        guard after.allStages.count <= Limits.maxStagingLabels else { throw .tooManyLabels }
+        return [.labelsMoved(arn: secret.arn, moves: moves, date: now)]
+    }
+}

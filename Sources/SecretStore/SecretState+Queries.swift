@@ -1,0 +1,204 @@
+/// A ListSecrets filter key (`FilterNameStringType`).
+public enum ListSecretsFilterKey: String, Sendable, Hashable, CaseIterable {
+    case description, name
+    case tagKey = "tag-key"
+    case tagValue = "tag-value"
+    case primaryRegion = "primary-region"
+    case owningService = "owning-service"
+    case all
+}
+
+/// One ListSecrets filter: a key and up to ten values, each optionally negated with `!`.
+public struct ListSecretsFilter: Sendable, Hashable {
+    public var key: ListSecretsFilterKey
+    public var values: [String]
+
+    public init(key: ListSecretsFilterKey, values: [String]) {
+        self.key = key
+        self.values = values
+    }
+}
+
+/// ListSecrets' `SortBy`.
+public enum ListSecretsSortBy: String, Sendable, Hashable {
+    case createdDate = "created-date"
+    case lastAccessedDate = "last-accessed-date"
+    case lastChangedDate = "last-changed-date"
+    case name
+}
+
+/// ListSecrets' `SortOrder`.
+public enum SortOrder: String, Sendable, Hashable {
+    case asc, desc
+}
+
+/// One page of a listing and the token for the next, nil on the last page.
+public struct Page<Element: Sendable & Hashable>: Sendable, Hashable {
+    public var items: [Element]
+    public var nextToken: String?
+
+    public init(items: [Element], nextToken: String?) {
+        self.items = items
+        self.nextToken = nextToken
+    }
+}
+
+extension SecretState {
+    /// DescribeSecret: the secret's metadata, also while it is scheduled for deletion.
+    public func describe(_ secretId: String, accountId: String, region: String) -> Result<Secret, SecretStoreError> {
+        lookup(secretId, accountId: accountId, region: region)
+    }
+
+    /// GetSecretValue's choice of version: by VersionId, by staging label, or AWSCURRENT.
+    ///
+    /// - Returns: the secret and the version, or AWS's error (a secret scheduled for deletion
+    ///   gives no value; a VersionId and a label that disagree are refused).
+    public func getValue(
+        _ secretId: String, versionId: String? = nil, versionStage: String? = nil, accountId: String, region: String
+    ) -> Result<(secret: Secret, version: SecretVersion), SecretStoreError> {
+        let secret: Secret
+        switch lookup(secretId, accountId: accountId, region: region) {
+        case .failure(let error): return .failure(error)
+        case .success(let found): secret = found
+        }
+        if secret.isScheduledForDeletion { return .failure(.markedForDeletion) }
+        if let versionId {
+            guard let version = secret.version(id: versionId) else { return .failure(.valueNotFound(versionId: versionId)) }
+            if let versionStage, !version.stages.contains(versionStage) { return .failure(.stageVersionMismatch) }
+            return .success((secret, version))
+        }
+        let stage = versionStage ?? StagingLabel.current
+        guard let version = secret.version(withStage: stage) else { return .failure(.valueNotFound(stage: stage)) }
+        return .success((secret, version))
+    }
+
+    /// ListSecretVersionIds: oldest first; deprecated versions only when asked for. The token is
+    /// the position after the last version returned, so versions added meanwhile come on later
+    /// pages and none is repeated.
+    public func listVersionIds(
+        _ secretId: String, includeDeprecated: Bool = false, maxResults: Int? = nil, nextToken: String? = nil,
+        accountId: String, region: String
+    ) -> Result<(secret: Secret, page: Page<SecretVersion>), SecretStoreError> {
+        let secret: Secret
+        switch lookup(secretId, accountId: accountId, region: region) {
+        case .failure(let error): return .failure(error)
+        case .success(let found): secret = found
+        }
+        let versions = secret.versions
+            .filter { includeDeprecated || !$0.isDeprecated }
+            .sorted { ($0.createdDate, $0.versionId) < ($1.createdDate, $1.versionId) }
+        let cursor: (Int64, String)?
+        switch Self.parseCursor(nextToken) {
+        case .failure(let error): return .failure(error)
+        case .success(let parsed): cursor = parsed
+        }
+        let remaining = cursor.map { after in versions.filter { ($0.createdDate, $0.versionId) > after } } ?? versions
+        let limit = Self.pageSize(maxResults)
+        let items = Array(remaining.prefix(limit))
+        let token = remaining.count > limit ? items.last.map { Self.cursorToken($0.createdDate, $0.versionId) } : nil
+        return .success((secret, Page(items: items, nextToken: token)))
+    }
+
+    /// ListSecrets for one account: filters (ANDed across filters, values ORed, `!` negates),
+    /// secrets scheduled for deletion only when asked for, sorted by `sortBy` (default creation
+    /// date) with ties broken by ARN. The token names the last secret returned, so secrets
+    /// created meanwhile neither repeat nor shift a page.
+    public func listSecrets(
+        accountId: String, filters: [ListSecretsFilter] = [], includePlannedDeletion: Bool = false,
+        sortBy: ListSecretsSortBy = .createdDate, sortOrder: SortOrder = .asc, maxResults: Int? = nil,
+        nextToken: String? = nil
+    ) -> Result<Page<Secret>, SecretStoreError> {
+        let key: (Secret) -> (Int64, String) = { secret in
+            switch sortBy {
+            case .createdDate: (secret.createdDate, secret.arn)
+            case .lastChangedDate: (secret.lastChangedDate, secret.arn)
+            case .lastAccessedDate: (secret.lastAccessedDate ?? 0, secret.arn)
+            case .name: (0, secret.name + "\u{0}" + secret.arn)
+            }
+        }
+        let before: ((Int64, String), (Int64, String)) -> Bool = sortOrder == .asc ? { $0 < $1 } : { $0 > $1 }
+        let cursor: (Int64, String)?
+        switch Self.parseCursor(nextToken) {
+        case .failure(let error): return .failure(error)
+        case .success(let parsed): cursor = parsed
+        }
+        let listed = secrets.values
+            .filter { $0.accountId == accountId && (includePlannedDeletion || !$0.isScheduledForDeletion) }
+            .filter { secret in filters.allSatisfy { Self.matches(secret, $0) } }
+            .filter { secret in cursor.map { before($0, key(secret)) } ?? true }
+            .sorted { before(key($0), key($1)) }
+        let limit = Self.pageSize(maxResults)
+        let items = Array(listed.prefix(limit))
+        let token = listed.count > limit ? items.last.map { Self.cursorToken(key($0).0, key($0).1) } : nil
+        return .success(Page(items: items, nextToken: token))
+    }
+
+    // MARK: Pagination
+
+    private static func pageSize(_ maxResults: Int?) -> Int {
+        min(max(maxResults ?? Limits.maxListResults, 1), Limits.maxListResults)
+    }
+
+    /// `<decimal>.<text>`: opaque to clients, harmless to show (no values in it).
+    private static func cursorToken(_ number: Int64, _ text: String) -> String { "\(number).\(text)" }
+
+    private static func parseCursor(_ token: String?) -> Result<(Int64, String)?, SecretStoreError> {
+        guard let token, !token.isEmpty else { return .success(nil) }
+        guard let dot = token.firstIndex(of: "."), let number = Int64(token[..<dot]) else {
+            return .failure(.invalidNextToken)
+        }
+        return .success((number, String(token[token.index(after: dot)...])))
+    }
+
+    // MARK: Filters
+
+    /// The attribute values a filter key searches.
+    private static func attributes(of secret: Secret, for key: ListSecretsFilterKey) -> [String] {
+        switch key {
+        case .name: [secret.name]
+        case .description: secret.description.map { [$0] } ?? []
+        case .tagKey: secret.tags.map(\.key)
+        case .tagValue: secret.tags.map(\.value)
+        case .primaryRegion: Names.parseARN(secret.arn).map { [$0.region] } ?? []
+        // No AWS service owns a secret here.
+        case .owningService: []
+        case .all: [secret.name] + (secret.description.map { [$0] } ?? []) + secret.tags.map(\.key)
+            + secret.tags.map(\.value)
+        }
+    }
+
+    /// Per AWS: description and all are not case-sensitive, the others are; all breaks the
+    /// value into words and matches each against the words of every attribute; the others are
+    /// prefix matches of the whole attribute.
+    static func matches(_ value: String, _ attributes: [String], key: ListSecretsFilterKey) -> Bool {
+        switch key {
+        case .all:
+            let words = attributes.flatMap { splitWords($0.lowercased()) } + attributes.map { $0.lowercased() }
+            let wanted = splitWords(value.lowercased())
+            return !wanted.isEmpty && wanted.allSatisfy { word in words.contains { $0.hasPrefix(word) } }
+        case .description:
+            return attributes.contains { $0.lowercased().hasPrefix(value.lowercased()) }
+        default:
+            return attributes.contains { $0.hasPrefix(value) }
+        }
+    }
+
+    private static func splitWords(_ text: String) -> [String] {
+        text.split { $0.isWhitespace || "/_+=.@-:".contains($0) }.map(String.init)
+    }
+
+    static func matches(_ secret: Secret, _ filter: ListSecretsFilter) -> Bool {
+        let attributes = attributes(of: secret, for: filter.key)
+        var sawPositive = false
+        var matchedPositive = false
+        for value in filter.values {
+            if value.hasPrefix("!") {
+                if matches(String(value.dropFirst()), attributes, key: filter.key) { return false }
+            } else {
+                sawPositive = true
+                if !matchedPositive && matches(value, attributes, key: filter.key) { matchedPositive = true }
+            }
+        }
+        return !sawPositive || matchedPositive
+    }
+}

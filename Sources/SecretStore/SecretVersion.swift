@@ -1,0 +1,67 @@
+/// An encrypted value as the API layer sealed it. The core never sees plaintext: it stores these
+/// bytes, compares `equalityToken`s for ClientRequestToken idempotency, and hands them back.
+public struct SealedValue: Sendable, Hashable {
+    /// Whether the client sent `SecretString` or `SecretBinary`.
+    public enum Kind: UInt8, Sendable, Hashable {
+        case string = 1
+        case binary = 2
+    }
+
+    public var kind: Kind
+    /// AES-256-GCM ciphertext of the value (nonce and tag included, as the API lays them out).
+    public var ciphertext: [UInt8]
+    /// The data key, wrapped under `keyId`.
+    public var wrappedKey: [UInt8]
+    /// The keyring key that wraps `wrappedKey`.
+    public var keyId: String
+    /// A keyed digest of the plaintext (an HMAC under a node key, computed by the API): equal
+    /// tokens mean equal values, without the core learning anything about the value.
+    public var equalityToken: [UInt8]
+
+    public init(kind: Kind, ciphertext: [UInt8], wrappedKey: [UInt8], keyId: String, equalityToken: [UInt8]) {
+        self.kind = kind
+        self.ciphertext = ciphertext
+        self.wrappedKey = wrappedKey
+        self.keyId = keyId
+        self.equalityToken = equalityToken
+    }
+
+    /// True when both were sealed from the same plaintext of the same kind.
+    public func sameValue(as other: SealedValue) -> Bool {
+        kind == other.kind && equalityToken == other.equalityToken
+    }
+}
+
+/// One immutable version of a secret. Only its staging labels ever change.
+public struct SecretVersion: Sendable, Hashable {
+    public var versionId: String
+    /// Staging labels, in the order they were attached. Empty: the version is deprecated.
+    public var stages: [String]
+    /// Milliseconds since the epoch.
+    public var createdDate: Int64
+    public var sealed: SealedValue
+
+    public init(versionId: String, stages: [String], createdDate: Int64, sealed: SealedValue) {
+        self.versionId = versionId
+        self.stages = stages
+        self.createdDate = createdDate
+        self.sealed = sealed
+    }
+
+    /// A version without staging labels: listed only with IncludeDeprecated, removable.
+    public var isDeprecated: Bool { stages.isEmpty }
+}
+
+/// One staging label's move decided by the primary: detached from `from` (if any), attached to
+/// `to` (if any). Applying a list of moves in order is the whole of a label change.
+public struct LabelMove: Sendable, Hashable {
+    public var label: String
+    public var from: String?
+    public var to: String?
+
+    public init(label: String, from: String?, to: String?) {
+        self.label = label
+        self.from = from
+        self.to = to
+    }
+}

@@ -1,0 +1,117 @@
+import Testing
+import SecretStore
+
+@Suite struct CodingTests {
+    static let version = SecretVersion(
+        versionId: "v-1", stages: ["AWSCURRENT", "blue"], createdDate: -5,
+        sealed: SealedValue(kind: .binary, ciphertext: [0, 255, 7], wrappedKey: [9, 9], keyId: "alias/ключ",
+                            equalityToken: Array(repeating: 0xAB, count: 32)))
+    static let rotation = Rotation(
+        enabled: true, lambdaARN: "arn:aws:lambda:us-east-1:111122223333:function:r",
+        rules: RotationRules(automaticallyAfterDays: 30, scheduleExpression: "rate(10 days)", duration: "2h"),
+        nextRotationDate: .max, lastRotatedDate: .min)
+    static let arn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:a-AbCdEf"
+
+    /// One of every fact, with optionals both present and absent.
+    static let facts: [Fact] = [
+        .secretCreated(arn: arn, name: "a", accountId: "111122223333", description: "d 🙂", kmsKeyId: nil,
+                       tags: [SecretTag(key: "k", value: "")], date: 1_700_000_000_000),
+        .secretCreated(arn: arn, name: "a", accountId: "111122223333", description: nil, kmsKeyId: "k", tags: [], date: 0),
+        .versionAdded(arn: arn, version: version,
+                      moves: [LabelMove(label: "AWSCURRENT", from: nil, to: "v-1"),
+                              LabelMove(label: "AWSPREVIOUS", from: "v-0", to: nil)], date: 3),
+        .versionsRemoved(arn: arn, versionIds: ["x", "y"]),
+        .labelsMoved(arn: arn, moves: [], date: 4),
+        .metadataUpdated(arn: arn, description: "", kmsKeyId: nil, date: 5),
+        .secretDeleted(arn: arn, deletionDate: 6),
+        .secretRestored(arn: arn, date: 7),
+        .secretPurged(arn: arn),
+        .tagsSet(arn: arn, tags: [SecretTag(key: "a", value: "b"), SecretTag(key: "c", value: "d")], date: 8),
+        .policySet(arn: arn, policy: "{}", date: 9),
+        .policySet(arn: arn, policy: nil, date: 9),
+        .rotationSet(arn: arn, rotation: rotation, date: 10),
+        .rotationSet(arn: arn, rotation: Rotation(), date: 10),
+        .secretAccessed(arn: arn, day: 86_400_000),
+    ]
+
+    @Test(arguments: facts)
+    func factRoundTrips(fact: Fact) {
+        let bytes = fact.encode()
+        #expect(bytes == fact.encode())
+        #expect(Fact.decode(bytes) == .success(fact))
+        #expect(Fact.decode(bytes + [0]).isFailure)
+        for length in 0..<bytes.count {
+            #expect(Fact.decode(Array(bytes[..<length])).isFailure)
+        }
+    }
+
+    @Test func flippedBitsNeverCrash() {
+        var rng = SplitMix64(seed: 42)
+        for fact in Self.facts {
+            let bytes = fact.encode()
+            for _ in 0..<200 {
+                var damaged = bytes
+                let index = Int.random(in: 0..<damaged.count, using: &rng)
+                damaged[index] ^= UInt8(1) << UInt8.random(in: 0..<8, using: &rng)
+                // Either refused or some other well-formed fact: never a trap.
+                if case .success(let decoded) = Fact.decode(damaged) {
+                    #expect(Fact.decode(decoded.encode()) == .success(decoded))
+                }
+            }
+        }
+    }
+
+    @Test func randomGarbageNeverCrashes() {
+        var rng = SplitMix64(seed: 7)
+        for _ in 0..<5000 {
+            let garbage = (0..<Int.random(in: 0..<64, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            _ = Fact.decode(garbage)
+            _ = SecretState.decode(garbage)
+            _ = SecretState.decode(Array("SRS1".utf8) + garbage)
+        }
+        // Huge counts must not allocate: a length far beyond the input is refused at once.
+        #expect(Fact.decode([1, 4, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F]).isFailure)
+        // Invalid UTF-8 in a string.
+        #expect(Fact.decode([1, 8, 2, 0xC3, 0x28]).isFailure)
+        // A varint that is not in shortest form.
+        #expect(Fact.decode([1, 8, 0x81, 0x00, 0x61]).isFailure)
+    }
+
+    @Test func stateRoundTripsAndRefusesBrokenInvariants() throws {
+        var h = Harness()
+        h.ok(.createSecret(name: "a", clientRequestToken: nil, description: "x", kmsKeyId: "k", value: sealed("1"),
+                           tags: [SecretTag(key: "t", value: "v")]))
+        h.ok(.putSecretValue(secretId: "a", clientRequestToken: nil, value: sealed("2"), versionStages: nil))
+        h.ok(.createSecret(name: "b", clientRequestToken: nil, description: nil, kmsKeyId: nil, value: nil, tags: []))
+        h.ok(.deleteSecret(secretId: "b", recoveryWindowInDays: 7, forceDeleteWithoutRecovery: false))
+        let bytes = h.state.encode()
+        let decoded = try SecretState.decode(bytes).get()
+        #expect(decoded == h.state)
+        #expect(decoded.arn(name: "a", accountId: account) == h.secret("a")?.arn)
+        #expect(SecretState.decode(bytes + [0]).isFailure)
+        #expect(SecretState.decode(Array(bytes.dropLast())).isFailure)
+        #expect(SecretState.decode([]).isFailure)
+        #expect(try SecretState.decode(SecretState().encode()).get() == SecretState())
+
+        // Blind application of facts no primary would decide can break the invariants; a
+        // snapshot of such a state is refused. A label on two versions:
+        var twoCurrents = h.state
+        let arn = try #require(h.secret("a")?.arn)
+        let first = try #require(h.secret("a")?.versions.first?.versionId)
+        twoCurrents.apply(.labelsMoved(arn: arn, moves: [LabelMove(label: "AWSCURRENT", from: nil, to: first)], date: 0))
+        #expect(twoCurrents.secrets[arn]?.isWellFormed == false)
+        #expect(SecretState.decode(twoCurrents.encode()).isFailure)
+        // Two secrets of one name in one account:
+        var twoNames = h.state
+        twoNames.apply(.secretCreated(arn: arn + "x", name: "a", accountId: account, description: nil, kmsKeyId: nil,
+                                      tags: [], date: 0))
+        #expect(SecretState.decode(twoNames.encode()).isFailure)
+    }
+}
+
+extension Result {
+    var isFailure: Bool {
+        if case .failure = self { return true }
+        return false
+    }
+}

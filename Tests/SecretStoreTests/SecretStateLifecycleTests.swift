@@ -1,0 +1,209 @@
+import Testing
+import SecretStore
+
+@Suite struct SecretStateLifecycleTests {
+    private func created(_ name: String = "app/db") -> (Harness, String) {
+        var h = Harness()
+        h.ok(.createSecret(name: name, clientRequestToken: token(1), description: nil, kmsKeyId: nil,
+                           value: sealed("1"), tags: []))
+        return (h, h.secret(name)?.arn ?? "")
+    }
+
+    @Test func lookupByNameARNPartialARNAndSuffixedName() throws {
+        let (h, arn) = created()
+        let suffix = String(arn.suffix(6))
+        for id in [arn, "app/db", "app/db-\(suffix)",
+                   "arn:aws:secretsmanager:us-east-1:111122223333:secret:app/db"] {
+            #expect(try h.state.lookup(id, accountId: account, region: region).get().arn == arn, "\(id)")
+        }
+        for id in ["app", "app/db-ZZZZZZ", "arn:aws:secretsmanager:eu-west-1:111122223333:secret:app/db",
+                   "arn:aws:secretsmanager:us-east-1:111122223333:secret:app/db-ZZZZZZ", "arn:aws:s3:::app/db"] {
+            #expect(failure(h.state.lookup(id, accountId: account, region: region)) == .secretNotFound, "\(id)")
+        }
+        // A name resolves in the caller's account only; a full ARN names its account itself.
+        #expect(failure(h.state.lookup("app/db", accountId: otherAccount, region: region)) == .secretNotFound)
+        #expect(try h.state.lookup(arn, accountId: otherAccount, region: region).get().arn == arn)
+    }
+
+    @Test func aNameThatLooksSuffixedPrefersTheExactName() throws {
+        var h = Harness()
+        h.ok(.createSecret(name: "x", clientRequestToken: nil, description: nil, kmsKeyId: nil, value: nil, tags: []))
+        let suffix = String(try #require(h.secret("x")).arn.suffix(6))
+        h.ok(.createSecret(name: "x-\(suffix)", clientRequestToken: nil, description: nil, kmsKeyId: nil, value: nil, tags: []))
+        #expect(h.secret("x-\(suffix)")?.name == "x-\(suffix)")
+    }
+
+    @Test func notFoundMessage() {
+        var h = Harness()
+        let error = h.error(h.run(.putSecretValue(secretId: "nope", clientRequestToken: nil, value: sealed("1"), versionStages: nil)))
+        #expect(error?.code == "ResourceNotFoundException")
+        #expect(error?.message == "Secrets Manager can't find the specified secret.")
+    }
+
+    @Test(arguments: [Int64(6), 31])
+    func recoveryWindowOutOfRange(days: Int64) {
+        var (h, _) = created()
+        let error = h.error(h.run(.deleteSecret(secretId: "app/db", recoveryWindowInDays: days, forceDeleteWithoutRecovery: false)))
+        #expect(error?.code == "InvalidParameterException")
+        #expect(error?.message == "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).")
+    }
+
+    @Test func forceAndWindowTogetherAreRefused() {
+        var (h, _) = created()
+        #expect(h.error(h.run(.deleteSecret(secretId: "app/db", recoveryWindowInDays: 7, forceDeleteWithoutRecovery: true)))
+                == .forceDeleteWithWindow)
+    }
+
+    @Test func scheduledDeletionRefusesWritesAndValuesButNotDescribeOrRestore() throws {
+        var (h, arn) = created()
+        let facts = h.ok(.deleteSecret(secretId: "app/db", recoveryWindowInDays: nil, forceDeleteWithoutRecovery: false))
+        #expect(facts == [.secretDeleted(arn: arn, deletionDate: t0 + 30 * day)])
+        #expect(h.secret("app/db")?.deletedDate == t0 + 30 * day)
+        let marked = "You can't perform this operation on the secret because it was marked for deletion."
+        #expect(failure(h.state.getValue("app/db", accountId: account, region: region))?.message == marked)
+        let refused: [Command] = [
+            .putSecretValue(secretId: "app/db", clientRequestToken: nil, value: sealed("2"), versionStages: nil),
+            .updateSecret(secretId: "app/db", clientRequestToken: nil, description: "x", kmsKeyId: nil, value: nil),
+            .updateSecretVersionStage(secretId: "app/db", versionStage: "x", removeFromVersionId: nil, moveToVersionId: token(1)),
+            .tagResource(secretId: "app/db", tags: [SecretTag(key: "k", value: "v")]),
+            .untagResource(secretId: "app/db", tagKeys: ["k"]),
+            .putResourcePolicy(secretId: "app/db", policy: "{}"),
+            .deleteResourcePolicy(secretId: "app/db"),
+            .rotateSecret(secretId: "app/db", rotationLambdaARN: "arn:aws:lambda:us-east-1:111122223333:function:r", rules: nil),
+            .cancelRotateSecret(secretId: "app/db"),
+            .recordAccess(secretId: "app/db"),
+            .deleteSecret(secretId: "app/db", recoveryWindowInDays: 7, forceDeleteWithoutRecovery: false),
+        ]
+        for command in refused {
+            #expect(h.error(h.run(command)) == .markedForDeletion, "\(command)")
+        }
+        let again = h.error(h.run(.createSecret(name: "app/db", clientRequestToken: nil, description: nil, kmsKeyId: nil,
+                                                value: nil, tags: [])))
+        #expect(again?.message == "You can't create this secret because a secret with this name is already scheduled for deletion.")
+        #expect(h.secret("app/db") != nil)
+        #expect(try h.state.listSecrets(accountId: account).get().items.isEmpty)
+        #expect(try h.state.listSecrets(accountId: account, includePlannedDeletion: true).get().items.count == 1)
+
+        h.now += hour
+        #expect(h.ok(.restoreSecret(secretId: "app/db")) == [.secretRestored(arn: arn, date: t0 + hour)])
+        #expect(h.secret("app/db")?.deletedDate == nil)
+        #expect(h.ok(.restoreSecret(secretId: "app/db")).isEmpty)
+        _ = try h.state.getValue("app/db", accountId: account, region: region).get()
+    }
+
+    @Test func purgeAfterTheWindowFreesTheNameAndRecreatingDrawsANewSuffix() throws {
+        var (h, arn) = created()
+        h.ok(.deleteSecret(secretId: "app/db", recoveryWindowInDays: 7, forceDeleteWithoutRecovery: false))
+        h.now += 7 * day - 1
+        #expect(h.ok(.purgeExpired).isEmpty)
+        h.now += 1
+        #expect(h.ok(.purgeExpired) == [.secretPurged(arn: arn)])
+        #expect(h.secret("app/db") == nil)
+        #expect(h.state.arn(name: "app/db", accountId: account) == nil)
+        h.ok(.createSecret(name: "app/db", clientRequestToken: nil, description: nil, kmsKeyId: nil, value: nil, tags: []))
+        let recreated = try #require(h.secret("app/db"))
+        #expect(recreated.arn != arn)
+        #expect(failure(h.state.lookup(arn, accountId: account, region: region)) == .secretNotFound)
+    }
+
+    @Test func forceDeletionPurgesAtOnceEvenWhenScheduled() {
+        var (h, arn) = created()
+        h.ok(.deleteSecret(secretId: "app/db", recoveryWindowInDays: nil, forceDeleteWithoutRecovery: false))
+        #expect(h.ok(.deleteSecret(secretId: "app/db", recoveryWindowInDays: nil, forceDeleteWithoutRecovery: true))
+                == [.secretPurged(arn: arn)])
+        #expect(h.secret("app/db") == nil)
+        // AWS answers a forced deletion of a missing secret with success, and so do we.
+        #expect(h.ok(.deleteSecret(secretId: "app/db", recoveryWindowInDays: nil, forceDeleteWithoutRecovery: true)).isEmpty)
+        #expect(h.error(h.run(.deleteSecret(secretId: "app/db", recoveryWindowInDays: nil, forceDeleteWithoutRecovery: false)))
+                == .secretNotFound)
+    }
+
+    @Test func updateSecretChangesMetadataAndAddsAVersion() {
+        var (h, _) = created()
+        h.now += hour
+        h.ok(.updateSecret(secretId: "app/db", clientRequestToken: token(2), description: "new", kmsKeyId: "alias/k",
+                           value: sealed("2")))
+        let secret = h.secret("app/db")
+        #expect(secret?.description == "new")
+        #expect(secret?.kmsKeyId == "alias/k")
+        #expect(secret?.lastChangedDate == t0 + hour)
+        #expect(h.labels("app/db") == [token(1): ["AWSPREVIOUS"], token(2): ["AWSCURRENT"]])
+        #expect(h.error(h.run(.updateSecret(secretId: "app/db", clientRequestToken: nil,
+                                            description: String(repeating: "d", count: 2049), kmsKeyId: nil, value: nil)))?
+                .code == "ValidationException")
+    }
+
+    @Test func tagsMergeInOrderAndObeyAWSRules() {
+        var (h, _) = created()
+        h.ok(.tagResource(secretId: "app/db", tags: [SecretTag(key: "a", value: "1"), SecretTag(key: "b", value: "2")]))
+        h.ok(.tagResource(secretId: "app/db", tags: [SecretTag(key: "c", value: "3"), SecretTag(key: "a", value: "9")]))
+        #expect(h.secret("app/db")?.tags == [SecretTag(key: "a", value: "9"), SecretTag(key: "b", value: "2"), SecretTag(key: "c", value: "3")])
+        h.ok(.untagResource(secretId: "app/db", tagKeys: ["b", "missing"]))
+        #expect(h.secret("app/db")?.tags.map(\.key) == ["a", "c"])
+        #expect(h.error(h.run(.tagResource(secretId: "app/db", tags: [SecretTag(key: "aws:x", value: "1")]))) == .reservedTagKey)
+        #expect(h.error(h.run(.tagResource(secretId: "app/db", tags: [SecretTag(key: "AWS:x", value: "1")]))) == .reservedTagKey)
+        #expect(h.error(h.run(.tagResource(secretId: "app/db", tags: [SecretTag(key: "", value: "1")]))) == .invalidTag)
+        #expect(h.error(h.run(.tagResource(secretId: "app/db", tags: [SecretTag(key: "k;", value: "1")]))) == .invalidTag)
+        #expect(h.error(h.run(.tagResource(secretId: "app/db", tags: [SecretTag(key: "k", value: String(repeating: "v", count: 257))])))
+                == .invalidTag)
+        h.ok(.tagResource(secretId: "app/db", tags: [SecretTag(key: "Größe é_.:/=+-@ 1", value: "")]))
+        let many = (0..<47).map { SecretTag(key: "t\($0)", value: "") }
+        h.ok(.tagResource(secretId: "app/db", tags: many))
+        #expect(h.secret("app/db")?.tags.count == 50)
+        #expect(h.error(h.run(.tagResource(secretId: "app/db", tags: [SecretTag(key: "one-more", value: "")]))) == .tooManyTags)
+        h.ok(.tagResource(secretId: "app/db", tags: [SecretTag(key: "t0", value: "replaced")]))
+    }
+
+    @Test func resourcePolicy() {
+        var (h, _) = created()
+        h.ok(.putResourcePolicy(secretId: "app/db", policy: "{\"Version\":\"2012-10-17\"}"))
+        #expect(h.secret("app/db")?.resourcePolicy == "{\"Version\":\"2012-10-17\"}")
+        h.ok(.deleteResourcePolicy(secretId: "app/db"))
+        #expect(h.secret("app/db")?.resourcePolicy == nil)
+        #expect(h.error(h.run(.putResourcePolicy(secretId: "app/db", policy: String(repeating: " ", count: 20_481))))?
+                .code == "ValidationException")
+    }
+
+    @Test func rotationMetadata() {
+        var (h, _) = created()
+        let lambda = "arn:aws:lambda:us-east-1:111122223333:function:rotate"
+        #expect(h.error(h.run(.cancelRotateSecret(secretId: "app/db"))) == .noRotationLambda)
+        #expect(h.error(h.run(.rotateSecret(secretId: "app/db", rotationLambdaARN: nil, rules: nil))) == .noRotationLambda)
+        #expect(h.error(h.run(.rotateSecret(secretId: "app/db", rotationLambdaARN: lambda,
+                                            rules: RotationRules(automaticallyAfterDays: 1001)))) == .badRotationDays)
+        h.ok(.rotateSecret(secretId: "app/db", rotationLambdaARN: lambda, rules: RotationRules(automaticallyAfterDays: 30)))
+        #expect(h.secret("app/db")?.rotation == Rotation(enabled: true, lambdaARN: lambda,
+                                                          rules: RotationRules(automaticallyAfterDays: 30),
+                                                          nextRotationDate: t0 + 30 * day))
+        h.ok(.putSecretValue(secretId: "app/db", clientRequestToken: token(2), value: sealed("2"), versionStages: ["AWSPENDING"]))
+        #expect(h.error(h.run(.rotateSecret(secretId: "app/db", rotationLambdaARN: nil, rules: nil))) == .rotationInProgress)
+        h.ok(.cancelRotateSecret(secretId: "app/db"))
+        #expect(h.secret("app/db")?.rotation.enabled == false)
+        #expect(h.secret("app/db")?.rotation.lambdaARN == lambda)
+    }
+
+    @Test func accessIsRecordedOncePerDay() {
+        var (h, arn) = created()
+        h.now = t0 - t0 % day + 5 * hour
+        #expect(h.ok(.recordAccess(secretId: "app/db")) == [.secretAccessed(arn: arn, day: t0 - t0 % day)])
+        h.now += 10 * hour
+        #expect(h.ok(.recordAccess(secretId: "app/db")).isEmpty)
+        h.now += 10 * hour
+        #expect(h.ok(.recordAccess(secretId: "app/db")) == [.secretAccessed(arn: arn, day: t0 - t0 % day + day)])
+    }
+
+    @Test func getValueByVersionIdAndStage() throws {
+        var (h, _) = created()
+        h.ok(.putSecretValue(secretId: "app/db", clientRequestToken: token(2), value: sealed("2"), versionStages: nil))
+        let byId = try h.state.getValue("app/db", versionId: token(1), accountId: account, region: region).get()
+        #expect(byId.version.stages == ["AWSPREVIOUS"])
+        let byStage = try h.state.getValue("app/db", versionStage: "AWSPREVIOUS", accountId: account, region: region).get()
+        #expect(byStage.version.versionId == token(1))
+        #expect(failure(h.state.getValue("app/db", versionId: token(1), versionStage: "AWSCURRENT", accountId: account,
+                                         region: region)) == .stageVersionMismatch)
+        #expect(failure(h.state.getValue("app/db", versionId: token(9), accountId: account, region: region))?.message
+                == "Secrets Manager can't find the specified secret value for VersionId: \(token(9))")
+        #expect(failure(h.state.getValue("app/db", versionStage: "nope", accountId: account, region: region))?.message
+                == "Secrets Manager can't find the specified secret value for staging label: nope")
+    }
+}
