@@ -51,22 +51,25 @@ let package = Package(
         // Test tooling, not shipped: a journal writer that crash tests kill -9.
         .executableTarget(name: "JournalHarness", dependencies: ["Journal", "Platform"], swiftSettings: swiftSettings),
 
+        // Helpers shared by the test targets (seeded generators).
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], swiftSettings: swiftSettings),
         .testTarget(name: "CryptographyTests", dependencies: ["Cryptography"], swiftSettings: swiftSettings),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "Cryptography"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HTTP1Tests",
-            dependencies: ["HTTP1"],
+            dependencies: ["HTTP1", "TestSupport"],
             resources: [.copy("Regressions")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "JournalTests",
-            dependencies: ["Journal", "Platform"],
+            dependencies: ["Journal", "Platform", "TestSupport"],
             resources: [.copy("Regressions")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SecretStoreTests", dependencies: ["SecretStore"], swiftSettings: swiftSettings),
+        .testTarget(name: "SecretStoreTests", dependencies: ["SecretStore", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SecretsAPITests", dependencies: ["SecretsAPI", "Cryptography"], swiftSettings: swiftSettings),
         .testTarget(
             name: "NodeTests",

@@ -1,5 +1,6 @@
 import HTTP1
 import Testing
+import TestSupport
 
 /// Seeded random inputs: arbitrary bytes and mutations of valid requests. Each must settle in a
 /// bounded number of `next()` calls, keep the buffer bounded, and give the same outcome

@@ -1,5 +1,6 @@
 import Testing
 @testable import Journal
+import TestSupport
 
 @Suite struct CRC32CTests {
     /// RFC 3720 appendix B.4 and the common "123456789" check value.

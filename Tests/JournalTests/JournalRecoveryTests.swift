@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Journal
+import TestSupport
 
 @Suite struct JournalRecoveryTests {
     /// Writes `count` records (payload(n)) into a fresh journal and closes it.

@@ -1,5 +1,6 @@
 import Testing
 @testable import Journal
+import TestSupport
 
 @Suite struct RecordFrameTests {
     static let samples: [JournalRecord] = [

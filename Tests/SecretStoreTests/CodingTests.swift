@@ -1,5 +1,6 @@
 import Testing
 import SecretStore
+import TestSupport
 
 @Suite struct CodingTests {
     static let version = SecretVersion(

@@ -1,5 +1,6 @@
 import Testing
 import SecretStore
+import TestSupport
 
 /// A reference model of the rules the randomized test checks, written apart from the store:
 /// per secret, the versions in order with their labels, and the deletion date.

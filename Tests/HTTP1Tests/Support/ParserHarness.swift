@@ -1,5 +1,6 @@
 import HTTP1
 import Testing
+import TestSupport
 
 /// The bytes of `text`, for writing requests as string literals.
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
@@ -68,18 +69,8 @@ enum Chunking: Sendable, CustomStringConvertible {
     }
 }
 
-/// SplitMix64, written again here so the tests do not depend on the module's internals.
-struct TestRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The shared seeded generator, under a name that does not clash with HTTP1's internal one.
+typealias TestRandom = TestSupport.SplitMix64
 
 /// Feeds `input` in the given chunking, draining events after every append, as a server does.
 func parse(_ input: [UInt8], limits: HTTPLimits = HTTPLimits(), chunking: Chunking = .whole) -> Outcome {
