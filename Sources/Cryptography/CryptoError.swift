@@ -1,13 +1,36 @@
 internal import COpenSSL
 
 /// A failure reported by libcrypto, with OpenSSL's whole error queue drained into `message`.
+///
+/// `message` never contains key material or plaintext: it is OpenSSL's queue or our own wording.
 public struct CryptoError: Error, CustomStringConvertible, Sendable {
+    /// What kind of failure this is, so that callers can map it (for example to AWS's
+    /// `DecryptionFailure`) without matching on message text.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let name: String
+        private init(_ name: String) { self.name = name }
+
+        /// libcrypto reported an error (or a library call failed for another reason).
+        public static let library = Code("library")
+        /// An AEAD tag did not verify: wrong key, wrong associated data or tampered bytes.
+        public static let authenticationFailed = Code("authenticationFailed")
+        /// A sealed value names a key that the keyring does not hold.
+        public static let unknownKey = Code("unknownKey")
+        /// Encoded bytes are not a well-formed record.
+        public static let malformed = Code("malformed")
+
+        public var description: String { name }
+    }
+
+    /// What kind of failure this is.
+    public var code: Code
     /// What we were doing when it failed, e.g. "RAND_bytes".
     public var operation: String
-    /// OpenSSL's error queue, oldest first, joined with "; ".
+    /// OpenSSL's error queue, oldest first, joined with "; ", or our own explanation.
     public var message: String
 
-    public init(operation: String, message: String) {
+    public init(operation: String, message: String, code: Code = .library) {
+        self.code = code
         self.operation = operation
         self.message = message
     }
