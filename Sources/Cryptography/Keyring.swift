@@ -97,6 +97,12 @@ public struct Keyring: Sendable {
         return (try? JSONSerialization.data(withJSONObject: ["keys": list], options: [.prettyPrinted, .sortedKeys])) ?? Data()
     }
 
+    /// The key whose `keyId` is exactly `keyId`, whatever its account: how a sealed value finds
+    /// the key that wrapped its data key.
+    public func key(id keyId: String) -> Key? {
+        keys.first { $0.keyId == keyId }
+    }
+
     /// The key an account's `KmsKeyId` names: key id, key ARN, alias name or alias ARN.
     public func key(named identifier: String, account: String) -> Key? {
         keys.first { key in

@@ -5,7 +5,7 @@ internal import COpenSSL
 /// The storage is zeroised with `OPENSSL_cleanse` when the last reference goes away, equality is
 /// constant-time, and `description` never prints the contents: a `SecureBytes` that reaches a log
 /// line or an error message shows only its length.
-public struct SecureBytes: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
+public struct SecureBytes: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     // Safety: the buffer is only mutated while uniquely referenced (copy-on-write below), so
     // sharing it between threads as an immutable value is sound.
     private final class Storage: @unchecked Sendable {
@@ -52,4 +52,7 @@ public struct SecureBytes: Sendable, Equatable, CustomStringConvertible, CustomD
 
     public var description: String { "SecureBytes(\(count) bytes)" }
     public var debugDescription: String { description }
+    /// No children: without this, `dump` and debuggers would walk into the storage and print
+    /// every byte.
+    public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
 }
