@@ -33,6 +33,18 @@ public enum Random {
     }
 }
 
+extension Random {
+    /// A random (version 4) UUID in lower case, as AWS prints request ids and KMS key ids.
+    public static func uuidString(using source: any RandomSource) throws(CryptoError) -> String {
+        var b = try source.bytes(16)
+        precondition(b.count == 16, "random source returned \(b.count) bytes for 16")
+        b[6] = b[6] & 0x0F | 0x40
+        b[8] = b[8] & 0x3F | 0x80
+        let h = Array(Hex.encode(b))
+        return String(h[0..<8]) + "-" + String(h[8..<12]) + "-" + String(h[12..<16]) + "-" + String(h[16..<20]) + "-" + String(h[20..<32])
+    }
+}
+
 /// Where randomness comes from; injected into every module that needs it.
 public protocol RandomSource: Sendable {
     /// `count` random bytes.

@@ -145,7 +145,7 @@ public enum DevEnvironment {
         var keys: [Keyring.Key] = []
         for account in accounts {
             do {
-                let id = try uuid(random: random)
+                let id = try Random.uuidString(using: random)
                 keys.append(Keyring.Key(keyId: id, accountId: account, region: region, aliases: [Keyring.defaultAlias],
                                         material: try SecureBytes(randomCount: Keyring.keyByteCount),
                                         description: "Default key for Secrets Manager in account \(account)"))
@@ -154,16 +154,6 @@ public enum DevEnvironment {
             }
         }
         return Keyring(keys: keys)
-    }
-
-    /// A random (version 4) UUID in lower case, the shape of a KMS key id.
-    static func uuid(random: some RandomSource) throws(CryptoError) -> String {
-        var b = try random.bytes(16)
-        b[6] = b[6] & 0x0F | 0x40
-        b[8] = b[8] & 0x3F | 0x80
-        let hex = Hex.encode(b)
-        let h = Array(hex)
-        return String(h[0..<8]) + "-" + String(h[8..<12]) + "-" + String(h[12..<16]) + "-" + String(h[16..<20]) + "-" + String(h[20..<32])
     }
 
     /// `endpoint.json`: what scripts and tests need to reach this node.

@@ -189,11 +189,7 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    static func now() -> Double {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
-    }
+    static func now() -> Double { MonotonicClock.seconds() }
 
     // MARK: - Accepting
 
@@ -239,7 +235,7 @@ final class EventLoop: @unchecked Sendable {
         }
         nextId += 1
         let connection = Connection(id: nextId, socket: socket, tls: tls, limits: httpLimits,
-                                    info: ConnectionInfo(peer: peer, tlsVersion: nil), now: Self.now())
+                                    info: ConnectionInfo(peer: peer), now: Self.now())
         connections[connection.id] = connection
         do {
             try epoll.add(connection.socket.rawValue, events: [.readable, .readHangup], tag: connection.id)
@@ -584,5 +580,4 @@ final class ConnectionCounter: Sendable {
     }
 
     func decrement() { count.subtract(1, ordering: .relaxed) }
-    var value: Int { count.load(ordering: .relaxed) }
 }

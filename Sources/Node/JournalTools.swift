@@ -101,21 +101,18 @@ public enum JournalTools {
         text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
     }
 
-    private static func rawFsyncRate(path: String, seconds: Double) throws -> Double {
-        guard let handle = FileHandle(forWritingAtPath: path) ?? {
-            _ = FileManager.default.createFile(atPath: path, contents: nil)
-            return FileHandle(forWritingAtPath: path)
-        }() else { throw Errno(code: EACCES, operation: "open \(path)") }
-        defer { try? handle.close() }
-        let block = Data(repeating: 0x5A, count: 4096)
-        let start = EventLoop.now()
+    private static func rawFsyncRate(path: String, seconds: Double) throws(Errno) -> Double {
+        let file = try RandomAccessFile.open(path, create: true)
+        let block = [UInt8](repeating: 0x5A, count: 4096)
+        let start = MonotonicClock.seconds()
         var count = 0
-        while EventLoop.now() - start < seconds {
-            try handle.write(contentsOf: block)
-            if fdatasync(handle.fileDescriptor) != 0 { throw Errno(code: errno, operation: "fdatasync") }
+        while MonotonicClock.seconds() - start < seconds {
+            let offset = count * block.count
+            try block.withUnsafeBytes { bytes in Result { () throws(Errno) in try file.write(bytes, at: offset) } }.get()
+            try file.synchronizeData()
             count += 1
         }
-        return Double(count) / (EventLoop.now() - start)
+        return Double(count) / (MonotonicClock.seconds() - start)
     }
 
     /// `appenders` appends outstanding at all times, as a node's event loops keep them: each
@@ -123,11 +120,11 @@ public enum JournalTools {
     private static func journalRate(directory: String, appenders: Int, seconds: Double, payloadBytes: Int) throws -> (Double, Double, Double) {
         let (journal, _) = try Journal.open(directory: directory) { _ in }
         defer { journal.close() }
-        let run = BenchRun(journal: journal, payload: [UInt8](repeating: 0x42, count: payloadBytes), deadline: EventLoop.now() + seconds)
-        let start = EventLoop.now()
+        let run = BenchRun(journal: journal, payload: [UInt8](repeating: 0x42, count: payloadBytes), deadline: MonotonicClock.seconds() + seconds)
+        let start = MonotonicClock.seconds()
         for _ in 0..<appenders { run.issue() }
         for _ in 0..<appenders { run.finished.wait() }
-        let elapsed = EventLoop.now() - start
+        let elapsed = MonotonicClock.seconds() - start
         let sorted = run.latencies.withLock { $0 }.sorted()
         guard !sorted.isEmpty else { return (0, 0, 0) }
         func percentile(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] * 1000 }
@@ -151,9 +148,9 @@ private final class BenchRun: Sendable {
     }
 
     func issue() {
-        let t0 = EventLoop.now()
+        let t0 = MonotonicClock.seconds()
         journal.append(type: 1, epoch: 1, payload: payload) { [self] result in
-            let now = EventLoop.now()
+            let now = MonotonicClock.seconds()
             if case .success = result { latencies.withLock { $0.append(now - t0) } }
             if now < deadline, case .success = result { issue() } else { finished.signal() }
         }

@@ -113,12 +113,6 @@ public final class Node: Sendable {
         }
     }
 
-    /// Stops serving and waits for the loops (tests and embedding).
-    public func stop() {
-        server.stopAndJoin()
-        journal.close()
-    }
-
     private func reloadIAM() {
         do {
             service.replaceIdentities(try Self.loadIAM(configuration.iamFile))

@@ -5,8 +5,6 @@ public import Platform
 public struct ConnectionInfo: Sendable {
     /// The client's address, when the kernel reported one.
     public var peer: SocketAddress?
-    /// "TLSv1.3" or "TLSv1.2".
-    public var tlsVersion: String?
 }
 
 /// Answers HTTP requests. `respond` may be called on any thread, exactly once, now or later

@@ -17,7 +17,6 @@ public struct Errno: Error, Equatable, CustomStringConvertible, Sendable {
 
     public var description: String { "\(operation): \(message) (errno \(code))" }
 
-    public static let wouldBlock = EAGAIN
     public var isWouldBlock: Bool { code == EAGAIN || code == EWOULDBLOCK }
 }
 

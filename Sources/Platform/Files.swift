@@ -26,10 +26,7 @@ public enum Files {
     /// fsyncs the directory that holds `path`, making a create or rename durable.
     public static func syncDirectory(containing path: String) throws(Errno) {
         let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-        let raw = try systemCall("open \(directory)") { open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-        let fd = FileDescriptor(owning: raw)
-        _ = try systemCall("fsync \(directory)") { fsync(raw) }
-        fd.close()
+        try syncDirectory(at: directory.isEmpty ? "/" : directory)
     }
 
     /// Creates `path` (and parents) with mode 0700 when missing.

@@ -89,3 +89,12 @@ public enum ResourceLimits {
         return limit.rlim_cur >= UInt(Int.max) ? Int.max : Int(limit.rlim_cur)
     }
 }
+
+/// CLOCK_MONOTONIC: seconds that never go back, for deadlines and measuring durations.
+public enum MonotonicClock {
+    public static func seconds() -> Double {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+    }
+}

@@ -111,14 +111,7 @@ public final class SecretsManagerService: Sendable {
 
     /// A random (version 4) UUID from the node's random source, lower case as AWS prints them.
     private func makeRequestId() -> String {
-        guard var bytes = try? random.bytes(16), bytes.count == 16 else {
-            // The random source failed: still answer with a well-formed id rather than none.
-            return "00000000-0000-4000-8000-000000000000"
-        }
-        bytes[6] = bytes[6] & 0x0F | 0x40
-        bytes[8] = bytes[8] & 0x3F | 0x80
-        let hex = Hex.encode(bytes)
-        let h = Array(hex)
-        return String(h[0..<8]) + "-" + String(h[8..<12]) + "-" + String(h[12..<16]) + "-" + String(h[16..<20]) + "-" + String(h[20..<32])
+        // The random source failed: still answer with a well-formed id rather than none.
+        (try? Random.uuidString(using: random)) ?? "00000000-0000-4000-8000-000000000000"
     }
 }
