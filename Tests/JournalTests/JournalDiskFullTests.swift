@@ -5,15 +5,17 @@ import Testing
 import Platform
 
 @Suite struct JournalDiskFullTests {
-    /// ENOSPC on a write fails every append of that batch with .diskFull; nothing of them is on
-    /// disk after reopening; later appends succeed with gap-free LSNs.
+    /// ENOSPC on a write fails every append of that batch with .diskFull and halts the journal;
+    /// nothing of them is on disk after reopening; after resume() later appends succeed with
+    /// gap-free LSNs. An outage is logged once however often it halts the journal.
     @Test(arguments: [Errno.noSpace, Errno.quotaExceeded, Errno.ioError])
     func failedWritesConsumeNothing(_ code: Int32) async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let storage = InstrumentedStorage()
+        let log = LogLines()
         do {
-            let (journal, _) = try openJournal(directory, storage: storage)
+            let (journal, _) = try openJournal(directory, storage: storage, log: log)
             try await appendAll(journal, 1...5)
             storage.with {
                 $0.armed = true
@@ -27,11 +29,17 @@ import Platform
                 } catch {
                     #expect(error.kind == (code == Errno.ioError ? .io : .diskFull))
                     #expect(error.file == JournalFormat.segmentName(firstLSN: 1))
+                    #expect(!error.message.contains("earlier append failed"))
                 }
+                #expect(journal.isHalted)
+                journal.resume()
             }
+            #expect(storage.with { $0.armedWrites } == 2)
             #expect(try readAll(journal).count == 5)
             #expect(try await appendAll(journal, 6...8) == [6, 7, 8])
             #expect(journal.statistics.failedAppends == 2)
+            #expect(log.all.filter { $0.contains("halted") }.count == 1, "\(log.all)")
+            #expect(log.all.filter { $0.contains("written again (after 2 halts)") }.count == 1, "\(log.all)")
             journal.close()
         }
         let (journal, recovered) = try openJournal(directory)
@@ -41,7 +49,8 @@ import Platform
         #expect(recovered.records.map(\.payload) == (1...8).map { payload($0) })
     }
 
-    /// A whole group-committed batch fails together, and the journal recovers once space is back.
+    /// A whole group-committed batch fails together, and the journal recovers once space is back
+    /// and it is resumed.
     @Test func concurrentBatchFailsTogether() async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
@@ -60,11 +69,14 @@ import Platform
         }
         #expect(outcomes.allSatisfy { !$0 })
         #expect(journal.lastDurableLSN == 0)
+        #expect(journal.statistics.failedAppends == 32)
         storage.with { $0.failAllWrites = false }
+        journal.resume()
         #expect(try await appendAll(journal, 1...3) == [1, 2, 3])
     }
 
-    /// A roll that cannot create its segment fails the append and leaves no file behind.
+    /// A roll that cannot create its segment fails the append, halts the journal and leaves no
+    /// file behind; after resume() the roll is tried again.
     @Test func failedRollIsRetried() async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
@@ -78,9 +90,15 @@ import Platform
         }
         var failures = 0
         for n in 13...14 {
-            do { _ = try await journal.append(type: 1, epoch: 1, payload: payload(n, size: 300)) } catch { failures += 1 }
+            do { _ = try await journal.append(type: 1, epoch: 1, payload: payload(n, size: 300)) } catch {
+                failures += 1
+                #expect(error.file == JournalFormat.segmentName(firstLSN: 13))
+            }
+            #expect(journal.isHalted)
+            journal.resume()
         }
         #expect(failures == 2)
+        #expect(storage.with { $0.armedWrites } == 2, "each append tried the roll")
         #expect(!directory.files().contains { $0.hasSuffix(".tmp") })
         storage.with { $0.failAllWrites = false }
         try await appendAll(journal, 13...30, size: 300)
