@@ -10,6 +10,9 @@ struct WriterState: Sendable {
     var nextLSN: UInt64
     var lastEpoch: UInt64
     var lastIndexedOffset: Int
+    /// Halts since the last successful write: only the first of an outage is logged, so a caller
+    /// that resumes and fails again in a loop while the disk is full cannot flood the log.
+    var haltsSinceWrite = 0
     let segmentBytes: Int
     let maxBatchBytes: Int
 
@@ -49,10 +52,22 @@ struct Batch {
     }
 }
 
+/// How the writer halted the journal in the current round (see `QueueState.halt`).
+struct Halt {
+    /// What every later append of the round fails with.
+    let error: JournalError
+    /// The appends that were still queued when it halted, in queue order: they fail too.
+    let queued: [QueueItem]
+}
+
 extension JournalCore {
     /// The group-commit loop: take everything queued (holding the lock only to swap arrays),
     /// write it in batches of one pwrite and one fdatasync each, complete, repeat. Exits once
     /// closing and drained.
+    ///
+    /// Once an append fails on I/O the journal halts: the appends after it in the round, and
+    /// those still queued, fail without being written (the caller may have decided them against
+    /// a state that included the failed one); truncations are still carried out.
     func runWriter(_ initial: WriterState) {
         var writer = initial
         var items: [QueueItem] = []
@@ -65,20 +80,32 @@ extension JournalCore {
             if items.isEmpty { break }  // closing, and nothing left
             var completedAppends = 0
             var completedBytes = 0
+            var halt: Halt?
             batch.reset(epoch: writer.lastEpoch)
             for item in items {
                 switch item {
                 case .append(let type, let epoch, let payload, let completion):
                     completedAppends += 1
                     completedBytes += payload.count
-                    add(type: type, epoch: epoch, payload: payload, completion: completion, to: &batch, writer: &writer)
+                    if let halt {
+                        fail(completion, with: halt.error)
+                    } else {
+                        halt = add(type: type, epoch: epoch, payload: payload, completion: completion, to: &batch, writer: &writer)
+                    }
                 case .truncate(let lsn, let completion):
-                    flush(&batch, writer: &writer)
+                    if halt == nil { halt = flush(&batch, writer: &writer) }
                     completion(truncate(after: lsn, writer: &writer))
                     batch.reset(epoch: writer.lastEpoch)
                 }
             }
-            flush(&batch, writer: &writer)
+            if halt == nil { halt = flush(&batch, writer: &writer) }
+            if let halt {
+                for case .append(_, _, let payload, let completion) in halt.queued {
+                    completedAppends += 1
+                    completedBytes += payload.count
+                    fail(completion, with: halt.error)
+                }
+            }
             items.removeAll(keepingCapacity: true)
             queue.withLock { state in
                 state.outstandingAppends -= completedAppends
@@ -88,32 +115,63 @@ extension JournalCore {
         }
     }
 
+    /// Halts the journal after an append failed with `failure`: from now on appends fail at once
+    /// until ``Journal/resume()``, and the appends still queued are taken out to fail (they were
+    /// queued before the halt, so they may depend on the failed one). Truncations stay queued.
+    private func halt(after failure: JournalError, writer: inout WriterState) -> Halt {
+        let error = JournalError.notWritten(after: failure)
+        let queued = queue.withLock { state -> [QueueItem] in
+            state.halt = error
+            let queued = state.items.filter(\.isAppend)
+            state.items.removeAll(where: \.isAppend)
+            return queued
+        }
+        writer.haltsSinceWrite += 1
+        if writer.haltsSinceWrite == 1 {
+            log("journal: halted after a failed append (\(failure)); appends fail until resume()")
+        }
+        return Halt(error: error, queued: queued)
+    }
+
+    /// Completes one append that was not written.
+    private func fail(_ completion: @Sendable (Result<UInt64, JournalError>) -> Void, with error: JournalError) {
+        statistics.withLock { $0.failedAppends += 1 }
+        completion(.failure(error))
+    }
+
     /// Adds one append to the batch, first flushing it when the record would overflow the batch
     /// or the segment, and rolling to a new segment when an empty batch would overflow it.
+    ///
+    /// - Returns: the halt when that flush or roll failed; the append is then completed (with
+    ///   the roll's error, or as not written after the failed flush).
     private func add(
         type: UInt16, epoch: UInt64, payload: [UInt8], completion: @escaping @Sendable (Result<UInt64, JournalError>) -> Void,
         to batch: inout Batch, writer: inout WriterState
-    ) {
+    ) -> Halt? {
         guard epoch >= batch.epoch else {
-            statistics.withLock { $0.failedAppends += 1 }
-            completion(.failure(JournalError(.invalidArgument, "epoch \(epoch) is below the log's epoch \(batch.epoch)")))
-            return
+            // A caller error, decided against the records before it: it fails alone.
+            fail(completion, with: JournalError(.invalidArgument, "epoch \(epoch) is below the log's epoch \(batch.epoch)"))
+            return nil
         }
         let frameBytes = RecordFrame.overheadBytes + payload.count
         if !batch.isEmpty
             && (batch.buffer.count + frameBytes > writer.maxBatchBytes
                 || writer.activeSize + batch.buffer.count + frameBytes > writer.segmentBytes)
         {
-            flush(&batch, writer: &writer)
+            if let halt = flush(&batch, writer: &writer) {
+                fail(completion, with: halt.error)
+                return halt
+            }
             batch.reset(epoch: writer.lastEpoch)
         }
         if batch.isEmpty && writer.activeHasRecords && writer.activeSize + frameBytes > writer.segmentBytes {
             do throws(Errno) {
                 try roll(epoch: epoch, writer: &writer)
             } catch {
-                statistics.withLock { $0.failedAppends += 1 }
-                completion(.failure(JournalError.from(error, file: JournalFormat.segmentName(firstLSN: writer.nextLSN), offset: 0)))
-                return
+                let failure = JournalError.from(error, file: JournalFormat.segmentName(firstLSN: writer.nextLSN), offset: 0)
+                let halted = halt(after: failure, writer: &writer)
+                fail(completion, with: failure)
+                return halted
             }
         }
         if batch.isEmpty { batch.indexedOffsetAtStart = writer.lastIndexedOffset }
@@ -127,13 +185,15 @@ extension JournalCore {
         batch.completions.append(completion)
         batch.payloadBytes += payload.count
         batch.epoch = epoch
+        return nil
     }
 
     /// Writes the batch with one pwrite and makes it durable with one fdatasync, then publishes
-    /// and completes it. A failed write is rolled back (truncate + fdatasync) and fails every
-    /// record of the batch without consuming LSNs. A failed fdatasync is fatal.
-    private func flush(_ batch: inout Batch, writer: inout WriterState) {
-        guard !batch.isEmpty else { return }
+    /// and completes it. A failed write is rolled back (truncate + fdatasync), halts the journal
+    /// and fails every record of the batch without consuming LSNs; the halt is returned. A failed
+    /// fdatasync is fatal.
+    private func flush(_ batch: inout Batch, writer: inout WriterState) -> Halt? {
+        guard !batch.isEmpty else { return nil }
         let offset = writer.activeSize
         let count = batch.completions.count
         do throws(Errno) {
@@ -141,11 +201,13 @@ extension JournalCore {
         } catch {
             rollBack(writer: writer, to: offset, after: error)
             let failure = JournalError.from(error, file: writer.activeName, offset: offset)
-            statistics.withLock { $0.failedAppends += UInt64(count) }
             writer.lastIndexedOffset = batch.indexedOffsetAtStart
-            for completion in batch.completions { completion(.failure(failure)) }
+            // Halted before any completion runs: an append its caller makes on seeing the
+            // failure is refused rather than queued behind the failed batch.
+            let halted = halt(after: failure, writer: &writer)
+            for completion in batch.completions { fail(completion, with: failure) }
             batch.reset(epoch: writer.lastEpoch)
-            return
+            return halted
         }
         synchronizeOrCrash(writer.active, name: writer.activeName, after: "appending LSNs \(writer.nextLSN)…\(writer.nextLSN + UInt64(count) - 1)")
 
@@ -174,6 +236,11 @@ extension JournalCore {
         }
         noteAppended(records: count, bytes: bytes)
         batch.reset(epoch: writer.lastEpoch)
+        if writer.haltsSinceWrite > 0 {
+            log("journal: appends are written again (after \(writer.haltsSinceWrite) halts)")
+            writer.haltsSinceWrite = 0
+        }
+        return nil
     }
 
     /// Puts the active segment back to `size` after a failed write, durably: the failed

@@ -8,6 +8,14 @@ import Synchronization
 /// fdatasynced; LSNs are assigned in queue order, gap-free (a failed append consumes none);
 /// `read` returns only durable records. A failed fdatasync is fatal (see
 /// `JournalCore.synchronizeOrCrash`): the process stops and recovery reads the truth from disk.
+///
+/// Halt after a failed write: callers pipeline, deciding each append against a state that
+/// includes the appends queued before it. So when an append fails on I/O (`.diskFull`, `.io`:
+/// its write, or creating the next segment), no later append may reach the disk without it: the
+/// journal halts. Every append queued after the failed one fails with the same kind of error
+/// (none is written, no LSN is consumed), and so does every new append, at once, until the
+/// caller calls ``resume()``. Argument errors (an epoch below the log's) fail only their own
+/// append and do not halt.
 public final class Journal: Sendable {
     /// The largest payload of one record: 1 MiB + 64 KiB (a 64 KiB secret value with room for
     /// metadata and envelope, and batched facts).
@@ -57,15 +65,38 @@ public final class Journal: Sendable {
     ///
     /// `completion` runs on the writer thread once the record is durable (written and
     /// fdatasynced), with its LSN; or with an error, in which case nothing of the record is on
-    /// disk or will ever be read and its LSN is not consumed. Argument errors (type 0, payload
-    /// too large), `.overloaded` and `.closed` complete at once on the caller's thread. An epoch
-    /// below the log's current epoch fails with `.invalidArgument`. Completions must not block:
-    /// they delay the next group commit.
+    /// disk or will ever be read and its LSN is not consumed. Completions of written appends and
+    /// of appends failed by a write error run in queue order (an epoch error may complete before
+    /// the batch queued ahead of it). Completions must not block: they delay the next group commit.
+    ///
+    /// Errors known at once complete on the caller's thread before `append` returns: argument
+    /// errors (type 0, payload too large), `.overloaded`, `.closed`, and, while the journal is
+    /// halted, the `.diskFull`/`.io` error of the append that halted it. Use
+    /// ``tryAppend(type:epoch:payload:completion:)`` to get those returned instead. An epoch
+    /// below the log's current epoch fails with `.invalidArgument` on the writer thread.
+    ///
+    /// A `.diskFull` or `.io` failure halts the journal (see the type's documentation): this
+    /// append and every one queued after it fail; call ``resume()`` once you have seen all of
+    /// their completions and the cause is dealt with.
     public func append(type: UInt16, epoch: UInt64, payload: [UInt8], completion: @escaping @Sendable (Result<UInt64, JournalError>) -> Void) {
-        if let failure = core.enqueue(type: type, epoch: epoch, payload: payload, completion: completion) {
-            core.statistics.withLock { $0.failedAppends += 1 }
+        if let failure = tryAppend(type: type, epoch: epoch, payload: payload, completion: completion) {
             completion(.failure(failure))
         }
+    }
+
+    /// Queues one record like ``append(type:epoch:payload:completion:)``, but returns an error
+    /// known at once instead of completing with it: for callers that append while holding a lock
+    /// their completion takes.
+    ///
+    /// - Returns: `nil` when the record was queued: `completion` then runs later, on the writer
+    ///   thread, exactly once. Otherwise the error (argument errors, `.overloaded`, `.closed`, or
+    ///   the halt's `.diskFull`/`.io`), and `completion` is never called.
+    public func tryAppend(
+        type: UInt16, epoch: UInt64, payload: [UInt8], completion: @escaping @Sendable (Result<UInt64, JournalError>) -> Void
+    ) -> JournalError? {
+        guard let failure = core.enqueue(type: type, epoch: epoch, payload: payload, completion: completion) else { return nil }
+        core.statistics.withLock { $0.failedAppends += 1 }
+        return failure
     }
 
     /// Appends one record and returns its LSN once durable. See `append(type:epoch:payload:completion:)`.
@@ -75,6 +106,19 @@ public final class Journal: Sendable {
         }
         return try result.get()
     }
+
+    /// Lets appends through again after a failed write halted the journal. Call it once the
+    /// failures are dealt with: you have seen the failure completion of every append you queued
+    /// before the halt (each one not yet completed fails) and dropped what you derived from
+    /// them; for `.diskFull`, space should also be back, or the next append halts the journal
+    /// again. Idempotent; does nothing when not halted. May be called from a completion.
+    public func resume() {
+        core.queue.withLock { $0.halt = nil }
+    }
+
+    /// Whether a failed write halted the journal and ``resume()`` was not called since: appends
+    /// fail at once meanwhile.
+    public var isHalted: Bool { core.queue.withLock { $0.halt != nil } }
 
     /// The LSN of the newest durable record (0 when the log is empty).
     public var lastDurableLSN: UInt64 { core.durableLSN.load(ordering: .acquiring) }
@@ -93,8 +137,8 @@ public final class Journal: Sendable {
 
     /// Discards the durable records after `lsn` (a fenced primary dropping its divergent tail),
     /// durably (file fdatasync and directory fsync) before returning. Runs on the writer thread
-    /// in queue order: appends queued before the call are written first. Not callable from a
-    /// completion.
+    /// in queue order: appends queued before the call are written first. Carried out even when a
+    /// failed write halted the journal. Not callable from a completion.
     ///
     /// - Throws: `.invalidArgument` when `lsn` is below the newest snapshot (its state includes
     ///   the records to discard); `.closed`.
@@ -155,7 +199,7 @@ extension JournalCore {
         threads.withLock { ($0.writer?.isCurrent ?? false) || ($0.snapshotter?.isCurrent ?? false) }
     }
 
-    /// Queues an append; returns the error to complete with at once instead, if any.
+    /// Queues an append; returns the error known at once instead, if any (nothing is queued then).
     func enqueue(type: UInt16, epoch: UInt64, payload: [UInt8], completion: @escaping @Sendable (Result<UInt64, JournalError>) -> Void) -> JournalError? {
         guard type != 0 else { return JournalError(.invalidArgument, "record type 0 is reserved") }
         guard payload.count <= Journal.maxPayloadBytes else {
@@ -163,6 +207,7 @@ extension JournalCore {
         }
         let outcome = queue.withLock { state -> (error: JournalError?, wake: Bool) in
             if state.closing { return (JournalError(.closed, "journal is closed"), false) }
+            if let halt = state.halt { return (halt, false) }
             guard state.outstandingAppends < options.maxQueuedAppends,
                 state.outstandingBytes + payload.count <= options.maxQueuedBytes
             else {

@@ -59,16 +59,25 @@ struct SegmentTable: Sendable {
 enum QueueItem: Sendable {
     case append(type: UInt16, epoch: UInt64, payload: [UInt8], completion: @Sendable (Result<UInt64, JournalError>) -> Void)
     case truncate(after: UInt64, completion: @Sendable (Result<Void, JournalError>) -> Void)
+
+    var isAppend: Bool {
+        if case .append = self { true } else { false }
+    }
 }
 
 /// The append queue. States: open (`closing == false`) → closing (no new items; the writer drains
-/// what is queued) → the writer exits when `items` is empty.
+/// what is queued) → the writer exits when `items` is empty. Independently, while open: running
+/// (`halt == nil`) → halted (the writer set it when an append failed on I/O, and took the appends
+/// then queued out of `items` to fail them) → running (``Journal/resume()``); halted again at the
+/// next such failure.
 struct QueueState: Sendable {
     var items: [QueueItem] = []
     /// Appends queued or being written, and their payload bytes: the memory bound.
     var outstandingAppends = 0
     var outstandingBytes = 0
     var closing = false
+    /// While set, appends fail at once with this error (naming the append that failed).
+    var halt: JournalError?
 }
 
 /// The snapshot thread's inputs. `requested` is set by the writer past a threshold; `busy` while

@@ -13,9 +13,11 @@ public struct JournalError: Error, CustomStringConvertible, Sendable, Equatable 
         case lsnGap
         /// The newest snapshot does not verify; recovery refuses rather than fall back.
         case badSnapshot
-        /// A read or write failed (EIO and the like).
+        /// A read or write failed (EIO and the like). A failed append write halts the journal like
+        /// `.diskFull`.
         case io
-        /// ENOSPC or EDQUOT: the append was not written; retry once space is back.
+        /// ENOSPC or EDQUOT: the append was not written, and the journal halted (see
+        /// ``Journal/resume()``); retry once space is back.
         case diskFull
         /// The append queue is at its bound; retry later.
         case overloaded
@@ -49,6 +51,14 @@ public struct JournalError: Error, CustomStringConvertible, Sendable, Equatable 
         case let (file?, nil): "\(file): \(message)"
         default: message
         }
+    }
+
+    /// The error of an append that was not written because an earlier one failed on I/O (and
+    /// of every append while the journal is halted): the same kind, file and offset.
+    static func notWritten(after failure: JournalError) -> JournalError {
+        JournalError(
+            failure.kind, file: failure.file, offset: failure.offset,
+            "not written: an earlier append failed (\(failure.message)); call resume() once the cause is fixed")
     }
 
     /// Maps a failed system call: ENOSPC/EDQUOT are `.diskFull`, everything else `.io`.

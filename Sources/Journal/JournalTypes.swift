@@ -45,7 +45,9 @@ public struct Recovered: Sendable {
 public struct JournalStatistics: Sendable, Equatable {
     /// Records made durable.
     public var appends: UInt64 = 0
-    /// Appends that failed (disk full, I/O error, bad argument, overload, closed).
+    /// Appends that failed (disk full, I/O error, not written after an earlier failure or while
+    /// halted, bad argument, overload, closed), whether completed with the error or given it by
+    /// `tryAppend`.
     public var failedAppends: UInt64 = 0
     /// Group commits written (each one pwrite and one fdatasync).
     public var batches: UInt64 = 0

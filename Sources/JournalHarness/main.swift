@@ -5,7 +5,8 @@
 //                        [--snapshot-every N]
 //       N threads append records "c<client>-<seq>" (padded to B bytes) as fast as the journal
 //       takes them; after each durable append prints "ack <lsn> <id>", after a failed one
-//       "fail <id> <kind>". Every 200 ms it also reads the log tail and prints "read <lastLSN>".
+//       "fail <id> <kind>" (then resumes the journal, which the failure halted). Every 200 ms it
+//       also reads the log tail and prints "read <lastLSN>".
 //   JournalHarness read --dir D
 //       Recovers the journal (as a node would at start) and prints "snapshot <lsn> <count>",
 //       then "rec <lsn> <id>" for every record the snapshot holds and every record after it,
@@ -150,6 +151,11 @@ case "write":
                         out.line("ack \(lsn) \(id)")
                     case .failure(let error):
                         out.line("fail \(id) \(error.kind)")
+                        // A failed write halts the journal. Nothing here was decided against
+                        // the failed record (the state applies only acknowledged ones, and each
+                        // client has one append in flight), so let appends through again: they
+                        // keep failing while the disk is full and succeed once space is back.
+                        journal.resume()
                     }
                     done.signal()
                 }

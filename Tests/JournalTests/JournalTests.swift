@@ -55,6 +55,28 @@ import Platform
         #expect(throws: JournalError.self) { try Journal.open(directory: directory.journal, options: JournalOptions(segmentBytes: 10), log: { _ in }) }
     }
 
+    /// tryAppend returns the errors known at once (arguments, closed) and never calls their
+    /// completion; a queued record completes later. Argument errors do not halt the journal.
+    @Test func tryAppendReturnsImmediateErrors() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let (journal, _) = try openJournal(directory)
+        let completions = Completions()
+        #expect(journal.tryAppend(type: 0, epoch: 1, payload: [], completion: completions.callback(0))?.kind == .invalidArgument)
+        let tooLarge = [UInt8](repeating: 0, count: Journal.maxPayloadBytes + 1)
+        #expect(journal.tryAppend(type: 1, epoch: 1, payload: tooLarge, completion: completions.callback(1))?.kind == .invalidArgument)
+        #expect(completions.count == 0)
+        #expect(!journal.isHalted)
+        #expect(journal.tryAppend(type: 1, epoch: 1, payload: payload(1), completion: completions.callback(2)) == nil)
+        try await waitUntil { completions.count == 1 }
+        #expect(completions.all.first?.result == .success(1))
+        #expect(journal.statistics.failedAppends == 2)
+        journal.close()
+        #expect(journal.tryAppend(type: 1, epoch: 1, payload: payload(2), completion: completions.callback(3))?.kind == .closed)
+        #expect(completions.count == 1)
+        #expect(journal.statistics.failedAppends == 3)
+    }
+
     @Test func secondOpenIsLocked() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
@@ -188,6 +210,7 @@ import Platform
         let refused = results.withLock { $0[4] }
         guard case .failure(let error)? = refused else { Issue.record("expected .overloaded, got \(String(describing: refused))"); return }
         #expect(error.kind == .overloaded)
+        #expect(journal.tryAppend(type: 1, epoch: 1, payload: payload(5)) { _ in Issue.record("completion of a returned error ran") }?.kind == .overloaded)
         storage.with { $0.stallWrites = false }
         try await waitUntil { results.withLock { $0.count } == 5 }
         #expect(results.withLock { [$0[0], $0[1], $0[2], $0[3]] } == [.success(1), .success(2), .success(3), .success(4)])

@@ -120,6 +120,20 @@ final class InstrumentedStorage: JournalStorage {
     }
 }
 
+/// Records append completions in the order they run, each under the number the test gave it.
+final class Completions: Sendable {
+    private let entries = Mutex<[(tag: Int, result: Result<UInt64, JournalError>)]>([])
+
+    /// A completion that records `tag` and its result.
+    func callback(_ tag: Int) -> @Sendable (Result<UInt64, JournalError>) -> Void {
+        { [self] result in entries.withLock { $0.append((tag, result)) } }
+    }
+
+    var all: [(tag: Int, result: Result<UInt64, JournalError>)] { entries.withLock { $0 } }
+    var count: Int { entries.withLock { $0.count } }
+    var tags: [Int] { all.map(\.tag) }
+}
+
 /// A snapshot source whose answer the test sets.
 final class FixedSnapshotSource: SnapshotSource {
     let value: Mutex<(lsn: UInt64, epoch: UInt64, state: [UInt8])>
