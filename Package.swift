@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "HTTP1", swiftSettings: swiftSettings),
         .target(name: "Journal", dependencies: ["Platform"], swiftSettings: swiftSettings),
         .target(name: "SecretStore", swiftSettings: swiftSettings),
-        .target(name: "SecretsAPI", dependencies: ["Cryptography"], swiftSettings: swiftSettings),
+        .target(name: "SecretsAPI", dependencies: ["Cryptography", "SecretStore"], swiftSettings: swiftSettings),
         .target(
             name: "Node",
             dependencies: ["Platform", "Cryptography", "TLS", "HTTP1", "SecretsAPI", "Journal"],
@@ -70,10 +70,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SecretStoreTests", dependencies: ["SecretStore", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "SecretsAPITests", dependencies: ["SecretsAPI", "Cryptography"], swiftSettings: swiftSettings),
+        .testTarget(name: "SecretsAPITests", dependencies: ["SecretsAPI", "Cryptography", "SecretStore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "NodeTests",
-            dependencies: ["Node", "Platform", "TLS", "HTTP1", "SecretsAPI", "Cryptography"],
+            dependencies: ["Node", "Platform", "TLS", "HTTP1", "SecretsAPI", "Cryptography", "Journal", "SecretStore"],
             swiftSettings: swiftSettings
         ),
     ]

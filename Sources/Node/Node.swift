@@ -12,9 +12,10 @@ public final class Node: Sendable {
     private let server: HTTPServer
     private let service: SecretsManagerService
     private let log: Logger
-    /// The region log. Opened (and recovered) at start; the secrets state machine of the storage
-    /// issue will be rebuilt from what recovery returns and will append its facts here.
+    /// The region log. Opened (and recovered) at start; the secrets are rebuilt from it.
     private let journal: Journal
+    private let storage: JournalSecretStorage
+    private let purger: Purger
     // Safety: the lock is taken in init and released only when the node is released.
     private let lock: LockHolder
 
@@ -38,7 +39,9 @@ public final class Node: Sendable {
     public init(configuration: NodeConfiguration, log: Logger = Logger(label: "strongroom")) throws(StartupError) {
         self.configuration = configuration
         self.log = log
-        _ = try Self.loadKeyring(configuration.keyringFile)
+        // Secret values, data keys and keyring keys live in this process's memory: never in a core file.
+        if !ResourceLimits.disableCoreDumps() { log.error("could not disable core dumps (setrlimit RLIMIT_CORE)") }
+        let keyring = try Self.loadKeyring(configuration.keyringFile)
         let identities = try Self.loadIAM(configuration.iamFile)
         let context: TLSContext
         do {
@@ -62,12 +65,27 @@ public final class Node: Sendable {
         do {
             let (journal, recovered) = try Journal.open(directory: configuration.dataDirectory + "/journal") { [log] in log.info($0) }
             self.journal = journal
+            let epoch = max(1, recovered.records.last?.epoch ?? recovered.snapshot?.epoch ?? 1)
+            do {
+                storage = try JournalSecretStorage(journal: journal, recovered: recovered, epoch: epoch, log: log)
+            } catch {
+                journal.close()
+                throw StartupError("journal: cannot rebuild the secrets: \(error)")
+            }
+            journal.setSnapshotSource(storage)
             log.info("journal recovered: last LSN \(journal.lastDurableLSN), \(recovered.records.count) records after "
-                + (recovered.snapshot.map { "the snapshot at LSN \($0.lsn)" } ?? "no snapshot"))
+                + (recovered.snapshot.map { "the snapshot at LSN \($0.lsn)" } ?? "no snapshot")
+                + ", \(storage.secretCount) secrets")
+        } catch let error as StartupError {
+            throw error
         } catch {
             throw StartupError("journal: \(error)")
         }
-        service = SecretsManagerService(region: configuration.region, identities: identities, random: SystemRandomSource())
+        let random = SystemRandomSource()
+        let operations = OperationTable.secrets(storage: storage, sealer: ValueSealer(keyring: keyring, random: random))
+        service = SecretsManagerService(region: configuration.region, identities: identities, random: random,
+                                        operations: operations)
+        purger = Purger(storage: storage, region: configuration.region, log: log)
         // Every connection is a descriptor: keep maxConnections inside the process's limit (with
         // room for listeners, the journal and files), so accept never fails for want of one.
         var limits = configuration.limits
@@ -93,6 +111,11 @@ public final class Node: Sendable {
         } catch {
             throw StartupError("cannot start event loops: \(error)")
         }
+        do {
+            try purger.start()
+        } catch {
+            throw StartupError("cannot start the purge thread: \(error)")
+        }
         log.info("node \(configuration.nodeId) serving region \(configuration.region) on "
             + server.boundAddresses.map { "https://\($0)" }.joined(separator: ", "))
     }
@@ -106,6 +129,7 @@ public final class Node: Sendable {
             case .interrupt, .terminate:
                 log.info("shutting down")
                 server.stopAndJoin()
+                purger.stop()
                 journal.close()
                 log.info("stopped")
                 return

@@ -88,6 +88,21 @@ public enum ResourceLimits {
         }
         return limit.rlim_cur >= UInt(Int.max) ? Int.max : Int(limit.rlim_cur)
     }
+
+    /// Sets the core-file size limit to zero, so a crash never writes the process's memory
+    /// (secret values, data keys, keyring keys) to disk. Returns false if the kernel refused.
+    @discardableResult
+    public static func disableCoreDumps() -> Bool {
+        var none = rlimit(rlim_cur: 0, rlim_max: 0)
+        return setrlimit(Int32(RLIMIT_CORE.rawValue), &none) == 0
+    }
+
+    /// The current core-file size limit (soft), for tests.
+    public static func coreDumpLimit() -> UInt64 {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_CORE.rawValue), &limit) == 0 else { return .max }
+        return UInt64(limit.rlim_cur)
+    }
 }
 
 /// CLOCK_MONOTONIC: seconds that never go back, for deadlines and measuring durations.

@@ -161,8 +161,7 @@ extension ByteWriter {
 
     mutating func sealed(_ value: SealedValue) {
         byte(value.kind.rawValue)
-        raw(value.ciphertext)
-        raw(value.wrappedKey)
+        raw(value.envelope)
         string(value.keyId)
         raw(value.equalityToken)
     }
@@ -232,7 +231,7 @@ extension ByteReader {
 
     mutating func sealed() throws(SecretStoreDecodingError) -> SealedValue {
         guard let kind = SealedValue.Kind(rawValue: try byte()) else { throw failure("bad value kind") }
-        return SealedValue(kind: kind, ciphertext: try raw(), wrappedKey: try raw(), keyId: try string(),
+        return SealedValue(kind: kind, envelope: try raw(), keyId: try string(),
                            equalityToken: try raw())
     }
 

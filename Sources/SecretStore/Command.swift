@@ -16,8 +16,10 @@ public enum Command: Sendable, Hashable {
     case createSecret(name: String, clientRequestToken: String?, description: String?, kmsKeyId: String?,
                       value: NewValue?, tags: [SecretTag])
     case putSecretValue(secretId: String, clientRequestToken: String?, value: NewValue, versionStages: [String]?)
+    /// `resealed`: when `kmsKeyId` names another key, the secret's labelled versions sealed
+    /// again under it by the API (the core cannot decrypt); empty otherwise.
     case updateSecret(secretId: String, clientRequestToken: String?, description: String?, kmsKeyId: String?,
-                      value: NewValue?)
+                      value: NewValue?, resealed: [ResealedValue] = [])
     case updateSecretVersionStage(secretId: String, versionStage: String, removeFromVersionId: String?,
                                   moveToVersionId: String?)
     case deleteSecret(secretId: String, recoveryWindowInDays: Int64?, forceDeleteWithoutRecovery: Bool)

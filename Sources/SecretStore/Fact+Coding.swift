@@ -4,7 +4,8 @@ extension Fact {
 
     private enum Kind: UInt8 {
         case secretCreated = 1, versionAdded, versionsRemoved, labelsMoved, metadataUpdated, secretDeleted,
-             secretRestored, secretPurged, tagsSet, policySet, rotationSet, secretAccessed
+             secretRestored, secretPurged, tagsSet, policySet, rotationSet, secretAccessed,
+             valuesResealed
     }
 
     /// The journal record body: deterministic bytes (the same fact always encodes the same).
@@ -72,6 +73,14 @@ extension Fact {
             writer.byte(Kind.secretAccessed.rawValue)
             writer.string(arn)
             writer.int(day)
+        case let .valuesResealed(arn, values, date):
+            writer.byte(Kind.valuesResealed.rawValue)
+            writer.string(arn)
+            writer.array(values) { writer, value in
+                writer.string(value.versionId)
+                writer.sealed(value.sealed)
+            }
+            writer.int(date)
         }
         return writer.bytes
     }
@@ -123,6 +132,42 @@ extension Fact {
             return .rotationSet(arn: try reader.string(), rotation: try reader.rotation(), date: try reader.int())
         case .secretAccessed:
             return .secretAccessed(arn: try reader.string(), day: try reader.int())
+        case .valuesResealed:
+            return .valuesResealed(
+                arn: try reader.string(),
+                values: try reader.array { (reader: inout ByteReader) throws(SecretStoreDecodingError) in
+                    ResealedValue(versionId: try reader.string(), sealed: try reader.sealed())
+                },
+                date: try reader.int())
+        }
+    }
+}
+
+extension Fact {
+    /// Format of a decision record (the facts of one write, logged as one journal record).
+    static let listFormatVersion: UInt8 = 1
+
+    /// One write's facts as one record body: a format byte, then each fact length-prefixed.
+    public static func encode(list facts: [Fact]) -> [UInt8] {
+        var writer = ByteWriter()
+        writer.byte(listFormatVersion)
+        writer.array(facts) { $0.raw($1.encode()) }
+        return writer.bytes
+    }
+
+    /// Decodes what `encode(list:)` produced; any other input is an error, never a trap.
+    public static func decodeList(_ bytes: [UInt8]) -> Result<[Fact], SecretStoreDecodingError> {
+        var reader = ByteReader(bytes)
+        do throws(SecretStoreDecodingError) {
+            let format = try reader.byte()
+            guard format == listFormatVersion else { throw reader.failure("unknown decision record format \(format)") }
+            let facts = try reader.array { (reader: inout ByteReader) throws(SecretStoreDecodingError) in
+                try decode(try reader.raw()).get()
+            }
+            try reader.expectEnd()
+            return .success(facts)
+        } catch {
+            return .failure(error)
         }
     }
 }

@@ -12,6 +12,8 @@ public enum Fact: Sendable, Hashable {
     case labelsMoved(arn: String, moves: [LabelMove], date: Int64)
     /// UpdateSecret's metadata: nil members are unchanged.
     case metadataUpdated(arn: String, description: String?, kmsKeyId: String?, date: Int64)
+    /// Labelled versions' values re-wrapped under another keyring key (a `KmsKeyId` change).
+    case valuesResealed(arn: String, values: [ResealedValue], date: Int64)
     /// Scheduled for deletion; purged at `deletionDate`.
     case secretDeleted(arn: String, deletionDate: Int64)
     case secretRestored(arn: String, date: Int64)
@@ -31,7 +33,7 @@ public enum Fact: Sendable, Hashable {
              .versionsRemoved(let arn, _), .labelsMoved(let arn, _, _), .metadataUpdated(let arn, _, _, _),
              .secretDeleted(let arn, _), .secretRestored(let arn, _), .secretPurged(let arn),
              .tagsSet(let arn, _, _), .policySet(let arn, _, _), .rotationSet(let arn, _, _),
-             .secretAccessed(let arn, _):
+             .secretAccessed(let arn, _), .valuesResealed(let arn, _, _):
             return arn
         }
     }

@@ -63,7 +63,7 @@ extension SecretState {
             try Self.checkValue(value)
             return try Self.addVersion(to: secret, token: token, value: value, stages: stages, context: context)
 
-        case let .updateSecret(secretId, token, description, kmsKeyId, value):
+        case let .updateSecret(secretId, token, description, kmsKeyId, value, resealed):
             let secret = try findLive(secretId, context)
             if let error = Names.checkClientRequestToken(token) { throw error }
             try Self.checkDescription(description)
@@ -71,6 +71,10 @@ extension SecretState {
             var facts: [Fact] = []
             if description != nil || kmsKeyId != nil {
                 facts.append(.metadataUpdated(arn: secret.arn, description: description, kmsKeyId: kmsKeyId, date: now))
+            }
+            let known = resealed.filter { secret.version(id: $0.versionId) != nil }
+            if kmsKeyId != nil, !known.isEmpty {
+                facts.append(.valuesResealed(arn: secret.arn, values: known, date: now))
             }
             if let value {
                 facts += try Self.addVersion(to: secret, token: token, value: value, stages: nil, context: context)
@@ -129,6 +133,7 @@ extension SecretState {
                 throw .tooLong("rotationLambdaARN", max: Limits.maxRotationLambdaARNLength)
             }
             guard let lambda = lambdaARN ?? secret.rotation.lambdaARN else { throw .noRotationLambda }
+            if rules?.automaticallyAfterDays != nil && rules?.scheduleExpression != nil { throw .bothRotationSchedules }
             if let days = rules?.automaticallyAfterDays, !Limits.rotationDays.contains(days) {
                 throw .badRotationDays
             }
@@ -231,6 +236,11 @@ extension SecretState {
             let previousHolder = secret.version(withStage: StagingLabel.previous)?.versionId
             if previousHolder != former.versionId {
                 moves.append(LabelMove(label: StagingLabel.previous, from: previousHolder, to: former.versionId))
+            }
+            // As AWS does (recorded against the service): a version that was both AWSCURRENT and
+            // AWSPENDING (a finished rotation) loses AWSPENDING when a new value becomes current.
+            if former.stages.contains(StagingLabel.pending), !labels.contains(StagingLabel.pending) {
+                moves.append(LabelMove(label: StagingLabel.pending, from: former.versionId, to: nil))
             }
         }
         let version = SecretVersion(versionId: versionId, stages: [], createdDate: context.now, sealed: value.sealed)

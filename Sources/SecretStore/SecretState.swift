@@ -67,6 +67,15 @@ public struct SecretState: Sendable, Equatable {
                 if let kmsKeyId { secret.kmsKeyId = kmsKeyId }
                 secret.lastChangedDate = date
             }
+        case let .valuesResealed(arn, values, date):
+            update(arn) { secret in
+                for value in values {
+                    if let index = secret.versions.firstIndex(where: { $0.versionId == value.versionId }) {
+                        secret.versions[index].sealed = value.sealed
+                    }
+                }
+                secret.lastChangedDate = date
+            }
         case let .secretDeleted(arn, deletionDate):
             update(arn) { $0.deletedDate = deletionDate }
         case let .secretRestored(arn, date):

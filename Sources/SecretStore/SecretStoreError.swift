@@ -53,8 +53,9 @@ public struct SecretStoreError: Error, Sendable, Equatable, CustomStringConverti
     public static let badClientRequestToken = SecretStoreError(
         code: invalidParameter, message: "ClientRequestToken must be 32-64 characters long.")
 
+    /// AWS answers a bad name with a ValidationException (recorded against the service).
     public static let invalidName = SecretStoreError(
-        code: invalidParameter,
+        code: validation,
         message: "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!")
 
     public static let badRecoveryWindow = SecretStoreError(
@@ -105,7 +106,10 @@ public struct SecretStoreError: Error, Sendable, Equatable, CustomStringConverti
         message: "You can't remove the staging label AWSCURRENT without moving it to another version: specify MoveToVersionId.")
 
     public static let invalidNextToken = SecretStoreError(
-        code: invalidParameter, message: "Invalid NextToken.")
+        code: "InvalidNextTokenException", message: "The NextToken value is invalid.")
+
+    public static let bothRotationSchedules = SecretStoreError(
+        code: invalidParameter, message: "You cannot specify both rotation frequency and schedule expression together.")
 
     public static func valueNotFound(versionId: String) -> SecretStoreError {
         SecretStoreError(

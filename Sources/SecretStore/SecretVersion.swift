@@ -8,20 +8,18 @@ public struct SealedValue: Sendable, Hashable {
     }
 
     public var kind: Kind
-    /// AES-256-GCM ciphertext of the value (nonce and tag included, as the API lays them out).
-    public var ciphertext: [UInt8]
-    /// The data key, wrapped under `keyId`.
-    public var wrappedKey: [UInt8]
-    /// The keyring key that wraps `wrappedKey`.
+    /// The sealed record (value ciphertext, wrapped data key, nonces and tags) in the encoding
+    /// of the API's envelope; the core stores and returns it and never looks inside.
+    public var envelope: [UInt8]
+    /// The keyring key that wraps the data key.
     public var keyId: String
     /// A keyed digest of the plaintext (an HMAC under a node key, computed by the API): equal
     /// tokens mean equal values, without the core learning anything about the value.
     public var equalityToken: [UInt8]
 
-    public init(kind: Kind, ciphertext: [UInt8], wrappedKey: [UInt8], keyId: String, equalityToken: [UInt8]) {
+    public init(kind: Kind, envelope: [UInt8], keyId: String, equalityToken: [UInt8]) {
         self.kind = kind
-        self.ciphertext = ciphertext
-        self.wrappedKey = wrappedKey
+        self.envelope = envelope
         self.keyId = keyId
         self.equalityToken = equalityToken
     }
@@ -63,5 +61,17 @@ public struct LabelMove: Sendable, Hashable {
         self.label = label
         self.from = from
         self.to = to
+    }
+}
+
+/// A labelled version's value sealed again under another keyring key (UpdateSecret changing
+/// `KmsKeyId`): same VersionId, same plaintext, new wrap.
+public struct ResealedValue: Sendable, Hashable {
+    public var versionId: String
+    public var sealed: SealedValue
+
+    public init(versionId: String, sealed: SealedValue) {
+        self.versionId = versionId
+        self.sealed = sealed
     }
 }

@@ -53,10 +53,20 @@ public struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { message.map { "\(code.type): \($0)" } ?? code.type }
 
+    /// Error types of Secrets Manager's own model. AWS sends their text as `Message` (capital
+    /// M, as recorded from the service); the frontend's protocol, authentication and validation
+    /// errors use `message`. botocore reads either.
+    static let modeledTypes: Set<String> = [
+        "ResourceNotFoundException", "InvalidParameterException", "InvalidRequestException", "ResourceExistsException",
+        "LimitExceededException", "MalformedPolicyDocumentException", "EncryptionFailure", "DecryptionFailure",
+        "InternalServiceError", "PreconditionNotMetException", "PublicPolicyException", "InvalidNextTokenException",
+    ]
+
     /// The JSON body AWS sends for this error.
     public var body: JSONValue {
         var members: [(key: String, value: JSONValue)] = [(key: "__type", value: .string(code.type))]
-        if let message { members.append((key: "message", value: .string(message))) }
+        let key = Self.modeledTypes.contains(code.type) ? "Message" : "message"
+        if let message { members.append((key: key, value: .string(message))) }
         return .object(members)
     }
 

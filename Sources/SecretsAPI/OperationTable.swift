@@ -16,31 +16,48 @@ public struct OperationContext: Sendable {
     public var requestId: String
 }
 
+/// How an operation answers: once, from any thread.
+public typealias OperationCompletion = @Sendable (Result<JSONValue, AWSError>) -> Void
+
 /// An operation's implementation: its input (a JSON object already validated against the
 /// operation's input shape) to its output object, or the AWS error to answer.
 public typealias OperationHandler = @Sendable (OperationContext, JSONValue) throws(AWSError) -> JSONValue
 
-/// The operations this node implements, by name. Later issues register their areas here (one
-/// `OperationTable+Area.swift` file per area); every model operation without a handler answers
-/// `InvalidRequestException` "<Operation> is not available on this Strongroom node yet."
-/// rather than pretending to succeed.
+/// An operation that answers later (a write answers once its record is durable).
+public typealias DeferredOperationHandler = @Sendable (OperationContext, JSONValue, @escaping OperationCompletion) -> Void
+
+/// The operations this node implements, by name. Areas register their operations here (one
+/// `OperationTable+Area.swift` or `SecretsOperations+Area.swift` file per area); every model
+/// operation without a handler answers `InvalidRequestException` "<Operation> is not available
+/// on this Strongroom node yet." rather than pretending to succeed.
 public struct OperationTable: Sendable {
-    private var handlers: [String: OperationHandler] = [:]
+    private var handlers: [String: DeferredOperationHandler] = [:]
 
     public init() {}
 
-    /// Registers (or replaces) the handler of `operation`.
+    /// Registers (or replaces) the handler of `operation`, which answers before returning.
     public mutating func register(_ operation: String, _ handler: @escaping OperationHandler) {
+        handlers[operation] = { context, input, completion in
+            do throws(AWSError) {
+                completion(.success(try handler(context, input)))
+            } catch {
+                completion(.failure(error))
+            }
+        }
+    }
+
+    /// Registers (or replaces) the handler of `operation`, which may answer later.
+    public mutating func registerDeferred(_ operation: String, _ handler: @escaping DeferredOperationHandler) {
         handlers[operation] = handler
     }
 
     /// Whether `operation` has a handler.
     public func implements(_ operation: String) -> Bool { handlers[operation] != nil }
 
-    /// Runs `operation`.
-    public func run(_ operation: String, context: OperationContext, input: JSONValue) throws(AWSError) -> JSONValue {
-        guard let handler = handlers[operation] else { throw Self.notAvailable(operation) }
-        return try handler(context, input)
+    /// Runs `operation`; `completion` is called exactly once.
+    public func run(_ operation: String, context: OperationContext, input: JSONValue, completion: @escaping OperationCompletion) {
+        guard let handler = handlers[operation] else { return completion(.failure(Self.notAvailable(operation))) }
+        handler(context, input, completion)
     }
 
     /// The answer for an operation of the model that this node does not implement yet.
@@ -48,10 +65,17 @@ public struct OperationTable: Sendable {
         AWSError(.invalidRequest, "\(operation) is not available on this Strongroom node yet.")
     }
 
-    /// Every operation implemented so far.
+    /// The operations that need no storage (`GetRandomPassword`).
     public static var standard: OperationTable {
         var table = OperationTable()
         table.registerUtilities()
+        return table
+    }
+
+    /// Every operation implemented so far, the secrets ones over `storage` and `sealer`.
+    public static func secrets(storage: any SecretStorage, sealer: ValueSealer) -> OperationTable {
+        var table = standard
+        SecretsOperations(storage: storage, sealer: sealer).register(in: &table)
         return table
     }
 }

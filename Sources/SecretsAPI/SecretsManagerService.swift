@@ -1,5 +1,6 @@
 public import Cryptography
 public import Foundation
+import Dispatch
 import Synchronization
 
 /// The AWS Secrets Manager API of one node: AWS JSON 1.1 over `POST /`, SigV4, the service
@@ -40,26 +41,46 @@ public final class SecretsManagerService: Sendable {
         self.identities.withLock { $0 = identities }
     }
 
-    /// Answers one request. Every answer, errors included, carries `x-amzn-RequestId` and the
-    /// JSON 1.1 content type.
-    public func handle(_ request: AWSRequest, now: Date) -> AWSResponse {
+    /// Answers one request through `respond` (called exactly once, from any thread: a write
+    /// answers once its record is durable). Every answer, errors included, carries
+    /// `x-amzn-RequestId` and the JSON 1.1 content type.
+    public func handle(_ request: AWSRequest, now: Date, respond: @escaping @Sendable (AWSResponse) -> Void) {
         let requestId = makeRequestId()
-        let result: Result<JSONValue, AWSError>
-        do {
-            result = .success(try process(request, now: now, requestId: requestId))
-        } catch {
-            result = .failure(error)
-        }
         let headers = [(name: "x-amzn-RequestId", value: requestId), (name: "Content-Type", value: Self.contentType)]
-        switch result {
-        case .success(let output):
-            return AWSResponse(status: 200, headers: headers, body: Array(output.serialized().utf8))
-        case .failure(let error):
-            return AWSResponse(status: error.code.status, headers: headers, body: Array(error.body.serialized().utf8))
+        let answer: @Sendable (Result<JSONValue, AWSError>) -> Void = { result in
+            switch result {
+            case .success(let output):
+                respond(AWSResponse(status: 200, headers: headers, body: Array(output.serialized().utf8)))
+            case .failure(let error):
+                respond(AWSResponse(status: error.code.status, headers: headers, body: Array(error.body.serialized().utf8)))
+            }
         }
+        let prepared: (operation: String, context: OperationContext, input: JSONValue)
+        do {
+            prepared = try prepare(request, now: now, requestId: requestId)
+        } catch {
+            return answer(.failure(error))
+        }
+        operations.run(prepared.operation, context: prepared.context, input: prepared.input, completion: answer)
     }
 
-    private func process(_ request: AWSRequest, now: Date, requestId: String) throws(AWSError) -> JSONValue {
+    /// Answers one request and waits for the answer (tests and tools; the node never blocks a
+    /// request thread).
+    public func handle(_ request: AWSRequest, now: Date) -> AWSResponse {
+        let box = Mutex<AWSResponse?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        handle(request, now: now) { response in
+            box.withLock { $0 = response }
+            done.signal()
+        }
+        done.wait()
+        return box.withLock { $0! }
+    }
+
+    /// Everything before the operation: protocol, operation name, SigV4, body, model checks.
+    private func prepare(
+        _ request: AWSRequest, now: Date, requestId: String
+    ) throws(AWSError) -> (operation: String, context: OperationContext, input: JSONValue) {
         // 1. Only `POST /` with the JSON 1.1 media type is the protocol. Anything else is
         //    refused the way AWS's frontend refuses a request it cannot map to an operation.
         let mediaType = request.header("Content-Type")?.split(separator: ";").first?
@@ -106,7 +127,7 @@ public final class SecretsManagerService: Sendable {
         let context = OperationContext(
             operation: operation.name, principal: principal, region: region, now: now, random: random, requestId: requestId
         )
-        return try operations.run(operation.name, context: context, input: input == .null ? .object([]) : input)
+        return (operation.name, context, input == .null ? .object([]) : input)
     }
 
     /// A random (version 4) UUID from the node's random source, lower case as AWS prints them.

@@ -5,7 +5,7 @@ import TestSupport
 @Suite struct CodingTests {
     static let version = SecretVersion(
         versionId: "v-1", stages: ["AWSCURRENT", "blue"], createdDate: -5,
-        sealed: SealedValue(kind: .binary, ciphertext: [0, 255, 7], wrappedKey: [9, 9], keyId: "alias/ключ",
+        sealed: SealedValue(kind: .binary, envelope: [0, 255, 7, 9, 9], keyId: "alias/ключ",
                             equalityToken: Array(repeating: 0xAB, count: 32)))
     static let rotation = Rotation(
         enabled: true, lambdaARN: "arn:aws:lambda:us-east-1:111122223333:function:r",
@@ -33,7 +33,22 @@ import TestSupport
         .rotationSet(arn: arn, rotation: rotation, date: 10),
         .rotationSet(arn: arn, rotation: Rotation(), date: 10),
         .secretAccessed(arn: arn, day: 86_400_000),
+        .valuesResealed(arn: arn, values: [ResealedValue(versionId: "v-1", sealed: version.sealed)], date: 11),
+        .valuesResealed(arn: arn, values: [], date: 12),
     ]
+
+    @Test func factListsRoundTripAndRefuseDamage() {
+        let bytes = Fact.encode(list: Self.facts)
+        #expect(Fact.decodeList(bytes) == .success(Self.facts))
+        #expect(Fact.decodeList(Fact.encode(list: [])) == .success([]))
+        #expect(Fact.decodeList(bytes + [0]).isFailure)
+        for length in stride(from: 0, to: bytes.count, by: 7) {
+            #expect(Fact.decodeList(Array(bytes[..<length])).isFailure)
+        }
+        var flipped = bytes
+        flipped[0] ^= 0xFF
+        #expect(Fact.decodeList(flipped).isFailure)
+    }
 
     @Test(arguments: facts)
     func factRoundTrips(fact: Fact) {

@@ -133,6 +133,27 @@ import SecretStore
                 .code == "ValidationException")
     }
 
+    /// A KmsKeyId change carries the API's re-sealed values of labelled versions; the core logs
+    /// them for versions that exist and replaces their sealed values, nothing else.
+    @Test func kmsKeyChangeReplacesResealedValues() {
+        var (h, _) = created()
+        let resealed = sealed("1").sealed
+        var changed = resealed
+        changed.keyId = "other-key"
+        let facts = h.ok(.updateSecret(
+            secretId: "app/db", clientRequestToken: nil, description: nil, kmsKeyId: "alias/other", value: nil,
+            resealed: [ResealedValue(versionId: token(1), sealed: changed),
+                       ResealedValue(versionId: "no-such-version", sealed: changed)]))
+        let arn = h.secret("app/db")!.arn
+        #expect(facts.last == .valuesResealed(arn: arn, values: [ResealedValue(versionId: token(1), sealed: changed)], date: h.now))
+        #expect(h.secret("app/db")?.version(id: token(1))?.sealed.keyId == "other-key")
+        // Without a KmsKeyId there is nothing to re-seal, whatever is passed.
+        let plain = h.ok(.updateSecret(secretId: "app/db", clientRequestToken: nil, description: "d", kmsKeyId: nil,
+                                       value: nil, resealed: [ResealedValue(versionId: token(1), sealed: resealed)]))
+        #expect(plain.count == 1)
+        #expect(h.secret("app/db")?.version(id: token(1))?.sealed.keyId == "other-key")
+    }
+
     @Test func tagsMergeInOrderAndObeyAWSRules() {
         var (h, _) = created()
         h.ok(.tagResource(secretId: "app/db", tags: [SecretTag(key: "a", value: "1"), SecretTag(key: "b", value: "2")]))

@@ -57,6 +57,8 @@ private struct Model {
         if labels.contains("AWSCURRENT"), !labels.contains("AWSPREVIOUS"), let oldCurrent {
             for index in secret.versions.indices { secret.versions[index].labels.remove("AWSPREVIOUS") }
             secret.versions[oldCurrent].labels.insert("AWSPREVIOUS")
+            // AWS (recorded): a new AWSCURRENT also takes AWSPENDING off the former current.
+            if !labels.contains("AWSPENDING") { secret.versions[oldCurrent].labels.remove("AWSPENDING") }
         }
         secret.versions.append(Version(id: id, created: now, labels: labels, value: value))
         if secret.labelCount > 20 { return .error("LimitExceededException") }

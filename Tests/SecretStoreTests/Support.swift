@@ -12,7 +12,7 @@ let t0: Int64 = 1_700_000_000_000
 /// A sealed value standing in for what the API produces: `token` plays the plaintext's HMAC.
 func sealed(_ token: String, kind: SealedValue.Kind = .string) -> NewValue {
     NewValue(
-        sealed: SealedValue(kind: kind, ciphertext: Array("ct-\(token)".utf8), wrappedKey: [1, 2, 3],
+        sealed: SealedValue(kind: kind, envelope: Array("ct-\(token)".utf8),
                             keyId: "aws/secretsmanager", equalityToken: Array(token.utf8)),
         plaintextSize: token.utf8.count)
 }

@@ -85,7 +85,7 @@ struct Answer {
     var status: Int
     var json: JSONValue
     var type: String? { json["__type"]?.stringValue }
-    var message: String? { json["message"]?.stringValue }
+    var message: String? { (json["message"] ?? json["Message"])?.stringValue }
 
     init(_ response: AWSResponse) throws {
         status = response.status

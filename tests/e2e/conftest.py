@@ -78,9 +78,11 @@ class RunningNode:
 
 
 class DevNode(RunningNode):
-    def __init__(self, directory: Path, port: int):
+    def __init__(self, directory: Path, port: int, region: str | None = None):
         directory.mkdir(parents=True, exist_ok=True)
-        super().__init__(["dev", "--dir", str(directory), "--port", str(port)], directory, port, str(directory / "ca.pem"))
+        extra = ["--region", region] if region else []
+        super().__init__(["dev", "--dir", str(directory), "--port", str(port), *extra], directory, port,
+                         str(directory / "ca.pem"))
 
     def wait_ready(self):
         # endpoint.json appears before the listener starts; the CA exists once it does.

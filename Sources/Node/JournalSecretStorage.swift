@@ -1,0 +1,168 @@
+import Journal
+import SecretStore
+import SecretsAPI
+import Synchronization
+
+/// The node's secrets: the state machine's state in memory, every change a record of the
+/// region log.
+///
+/// Writes are pipelined. Under one lock a write is decided against `pending` (the committed
+/// state plus every write queued before it), its facts are queued to the journal as one record,
+/// and applied to `pending`; the journal's group commit makes many such records durable with one
+/// fdatasync. Completions run on the journal's writer thread in LSN order: each applies its
+/// facts to `committed`, which is all readers ever see, then answers.
+///
+/// When an append fails (disk full, I/O error) the journal halts and fails every append queued
+/// behind it, since those writes were decided against a state that included the failed one.
+/// The storage then refuses writes (a retryable InternalServiceError) until the last in-flight
+/// append has completed, rebuilds `pending` from `committed`, and resumes the journal.
+final class JournalSecretStorage: SecretStorage, SnapshotSource {
+    /// The journal record type of a decision (`Fact.encode(list:)`).
+    static let decisionRecordType: UInt16 = 1
+
+    private struct State {
+        var committed: SecretState
+        var committedLSN: UInt64
+        var pending: SecretState
+        /// Appends queued and not yet completed.
+        var inFlight = 0
+        /// An append failed: `pending` is wrong until the in-flight ones drain.
+        var failed = false
+        /// Sequence numbers of queued writes, and of the newest completed one.
+        var lastQueued: UInt64 = 0
+        var lastCompleted: UInt64 = 0
+        /// Idempotent answers (no facts) waiting for the writes queued before them.
+        var waiters: [(after: UInt64, answer: JSONValue, completion: @Sendable (Result<JSONValue, AWSError>) -> Void)] = []
+    }
+
+    private let journal: Journal
+    private let epoch: UInt64
+    private let state: Mutex<State>
+    private let log: Logger
+
+    /// Why the log cannot be turned back into state: the node must not start.
+    struct RecoveryError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Rebuilds the state from what journal recovery returned: the snapshot, then every record.
+    init(journal: Journal, recovered: Recovered, epoch: UInt64, log: Logger) throws(RecoveryError) {
+        var secrets = SecretState()
+        var lsn: UInt64 = 0
+        if let snapshot = recovered.snapshot {
+            switch SecretState.decode(snapshot.state) {
+            case .success(let decoded): secrets = decoded
+            case .failure(let error): throw RecoveryError(description: "snapshot at LSN \(snapshot.lsn): \(error)")
+            }
+            lsn = snapshot.lsn
+        }
+        for record in recovered.records {
+            guard record.type == Self.decisionRecordType else {
+                throw RecoveryError(description: "record at LSN \(record.lsn) has type \(record.type), which this node does not know")
+            }
+            switch Fact.decodeList(record.payload) {
+            case .success(let facts): for fact in facts { secrets.apply(fact) }
+            case .failure(let error): throw RecoveryError(description: "record at LSN \(record.lsn): \(error)")
+            }
+            lsn = record.lsn
+        }
+        self.journal = journal
+        self.epoch = epoch
+        self.log = log
+        state = Mutex(State(committed: secrets, committedLSN: lsn, pending: secrets))
+    }
+
+    /// Secrets in the committed state (for the startup log line).
+    var secretCount: Int { state.withLock { $0.committed.secrets.count } }
+
+    func read<T>(_ body: (SecretState) -> T) -> T {
+        state.withLock { body($0.committed) }
+    }
+
+    func write(
+        _ decide: (SecretState) -> Result<WriteDecision, AWSError>,
+        completion: @escaping @Sendable (Result<JSONValue, AWSError>) -> Void
+    ) {
+        let immediate = state.withLock { state -> Result<JSONValue, AWSError>? in
+            if state.failed {
+                guard state.inFlight == 0 else { return .failure(AWSError.storageUnavailable) }
+                recoverFromFailure(&state)
+            }
+            let decision: WriteDecision
+            switch decide(state.pending) {
+            case .failure(let error): return .failure(error)
+            case .success(let decided): decision = decided
+            }
+            if decision.facts.isEmpty {
+                // Nothing to log, but the answer may rest on writes not yet durable.
+                guard state.inFlight > 0 else { return .success(decision.answer) }
+                state.waiters.append((state.lastQueued, decision.answer, completion))
+                return nil
+            }
+            let sequence = state.lastQueued + 1
+            let facts = decision.facts
+            let answer = decision.answer
+            let refused = journal.tryAppend(type: Self.decisionRecordType, epoch: epoch, payload: Fact.encode(list: facts)) {
+                [self] result in
+                completed(sequence, facts: facts, answer: answer, result: result, completion: completion)
+            }
+            if let refused { return .failure(Self.error(for: refused)) }
+            state.lastQueued = sequence
+            state.inFlight += 1
+            for fact in facts { state.pending.apply(fact) }
+            return nil
+        }
+        if let immediate { completion(immediate) }
+    }
+
+    /// On the journal's writer thread, in LSN order.
+    private func completed(
+        _ sequence: UInt64, facts: [Fact], answer: JSONValue, result: Result<UInt64, JournalError>,
+        completion: @Sendable (Result<JSONValue, AWSError>) -> Void
+    ) {
+        var released: [(@Sendable (Result<JSONValue, AWSError>) -> Void, Result<JSONValue, AWSError>)] = []
+        state.withLock { state in
+            state.inFlight -= 1
+            state.lastCompleted = sequence
+            switch result {
+            case .success(let lsn):
+                for fact in facts { state.committed.apply(fact) }
+                state.committedLSN = lsn
+                while let first = state.waiters.first, first.after <= sequence {
+                    released.append((first.completion, .success(first.answer)))
+                    state.waiters.removeFirst()
+                }
+            case .failure(let error):
+                if !state.failed { log.error("write not stored, refusing writes until the journal drains: \(error)") }
+                state.failed = true
+                // Idempotent answers queued behind a failed write rest on it: they fail too.
+                for waiter in state.waiters { released.append((waiter.completion, .failure(AWSError.storageUnavailable))) }
+                state.waiters.removeAll()
+            }
+            if state.failed && state.inFlight == 0 { recoverFromFailure(&state) }
+        }
+        completion(result.map { _ in answer }.mapError(Self.error(for:)))
+        for (waiter, outcome) in released { waiter(outcome) }
+    }
+
+    /// Every queued append has completed since a failure: forget what never became durable.
+    private func recoverFromFailure(_ state: inout State) {
+        state.pending = state.committed
+        state.failed = false
+        journal.resume()
+        log.info("journal resumed after a failed write; accepting writes again")
+    }
+
+    /// What a client is told when the log refuses or fails its write: retryable, no detail of
+    /// the disk.
+    static func error(for error: JournalError) -> AWSError {
+        AWSError.storageUnavailable
+    }
+
+    // MARK: SnapshotSource
+
+    func captureSnapshot() -> (lsn: UInt64, epoch: UInt64, state: [UInt8]) {
+        let (lsn, copy) = state.withLock { ($0.committedLSN, $0.committed) }
+        return (lsn, epoch, copy.encode())
+    }
+}

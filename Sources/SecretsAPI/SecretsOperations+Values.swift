@@ -1,0 +1,321 @@
+import Cryptography
+import Foundation
+import SecretStore
+
+/// CreateSecret, PutSecretValue, UpdateSecret, UpdateSecretVersionStage, GetSecretValue,
+/// BatchGetSecretValue.
+extension SecretsOperations {
+    func registerValues(in table: inout OperationTable) {
+        table.registerDeferred("CreateSecret") { context, input, done in createSecret(context, input, done) }
+        table.registerDeferred("PutSecretValue") { context, input, done in putSecretValue(context, input, done) }
+        table.registerDeferred("UpdateSecret") { context, input, done in updateSecret(context, input, done) }
+        table.registerDeferred("UpdateSecretVersionStage") { context, input, done in
+            updateSecretVersionStage(context, input, done)
+        }
+        table.register("GetSecretValue") { context, input throws(AWSError) in try getSecretValue(context, input) }
+        table.register("BatchGetSecretValue") { context, input throws(AWSError) in try batchGetSecretValue(context, input) }
+    }
+
+    // MARK: Writes
+
+    /// The plaintext of `SecretString` or `SecretBinary` (already base64-checked by the model).
+    static func plaintext(_ input: JSONValue) throws(AWSError) -> (bytes: SecureBytes, kind: SealedValue.Kind)? {
+        let string = input["SecretString"]?.stringValue
+        let binary = input["SecretBinary"]?.stringValue
+        if string != nil && binary != nil { throw AWSError.bothValues }
+        if let string { return (SecureBytes(Array(string.utf8)), .string) }
+        if let binary {
+            guard let bytes = Base64.decode(binary) else { throw AWSError(.serialization, "Base64 encoded value could not be decoded") }
+            return (SecureBytes(bytes), .binary)
+        }
+        return nil
+    }
+
+    /// A request that creates a version must name it: SDKs and the CLI always fill in
+    /// `ClientRequestToken` (the model marks it an idempotency token), and AWS refuses a raw
+    /// request without one.
+    static func requireToken(_ token: String?) throws(AWSError) {
+        if token == nil { throw AWSError.tokenRequired }
+    }
+
+    /// Runs one write: `decide` gets the state in write order and the decision context, and
+    /// returns the command and how to answer once its facts are durable.
+    private func write(
+        _ context: OperationContext, done: @escaping OperationCompletion,
+        _ decide: (SecretState, DecisionContext) throws(AWSError) -> (facts: [Fact], answer: JSONValue)
+    ) {
+        let decisionContext: DecisionContext
+        do {
+            decisionContext = try Self.decisionContext(context)
+        } catch {
+            return done(.failure(error))
+        }
+        storage.write({ state in
+            do throws(AWSError) {
+                let (facts, answer) = try decide(state, decisionContext)
+                return .success(WriteDecision(facts: facts, answer: answer))
+            } catch {
+                return .failure(error)
+            }
+        }, completion: done)
+    }
+
+    static func run(_ command: Command, _ state: SecretState, _ context: DecisionContext) throws(AWSError) -> [Fact] {
+        switch state.decide(command, context: context) {
+        case .success(let facts): return facts
+        case .failure(let error): throw awsError(error)
+        }
+    }
+
+    /// The staging labels `versionId` carries once `facts` are applied to `secret`.
+    static func stages(of versionId: String, in secret: Secret?, after facts: [Fact]) -> [String] {
+        var stages = secret?.version(id: versionId)?.stages ?? []
+        for fact in facts {
+            let moves: [LabelMove]
+            switch fact {
+            case .versionAdded(_, _, let added, _): moves = added
+            case .labelsMoved(_, let moved, _): moves = moved
+            default: continue
+            }
+            for move in moves {
+                if move.from == versionId { stages.removeAll { $0 == move.label } }
+                if move.to == versionId, !stages.contains(move.label) { stages.append(move.label) }
+            }
+        }
+        return stages
+    }
+
+    func createSecret(_ context: OperationContext, _ input: JSONValue, _ done: @escaping OperationCompletion) {
+        if let regions = input["AddReplicaRegions"], case .array(let list) = regions, !list.isEmpty {
+            return done(.failure(AWSError.replicationNotAvailable))
+        }
+        let name = Self.string(input, "Name") ?? ""
+        let token = Self.string(input, "ClientRequestToken")
+        let kmsKeyId = Self.string(input, "KmsKeyId")
+        let description = Self.string(input, "Description")
+        let tags = Self.tags(input["Tags"])
+        write(context, done: done) { state, decision throws(AWSError) in
+            let account = decision.accountId
+            let existing = state.arn(name: name, accountId: account)
+            let arn = existing ?? Names.arn(region: decision.region, accountId: account, name: name, suffix: decision.arnSuffix)
+            let versionId = token ?? decision.versionId
+            var value: NewValue?
+            if let (bytes, kind) = try Self.plaintext(input) {
+                try Self.requireToken(token)
+                let key = try sealer.key(for: kmsKeyId, account: account, region: decision.region)
+                value = try sealer.seal(bytes, kind: kind, key: key, account: account, arn: arn, versionId: versionId)
+            } else if let kmsKeyId {
+                _ = try sealer.key(for: kmsKeyId, account: account, region: decision.region)
+            }
+            var command = decision
+            command.versionId = versionId
+            let facts = try Self.run(.createSecret(name: name, clientRequestToken: token, description: description,
+                                                   kmsKeyId: kmsKeyId, value: value, tags: tags), state, command)
+            let answer = Self.object([
+                ("ARN", .string(arn)), ("Name", .string(name)),
+                ("VersionId", value == nil ? nil : .string(versionId)),
+            ])
+            return (facts, answer)
+        }
+    }
+
+    func putSecretValue(_ context: OperationContext, _ input: JSONValue, _ done: @escaping OperationCompletion) {
+        let secretId = Self.string(input, "SecretId") ?? ""
+        let token = Self.string(input, "ClientRequestToken")
+        let stages = Self.strings(input, "VersionStages")
+        write(context, done: done) { state, decision throws(AWSError) in
+            let secret = try Self.find(secretId, in: state, decision)
+            guard let (bytes, kind) = try Self.plaintext(input) else { throw AWSError.noValue }
+            try Self.requireToken(token)
+            let versionId = token ?? decision.versionId
+            let key = try sealer.key(for: secret.kmsKeyId, account: secret.accountId, region: decision.region)
+            let value = try sealer.seal(bytes, kind: kind, key: key, account: secret.accountId, arn: secret.arn, versionId: versionId)
+            var command = decision
+            command.versionId = versionId
+            let facts = try Self.run(.putSecretValue(secretId: secretId, clientRequestToken: token, value: value,
+                                                     versionStages: stages), state, command)
+            let answer = Self.object([
+                ("ARN", .string(secret.arn)), ("Name", .string(secret.name)), ("VersionId", .string(versionId)),
+                ("VersionStages", Self.stagesJSON(Self.stages(of: versionId, in: secret, after: facts))),
+            ])
+            return (facts, answer)
+        }
+    }
+
+    func updateSecret(_ context: OperationContext, _ input: JSONValue, _ done: @escaping OperationCompletion) {
+        let secretId = Self.string(input, "SecretId") ?? ""
+        let token = Self.string(input, "ClientRequestToken")
+        let kmsKeyId = Self.string(input, "KmsKeyId")
+        let description = Self.string(input, "Description")
+        write(context, done: done) { state, decision throws(AWSError) in
+            let secret = try Self.find(secretId, in: state, decision)
+            let versionId = token ?? decision.versionId
+            let key = try sealer.key(for: kmsKeyId ?? secret.kmsKeyId, account: secret.accountId, region: decision.region)
+            var value: NewValue?
+            if let (bytes, kind) = try Self.plaintext(input) {
+                try Self.requireToken(token)
+                value = try sealer.seal(bytes, kind: kind, key: key, account: secret.accountId, arn: secret.arn, versionId: versionId)
+            }
+            // A new KmsKeyId re-wraps every labelled version's data key (AWS re-encrypts the
+            // versions that carry staging labels); deprecated versions keep their key.
+            var resealed: [ResealedValue] = []
+            if kmsKeyId != nil {
+                for version in secret.versions where !version.isDeprecated && version.sealed.keyId != key.keyId {
+                    resealed.append(ResealedValue(
+                        versionId: version.versionId,
+                        sealed: try sealer.reseal(version.sealed, under: key, arn: secret.arn, versionId: version.versionId)))
+                }
+            }
+            var command = decision
+            command.versionId = versionId
+            let facts = try Self.run(.updateSecret(secretId: secretId, clientRequestToken: token, description: description,
+                                                   kmsKeyId: kmsKeyId, value: value, resealed: resealed), state, command)
+            let answer = Self.object([
+                ("ARN", .string(secret.arn)), ("Name", .string(secret.name)),
+                ("VersionId", value == nil ? nil : .string(versionId)),
+            ])
+            return (facts, answer)
+        }
+    }
+
+    func updateSecretVersionStage(_ context: OperationContext, _ input: JSONValue, _ done: @escaping OperationCompletion) {
+        let secretId = Self.string(input, "SecretId") ?? ""
+        let stage = Self.string(input, "VersionStage") ?? ""
+        let removeFrom = Self.string(input, "RemoveFromVersionId")
+        let moveTo = Self.string(input, "MoveToVersionId")
+        write(context, done: done) { state, decision throws(AWSError) in
+            let secret = try Self.find(secretId, in: state, decision)
+            let facts = try Self.run(.updateSecretVersionStage(secretId: secretId, versionStage: stage,
+                                                               removeFromVersionId: removeFrom, moveToVersionId: moveTo),
+                                     state, decision)
+            return (facts, Self.object([("ARN", .string(secret.arn)), ("Name", .string(secret.name))]))
+        }
+    }
+
+    /// The secret `secretId` names for the caller, or ResourceNotFoundException.
+    static func find(_ secretId: String, in state: SecretState, _ decision: DecisionContext) throws(AWSError) -> Secret {
+        switch state.lookup(secretId, accountId: decision.accountId, region: decision.region) {
+        case .success(let secret): return secret
+        case .failure(let error): throw awsError(error)
+        }
+    }
+
+    // MARK: Reads
+
+    func getSecretValue(_ context: OperationContext, _ input: JSONValue) throws(AWSError) -> JSONValue {
+                let secretId = Self.string(input, "SecretId") ?? ""
+        let found: (secret: Secret, version: SecretVersion)
+        let versionId = Self.string(input, "VersionId")
+        let versionStage = Self.string(input, "VersionStage")
+        switch storage.read({ $0.getValue(secretId, versionId: versionId, versionStage: versionStage,
+                                          accountId: context.principal.accountId, region: context.region) }) {
+        case .success(let value): found = value
+        case .failure(let error): throw Self.awsError(error)
+        }
+        let answer = try valueEntry(found.secret, found.version)
+        recordAccess(found.secret, context)
+        return answer
+    }
+
+    /// GetSecretValue's output (also a BatchGetSecretValue entry).
+    func valueEntry(_ secret: Secret, _ version: SecretVersion) throws(AWSError) -> JSONValue {
+        let plaintext = try sealer.open(version.sealed, arn: secret.arn, versionId: version.versionId)
+        let value: (String, JSONValue) = plaintext.withUnsafeBytes { bytes in
+            switch version.sealed.kind {
+            case .string: ("SecretString", .string(String(decoding: bytes, as: UTF8.self)))
+            case .binary: ("SecretBinary", .string(Data(bytes).base64EncodedString()))
+            }
+        }
+        return Self.object([
+            ("ARN", .string(secret.arn)), ("Name", .string(secret.name)), ("VersionId", .string(version.versionId)),
+            value, ("VersionStages", Self.stagesJSON(version.stages)),
+            ("CreatedDate", Self.timestamp(version.createdDate)),
+        ])
+    }
+
+    /// LastAccessedDate has day granularity: the first read of a secret on a new day logs the
+    /// day (a fact, so every node agrees); later reads that day write nothing. Not waited for.
+    func recordAccess(_ secret: Secret, _ context: OperationContext) {
+        let now = Self.millis(context.now)
+        let day = now - ((now % Limits.millisPerDay) + Limits.millisPerDay) % Limits.millisPerDay
+        guard secret.lastAccessedDate != day else { return }
+        let arn = secret.arn
+        let account = secret.accountId
+        write(context, done: { _ in }) { state, decision throws(AWSError) in
+            var access = decision
+            access.accountId = account
+            return (try Self.run(.recordAccess(secretId: arn), state, access), .object([]))
+        }
+    }
+
+    func batchGetSecretValue(_ context: OperationContext, _ input: JSONValue) throws(AWSError) -> JSONValue {
+        let ids = Self.strings(input, "SecretIdList")
+        let filters = try Self.filters(input["Filters"])
+        if ids != nil && filters != nil { throw AWSError.batchBothIdsAndFilters }
+        if ids == nil && filters == nil { throw AWSError.batchNeitherIdsNorFilters }
+                let account = context.principal.accountId
+        var values: [JSONValue] = []
+        var errors: [JSONValue] = []
+        var nextToken: String?
+        func failed(_ secretId: String, _ error: AWSError) {
+            errors.append(Self.object([("SecretId", .string(secretId)), ("ErrorCode", .string(error.code.type)),
+                                       ("Message", error.message.map { .string($0) })]))
+        }
+        if let ids {
+            if Self.integer(input, "MaxResults") != nil || Self.string(input, "NextToken") != nil {
+                throw AWSError.batchPagingWithIds
+            }
+            for secretId in ids {
+                switch storage.read({ $0.getValue(secretId, accountId: account, region: context.region) }) {
+                case .success(let found):
+                    do {
+                        values.append(try valueEntry(found.secret, found.version))
+                        recordAccess(found.secret, context)
+                    } catch {
+                        failed(secretId, error)
+                    }
+                case .failure(let error):
+                    failed(secretId, Self.awsError(error))
+                }
+            }
+        } else {
+            let page: Page<Secret>
+            let maxResults = Self.integer(input, "MaxResults").map { Int($0) }
+            let token = Self.string(input, "NextToken")
+            switch storage.read({ $0.listSecrets(accountId: account, filters: filters ?? [], maxResults: maxResults,
+                                                 nextToken: token) }) {
+            case .success(let listed): page = listed
+            case .failure(let error): throw Self.awsError(error)
+            }
+            nextToken = page.nextToken
+            for secret in page.items {
+                guard let version = secret.version(withStage: StagingLabel.current) else { continue }
+                do {
+                    values.append(try valueEntry(secret, version))
+                    recordAccess(secret, context)
+                } catch {
+                    failed(secret.arn, error)
+                }
+            }
+        }
+        return Self.object([("SecretValues", .array(values)), ("NextToken", nextToken.map { .string($0) }),
+                            ("Errors", .array(errors))])
+    }
+}
+
+extension AWSError {
+    public static let bothValues = AWSError(
+        .invalidParameter, "You can't specify both a binary secret value and a string secret value in the same secret.")
+    public static let noValue = AWSError(
+        .invalidRequest, "You must provide either SecretString or SecretBinary.")
+    public static let replicationNotAvailable = AWSError(
+        .invalidRequest, "Replication to other regions is not available on this Strongroom node yet.")
+    public static let batchBothIdsAndFilters = AWSError(
+        .invalidParameter, "Either 'SecretIdList' or 'Filters' must be provided, but not both.")
+    public static let batchNeitherIdsNorFilters = AWSError(
+        .invalidParameter, "Either 'SecretIdList' or 'Filters' must be provided.")
+    public static let batchPagingWithIds = AWSError(
+        .invalidParameter, "'Filters' not specified. 'Filters' must also be specified when 'MaxResults' is provided.")
+    public static let tokenRequired = AWSError(
+        .invalidRequest, "You must provide a ClientRequestToken value. We recommend a UUID-type value.")
+}

@@ -1,0 +1,103 @@
+public import Cryptography
+public import SecretStore
+
+/// Seals and opens version values with the node's keyring (the KMS stand-in), the one place
+/// where plaintext meets keys.
+///
+/// Each value is sealed by `Envelope` under a fresh data key wrapped by the secret's keyring
+/// key, bound to `ARN ‖ 0x00 ‖ VersionId` so a sealed value moved onto another version or secret
+/// does not open. The equality token that lets the core recognise a retried value is
+/// `HMAC(equalityKey(account), kind ‖ plaintext)`, where the equality key is derived from the
+/// account's default key (`alias/aws/secretsmanager`; for an account without one, the key
+/// that seals the value): it reveals equality of values to whoever holds the keyring, nothing
+/// else.
+public struct ValueSealer: Sendable {
+    public let keyring: Keyring
+    private let random: any RandomSource
+
+    public init(keyring: Keyring, random: any RandomSource) {
+        self.keyring = keyring
+        self.random = random
+    }
+
+    /// The key a secret's `KmsKeyId` names in `account`, or the account's default key when nil.
+    /// - Throws: AWS's error for a key that does not exist.
+    public func key(for kmsKeyId: String?, account: String, region: String) throws(AWSError) -> Keyring.Key {
+        if let kmsKeyId {
+            guard let key = keyring.key(named: kmsKeyId, account: account) else { throw AWSError.kmsKeyNotFound(kmsKeyId) }
+            return key
+        }
+        guard let key = keyring.key(named: Keyring.defaultAlias, account: account) else {
+            throw AWSError.kmsKeyNotFound(Keyring.defaultAlias)
+        }
+        return key
+    }
+
+    /// Whether `keyId` is the account's default key (`alias/aws/secretsmanager`).
+    public func isDefaultKey(_ keyId: String, account: String) -> Bool {
+        keyring.key(named: Keyring.defaultAlias, account: account)?.keyId == keyId
+    }
+
+    /// The ARN of a keyring key, for listings; the id itself when the key is gone.
+    public func keyARN(_ keyId: String) -> String {
+        keyring.key(id: keyId)?.arn ?? keyId
+    }
+
+    /// The bytes a value is bound to.
+    static func context(arn: String, versionId: String) -> [UInt8] {
+        Array(arn.utf8) + [0] + Array(versionId.utf8)
+    }
+
+    /// Seals a new version's value.
+    public func seal(
+        _ plaintext: SecureBytes, kind: SealedValue.Kind, key: Keyring.Key, account: String, arn: String, versionId: String
+    ) throws(AWSError) -> NewValue {
+        let sealed: SealedSecret
+        do {
+            sealed = try Envelope.seal(plaintext, under: key, context: Self.context(arn: arn, versionId: versionId), random: random)
+        } catch {
+            throw AWSError.internalFailure
+        }
+        let value = SealedValue(kind: kind, envelope: sealed.encoded(), keyId: key.keyId,
+                                equalityToken: equalityToken(plaintext, kind: kind, account: account, fallback: key))
+        return NewValue(sealed: value, plaintextSize: plaintext.count)
+    }
+
+    /// Opens a stored version's value.
+    /// - Throws: InternalServiceError when the keyring lacks the key or the record does not
+    ///   verify (the stored bytes or the keyring changed under us); the message names no value.
+    public func open(_ value: SealedValue, arn: String, versionId: String) throws(AWSError) -> SecureBytes {
+        do {
+            let sealed = try SealedSecret(decoding: value.envelope)
+            return try Envelope.open(sealed, keyring: keyring, context: Self.context(arn: arn, versionId: versionId))
+        } catch {
+            if error.code == .unknownKey { throw AWSError.kmsKeyUnavailable(value.keyId) }
+            throw AWSError.internalFailure
+        }
+    }
+
+    /// The value re-wrapped under `key` (UpdateSecret changing `KmsKeyId`); the value's own
+    /// ciphertext is unchanged and the plaintext is never produced.
+    public func reseal(_ value: SealedValue, under key: Keyring.Key, arn: String, versionId: String) throws(AWSError) -> SealedValue {
+        do {
+            let sealed = try SealedSecret(decoding: value.envelope)
+            let rewrapped = try Envelope.rewrap(sealed, from: keyring, to: key,
+                                                context: Self.context(arn: arn, versionId: versionId), random: random)
+            var result = value
+            result.envelope = rewrapped.encoded()
+            result.keyId = key.keyId
+            return result
+        } catch {
+            if error.code == .unknownKey { throw AWSError.kmsKeyUnavailable(value.keyId) }
+            throw AWSError.internalFailure
+        }
+    }
+
+    private func equalityToken(_ plaintext: SecureBytes, kind: SealedValue.Kind, account: String, fallback: Keyring.Key) -> [UInt8] {
+        let root = keyring.key(named: Keyring.defaultAlias, account: account) ?? fallback
+        let equalityKey = SecureBytes(HMACSHA256.authenticate(Array("strongroom value equality v1".utf8), key: root.material))
+        return plaintext.withUnsafeBytes { bytes in
+            HMACSHA256.authenticate([kind.rawValue] + Array(bytes), key: equalityKey)
+        }
+    }
+}

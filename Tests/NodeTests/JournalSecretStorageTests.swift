@@ -1,0 +1,186 @@
+import Cryptography
+import Foundation
+import Journal
+import Platform
+import SecretStore
+import Synchronization
+import Testing
+@testable import Node
+@testable import SecretsAPI
+
+/// The journal-backed storage: pipelined writes, reads that see only durable writes, state
+/// rebuilt from the log (with and without a snapshot), and a failed append that takes every
+/// write queued behind it down with it and leaves nothing half-applied.
+@Suite struct JournalSecretStorageTests {
+    /// A real file storage whose writes can be made to fail with ENOSPC.
+    final class FlakyStorage: JournalStorage {
+        let failing = Atomic<Bool>(false)
+        let base = FileJournalStorage()
+
+        final class File: JournalFile {
+            let file: any JournalFile
+            let owner: FlakyStorage
+            init(_ file: any JournalFile, _ owner: FlakyStorage) { self.file = file; self.owner = owner }
+            func size() throws(Errno) -> Int { try file.size() }
+            func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(Errno) -> Int {
+                try file.read(into: buffer, at: offset)
+            }
+            func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(Errno) {
+                if owner.failing.load(ordering: .acquiring) { throw Errno(code: Errno.noSpace, operation: "pwrite") }
+                try file.write(bytes, at: offset)
+            }
+            func synchronize() throws(Errno) { try file.synchronize() }
+            func truncate(to size: Int) throws(Errno) { try file.truncate(to: size) }
+        }
+
+        func makeDirectory(_ path: String) throws(Errno) { try base.makeDirectory(path) }
+        func lockDirectory(_ directory: String) throws(Errno) -> any JournalDirectoryLock { try base.lockDirectory(directory) }
+        func listDirectory(_ directory: String) throws(Errno) -> [String] { try base.listDirectory(directory) }
+        func openFile(_ path: String, create: Bool) throws(Errno) -> any JournalFile {
+            File(try base.openFile(path, create: create), self)
+        }
+        func rename(_ source: String, to destination: String) throws(Errno) { try base.rename(source, to: destination) }
+        func remove(_ path: String) throws(Errno) { try base.remove(path) }
+        func syncDirectory(_ directory: String) throws(Errno) { try base.syncDirectory(directory) }
+    }
+
+    struct Opened {
+        let journal: Journal
+        let storage: JournalSecretStorage
+        let service: SecretsManagerService
+    }
+
+    static func directory() -> String {
+        let path = NSTemporaryDirectory() + "strongroom-jss-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    static func open(_ directory: String, files: any JournalStorage = FileJournalStorage()) throws -> Opened {
+        let (journal, recovered) = try Journal.open(directory: directory + "/journal", storage: files) { _ in }
+        let storage = try JournalSecretStorage(journal: journal, recovered: recovered, epoch: 1, log: Logger(label: "test"))
+        journal.setSnapshotSource(storage)
+        let random = SystemRandomSource()
+        let keyring = Keyring(keys: [Keyring.Key(keyId: "k1", accountId: "123456789012", region: "us-east-1",
+                                                 aliases: [Keyring.defaultAlias], material: SecureBytes(Array(repeating: 7, count: 32)))])
+        let iam = try IAMConfiguration(json: Data("""
+        {"accounts": [{"accountId": "123456789012", "principals": [
+           {"type": "user", "name": "admin", "arn": "arn:aws:iam::123456789012:user/admin",
+            "accessKeys": [{"accessKeyId": "AKIAIOSFODNN7EXAMPLE", "secretAccessKey": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}],
+            "policies": []}]}]}
+        """.utf8))
+        let service = SecretsManagerService(region: "us-east-1", identities: iam, random: random,
+                                            operations: .secrets(storage: storage, sealer: ValueSealer(keyring: keyring, random: random)))
+        return Opened(journal: journal, storage: storage, service: service)
+    }
+
+    static func call(_ service: SecretsManagerService, _ operation: String, _ body: String) -> (Int, JSONValue) {
+        var request = AWSRequest(method: "POST", path: "/", headers: [
+            (name: "Host", value: "secretsmanager.us-east-1.amazonaws.com"),
+            (name: "Content-Type", value: "application/x-amz-json-1.1"),
+            (name: "X-Amz-Target", value: "secretsmanager.\(operation)"),
+        ], body: Array(body.utf8))
+        let now = Date()
+        request = SigV4.sign(request, accessKeyId: "AKIAIOSFODNN7EXAMPLE",
+                             secretAccessKey: SecureBytes(Array("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".utf8)),
+                             region: "us-east-1", service: "secretsmanager", now: now)
+        let response = service.handle(request, now: now)
+        return (response.status, (try? JSONValue.parse(response.body)) ?? .null)
+    }
+
+    static func create(_ service: SecretsManagerService, _ name: String, _ value: String) -> Int {
+        call(service, "CreateSecret", #"{"Name": "\#(name)", "SecretString": "\#(value)", "ClientRequestToken": "\#(UUID().uuidString)"}"#).0
+    }
+
+    @Test func concurrentWritesAreDurableAndRebuiltIdentically() async throws {
+        let directory = Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let before: SecretState
+        do {
+            let opened = try Self.open(directory)
+            let service = opened.service
+            let statuses = await withTaskGroup(of: Int.self) { group in
+                for i in 0..<64 {
+                    group.addTask { Self.create(service, "s\(i % 48)", "value \(i)") }
+                }
+                return await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            // 48 names: 48 creations win, the 16 repeats are refused (the name exists by then
+            // or is pending: each write sees those queued before it).
+            #expect(statuses.filter { $0 == 200 }.count == 48)
+            #expect(statuses.filter { $0 == 400 }.count == 16)
+            before = opened.storage.read { $0 }
+            #expect(before.secrets.count == 48)
+            opened.journal.close()
+        }
+        let reopened = try Self.open(directory)
+        defer { reopened.journal.close() }
+        #expect(reopened.storage.read { $0 } == before)
+        // And once more through a snapshot plus a tail.
+        try reopened.journal.snapshotNow()
+        #expect(Self.create(reopened.service, "after-snapshot", "x") == 200)
+        let withTail = reopened.storage.read { $0 }
+        reopened.journal.close()
+        let third = try Self.open(directory)
+        defer { third.journal.close() }
+        #expect(third.storage.read { $0 } == withTail)
+    }
+
+    @Test func failedAppendsLeaveNothingBehindAndWritesResume() async throws {
+        let directory = Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let files = FlakyStorage()
+        let opened = try Self.open(directory, files: files)
+        #expect(Self.create(opened.service, "kept", "1") == 200)
+
+        files.failing.store(true, ordering: .releasing)
+        let service = opened.service
+        let outcomes = await withTaskGroup(of: (Int, JSONValue).self) { group in
+            for i in 0..<16 {
+                group.addTask {
+                    Self.call(service, "CreateSecret",
+                              #"{"Name": "lost\#(i)", "SecretString": "v", "ClientRequestToken": "\#(UUID().uuidString)"}"#)
+                }
+            }
+            return await group.reduce(into: [(Int, JSONValue)]()) { $0.append($1) }
+        }
+        #expect(outcomes.allSatisfy { $0.0 == 500 })
+        #expect(outcomes.allSatisfy { $0.1["__type"] == .string("InternalServiceError") })
+        #expect(opened.storage.read { $0.secrets.count } == 1)
+
+        files.failing.store(false, ordering: .releasing)
+        // The failed creations left no trace: the names are free again.
+        #expect(Self.create(opened.service, "lost0", "again") == 200)
+        #expect(Self.create(opened.service, "kept", "dup") == 400)
+        let state = opened.storage.read { $0 }
+        #expect(Set(state.secrets.values.map(\.name)) == ["kept", "lost0"])
+        opened.journal.close()
+        let reopened = try Self.open(directory)
+        defer { reopened.journal.close() }
+        #expect(reopened.storage.read { $0 } == state)
+    }
+
+    @Test func readsDoNotSeeWritesBeforeTheyAreDurable() throws {
+        let directory = Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let opened = try Self.open(directory)
+        defer { opened.journal.close() }
+        let seenInsideDecision = Mutex<Bool?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        opened.storage.write({ state in
+            .success(WriteDecision(facts: [.secretCreated(arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AAAAAA",
+                                                           name: "x", accountId: "123456789012", description: nil,
+                                                           kmsKeyId: nil, tags: [], date: 0)],
+                                   answer: .null))
+        }, completion: { _ in done.signal() })
+        // A second write decided right after sees the first (pending) one.
+        opened.storage.write({ state in
+            seenInsideDecision.withLock { $0 = state.arn(name: "x", accountId: "123456789012") != nil }
+            return .success(WriteDecision(facts: [], answer: .null))
+        }, completion: { _ in done.signal() })
+        done.wait()
+        done.wait()
+        #expect(seenInsideDecision.withLock { $0 } == true)
+        #expect(opened.storage.read { $0.arn(name: "x", accountId: "123456789012") } != nil)
+    }
+}
