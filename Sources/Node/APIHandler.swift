@@ -4,8 +4,8 @@ import Platform
 import SecretsAPI
 
 /// Bridges the HTTP server to the Secrets Manager service: one HTTP request in, one AWS JSON
-/// response out. The service is synchronous today; `respond` lets later, durable writes answer
-/// from the journal's thread once their record is on disk.
+/// response out. Reads answer on the event loop's thread; writes answer from the journal's writer
+/// thread once their record is durable (the loop never waits for a disk).
 struct APIHandler: RequestHandler {
     let service: SecretsManagerService
 
@@ -23,7 +23,8 @@ struct APIHandler: RequestHandler {
             method: request.method, path: path, query: query,
             headers: request.headers.map { (name: $0.name, value: $0.value) },
             body: request.body, sourceIP: connection.peer?.host ?? "")
-        let answer = service.handle(awsRequest, now: Date())
-        respond(HTTPResponse(status: answer.status, headers: answer.headers, body: answer.body))
+        service.handle(awsRequest, now: Date()) { answer in
+            respond(HTTPResponse(status: answer.status, headers: answer.headers, body: answer.body))
+        }
     }
 }

@@ -167,24 +167,80 @@ extension SecretState {
         }
     }
 
-    /// Per AWS: description and all are not case-sensitive, the others are; all breaks the
-    /// value into words and matches each against the words of every attribute; the others are
-    /// prefix matches of the whole attribute.
+    /// Per AWS (the user guide's "Find secrets", and responses recorded against the service):
+    /// text is broken into words at spaces and punctuation, at a lower-to-upper case change and
+    /// between letters and digits (`credsDatabase#892` → creds, Database, 892).
+    /// - `description` and `all`: not case-sensitive; the value is broken into words too, and
+    ///   every one of its words must be the prefix of some word of the attribute(s).
+    /// - the other keys: case-sensitive; the value, whole, must be a prefix of the attribute or
+    ///   of its text from the start of one of its words (`Test` finds `MyTestSecret`).
     static func matches(_ value: String, _ attributes: [String], key: ListSecretsFilterKey) -> Bool {
         switch key {
-        case .all:
-            let words = attributes.flatMap { splitWords($0.lowercased()) } + attributes.map { $0.lowercased() }
-            let wanted = splitWords(value.lowercased())
+        case .all, .description:
+            let words = attributes.flatMap { Self.words(of: $0).map { $0.lowercased() } }
+            let wanted = Self.words(of: value).map { $0.lowercased() }
             return !wanted.isEmpty && wanted.allSatisfy { word in words.contains { $0.hasPrefix(word) } }
-        case .description:
-            return attributes.contains { $0.lowercased().hasPrefix(value.lowercased()) }
         default:
-            return attributes.contains { $0.hasPrefix(value) }
+            return attributes.contains { attribute in wordStarts(of: attribute).contains { $0.hasPrefix(value) } }
         }
     }
 
-    private static func splitWords(_ text: String) -> [String] {
-        text.split { $0.isWhitespace || "/_+=.@-:".contains($0) }.map(String.init)
+    private enum CharacterClass { case lower, upper, digit, other, separator }
+
+    private static func characterClass(_ c: Character) -> CharacterClass {
+        if c.isLowercase { return .lower }
+        if c.isUppercase { return .upper }
+        if c.isNumber { return .digit }
+        if c.isLetter { return .other }
+        return .separator
+    }
+
+    /// Where words begin: after a separator, at a lower-to-upper change, between letters and digits.
+    private static func isWordStart(_ previous: Character?, _ current: Character) -> Bool {
+        let now = characterClass(current)
+        if now == .separator { return false }
+        guard let previous else { return true }
+        switch (characterClass(previous), now) {
+        case (.separator, _): return true
+        case (.lower, .upper): return true
+        case (.digit, .lower), (.digit, .upper), (.digit, .other): return true
+        case (.lower, .digit), (.upper, .digit), (.other, .digit): return true
+        default: return false
+        }
+    }
+
+    /// The attribute from position 0 and from the start of each later word.
+    static func wordStarts(of text: String) -> [Substring] {
+        var starts: [Substring] = [text[...]]
+        var previous: Character?
+        for index in text.indices {
+            let c = text[index]
+            if index != text.startIndex, isWordStart(previous, c) { starts.append(text[index...]) }
+            previous = c
+        }
+        return starts
+    }
+
+    /// The words of `text` (see `matches`).
+    static func words(of text: String) -> [String] {
+        var result: [String] = []
+        var current = ""
+        var previous: Character?
+        for c in text {
+            if characterClass(c) == .separator {
+                if !current.isEmpty { result.append(current) }
+                current = ""
+            } else {
+                if isWordStart(previous, c), !current.isEmpty {
+                    result.append(current)
+                    current = ""
+                }
+                current.append(c)
+            }
+            previous = c
+        }
+        if !current.isEmpty { result.append(current) }
+        return result
     }
 
     static func matches(_ secret: Secret, _ filter: ListSecretsFilter) -> Bool {

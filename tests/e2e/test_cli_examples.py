@@ -20,7 +20,7 @@ EXAMPLE_KEY = "EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE"
 def blocks():
     text = (HERE / "examples.sh").read_text()
     parts = re.split(r"^### (.+)$", text, flags=re.M)
-    return [(parts[i].strip(), parts[i + 1]) for i in range(1, len(parts), 2)]
+    return [(parts[i].split(" (")[0].strip(), parts[i + 1]) for i in range(1, len(parts), 2)]
 
 
 @pytest.fixture(scope="module")
