@@ -126,6 +126,38 @@ import Testing
         #expect(third.storage.read { $0 } == withTail)
     }
 
+    /// Known values written, a snapshot taken, more written: no file of the data directory
+    /// (segments, snapshot) holds any of the plaintexts.
+    @Test func noPlaintextInSegmentsOrSnapshots() throws {
+        let directory = Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let opened = try Self.open(directory)
+        let markers = (0..<20).map { "plain-marker-\($0)-\(UUID().uuidString)" }
+        for (i, marker) in markers.enumerated() {
+            #expect(Self.create(opened.service, "m\(i)", marker) == 200)
+            if i == 10 { try opened.journal.snapshotNow() }
+        }
+        try opened.journal.snapshotNow()
+        opened.journal.close()
+        let files = try FileManager.default.subpathsOfDirectory(atPath: directory)
+        #expect(files.contains { $0.hasSuffix(".snap") })
+        for file in files {
+            guard let data = FileManager.default.contents(atPath: directory + "/" + file) else { continue }
+            let bytes = [UInt8](data)
+            for marker in markers + ["plain-marker"] {
+                let needle = Array(marker.utf8)
+                let found = bytes.count >= needle.count
+                    && (0...(bytes.count - needle.count)).contains { bytes[$0] == needle[0] && Array(bytes[$0..<($0 + needle.count)]) == needle }
+                #expect(!found, "\(marker) found in \(file)")
+            }
+        }
+        let reopened = try Self.open(directory)
+        defer { reopened.journal.close() }
+        #expect(reopened.storage.read { $0.secrets.count } == 20)
+        let (status, value) = Self.call(reopened.service, "GetSecretValue", #"{"SecretId": "m7"}"#)
+        #expect(status == 200 && value["SecretString"] == .string(markers[7]))
+    }
+
     @Test func failedAppendsLeaveNothingBehindAndWritesResume() async throws {
         let directory = Self.directory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
