@@ -28,9 +28,8 @@ final class JournalSecretStorage: SecretStorage, SnapshotSource {
         var inFlight = 0
         /// An append failed: `pending` is wrong until the in-flight ones drain.
         var failed = false
-        /// Sequence numbers of queued writes, and of the newest completed one.
+        /// The sequence number of the newest queued write.
         var lastQueued: UInt64 = 0
-        var lastCompleted: UInt64 = 0
         /// Idempotent answers (no facts) waiting for the writes queued before them.
         var waiters: [(after: UInt64, answer: JSONValue, completion: @Sendable (Result<JSONValue, AWSError>) -> Void)] = []
     }
@@ -123,7 +122,6 @@ final class JournalSecretStorage: SecretStorage, SnapshotSource {
         var released: [(@Sendable (Result<JSONValue, AWSError>) -> Void, Result<JSONValue, AWSError>)] = []
         state.withLock { state in
             state.inFlight -= 1
-            state.lastCompleted = sequence
             switch result {
             case .success(let lsn):
                 for fact in facts { state.committed.apply(fact) }
