@@ -216,3 +216,27 @@ import Testing
         #expect(opened.storage.read { $0.arn(name: "x", accountId: "123456789012") } != nil)
     }
 }
+
+/// The purge of secrets whose recovery window has ended is a logged fact, decided at the time
+/// the purger passes in.
+@Suite struct PurgerTests {
+    @Test func purgesOnlyExpiredSecretsDurably() throws {
+        let directory = JournalSecretStorageTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let opened = try JournalSecretStorageTests.open(directory)
+        #expect(JournalSecretStorageTests.create(opened.service, "old", "1") == 200)
+        #expect(JournalSecretStorageTests.create(opened.service, "kept", "2") == 200)
+        #expect(JournalSecretStorageTests.call(opened.service, "DeleteSecret", #"{"SecretId": "old", "RecoveryWindowInDays": 7}"#).0 == 200)
+        let purger = Purger(storage: opened.storage, region: "us-east-1", log: Logger(label: "test"))
+        purger.purgeOnce(now: Date().addingTimeInterval(6 * 86_400))
+        #expect(opened.storage.read { $0.secrets.count } == 2)
+        purger.purgeOnce(now: Date().addingTimeInterval(7 * 86_400 + 60))
+        // The purge is asynchronous (a journal write): wait for it, bounded.
+        for _ in 0..<200 where opened.storage.read({ $0.secrets.count }) != 1 { OSThread.sleep(seconds: 0.01) }
+        #expect(opened.storage.read { Set($0.secrets.values.map(\.name)) } == ["kept"])
+        opened.journal.close()
+        let reopened = try JournalSecretStorageTests.open(directory)
+        defer { reopened.journal.close() }
+        #expect(reopened.storage.read { Set($0.secrets.values.map(\.name)) } == ["kept"])
+    }
+}
