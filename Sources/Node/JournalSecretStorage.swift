@@ -105,7 +105,8 @@ final class JournalSecretStorage: SecretStorage, SnapshotSource {
                 [self] result in
                 completed(sequence, facts: facts, answer: answer, result: result, completion: completion)
             }
-            if let refused { return .failure(Self.error(for: refused)) }
+            // Refused at once (halted, overloaded, closed): retryable, no detail of the disk.
+            if refused != nil { return .failure(AWSError.storageUnavailable) }
             state.lastQueued = sequence
             state.inFlight += 1
             for fact in facts { state.pending.apply(fact) }
@@ -139,7 +140,7 @@ final class JournalSecretStorage: SecretStorage, SnapshotSource {
             }
             if state.failed && state.inFlight == 0 { recoverFromFailure(&state) }
         }
-        completion(result.map { _ in answer }.mapError(Self.error(for:)))
+        completion(result.map { _ in answer }.mapError { _ in AWSError.storageUnavailable })
         for (waiter, outcome) in released { waiter(outcome) }
     }
 
@@ -149,12 +150,6 @@ final class JournalSecretStorage: SecretStorage, SnapshotSource {
         state.failed = false
         journal.resume()
         log.info("journal resumed after a failed write; accepting writes again")
-    }
-
-    /// What a client is told when the log refuses or fails its write: retryable, no detail of
-    /// the disk.
-    static func error(for error: JournalError) -> AWSError {
-        AWSError.storageUnavailable
     }
 
     // MARK: SnapshotSource

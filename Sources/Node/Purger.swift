@@ -56,7 +56,7 @@ final class Purger: Sendable {
         storage.write({ state in
             state.decide(.purgeExpired, context: context)
                 .map { WriteDecision(facts: $0, answer: .number(String($0.count))) }
-                .mapError { AWSError(AWSError.Code(type: $0.code, status: 400), $0.message) }
+                .mapError { AWSError($0) }
         }, completion: { result in
             switch result {
             case .success(.number(let count)) where count != "0": log.info("purged \(count) secrets whose recovery window ended")

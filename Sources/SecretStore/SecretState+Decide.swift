@@ -170,7 +170,7 @@ extension SecretState {
     }
 
     /// Midnight UTC of the day containing `millis`.
-    static func day(of millis: Int64) -> Int64 {
+    public static func day(of millis: Int64) -> Int64 {
         var remainder = millis % Limits.millisPerDay
         if remainder < 0 { remainder += Limits.millisPerDay }
         return millis - remainder

@@ -11,20 +11,20 @@ extension SecretsOperations {
         table.register("GetResourcePolicy") { context, input throws(AWSError) in try getResourcePolicy(context, input) }
         table.register("ValidateResourcePolicy") { _, input throws(AWSError) in try validateResourcePolicy(input) }
         table.registerDeferred("TagResource") { context, input, done in
-            simpleWrite(context, input, done) { .tagResource(secretId: $0, tags: Self.tags(input["Tags"])) }
+            simpleWrite(context, input, done, answersNothing: true) { .tagResource(secretId: $0, tags: Self.tags(input["Tags"])) }
         }
         table.registerDeferred("UntagResource") { context, input, done in
-            simpleWrite(context, input, done) { .untagResource(secretId: $0, tagKeys: Self.strings(input, "TagKeys") ?? []) }
+            simpleWrite(context, input, done, answersNothing: true) { .untagResource(secretId: $0, tagKeys: Self.strings(input, "TagKeys") ?? []) }
         }
         table.registerDeferred("PutResourcePolicy") { context, input, done in
             let policy = Self.string(input, "ResourcePolicy") ?? ""
             if let problem = PolicySyntax.problem(in: policy) {
                 return done(.failure(AWSError(.malformedPolicyDocument, problem)))
             }
-            simpleWrite(context, input, done, answersNothing: false) { .putResourcePolicy(secretId: $0, policy: policy) }
+            simpleWrite(context, input, done) { .putResourcePolicy(secretId: $0, policy: policy) }
         }
         table.registerDeferred("DeleteResourcePolicy") { context, input, done in
-            simpleWrite(context, input, done, answersNothing: false) { .deleteResourcePolicy(secretId: $0) }
+            simpleWrite(context, input, done) { .deleteResourcePolicy(secretId: $0) }
         }
         table.registerDeferred("RotateSecret") { context, input, done in
             let rules: RotationRules? = input["RotationRules"].map { rules in
@@ -32,57 +32,47 @@ extension SecretsOperations {
                               scheduleExpression: Self.string(rules, "ScheduleExpression"),
                               duration: Self.string(rules, "Duration"))
             }
-            simpleWrite(context, input, done, answersNothing: false) {
+            simpleWrite(context, input, done) {
                 .rotateSecret(secretId: $0, rotationLambdaARN: Self.string(input, "RotationLambdaARN"), rules: rules)
             }
         }
         table.registerDeferred("CancelRotateSecret") { context, input, done in
-            simpleWrite(context, input, done, answersNothing: false) { .cancelRotateSecret(secretId: $0) }
+            simpleWrite(context, input, done) { .cancelRotateSecret(secretId: $0) }
         }
     }
 
-    /// A write on one existing secret whose answer is `{ARN, Name}` (TagResource and
-    /// UntagResource answer nothing at all, as AWS).
+    /// A write on one existing secret whose answer is `{ARN, Name}`, or `{}` with
+    /// `answersNothing` (TagResource and UntagResource, as AWS).
     private func simpleWrite(
-        _ context: OperationContext, _ input: JSONValue, _ done: @escaping OperationCompletion, answersNothing: Bool = true,
+        _ context: OperationContext, _ input: JSONValue, _ done: @escaping OperationCompletion, answersNothing: Bool = false,
         _ command: @escaping @Sendable (String) -> Command
     ) {
         let secretId = Self.string(input, "SecretId") ?? ""
-        let decisionContext: DecisionContext
-        do {
-            decisionContext = try Self.decisionContext(context)
-        } catch {
-            return done(.failure(error))
+        write(context, done: done) { state, decision throws(AWSError) in
+            let secret = try Self.find(secretId, in: state, decision)
+            let facts = try Self.run(command(secretId), state, decision)
+            let answer: JSONValue = answersNothing
+                ? .object([])
+                : Self.object([("ARN", .string(secret.arn)), ("Name", .string(secret.name))])
+            return (facts, answer)
         }
-        storage.write({ state in
-            do throws(AWSError) {
-                let secret = try Self.find(secretId, in: state, decisionContext)
-                let facts = try Self.run(command(secretId), state, decisionContext)
-                let answer: JSONValue = answersNothing
-                    ? .object([])
-                    : Self.object([("ARN", .string(secret.arn)), ("Name", .string(secret.name))])
-                return .success(WriteDecision(facts: facts, answer: answer))
-            } catch {
-                return .failure(error)
-            }
-        }, completion: done)
     }
 
     private func lookup(_ context: OperationContext, _ input: JSONValue) throws(AWSError) -> Secret {
         let secretId = Self.string(input, "SecretId") ?? ""
         switch storage.read({ $0.describe(secretId, accountId: context.principal.accountId, region: context.region) }) {
         case .success(let secret): return secret
-        case .failure(let error): throw Self.awsError(error)
+        case .failure(let error): throw AWSError(error)
         }
     }
 
     func describeSecret(_ context: OperationContext, _ input: JSONValue) throws(AWSError) -> JSONValue {
-        Self.describe(try lookup(context, input), region: context.region, listing: false)
+        Self.describe(try lookup(context, input), listing: false)
     }
 
     /// DescribeSecret's output, or (with `listing`) a ListSecrets entry, whose version map is
     /// called `SecretVersionsToStages`. Members that do not apply are omitted, as AWS does.
-    static func describe(_ secret: Secret, region: String, listing: Bool) -> JSONValue {
+    static func describe(_ secret: Secret, listing: Bool) -> JSONValue {
         let rotation = secret.rotation
         let stages = JSONValue.object(secret.versionIdsToStages.map { entry in
             (key: entry.versionId, value: stagesJSON(entry.stages))
@@ -140,11 +130,11 @@ extension SecretsOperations {
                                              maxResults: maxResults, nextToken: token) }) {
         case .success(let page):
             return Self.object([
-                ("SecretList", .array(page.items.map { Self.describe($0, region: context.region, listing: true) })),
+                ("SecretList", .array(page.items.map { Self.describe($0, listing: true) })),
                 ("NextToken", page.nextToken.map { .string($0) }),
             ])
         case .failure(let error):
-            throw Self.awsError(error)
+            throw AWSError(error)
         }
     }
 
@@ -171,13 +161,13 @@ extension SecretsOperations {
             return Self.object([("Versions", .array(versions)), ("NextToken", page.nextToken.map { .string($0) }),
                                 ("ARN", .string(secret.arn)), ("Name", .string(secret.name))])
         case .failure(let error):
-            throw Self.awsError(error)
+            throw AWSError(error)
         }
     }
 
     func getResourcePolicy(_ context: OperationContext, _ input: JSONValue) throws(AWSError) -> JSONValue {
         let secret = try lookup(context, input)
-        if secret.isScheduledForDeletion { throw Self.awsError(.markedForDeletion) }
+        if secret.isScheduledForDeletion { throw AWSError(.markedForDeletion) }
         return Self.object([("ARN", .string(secret.arn)), ("Name", .string(secret.name)),
                             ("ResourcePolicy", secret.resourcePolicy.map { .string($0) })])
     }

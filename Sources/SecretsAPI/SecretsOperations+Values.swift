@@ -39,8 +39,8 @@ extension SecretsOperations {
     }
 
     /// Runs one write: `decide` gets the state in write order and the decision context, and
-    /// returns the command and how to answer once its facts are durable.
-    private func write(
+    /// returns the facts and how to answer once they are durable.
+    func write(
         _ context: OperationContext, done: @escaping OperationCompletion,
         _ decide: (SecretState, DecisionContext) throws(AWSError) -> (facts: [Fact], answer: JSONValue)
     ) {
@@ -63,7 +63,7 @@ extension SecretsOperations {
     static func run(_ command: Command, _ state: SecretState, _ context: DecisionContext) throws(AWSError) -> [Fact] {
         switch state.decide(command, context: context) {
         case .success(let facts): return facts
-        case .failure(let error): throw awsError(error)
+        case .failure(let error): throw AWSError(error)
         }
     }
 
@@ -196,7 +196,7 @@ extension SecretsOperations {
     static func find(_ secretId: String, in state: SecretState, _ decision: DecisionContext) throws(AWSError) -> Secret {
         switch state.lookup(secretId, accountId: decision.accountId, region: decision.region) {
         case .success(let secret): return secret
-        case .failure(let error): throw awsError(error)
+        case .failure(let error): throw AWSError(error)
         }
     }
 
@@ -210,7 +210,7 @@ extension SecretsOperations {
         switch storage.read({ $0.getValue(secretId, versionId: versionId, versionStage: versionStage,
                                           accountId: context.principal.accountId, region: context.region) }) {
         case .success(let value): found = value
-        case .failure(let error): throw Self.awsError(error)
+        case .failure(let error): throw AWSError(error)
         }
         let answer = try valueEntry(found.secret, found.version)
         recordAccess(found.secret, context)
@@ -236,9 +236,7 @@ extension SecretsOperations {
     /// LastAccessedDate has day granularity: the first read of a secret on a new day logs the
     /// day (a fact, so every node agrees); later reads that day write nothing. Not waited for.
     func recordAccess(_ secret: Secret, _ context: OperationContext) {
-        let now = Self.millis(context.now)
-        let day = now - ((now % Limits.millisPerDay) + Limits.millisPerDay) % Limits.millisPerDay
-        guard secret.lastAccessedDate != day else { return }
+        guard secret.lastAccessedDate != SecretState.day(of: Self.millis(context.now)) else { return }
         let arn = secret.arn
         let account = secret.accountId
         write(context, done: { _ in }) { state, decision throws(AWSError) in
@@ -275,7 +273,7 @@ extension SecretsOperations {
                         failed(secretId, error)
                     }
                 case .failure(let error):
-                    failed(secretId, Self.awsError(error))
+                    failed(secretId, AWSError(error))
                 }
             }
         } else {
@@ -285,7 +283,7 @@ extension SecretsOperations {
             switch storage.read({ $0.listSecrets(accountId: account, filters: filters ?? [], maxResults: maxResults,
                                                  nextToken: token) }) {
             case .success(let listed): page = listed
-            case .failure(let error): throw Self.awsError(error)
+            case .failure(let error): throw AWSError(error)
             }
             nextToken = page.nextToken
             for secret in page.items {

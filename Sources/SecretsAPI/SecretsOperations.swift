@@ -1,6 +1,6 @@
 import Cryptography
 import Foundation
-import SecretStore
+public import SecretStore
 
 /// The secrets operations of AWS Secrets Manager over a `SecretStorage`: JSON input to
 /// commands and queries of the pure core, sealing and opening values with `ValueSealer`, and
@@ -38,10 +38,6 @@ extension SecretsOperations {
         return .number("\(seconds).\(digits)")
     }
 
-    /// The core's refusal as the AWS error (every core error is a client fault).
-    static func awsError(_ error: SecretStoreError) -> AWSError {
-        AWSError(AWSError.Code(type: error.code, status: 400), error.message)
-    }
 
     /// A decision context for a write: now, the node's region, the caller's account, and fresh
     /// randomness for a new ARN suffix and VersionId.
@@ -106,6 +102,11 @@ extension AWSError.Code {
 }
 
 extension AWSError {
+    /// The core's refusal as the AWS error (every core error is a client fault).
+    public init(_ error: SecretStoreError) {
+        self.init(Code(type: error.code, status: 400), error.message)
+    }
+
     /// `KmsKeyId` names no key of the caller's account in the node's keyring (AWS reports the
     /// KMS NotFoundException it met while encrypting).
     public static func kmsKeyNotFound(_ identifier: String) -> AWSError {
