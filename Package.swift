@@ -41,10 +41,11 @@ let package = Package(
         .target(name: "HTTP1", swiftSettings: swiftSettings),
         .target(name: "Journal", dependencies: ["Platform"], swiftSettings: swiftSettings),
         .target(name: "SecretStore", swiftSettings: swiftSettings),
-        .target(name: "SecretsAPI", dependencies: ["Cryptography", "SecretStore"], swiftSettings: swiftSettings),
+        .target(name: "JSON", swiftSettings: swiftSettings),
+        .target(name: "SecretsAPI", dependencies: ["Cryptography", "SecretStore", "JSON"], swiftSettings: swiftSettings),
         .target(
             name: "Node",
-            dependencies: ["Platform", "Cryptography", "TLS", "HTTP1", "SecretsAPI", "Journal"],
+            dependencies: ["Platform", "Cryptography", "TLS", "HTTP1", "SecretsAPI", "Journal", "JSON"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "strongroom", dependencies: ["Node", "Journal"], swiftSettings: swiftSettings),
@@ -70,10 +71,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SecretStoreTests", dependencies: ["SecretStore", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "SecretsAPITests", dependencies: ["SecretsAPI", "Cryptography", "SecretStore"], swiftSettings: swiftSettings),
+        .testTarget(name: "SecretsAPITests", dependencies: ["SecretsAPI", "Cryptography", "SecretStore", "JSON"], swiftSettings: swiftSettings),
         .testTarget(
             name: "NodeTests",
-            dependencies: ["Node", "Platform", "TLS", "HTTP1", "SecretsAPI", "Cryptography", "Journal", "SecretStore"],
+            dependencies: ["Node", "Platform", "TLS", "HTTP1", "SecretsAPI", "Cryptography", "Journal", "SecretStore", "JSON"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,3 +1,4 @@
+public import JSON
 /// An error answered to the client: an AWS error type (`__type`), its HTTP status and a message.
 ///
 /// Codes map one to one to an AWS `__type` and status (STYLE.md: errors are structs with a code

@@ -1,3 +1,4 @@
+import JSON
 extension OperationTable {
     /// Operations that touch no secret: `GetRandomPassword`.
     mutating func registerUtilities() {

@@ -1,3 +1,4 @@
+public import JSON
 public import Cryptography
 public import Foundation
 

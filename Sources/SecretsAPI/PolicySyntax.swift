@@ -1,3 +1,4 @@
+import JSON
 /// The syntax of an IAM resource policy, as PutResourcePolicy and ValidateResourcePolicy check
 /// it before storing: a JSON object with `Version` and `Statement`, each statement with an
 /// `Effect`, a principal, and actions. What a policy grants is evaluated by the authorization

@@ -1,3 +1,4 @@
+import JSON
 /// Checks a decoded JSON body against an input shape of the service model, the way AWS's Coral
 /// frontend does, in its two layers:
 ///

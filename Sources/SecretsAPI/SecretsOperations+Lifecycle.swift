@@ -1,3 +1,4 @@
+import JSON
 import SecretStore
 
 /// DeleteSecret and RestoreSecret.

@@ -1,3 +1,4 @@
+import JSON
 import Cryptography
 import Foundation
 import Testing
