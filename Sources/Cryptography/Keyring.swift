@@ -15,17 +15,28 @@ public struct Keyring: Sendable {
         public var aliases: [String]
         public var material: SecureBytes
         public var description: String
+        /// The key policy, reduced to what Secrets Manager needs: the other accounts that may
+        /// use this key (decrypt and encrypt through Secrets Manager). The owner always may.
+        /// Default (`alias/aws/secretsmanager`) keys cannot be shared, as in AWS.
+        public var allowedAccounts: [String]
 
         public var arn: String { "arn:aws:kms:\(region):\(accountId):key/\(keyId)" }
         public func aliasArn(_ alias: String) -> String { "arn:aws:kms:\(region):\(accountId):\(alias)" }
 
-        public init(keyId: String, accountId: String, region: String, aliases: [String], material: SecureBytes, description: String = "") {
+        public init(keyId: String, accountId: String, region: String, aliases: [String], material: SecureBytes,
+                    description: String = "", allowedAccounts: [String] = []) {
             self.keyId = keyId
             self.accountId = accountId
             self.region = region
             self.aliases = aliases
             self.material = material
             self.description = description
+            self.allowedAccounts = allowedAccounts
+        }
+
+        /// Whether the key policy lets `account` use the key.
+        public func allows(account: String) -> Bool {
+            account == accountId || allowedAccounts.contains(account)
         }
     }
 
@@ -72,6 +83,16 @@ public struct Keyring: Sendable {
             guard bytes.count == Self.keyByteCount else {
                 throw FormatError(message: "\(at).material: key is \(bytes.count) bytes; it must be \(Self.keyByteCount) (AES-256)")
             }
+            let allowed = entry["allowedAccounts"] as? [String] ?? []
+            if entry["allowedAccounts"] != nil && entry["allowedAccounts"] as? [String] == nil {
+                throw FormatError(message: "\(at).allowedAccounts: must be an array of account ids")
+            }
+            for other in allowed where other.count != 12 || !other.allSatisfy(\.isASCIIDigit) {
+                throw FormatError(message: "\(at).allowedAccounts: '\(other)' is not a 12-digit account id")
+            }
+            if !allowed.isEmpty && aliases.contains(Self.defaultAlias) {
+                throw FormatError(message: "\(at).allowedAccounts: the default key \(Self.defaultAlias) cannot be shared with other accounts")
+            }
             guard seenIds.insert(keyId).inserted else { throw FormatError(message: "\(at).keyId: '\(keyId)' appears twice") }
             for alias in aliases {
                 guard seenAliases.insert(account + "/" + alias).inserted else {
@@ -79,7 +100,8 @@ public struct Keyring: Sendable {
                 }
             }
             keys.append(Key(keyId: keyId, accountId: account, region: region, aliases: aliases,
-                            material: SecureBytes(Array(bytes)), description: entry["description"] as? String ?? ""))
+                            material: SecureBytes(Array(bytes)), description: entry["description"] as? String ?? "",
+                            allowedAccounts: allowed))
         }
         self.keys = keys
     }
@@ -87,11 +109,13 @@ public struct Keyring: Sendable {
     /// The keyring as file contents (the caller writes it with mode 0600).
     public func encoded() -> Data {
         let list: [[String: Any]] = keys.map { key in
-            [
+            var entry: [String: Any] = [
                 "keyId": key.keyId, "accountId": key.accountId, "region": key.region, "aliases": key.aliases,
                 "description": key.description,
                 "material": Data(key.material.unsafeCopiedBytes).base64EncodedString(),
             ]
+            if !key.allowedAccounts.isEmpty { entry["allowedAccounts"] = key.allowedAccounts }
+            return entry
         }
         // Safety of the plaintext copy above: it exists only to be written to the 0600 keyring file.
         return (try? JSONSerialization.data(withJSONObject: ["keys": list], options: [.prettyPrinted, .sortedKeys])) ?? Data()

@@ -7,8 +7,9 @@ import TLS
 /// reused on every later run (same CA, keys, credentials and data).
 ///
 /// The directory holds `ca.pem`/`ca.key` (the cluster CA), `node.pem`/`node.key` (valid for
-/// 127.0.0.1, ::1 and localhost), `iam.json` (two accounts, each with an `admin` user allowed
-/// `secretsmanager:*` and a `reader` user with no policy), `keyring.json`, `config.json` (what
+/// 127.0.0.1, ::1 and localhost), `iam.json` (two accounts in one organization, each with an
+/// `admin` user allowed `secretsmanager:*`, a `reader` user with no policy and an `app` role
+/// with an ABAC policy), `keyring.json` (each account's default key and `alias/dev-shared`), `config.json` (what
 /// `strongroom serve --config` reads), `endpoint.json` (for scripts) and `data/`.
 public enum DevEnvironment {
     public static let defaultPort: UInt16 = 7443
@@ -52,6 +53,7 @@ public enum DevEnvironment {
                 configuration.listen = [SocketAddress(host: "127.0.0.1", port: port)!]
                 try write(String(decoding: configuration.encoded(), as: UTF8.self), "config.json", mode: 0o600)
             }
+            try upgrade(directory: dir, region: configuration.region)
         } else {
             let region = region ?? defaultRegion
             var random = SystemRandomSource()
@@ -69,6 +71,28 @@ public enum DevEnvironment {
             try write(String(decoding: configuration.encoded(), as: UTF8.self), "config.json", mode: 0o600)
         }
         return configuration
+    }
+
+    /// A directory made by an earlier version gets what this one adds (IAM members, the
+    /// shared key); what is there stays.
+    private static func upgrade(directory dir: String, region: String) throws(Node.StartupError) {
+        let iamPath = dir + "/iam.json", keyringPath = dir + "/keyring.json"
+        if let data = FileManager.default.contents(atPath: iamPath), let upgraded = try upgradeIAM(data) {
+            do {
+                try Files.writeAtomically(Array(upgraded), to: iamPath, mode: 0o600)
+            } catch {
+                throw Node.StartupError("\(iamPath): cannot write: \(error.message)")
+            }
+        }
+        if let data = FileManager.default.contents(atPath: keyringPath), var keyring = try? Keyring(json: data),
+           keyring.key(named: sharedKeyAlias, account: accounts[0]) == nil {
+            keyring.keys.append(try sharedKey(region: region, random: SystemRandomSource()))
+            do {
+                try Files.writeAtomically(Array(keyring.encoded()), to: keyringPath, mode: 0o600)
+            } catch {
+                throw Node.StartupError("\(keyringPath): cannot write: \(error.message)")
+            }
+        }
     }
 
     private static func makeCertificates(in dir: String, region: String, now: Date) throws(Node.StartupError) {
@@ -118,42 +142,132 @@ public enum DevEnvironment {
         return out
     }
 
+    /// The dev accounts' AWS Organizations organization: both accounts are in it, so a
+    /// resource policy granting one to the other is not "public" for BlockPublicPolicy.
+    public static let organizationId = "o-strongroomdev"
+    /// The customer key of the first account that the second may use (its key policy names it).
+    public static let sharedKeyAlias = "alias/dev-shared"
+
+    /// `iam.json`: per account an `admin` user (Secrets Manager administrator), a `reader`
+    /// user with no policy, and an `app` role whose policy is AWS's ABAC example: it may read
+    /// the secrets whose `team` tag equals its own `team` tag. Both admins are cluster admins;
+    /// a session signing key lets `strongroom iam issue-session` hand out temporary credentials.
     static func iamDocument(random: inout SystemRandomSource) throws(Node.StartupError) -> String {
         var documents: [[String: Any]] = []
         for account in accounts {
-            let admin: [String: Any] = [
-                "type": "user", "name": "admin", "arn": "arn:aws:iam::\(account):user/admin", "tags": [String: String](),
-                "accessKeys": [["accessKeyId": try accessKeyId(random: &random), "secretAccessKey": try secretAccessKey(random: &random)]],
-                "policies": [[
-                    "name": "SecretsManagerAdmin",
-                    "document": ["Version": "2012-10-17",
-                                 "Statement": [["Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"]]],
-                ]],
-            ]
-            let reader: [String: Any] = [
-                "type": "user", "name": "reader", "arn": "arn:aws:iam::\(account):user/reader", "tags": [String: String](),
-                "accessKeys": [["accessKeyId": try accessKeyId(random: &random), "secretAccessKey": try secretAccessKey(random: &random)]],
-                "policies": [[String: Any]](),
-            ]
-            documents.append(["accountId": account, "principals": [admin, reader]])
+            documents.append(["accountId": account, "organizationId": organizationId,
+                              "principals": [try admin(account, random: &random), try reader(account, random: &random), appRole(account)]])
         }
-        let data = (try? JSONSerialization.data(withJSONObject: ["accounts": documents], options: [.prettyPrinted, .sortedKeys])) ?? Data()
+        let root: [String: Any] = [
+            "accounts": documents, "admins": accounts.map { "arn:aws:iam::\($0):user/admin" },
+            "sessionSigningKey": try sessionSigningKey(),
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self)
+    }
+
+    static func admin(_ account: String, random: inout SystemRandomSource) throws(Node.StartupError) -> [String: Any] {
+        [
+            "type": "user", "name": "admin", "arn": "arn:aws:iam::\(account):user/admin", "tags": [String: String](),
+            "accessKeys": [["accessKeyId": try accessKeyId(random: &random), "secretAccessKey": try secretAccessKey(random: &random)]],
+            "policies": [[
+                "name": "SecretsManagerAdmin",
+                "document": ["Version": "2012-10-17",
+                             "Statement": [["Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"]]],
+            ]],
+        ]
+    }
+
+    static func reader(_ account: String, random: inout SystemRandomSource) throws(Node.StartupError) -> [String: Any] {
+        [
+            "type": "user", "name": "reader", "arn": "arn:aws:iam::\(account):user/reader", "tags": [String: String](),
+            "accessKeys": [["accessKeyId": try accessKeyId(random: &random), "secretAccessKey": try secretAccessKey(random: &random)]],
+            "policies": [[String: Any]](),
+        ]
+    }
+
+    static func appRole(_ account: String) -> [String: Any] {
+        [
+            "type": "role", "name": "app", "arn": "arn:aws:iam::\(account):role/app", "tags": ["team": "payments"],
+            "policies": [[
+                "name": "ReadOwnTeamSecrets",
+                "document": ["Version": "2012-10-17", "Statement": [
+                    ["Sid": "ReadOwnTeam", "Effect": "Allow",
+                     "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Resource": "*",
+                     "Condition": ["StringEquals": ["aws:ResourceTag/team": "${aws:PrincipalTag/team}"]]],
+                    ["Sid": "List", "Effect": "Allow", "Action": "secretsmanager:ListSecrets", "Resource": "*"],
+                ]],
+            ]],
+        ]
+    }
+
+    static func sessionSigningKey() throws(Node.StartupError) -> String {
+        do {
+            return Data(try Random.bytes(32)).base64EncodedString()
+        } catch {
+            throw Node.StartupError("random generator: \(error)")
+        }
+    }
+
+    /// Brings an `iam.json` made by an earlier version up to this one's: the organization, the
+    /// admins, the app role and the session signing key are added; nothing is removed.
+    static func upgradeIAM(_ text: Data) throws(Node.StartupError) -> Data? {
+        guard var root = (try? JSONSerialization.jsonObject(with: text)) as? [String: Any],
+              var documents = root["accounts"] as? [[String: Any]] else { return nil }
+        var changed = false
+        for index in documents.indices {
+            guard let account = documents[index]["accountId"] as? String, accounts.contains(account) else { continue }
+            if documents[index]["organizationId"] == nil {
+                documents[index]["organizationId"] = organizationId
+                changed = true
+            }
+            var principals = documents[index]["principals"] as? [[String: Any]] ?? []
+            if !principals.contains(where: { $0["name"] as? String == "app" }) {
+                principals.append(appRole(account))
+                documents[index]["principals"] = principals
+                changed = true
+            }
+        }
+        root["accounts"] = documents
+        if root["admins"] == nil {
+            root["admins"] = accounts.map { "arn:aws:iam::\($0):user/admin" }
+            changed = true
+        }
+        if root["sessionSigningKey"] == nil {
+            root["sessionSigningKey"] = try sessionSigningKey()
+            changed = true
+        }
+        guard changed else { return nil }
+        return try? JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys])
     }
 
     static func keyring(region: String, random: inout SystemRandomSource) throws(Node.StartupError) -> Keyring {
         var keys: [Keyring.Key] = []
         for account in accounts {
-            do {
-                let id = try Random.uuidString(using: random)
-                keys.append(Keyring.Key(keyId: id, accountId: account, region: region, aliases: [Keyring.defaultAlias],
-                                        material: try SecureBytes(randomCount: Keyring.keyByteCount),
-                                        description: "Default key for Secrets Manager in account \(account)"))
-            } catch {
-                throw Node.StartupError("random generator: \(error)")
-            }
+            keys.append(try key(account: account, region: region, aliases: [Keyring.defaultAlias],
+                                description: "Default key for Secrets Manager in account \(account)", random: random))
         }
+        keys.append(try sharedKey(region: region, random: random))
         return Keyring(keys: keys)
+    }
+
+    /// `alias/dev-shared`: a customer key of the first account whose key policy lets the second
+    /// use it, so that cross-account reads of the secrets it seals work, as with a KMS CMK.
+    static func sharedKey(region: String, random: SystemRandomSource) throws(Node.StartupError) -> Keyring.Key {
+        try key(account: accounts[0], region: region, aliases: [sharedKeyAlias],
+                description: "Customer key of \(accounts[0]) shared with \(accounts[1])", random: random,
+                allowedAccounts: [accounts[1]])
+    }
+
+    private static func key(account: String, region: String, aliases: [String], description: String,
+                            random: SystemRandomSource, allowedAccounts: [String] = []) throws(Node.StartupError) -> Keyring.Key {
+        do {
+            return Keyring.Key(keyId: try Random.uuidString(using: random), accountId: account, region: region, aliases: aliases,
+                               material: try SecureBytes(randomCount: Keyring.keyByteCount), description: description,
+                               allowedAccounts: allowedAccounts)
+        } catch {
+            throw Node.StartupError("random generator: \(error)")
+        }
     }
 
     /// `endpoint.json`: what scripts and tests need to reach this node.
@@ -164,12 +278,20 @@ public enum DevEnvironment {
             throw Node.StartupError("\(configuration.iamFile): cannot read the IAM configuration")
         }
         let described: [[String: Any]] = accounts.map { account in
-            let principals = (account["principals"] as? [[String: Any]] ?? []).map { principal -> [String: Any] in
-                let key = (principal["accessKeys"] as? [[String: Any]])?.first ?? [:]
+            // Users with keys are listed with their first key; roles (no keys: they are used
+            // through `strongroom iam issue-session`) under "roles".
+            let all = account["principals"] as? [[String: Any]] ?? []
+            let principals = all.compactMap { principal -> [String: Any]? in
+                guard let key = (principal["accessKeys"] as? [[String: Any]])?.first else { return nil }
                 return ["name": principal["name"] ?? "", "arn": principal["arn"] ?? "",
                         "accessKeyId": key["accessKeyId"] ?? "", "secretAccessKey": key["secretAccessKey"] ?? ""]
             }
-            return ["accountId": account["accountId"] ?? "", "principals": principals]
+            let roles = all.filter { $0["type"] as? String == "role" }.map { role -> [String: Any] in
+                ["name": role["name"] ?? "", "arn": role["arn"] ?? "", "tags": role["tags"] ?? [String: String]()]
+            }
+            var described: [String: Any] = ["accountId": account["accountId"] ?? "", "principals": principals, "roles": roles]
+            if let organization = account["organizationId"] { described["organizationId"] = organization }
+            return described
         }
         let host = configuration.listen.first.map { $0.isIPv6 ? "[\($0.host)]" : $0.host } ?? "127.0.0.1"
         let object: [String: Any] = [

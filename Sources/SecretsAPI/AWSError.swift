@@ -29,6 +29,8 @@ public struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let incompleteSignature = Code(type: "IncompleteSignatureException", status: 400)
         public static let invalidSignature = Code(type: "InvalidSignatureException", status: 400)
         public static let unrecognizedClient = Code(type: "UnrecognizedClientException", status: 400)
+        /// Session credentials past their expiration.
+        public static let expiredToken = Code(type: "ExpiredTokenException", status: 400)
         public static let validation = Code(type: "ValidationException", status: 400)
         /// A request that is not an AWS JSON call at all (wrong method, path or content type), when
         /// it carries no credentials: AWS's frontend answers 403 here.
@@ -41,6 +43,9 @@ public struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let invalidParameter = Code(type: "InvalidParameterException", status: 400)
         public static let invalidRequest = Code(type: "InvalidRequestException", status: 400)
         public static let internalServiceError = Code(type: "InternalServiceError", status: 500)
+        /// An IAM (or KMS key policy) refusal of a signed request: AWS JSON services answer it
+        /// with status 400.
+        public static let notAuthorized = Code(type: "AccessDeniedException", status: 400)
     }
 
     public var code: Code

@@ -6,20 +6,45 @@ import Foundation
 /// of the first value that is missing or of the wrong type. Semantic rules (digits, ARNs,
 /// uniqueness) are checked afterwards by `IAMConfiguration.init(accounts:)`.
 enum IAMConfigurationDecoder {
-    static func accounts(from root: JSONValue) throws(IAMConfigurationError) -> [IAMConfiguration.Account] {
+    static func configuration(
+        from root: JSONValue
+    ) throws(IAMConfigurationError) -> (accounts: [IAMConfiguration.Account], admins: [String], sessionSigningKey: SecureBytes?) {
         let top = try object(root, path: "")
+        for key in top.keys where !["accounts", "admins", "sessionSigningKey"].contains(key) {
+            throw IAMConfigurationError(path: key, message: "unknown member (expected accounts, admins, sessionSigningKey)")
+        }
+        var admins: [String] = []
+        if let list = top["admins"] {
+            for (n, value) in try array(list, path: "admins").enumerated() {
+                admins.append(try string(value, path: "admins[\(n)]"))
+            }
+        }
+        var signingKey: SecureBytes?
+        if let value = top["sessionSigningKey"] {
+            guard let bytes = Data(base64Encoded: try string(value, path: "sessionSigningKey")) else {
+                throw IAMConfigurationError(path: "sessionSigningKey", message: "not base64")
+            }
+            signingKey = SecureBytes(Array(bytes))
+        }
+        return (try accounts(from: top), admins, signingKey)
+    }
+
+    private static func accounts(from top: Fields) throws(IAMConfigurationError) -> [IAMConfiguration.Account] {
         let accountValues = try array(required(top, "accounts", path: ""), path: "accounts")
         var accounts: [IAMConfiguration.Account] = []
         for (a, value) in accountValues.enumerated() {
             let path = "accounts[\(a)]"
             let account = try object(value, path: path)
             let accountId = try string(required(account, "accountId", path: path), path: "\(path).accountId")
+            let organization = try account["organizationId"].map { value throws(IAMConfigurationError) in
+                try string(value, path: "\(path).organizationId")
+            }
             let principalValues = try array(required(account, "principals", path: path), path: "\(path).principals")
             var identities: [IAMConfiguration.Identity] = []
             for (i, principalValue) in principalValues.enumerated() {
                 identities.append(try identity(principalValue, accountId: accountId, path: "\(path).principals[\(i)]"))
             }
-            accounts.append(IAMConfiguration.Account(accountId: accountId, identities: identities))
+            accounts.append(IAMConfiguration.Account(accountId: accountId, organizationId: organization, identities: identities))
         }
         return accounts
     }

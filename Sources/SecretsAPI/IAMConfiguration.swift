@@ -85,13 +85,17 @@ public struct IAMConfiguration: Sendable {
         }
     }
 
-    /// An account and its identities.
+    /// An account, its AWS Organizations organization (for `aws:PrincipalOrgID` and the
+    /// public-policy check) and its identities.
     public struct Account: Sendable {
         public var accountId: String
+        /// `o-` and 10 to 32 lower-case letters and digits, as AWS Organizations ids are.
+        public var organizationId: String?
         public var identities: [Identity]
 
-        public init(accountId: String, identities: [Identity]) {
+        public init(accountId: String, organizationId: String? = nil, identities: [Identity]) {
             self.accountId = accountId
+            self.organizationId = organizationId
             self.identities = identities
         }
     }
@@ -99,21 +103,39 @@ public struct IAMConfiguration: Sendable {
     /// Access key ids are 16 to 128 characters of upper-case letters and digits (AWS's rule).
     public static let accessKeyIdLength = 16...128
 
+    /// Bytes of a session signing key (HMAC-SHA256).
+    public static let sessionKeyByteCount = 32
+
     public private(set) var accounts: [Account]
+    /// The cluster's administrators (principal ARNs): who may use the node's operator calls
+    /// (`strongroom status`, …). Being an admin grants nothing in Secrets Manager: secrets
+    /// follow the identity and resource policies like everyone else's.
+    public private(set) var admins: [String]
+    /// The key that signs and checks session credentials (`strongroom iam issue-session`). The
+    /// same on every node, since the whole file is; nil when sessions are not configured.
+    public private(set) var sessionSigningKey: SecureBytes?
     /// Access key id → (account index, identity index, key index).
     private var keyIndex: [String: (Int, Int, Int)]
+    /// Principal ARN → (account index, identity index).
+    private var arnIndex: [String: (Int, Int)]
 
     /// An empty configuration: nobody can authenticate.
     public init() {
         accounts = []
+        admins = []
+        sessionSigningKey = nil
         keyIndex = [:]
+        arnIndex = [:]
     }
 
     /// Builds and validates a configuration.
     /// - Throws: the first rule broken, with its path as in the JSON form.
-    public init(accounts: [Account]) throws(IAMConfigurationError) {
+    public init(accounts: [Account], admins: [String] = [], sessionSigningKey: SecureBytes? = nil) throws(IAMConfigurationError) {
         self.accounts = accounts
+        self.admins = admins
+        self.sessionSigningKey = sessionSigningKey
         self.keyIndex = [:]
+        self.arnIndex = [:]
         try validate()
     }
 
@@ -125,7 +147,8 @@ public struct IAMConfiguration: Sendable {
         } catch {
             throw IAMConfigurationError(path: "", message: "not valid JSON (\(error))")
         }
-        try self.init(accounts: try IAMConfigurationDecoder.accounts(from: root))
+        let decoded = try IAMConfigurationDecoder.configuration(from: root)
+        try self.init(accounts: decoded.accounts, admins: decoded.admins, sessionSigningKey: decoded.sessionSigningKey)
     }
 
     /// The principal and secret key of an access key id, or nil when the id is unknown.
@@ -137,23 +160,39 @@ public struct IAMConfiguration: Sendable {
 
     /// The identity policies of a principal (by ARN), for the policy evaluator.
     public func policies(forPrincipalARN arn: String) -> [Policy] {
-        for account in accounts {
-            if let identity = account.identities.first(where: { $0.principal.arn == arn }) { return identity.policies }
-        }
-        return []
+        identity(arn: arn)?.policies ?? []
     }
+
+    /// The identity whose principal ARN is `arn`.
+    public func identity(arn: String) -> Identity? {
+        guard let (a, i) = arnIndex[arn] else { return nil }
+        return accounts[a].identities[i]
+    }
+
+    /// The organization of `accountId`, nil when it has none or is not configured here.
+    public func organizationId(ofAccount accountId: String) -> String? {
+        accounts.first { $0.accountId == accountId }?.organizationId
+    }
+
+    /// Whether `arn` is one of the cluster's administrators.
+    public func isAdmin(_ arn: String) -> Bool { admins.contains(arn) }
 
     /// Encodes to the JSON file format, which `init(json:)` reads back to an equal configuration.
     /// The output contains secret access keys: write it only to a file readable by the node alone.
     public func encode() -> Data {
-        let root = JSONValue.object([
+        var members: [(key: String, value: JSONValue)] = [
             (key: "accounts", value: .array(accounts.map { account in
-                .object([
-                    (key: "accountId", value: .string(account.accountId)),
-                    (key: "principals", value: .array(account.identities.map(Self.encode(identity:)))),
-                ])
+                var fields: [(key: String, value: JSONValue)] = [(key: "accountId", value: .string(account.accountId))]
+                if let organization = account.organizationId { fields.append((key: "organizationId", value: .string(organization))) }
+                fields.append((key: "principals", value: .array(account.identities.map(Self.encode(identity:)))))
+                return .object(fields)
             })),
-        ])
+        ]
+        if !admins.isEmpty { members.append((key: "admins", value: .array(admins.map { .string($0) }))) }
+        if let key = sessionSigningKey {
+            members.append((key: "sessionSigningKey", value: .string(Data(key.unsafeCopiedBytes).base64EncodedString())))
+        }
+        let root = JSONValue.object(members)
         return Data(root.serialized().utf8)
     }
 
@@ -185,6 +224,7 @@ public struct IAMConfiguration: Sendable {
 
     private mutating func validate() throws(IAMConfigurationError) {
         var keyIndex: [String: (Int, Int, Int)] = [:]
+        var arnIndex: [String: (Int, Int)] = [:]
         var keyPaths: [String: String] = [:]
         var accountPaths: [String: String] = [:]
         var arnPaths: [String: String] = [:]
@@ -197,6 +237,10 @@ public struct IAMConfiguration: Sendable {
                 throw IAMConfigurationError(path: "\(accountPath).accountId", message: "duplicate account id (also at \(other))")
             }
             accountPaths[account.accountId] = accountPath
+            if let organization = account.organizationId, !Self.isValidOrganizationId(organization) {
+                throw IAMConfigurationError(path: "\(accountPath).organizationId",
+                                            message: "must be o- followed by 10 to 32 lower-case letters and digits")
+            }
             for (i, identity) in account.identities.enumerated() {
                 let path = "\(accountPath).principals[\(i)]"
                 let p = identity.principal
@@ -216,6 +260,11 @@ public struct IAMConfiguration: Sendable {
                     throw IAMConfigurationError(path: "\(path).arn", message: "duplicate principal ARN (also at \(other))")
                 }
                 arnPaths[p.arn] = path
+                arnIndex[p.arn] = (a, i)
+                if p.type == .role && !identity.accessKeys.isEmpty {
+                    throw IAMConfigurationError(path: "\(path).accessKeys",
+                                                message: "a role has no access keys of its own; it is used through session credentials")
+                }
                 for (k, key) in identity.accessKeys.enumerated() {
                     let keyPath = "\(path).accessKeys[\(k)]"
                     guard Self.accessKeyIdLength.contains(key.accessKeyId.utf8.count),
@@ -243,7 +292,21 @@ public struct IAMConfiguration: Sendable {
                 }
             }
         }
+        for (n, admin) in admins.enumerated() where arnPaths[admin] == nil {
+            throw IAMConfigurationError(path: "admins[\(n)]", message: "\(admin) is not a principal of this configuration")
+        }
+        if let key = sessionSigningKey, key.count != Self.sessionKeyByteCount {
+            throw IAMConfigurationError(path: "sessionSigningKey",
+                                        message: "must be \(Self.sessionKeyByteCount) bytes (base64), not \(key.count)")
+        }
         self.keyIndex = keyIndex
+        self.arnIndex = arnIndex
+    }
+
+    static func isValidOrganizationId(_ id: String) -> Bool {
+        let rest = id.utf8.dropFirst(2)
+        return id.hasPrefix("o-") && (10...32).contains(rest.count)
+            && rest.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x7A) }
     }
 
     static func isValidName(_ name: String) -> Bool {

@@ -7,9 +7,10 @@ public import Foundation
 public struct OperationContext: Sendable {
     /// The operation name, e.g. `GetRandomPassword`.
     public var operation: String
-    /// The authenticated caller. Authorization (policy evaluation) is a later issue: for now
-    /// every authenticated principal may call every operation.
-    public var principal: Principal
+    /// The authenticated caller.
+    public var caller: Caller
+    /// The caller's configured user or role.
+    public var principal: Principal { caller.principal }
     /// The node's region.
     public var region: String
     public var now: Date

@@ -104,10 +104,7 @@ public final class SecretsManagerService: Sendable {
         // 3. Who is calling. The configuration is copied out of the lock (copy-on-write, cheap)
         //    so that the HMAC work runs without holding it.
         let configuration = identities.withLock { $0 }
-        let verified = try verifier.verify(request, now: now) { configuration.credentials(forAccessKeyId: $0)?.secretAccessKey }
-        guard let principal = configuration.credentials(forAccessKeyId: verified.accessKeyId)?.principal else {
-            throw AWSError(.unrecognizedClient, SigV4.Verifier.unrecognizedClientMessage)
-        }
+        let caller = try authenticate(request, now: now, configuration: configuration)
 
         // 4. The body: an empty body is `{}`; anything else must be a JSON document.
         let input: JSONValue
@@ -126,9 +123,41 @@ public final class SecretsManagerService: Sendable {
             try RequestValidator(model: model).validate(input, shapeName: inputShape)
         }
         let context = OperationContext(
-            operation: operation.name, principal: principal, region: region, now: now, random: random, requestId: requestId
+            operation: operation.name, caller: caller, region: region, now: now, random: random, requestId: requestId
         )
         return (operation.name, context, input == .null ? .object([]) : input)
+    }
+
+    /// SigV4 with long-term keys or session credentials: the caller, or the error AWS gives.
+    private func authenticate(_ request: AWSRequest, now: Date, configuration: IAMConfiguration) throws(AWSError) -> Caller {
+        var session: SessionClaims?
+        let verified = try verifier.verify(request, now: now) { accessKeyId, token in
+            guard let token else { return configuration.credentials(forAccessKeyId: accessKeyId)?.secretAccessKey }
+            guard let key = configuration.sessionSigningKey, let opened = SessionToken.open(token, key: key),
+                  opened.claims.accessKeyId == accessKeyId
+            else { return nil }
+            session = opened.claims
+            return opened.secretAccessKey
+        }
+        let principal: Principal
+        if let session {
+            // The principal must still be configured: removing a user or role from the file
+            // (and SIGHUP) ends its sessions too.
+            guard let identity = configuration.identity(arn: session.principalArn) else {
+                throw AWSError(.unrecognizedClient, SigV4.Verifier.unrecognizedClientMessage)
+            }
+            guard Int64(now.timeIntervalSince1970.rounded(.down)) < session.expiresAt else {
+                throw AWSError(.expiredToken, "The security token included in the request is expired")
+            }
+            principal = identity.principal
+        } else {
+            guard let found = configuration.credentials(forAccessKeyId: verified.accessKeyId)?.principal else {
+                throw AWSError(.unrecognizedClient, SigV4.Verifier.unrecognizedClientMessage)
+            }
+            principal = found
+        }
+        return Caller(principal: principal, accessKeyId: verified.accessKeyId, session: session,
+                      organizationId: configuration.organizationId(ofAccount: principal.accountId))
     }
 
     /// A random (version 4) UUID from the node's random source, lower case as AWS prints them.

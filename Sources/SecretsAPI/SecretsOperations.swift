@@ -114,6 +114,15 @@ extension AWSError {
         AWSError(.encryptionFailure, "Secrets Manager can't encrypt the secret value: Key '\(identifier)' does not exist")
     }
 
+    /// Another account's caller reaching a secret sealed under its owner's default key.
+    public static let crossAccountDefaultKey = AWSError(
+        .invalidRequest,
+        "You can't access a secret from a different AWS account if you encrypt the secret with the default KMS service key.")
+
+    /// The key's policy does not let the caller's account use it (KMS's refusal, as Secrets
+    /// Manager reports it).
+    public static let kmsAccessDenied = AWSError(.notAuthorized, "Access to KMS is not allowed")
+
     /// A stored value's key is no longer in the keyring.
     public static func kmsKeyUnavailable(_ keyId: String) -> AWSError {
         AWSError(.decryptionFailure,

@@ -8,6 +8,8 @@ extension SigV4 {
         public var accessKeyId: String
         /// The credential scope the request was signed for.
         public var scope: Scope
+        /// `X-Amz-Security-Token`, for session credentials.
+        public var sessionToken: String?
     }
 
     /// Verifies SigV4-signed requests (an `Authorization` header, or query-string parameters)
@@ -39,13 +41,13 @@ extension SigV4 {
 
         /// Verifies `request` at time `now`.
         ///
-        /// - Parameter secretAccessKey: returns the secret key of an access key id, or nil when
-        ///   the id is unknown.
+        /// - Parameter secretAccessKey: returns the secret key of an access key id and the
+        ///   session token sent with it (nil for long-term keys), or nil when the pair is unknown.
         /// - Throws: the `AWSError` AWS answers for the first failed check.
         public func verify(
             _ request: AWSRequest,
             now: Date,
-            secretAccessKey: (String) -> SecureBytes?
+            secretAccessKey: (String, String?) -> SecureBytes?
         ) throws(AWSError) -> Verified {
             let parsed = try parse(request)
 
@@ -90,12 +92,8 @@ extension SigV4 {
                 throw AWSError(.invalidSignature, "'\(timeHeader)' must be a 'SignedHeader' in the AWS Authorization.")
             }
 
-            // Session credentials are not issued yet, so any session token is unknown.
-            if parsed.sessionToken != nil {
-                throw AWSError(.unrecognizedClient, Self.unrecognizedClientMessage)
-            }
             let accessKeyId = parts[0]
-            guard let secret = secretAccessKey(accessKeyId) else {
+            guard let secret = secretAccessKey(accessKeyId, parsed.sessionToken) else {
                 throw AWSError(.unrecognizedClient, Self.unrecognizedClientMessage)
             }
 
@@ -115,7 +113,7 @@ extension SigV4 {
             guard ConstantTime.equals(expected, Array(parsed.signature.lowercased().utf8)) else {
                 throw AWSError(.invalidSignature, Self.signatureMismatchMessage)
             }
-            return Verified(accessKeyId: accessKeyId, scope: scope)
+            return Verified(accessKeyId: accessKeyId, scope: scope, sessionToken: parsed.sessionToken)
         }
 
         /// The authentication parameters of a request, from whichever form it used.

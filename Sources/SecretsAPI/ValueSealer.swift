@@ -33,6 +33,16 @@ public struct ValueSealer: Sendable {
         return key
     }
 
+    /// Whether a caller of `callerAccount` may have Secrets Manager use the key `keyId` of a
+    /// secret owned by `ownerAccount`, as KMS would decide: the owner always; another account
+    /// never through the owner's default key (AWS's InvalidRequestException), otherwise only
+    /// when the key policy names it (AWS reports KMS's refusal as AccessDeniedException).
+    public func checkKeyAccess(_ keyId: String, owner ownerAccount: String, caller callerAccount: String) throws(AWSError) {
+        guard callerAccount != ownerAccount else { return }
+        if isDefaultKey(keyId, account: ownerAccount) { throw AWSError.crossAccountDefaultKey }
+        guard let key = keyring.key(id: keyId), key.allows(account: callerAccount) else { throw AWSError.kmsAccessDenied }
+    }
+
     /// Whether `keyId` is the account's default key (`alias/aws/secretsmanager`).
     public func isDefaultKey(_ keyId: String, account: String) -> Bool {
         keyring.key(named: Keyring.defaultAlias, account: account)?.keyId == keyId

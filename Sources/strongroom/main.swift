@@ -18,6 +18,12 @@ let usage = """
           Print record metadata (LSN, epoch, type, size; never values). The node must be stopped.
       strongroom journal bench --dir DIR [--seconds N]
           Measure the disk: raw fdatasync rate, and group-committed journal appends at 1, 16, 64.
+      strongroom iam issue-session --principal ARN [--duration 1h] [--session-name NAME]
+                                   [--tag KEY=VALUE]... [--env] [--iam FILE | --dir DIR]
+          Temporary credentials (access key, secret, session token) for a configured user or
+          role, valid 15m to 12h (default 1h), signed with the IAM file's sessionSigningKey.
+          The IAM file is FILE, or DIR/iam.json (default DIR \(DevEnvironment.defaultDirectory)).
+          JSON as STS prints it, or export lines with --env.
       strongroom help
     """
 
@@ -120,6 +126,37 @@ case "journal":
     default:
         fail("journal needs verify, dump or bench\n\(usage)")
     }
+case "iam":
+    let rest = arguments.dropFirst()
+    guard rest.first == "issue-session" else { fail("iam needs issue-session\n\(usage)") }
+    var flags = Array(rest.dropFirst())
+    var given: [String: String] = [:]
+    var tags: [String: String] = [:]
+    var env = false
+    while !flags.isEmpty {
+        let flag = flags.removeFirst()
+        if flag == "--env" {
+            env = true
+            continue
+        }
+        guard ["--principal", "--duration", "--session-name", "--tag", "--iam", "--dir"].contains(flag) else {
+            fail("unknown option '\(flag)'\n\(usage)")
+        }
+        guard !flags.isEmpty, !flags[0].hasPrefix("--") else { fail("\(flag) needs a value") }
+        let value = flags.removeFirst()
+        if flag == "--tag" {
+            guard let eq = value.firstIndex(of: "="), eq != value.startIndex else { fail("--tag takes KEY=VALUE") }
+            tags[String(value[..<eq])] = String(value[value.index(after: eq)...])
+        } else {
+            given[flag] = value
+        }
+    }
+    guard let principal = given["--principal"] else { fail("iam issue-session needs --principal ARN") }
+    if given["--iam"] != nil && given["--dir"] != nil { fail("give --iam or --dir, not both") }
+    let iamFile = given["--iam"] ?? ((given["--dir"] ?? DevEnvironment.defaultDirectory) + "/iam.json")
+    exit(IAMTools.issueSession(iamFile: iamFile, principalArn: principal, duration: given["--duration"] ?? "1h",
+                               sessionName: given["--session-name"], tags: tags, env: env, now: Date(),
+                               print: { say($0) }, error: { FileHandle.standardError.write(Data("strongroom: \($0)\n".utf8)) }))
 case "help", "--help", "-h":
     say(usage)
 case nil:
