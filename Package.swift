@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "Journal", dependencies: ["Platform"], swiftSettings: swiftSettings),
         .target(name: "SecretStore", swiftSettings: swiftSettings),
         .target(name: "JSON", swiftSettings: swiftSettings),
-        .target(name: "SecretsAPI", dependencies: ["Cryptography", "SecretStore", "JSON"], swiftSettings: swiftSettings),
+        .target(name: "SecretsAPI", dependencies: ["Cryptography", "SecretStore", "JSON", "Policy"], swiftSettings: swiftSettings),
         .target(
             name: "Node",
             dependencies: ["Platform", "Cryptography", "TLS", "HTTP1", "SecretsAPI", "Journal", "JSON"],

@@ -1,6 +1,7 @@
 import JSON
 public import Cryptography
 public import Foundation
+public import Policy
 
 /// An authenticated IAM identity: who signed the request.
 public struct Principal: Sendable, Hashable {
@@ -45,9 +46,9 @@ public struct IAMConfigurationError: Error, Sendable, Equatable, CustomStringCon
 
 /// The cluster's identities: accounts, their users and roles, access keys and identity policies.
 ///
-/// Authentication uses it now; authorization does not yet: until the policy evaluator lands (a
-/// later issue), any authenticated principal may call any operation, and the policy documents
-/// are only kept, as raw JSON, for that evaluator.
+/// Authentication reads the access keys and session key; authorization reads the identity
+/// policies (parsed and checked when the file is loaded: a file with a malformed policy is
+/// refused whole, naming the policy) and the organizations.
 public struct IAMConfiguration: Sendable {
     /// One access key pair. The secret is held in zeroised memory and never printed.
     public struct AccessKey: Sendable {
@@ -118,6 +119,8 @@ public struct IAMConfiguration: Sendable {
     private var keyIndex: [String: (Int, Int, Int)]
     /// Principal ARN → (account index, identity index).
     private var arnIndex: [String: (Int, Int)]
+    /// Principal ARN → its identity policies, parsed once when the file is loaded.
+    private var parsedPolicies: [String: [PolicyDocument]] = [:]
 
     /// An empty configuration: nobody can authenticate.
     public init() {
@@ -161,6 +164,11 @@ public struct IAMConfiguration: Sendable {
     /// The identity policies of a principal (by ARN), for the policy evaluator.
     public func policies(forPrincipalARN arn: String) -> [Policy] {
         identity(arn: arn)?.policies ?? []
+    }
+
+    /// The parsed identity policies of a principal (by ARN): what the evaluator reads.
+    public func identityPolicies(forPrincipalARN arn: String) -> [PolicyDocument] {
+        parsedPolicies[arn] ?? []
     }
 
     /// The identity whose principal ARN is `arn`.
@@ -225,6 +233,7 @@ public struct IAMConfiguration: Sendable {
     private mutating func validate() throws(IAMConfigurationError) {
         var keyIndex: [String: (Int, Int, Int)] = [:]
         var arnIndex: [String: (Int, Int)] = [:]
+        var parsed: [String: [PolicyDocument]] = [:]
         var keyPaths: [String: String] = [:]
         var accountPaths: [String: String] = [:]
         var arnPaths: [String: String] = [:]
@@ -286,8 +295,13 @@ public struct IAMConfiguration: Sendable {
                     guard !policy.name.isEmpty else {
                         throw IAMConfigurationError(path: "\(policyPath).name", message: "must not be empty")
                     }
-                    guard case .object = try? JSONValue.parse(Array(policy.document)) else {
+                    guard let json = try? JSONValue.parse(Array(policy.document)), case .object = json else {
                         throw IAMConfigurationError(path: "\(policyPath).document", message: "must be a JSON object")
+                    }
+                    do {
+                        parsed[p.arn, default: []].append(try PolicyDocument.parse(json, kind: .identity))
+                    } catch {
+                        throw IAMConfigurationError(path: "\(policyPath).document", message: error.message)
                     }
                 }
             }
@@ -301,6 +315,7 @@ public struct IAMConfiguration: Sendable {
         }
         self.keyIndex = keyIndex
         self.arnIndex = arnIndex
+        self.parsedPolicies = parsed
     }
 
     static func isValidOrganizationId(_ id: String) -> Bool {

@@ -3,6 +3,7 @@ extension OperationTable {
     /// Operations that touch no secret: `GetRandomPassword`.
     mutating func registerUtilities() {
         register("GetRandomPassword") { context, input throws(AWSError) in
+            try context.authorizeAction("GetRandomPassword")
             var generator = PasswordGenerator()
             if let length = input["PasswordLength"], case .number(let text) = length,
                let n = RequestValidator.integer(text, within: Int64(PasswordGenerator.lengths.lowerBound)...Int64(PasswordGenerator.lengths.upperBound)) {

@@ -1,6 +1,8 @@
 public import JSON
 public import Cryptography
 public import Foundation
+public import Policy
+import SecretStore
 
 /// What an operation handler gets besides its input: who is calling, where, when, and the
 /// node's randomness.
@@ -11,6 +13,29 @@ public struct OperationContext: Sendable {
     public var caller: Caller
     /// The caller's configured user or role.
     public var principal: Principal { caller.principal }
+    /// The caller's identity policies, parsed.
+    public var identityPolicies: [PolicyDocument]
+    /// The request-wide condition keys (`aws:SourceIp`, `aws:CurrentTime`, the operation's
+    /// `secretsmanager:` input keys, request tags …).
+    public var requestKeys: [String: ContextValue]
+    /// The IAM configuration the request was authenticated with (organizations, for the
+    /// public-policy check).
+    public var identities: IAMConfiguration
+    let authorizer: Authorizer
+
+    /// Authorizes `action` (e.g. `GetSecretValue`) on `resource` for this request's caller; see
+    /// `Authorizer.authorize`.
+    func authorize(
+        _ action: String, resource: String, resourceAccount: String, secret: Secret? = nil, keys: [String: ContextValue] = [:]
+    ) throws(AWSError) {
+        try authorizer.authorize(self, action: action, resource: resource, resourceAccount: resourceAccount, secret: secret, keys: keys)
+    }
+
+    /// Authorizes an action that has no resource type (`ListSecrets`, `GetRandomPassword`, …):
+    /// IAM evaluates it on `*`, with identity policies only.
+    func authorizeAction(_ action: String) throws(AWSError) {
+        try authorize(action, resource: "*", resourceAccount: principal.accountId)
+    }
     /// The node's region.
     public var region: String
     public var now: Date

@@ -10,8 +10,8 @@ import Synchronization
 /// Pure: no sockets, files or clocks. The caller passes the request time (`now`) and the
 /// randomness; identities can be swapped at any time (SIGHUP reload) from any thread.
 ///
-/// Authorization (IAM policy evaluation) is a later issue: for now an authenticated principal
-/// may call any operation.
+/// Every operation authorizes its caller (identity and resource policies, `Authorizer`)
+/// before it reads or decides anything.
 public final class SecretsManagerService: Sendable {
     /// The JSON 1.1 media type of every answer.
     public static let contentType = "application/x-amz-json-1.1"
@@ -22,6 +22,8 @@ public final class SecretsManagerService: Sendable {
     private let model: ServiceModel
     private let operations: OperationTable
     private let verifier: SigV4.Verifier
+    private let authorizer = Authorizer()
+    private let audit = Mutex<(any AuditSink)?>(nil)
 
     /// - Parameters:
     ///   - region: the node's region; credential scopes must name it.
@@ -37,6 +39,12 @@ public final class SecretsManagerService: Sendable {
         self.verifier = SigV4.Verifier(region: region, service: ServiceModel.secretsManager.signingName)
     }
 
+    /// Starts writing one audit record per request to `sink` (the node's trail), and refusing
+    /// requests the sink cannot take.
+    public func setAuditSink(_ sink: any AuditSink) {
+        audit.withLock { $0 = sink }
+    }
+
     /// Replaces the identities; requests already past authentication keep the principal they had.
     public func replaceIdentities(_ identities: IAMConfiguration) {
         self.identities.withLock { $0 = identities }
@@ -48,7 +56,7 @@ public final class SecretsManagerService: Sendable {
     public func handle(_ request: AWSRequest, now: Date, respond: @escaping @Sendable (AWSResponse) -> Void) {
         let requestId = makeRequestId()
         let headers = [(name: "x-amzn-RequestId", value: requestId), (name: "Content-Type", value: Self.contentType)]
-        let answer: @Sendable (Result<JSONValue, AWSError>) -> Void = { result in
+        let send: @Sendable (Result<JSONValue, AWSError>) -> Void = { result in
             switch result {
             case .success(let output):
                 respond(AWSResponse(status: 200, headers: headers, body: Array(output.serialized().utf8)))
@@ -56,13 +64,37 @@ public final class SecretsManagerService: Sendable {
                 respond(AWSResponse(status: error.code.status, headers: headers, body: Array(error.body.serialized().utf8)))
             }
         }
+        let audit = self.audit.withLock { $0 }
+        if let audit {
+            do {
+                try audit.reserve()
+            } catch {
+                return send(.failure(.auditUnavailable))
+            }
+        }
+        var facts = AuditFacts(requestId: requestId, eventId: makeRequestId(), eventTime: RequestKeys.iso8601(now),
+                               region: region, sourceIP: request.sourceIP, userAgent: request.header("User-Agent"))
+        // The audit record is written before the answer is sent; an answer that cannot be
+        // audited is not sent. A write that is already durable is then answered with a
+        // retryable error, and its retry (same ClientRequestToken) is answered from the log.
+        let finish: @Sendable (AuditFacts, Result<JSONValue, AWSError>) -> Void = { facts, result in
+            if let audit {
+                do {
+                    try audit.record(facts.event(result))
+                } catch {
+                    return send(.failure(.auditUnavailable))
+                }
+            }
+            send(result)
+        }
         let prepared: (operation: String, context: OperationContext, input: JSONValue)
         do {
-            prepared = try prepare(request, now: now, requestId: requestId)
+            prepared = try prepare(request, now: now, requestId: requestId, facts: &facts)
         } catch {
-            return answer(.failure(error))
+            return finish(facts, .failure(error))
         }
-        operations.run(prepared.operation, context: prepared.context, input: prepared.input, completion: answer)
+        let known = facts
+        operations.run(prepared.operation, context: prepared.context, input: prepared.input) { finish(known, $0) }
     }
 
     /// Answers one request and waits for the answer (tests and tools; the node never blocks a
@@ -80,7 +112,7 @@ public final class SecretsManagerService: Sendable {
 
     /// Everything before the operation: protocol, operation name, SigV4, body, model checks.
     private func prepare(
-        _ request: AWSRequest, now: Date, requestId: String
+        _ request: AWSRequest, now: Date, requestId: String, facts: inout AuditFacts
     ) throws(AWSError) -> (operation: String, context: OperationContext, input: JSONValue) {
         // 1. Only `POST /` with the JSON 1.1 media type is the protocol. Anything else is
         //    refused the way AWS's frontend refuses a request it cannot map to an operation.
@@ -104,7 +136,9 @@ public final class SecretsManagerService: Sendable {
         // 3. Who is calling. The configuration is copied out of the lock (copy-on-write, cheap)
         //    so that the HMAC work runs without holding it.
         let configuration = identities.withLock { $0 }
+        facts.operation = operation.name
         let caller = try authenticate(request, now: now, configuration: configuration)
+        facts.caller = caller
 
         // 4. The body: an empty body is `{}`; anything else must be a JSON document.
         let input: JSONValue
@@ -118,14 +152,21 @@ public final class SecretsManagerService: Sendable {
             }
         }
 
+        facts.input = input
+
         // 5. The model's constraints, then 6. the operation.
         if let inputShape = operation.input {
             try RequestValidator(model: model).validate(input, shapeName: inputShape)
         }
+        let normalized = input == .null ? JSONValue.object([]) : input
+        facts.input = normalized
         let context = OperationContext(
-            operation: operation.name, caller: caller, region: region, now: now, random: random, requestId: requestId
+            operation: operation.name, caller: caller, region: region, now: now, random: random, requestId: requestId,
+            identityPolicies: configuration.identityPolicies(forPrincipalARN: caller.principal.arn),
+            requestKeys: RequestKeys.make(input: normalized, sourceIP: request.sourceIP, now: now, region: region),
+            identities: configuration, authorizer: authorizer
         )
-        return (operation.name, context, input == .null ? .object([]) : input)
+        return (operation.name, context, normalized)
     }
 
     /// SigV4 with long-term keys or session credentials: the caller, or the error AWS gives.

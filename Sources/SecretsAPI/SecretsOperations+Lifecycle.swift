@@ -12,11 +12,13 @@ extension SecretsOperations {
         let secretId = Self.string(input, "SecretId") ?? ""
         let window = Self.integer(input, "RecoveryWindowInDays")
         let force = Self.bool(input, "ForceDeleteWithoutRecovery") ?? false
-        write(context, done: done) { state, decision throws(AWSError) in
+        write(context, account: Self.account(of: secretId, context), done: done) { state, decision throws(AWSError) in
+            // A forced deletion of a secret that does not exist succeeds with the id as sent,
+            // so authorization cannot wait for the lookup to succeed.
+            let secret = try? state.lookup(secretId, accountId: decision.accountId, region: decision.region).get()
+            try Self.authorize("DeleteSecret", secretId, found: secret, context)
             let facts = try Self.run(.deleteSecret(secretId: secretId, recoveryWindowInDays: window,
                                                    forceDeleteWithoutRecovery: force), state, decision)
-            // A forced deletion of a secret that does not exist succeeds with the id as sent.
-            let secret = try? Self.find(secretId, in: state, decision)
             var deletionDate = decision.now
             for case .secretDeleted(_, let date) in facts { deletionDate = date }
             let synthesized = Names.arn(region: decision.region, accountId: decision.accountId, name: secretId,
@@ -31,8 +33,8 @@ extension SecretsOperations {
 
     func restoreSecret(_ context: OperationContext, _ input: JSONValue, _ done: @escaping OperationCompletion) {
         let secretId = Self.string(input, "SecretId") ?? ""
-        write(context, done: done) { state, decision throws(AWSError) in
-            let secret = try Self.find(secretId, in: state, decision)
+        write(context, account: Self.account(of: secretId, context), done: done) { state, decision throws(AWSError) in
+            let secret = try Self.authorizedSecret(secretId, in: state, context)
             let facts = try Self.run(.restoreSecret(secretId: secretId), state, decision)
             return (facts, Self.object([("ARN", .string(secret.arn)), ("Name", .string(secret.name))]))
         }

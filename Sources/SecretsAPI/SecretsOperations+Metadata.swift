@@ -1,5 +1,6 @@
 import JSON
 import Foundation
+import Policy
 import SecretStore
 
 /// DescribeSecret, ListSecrets, ListSecretVersionIds, TagResource, UntagResource, the
@@ -10,22 +11,32 @@ extension SecretsOperations {
         table.register("ListSecrets") { context, input throws(AWSError) in try listSecrets(context, input) }
         table.register("ListSecretVersionIds") { context, input throws(AWSError) in try listSecretVersionIds(context, input) }
         table.register("GetResourcePolicy") { context, input throws(AWSError) in try getResourcePolicy(context, input) }
-        table.register("ValidateResourcePolicy") { _, input throws(AWSError) in try validateResourcePolicy(input) }
+        table.register("ValidateResourcePolicy") { context, input throws(AWSError) in try validateResourcePolicy(context, input) }
         table.registerDeferred("TagResource") { context, input, done in
-            simpleWrite(context, input, done, answersNothing: true) { .tagResource(secretId: $0, tags: Self.tags(input["Tags"])) }
+            simpleWrite(context, input, done, answersNothing: true) { .tagResource(secretId: $0.arn, tags: Self.tags(input["Tags"])) }
         }
         table.registerDeferred("UntagResource") { context, input, done in
-            simpleWrite(context, input, done, answersNothing: true) { .untagResource(secretId: $0, tagKeys: Self.strings(input, "TagKeys") ?? []) }
+            simpleWrite(context, input, done, answersNothing: true) { .untagResource(secretId: $0.arn, tagKeys: Self.strings(input, "TagKeys") ?? []) }
         }
         table.registerDeferred("PutResourcePolicy") { context, input, done in
             let policy = Self.string(input, "ResourcePolicy") ?? ""
-            if let problem = PolicySyntax.problem(in: policy) {
-                return done(.failure(AWSError(.malformedPolicyDocument, problem)))
+            let document: PolicyDocument
+            do {
+                document = try PolicyDocument.parse(policy, kind: .resource)
+            } catch {
+                return done(.failure(AWSError(.malformedPolicyDocument, error.message)))
             }
-            simpleWrite(context, input, done) { .putResourcePolicy(secretId: $0, policy: policy) }
+            // BlockPublicPolicy (default false, as in AWS) refuses broad grants.
+            let block = Self.bool(input, "BlockPublicPolicy") ?? false
+            simpleWrite(context, input, done) { secret throws(AWSError) in
+                if block, !Self.broadAccess(document, owner: secret.accountId, context).isEmpty {
+                    throw AWSError.publicPolicy
+                }
+                return .putResourcePolicy(secretId: secret.arn, policy: policy)
+            }
         }
         table.registerDeferred("DeleteResourcePolicy") { context, input, done in
-            simpleWrite(context, input, done) { .deleteResourcePolicy(secretId: $0) }
+            simpleWrite(context, input, done) { .deleteResourcePolicy(secretId: $0.arn) }
         }
         table.registerDeferred("RotateSecret") { context, input, done in
             let rules: RotationRules? = input["RotationRules"].map { rules in
@@ -34,24 +45,25 @@ extension SecretsOperations {
                               duration: Self.string(rules, "Duration"))
             }
             simpleWrite(context, input, done) {
-                .rotateSecret(secretId: $0, rotationLambdaARN: Self.string(input, "RotationLambdaARN"), rules: rules)
+                .rotateSecret(secretId: $0.arn, rotationLambdaARN: Self.string(input, "RotationLambdaARN"), rules: rules)
             }
         }
         table.registerDeferred("CancelRotateSecret") { context, input, done in
-            simpleWrite(context, input, done) { .cancelRotateSecret(secretId: $0) }
+            simpleWrite(context, input, done) { .cancelRotateSecret(secretId: $0.arn) }
         }
     }
 
     /// A write on one existing secret whose answer is `{ARN, Name}`, or `{}` with
-    /// `answersNothing` (TagResource and UntagResource, as AWS).
+    /// `answersNothing` (TagResource and UntagResource, as AWS). The operation is authorized on
+    /// the secret before `command` is asked for the command on it.
     private func simpleWrite(
         _ context: OperationContext, _ input: JSONValue, _ done: @escaping OperationCompletion, answersNothing: Bool = false,
-        _ command: @escaping @Sendable (String) -> Command
+        _ command: @escaping @Sendable (Secret) throws(AWSError) -> Command
     ) {
         let secretId = Self.string(input, "SecretId") ?? ""
-        write(context, done: done) { state, decision throws(AWSError) in
-            let secret = try Self.find(secretId, in: state, decision)
-            let facts = try Self.run(command(secretId), state, decision)
+        write(context, account: Self.account(of: secretId, context), done: done) { state, decision throws(AWSError) in
+            let secret = try Self.authorizedSecret(secretId, in: state, context)
+            let facts = try Self.run(try command(secret), state, decision)
             let answer: JSONValue = answersNothing
                 ? .object([])
                 : Self.object([("ARN", .string(secret.arn)), ("Name", .string(secret.name))])
@@ -61,9 +73,8 @@ extension SecretsOperations {
 
     private func lookup(_ context: OperationContext, _ input: JSONValue) throws(AWSError) -> Secret {
         let secretId = Self.string(input, "SecretId") ?? ""
-        switch storage.read({ $0.describe(secretId, accountId: context.principal.accountId, region: context.region) }) {
-        case .success(let secret): return secret
-        case .failure(let error): throw AWSError(error)
+        return try readAuthorized(secretId, context) { state, account in
+            state.describe(secretId, accountId: account, region: context.region)
         }
     }
 
@@ -126,6 +137,9 @@ extension SecretsOperations {
         let planned = Self.bool(input, "IncludePlannedDeletion") ?? false
         let maxResults = Self.integer(input, "MaxResults").map { Int($0) }
         let token = Self.string(input, "NextToken")
+        // ListSecrets has no resource type: IAM authorizes it on `*`, and its answer is every
+        // secret of the caller's account, as AWS's is.
+        try context.authorizeAction("ListSecrets")
         switch storage.read({ $0.listSecrets(accountId: context.principal.accountId, filters: filters,
                                              includePlannedDeletion: planned, sortBy: sortBy, sortOrder: order,
                                              maxResults: maxResults, nextToken: token) }) {
@@ -140,14 +154,15 @@ extension SecretsOperations {
     }
 
     func listSecretVersionIds(_ context: OperationContext, _ input: JSONValue) throws(AWSError) -> JSONValue {
-                let secretId = Self.string(input, "SecretId") ?? ""
+        let secretId = Self.string(input, "SecretId") ?? ""
         let deprecated = Self.bool(input, "IncludeDeprecated") ?? false
         let maxResults = Self.integer(input, "MaxResults").map { Int($0) }
         let token = Self.string(input, "NextToken")
-        switch storage.read({ $0.listVersionIds(secretId, includeDeprecated: deprecated, maxResults: maxResults,
-                                                nextToken: token, accountId: context.principal.accountId,
-                                                region: context.region) }) {
-        case .success(let (secret, page)):
+        let (secret, page) = try readAuthorized(secretId, context) { state, account in
+            state.listVersionIds(secretId, includeDeprecated: deprecated, maxResults: maxResults, nextToken: token,
+                                 accountId: account, region: context.region)
+        }
+        do {
             let versions = page.items.map { version in
                 Self.object([
                     ("VersionId", .string(version.versionId)),
@@ -161,8 +176,6 @@ extension SecretsOperations {
             }
             return Self.object([("Versions", .array(versions)), ("NextToken", page.nextToken.map { .string($0) }),
                                 ("ARN", .string(secret.arn)), ("Name", .string(secret.name))])
-        case .failure(let error):
-            throw AWSError(error)
         }
     }
 
@@ -173,17 +186,39 @@ extension SecretsOperations {
                             ("ResourcePolicy", secret.resourcePolicy.map { .string($0) })])
     }
 
-    /// Syntax only: evaluating what the policy grants is the authorization issue's.
-    func validateResourcePolicy(_ input: JSONValue) throws(AWSError) -> JSONValue {
+    /// AWS's checks: the syntax (`SYNTAX_CHECK`), and whether the policy grants broad access
+    /// (`BROAD_ACCESS_CHECK`: a wildcard principal not pinned by a condition, or a principal
+    /// outside the owner's organization), as BlockPublicPolicy would refuse it. With a
+    /// `SecretId`, the operation is authorized on that secret and its account is the owner;
+    /// without, on `*` and the caller's account.
+    func validateResourcePolicy(_ context: OperationContext, _ input: JSONValue) throws(AWSError) -> JSONValue {
         let policy = Self.string(input, "ResourcePolicy") ?? ""
-        guard let problem = PolicySyntax.problem(in: policy) else {
-            return .object([(key: "PolicyValidationPassed", value: .bool(true)), (key: "ValidationErrors", value: .array([]))])
+        var owner = context.principal.accountId
+        if let secretId = Self.string(input, "SecretId") {
+            owner = try readAuthorized(secretId, context) { state, account in
+                state.describe(secretId, accountId: account, region: context.region)
+            }.accountId
+        } else {
+            try context.authorizeAction("ValidateResourcePolicy")
+        }
+        var errors: [(check: String, message: String)] = []
+        do {
+            let document = try PolicyDocument.parse(policy, kind: .resource)
+            errors = Self.broadAccess(document, owner: owner, context).map { ("BROAD_ACCESS_CHECK", $0) }
+        } catch {
+            errors = [("SYNTAX_CHECK", error.message)]
         }
         return .object([
-            (key: "PolicyValidationPassed", value: .bool(false)),
-            (key: "ValidationErrors", value: .array([
-                .object([(key: "CheckName", value: .string("SYNTAX_CHECK")), (key: "ErrorMessage", value: .string(problem))]),
-            ])),
+            (key: "PolicyValidationPassed", value: .bool(errors.isEmpty)),
+            (key: "ValidationErrors", value: .array(errors.map { error in
+                .object([(key: "CheckName", value: .string(error.check)), (key: "ErrorMessage", value: .string(error.message))])
+            })),
         ])
+    }
+
+    /// What makes `document` a public policy for a secret of `owner`.
+    static func broadAccess(_ document: PolicyDocument, owner: String, _ context: OperationContext) -> [String] {
+        let identities = context.identities
+        return PublicAccess.findings(in: document, ownerAccountId: owner) { identities.organizationId(ofAccount: $0) }
     }
 }

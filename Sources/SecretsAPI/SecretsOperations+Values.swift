@@ -1,6 +1,7 @@
 import JSON
 import Cryptography
 import Foundation
+import Policy
 import SecretStore
 
 /// CreateSecret, PutSecretValue, UpdateSecret, UpdateSecretVersionStage, GetSecretValue,
@@ -42,12 +43,12 @@ extension SecretsOperations {
     /// Runs one write: `decide` gets the state in write order and the decision context, and
     /// returns the facts and how to answer once they are durable.
     func write(
-        _ context: OperationContext, done: @escaping OperationCompletion,
+        _ context: OperationContext, account: String? = nil, done: @escaping OperationCompletion,
         _ decide: (SecretState, DecisionContext) throws(AWSError) -> (facts: [Fact], answer: JSONValue)
     ) {
         let decisionContext: DecisionContext
         do {
-            decisionContext = try Self.decisionContext(context)
+            decisionContext = try Self.decisionContext(context, account: account)
         } catch {
             return done(.failure(error))
         }
@@ -99,6 +100,8 @@ extension SecretsOperations {
             let account = decision.accountId
             let existing = state.arn(name: name, accountId: account)
             let arn = existing ?? Names.arn(region: decision.region, accountId: account, name: name, suffix: decision.arnSuffix)
+            try context.authorize("CreateSecret", resource: arn, resourceAccount: account,
+                                  keys: kmsKeyArnKey(kmsKeyId, account: account, region: decision.region))
             let versionId = token ?? decision.versionId
             var value: NewValue?
             if let (bytes, kind) = try Self.plaintext(input) {
@@ -124,12 +127,13 @@ extension SecretsOperations {
         let secretId = Self.string(input, "SecretId") ?? ""
         let token = Self.string(input, "ClientRequestToken")
         let stages = Self.strings(input, "VersionStages")
-        write(context, done: done) { state, decision throws(AWSError) in
-            let secret = try Self.find(secretId, in: state, decision)
+        write(context, account: Self.account(of: secretId, context), done: done) { state, decision throws(AWSError) in
+            let secret = try Self.authorizedSecret(secretId, in: state, context)
             guard let (bytes, kind) = try Self.plaintext(input) else { throw AWSError.noValue }
             try Self.requireToken(token)
             let versionId = token ?? decision.versionId
             let key = try sealer.key(for: secret.kmsKeyId, account: secret.accountId, region: decision.region)
+            try sealer.checkKeyAccess(key.keyId, owner: secret.accountId, caller: context.principal.accountId)
             let value = try sealer.seal(bytes, kind: kind, key: key, account: secret.accountId, arn: secret.arn, versionId: versionId)
             var command = decision
             command.versionId = versionId
@@ -148,10 +152,12 @@ extension SecretsOperations {
         let token = Self.string(input, "ClientRequestToken")
         let kmsKeyId = Self.string(input, "KmsKeyId")
         let description = Self.string(input, "Description")
-        write(context, done: done) { state, decision throws(AWSError) in
-            let secret = try Self.find(secretId, in: state, decision)
+        write(context, account: Self.account(of: secretId, context), done: done) { state, decision throws(AWSError) in
+            let secret = try Self.authorizedSecret(secretId, in: state, context,
+                                                   keys: kmsKeyArnKey(kmsKeyId, account: decision.accountId, region: decision.region))
             let versionId = token ?? decision.versionId
             let key = try sealer.key(for: kmsKeyId ?? secret.kmsKeyId, account: secret.accountId, region: decision.region)
+            try sealer.checkKeyAccess(key.keyId, owner: secret.accountId, caller: context.principal.accountId)
             var value: NewValue?
             if let (bytes, kind) = try Self.plaintext(input) {
                 try Self.requireToken(token)
@@ -184,8 +190,8 @@ extension SecretsOperations {
         let stage = Self.string(input, "VersionStage") ?? ""
         let removeFrom = Self.string(input, "RemoveFromVersionId")
         let moveTo = Self.string(input, "MoveToVersionId")
-        write(context, done: done) { state, decision throws(AWSError) in
-            let secret = try Self.find(secretId, in: state, decision)
+        write(context, account: Self.account(of: secretId, context), done: done) { state, decision throws(AWSError) in
+            let secret = try Self.authorizedSecret(secretId, in: state, context)
             let facts = try Self.run(.updateSecretVersionStage(secretId: secretId, versionStage: stage,
                                                                removeFromVersionId: removeFrom, moveToVersionId: moveTo),
                                      state, decision)
@@ -193,26 +199,24 @@ extension SecretsOperations {
         }
     }
 
-    /// The secret `secretId` names for the caller, or ResourceNotFoundException.
-    static func find(_ secretId: String, in state: SecretState, _ decision: DecisionContext) throws(AWSError) -> Secret {
-        switch state.lookup(secretId, accountId: decision.accountId, region: decision.region) {
-        case .success(let secret): return secret
-        case .failure(let error): throw AWSError(error)
-        }
+    /// `secretsmanager:KmsKeyArn` for a request's `KmsKeyId`: the key's ARN when the keyring
+    /// knows it, the identifier as sent otherwise.
+    func kmsKeyArnKey(_ kmsKeyId: String?, account: String, region: String) -> [String: ContextValue] {
+        guard let kmsKeyId else { return [:] }
+        let arn = sealer.keyring.key(named: kmsKeyId, account: account)?.arn ?? kmsKeyId
+        return ["secretsmanager:KmsKeyArn": .single(arn)]
     }
 
     // MARK: Reads
 
     func getSecretValue(_ context: OperationContext, _ input: JSONValue) throws(AWSError) -> JSONValue {
-                let secretId = Self.string(input, "SecretId") ?? ""
-        let found: (secret: Secret, version: SecretVersion)
+        let secretId = Self.string(input, "SecretId") ?? ""
         let versionId = Self.string(input, "VersionId")
         let versionStage = Self.string(input, "VersionStage")
-        switch storage.read({ $0.getValue(secretId, versionId: versionId, versionStage: versionStage,
-                                          accountId: context.principal.accountId, region: context.region) }) {
-        case .success(let value): found = value
-        case .failure(let error): throw AWSError(error)
+        let found = try readAuthorized(secretId, context) { state, account in
+            state.getValue(secretId, versionId: versionId, versionStage: versionStage, accountId: account, region: context.region)
         }
+        try sealer.checkKeyAccess(found.version.sealed.keyId, owner: found.secret.accountId, caller: context.principal.accountId)
         let answer = try valueEntry(found.secret, found.version)
         recordAccess(found.secret, context)
         return answer
@@ -252,7 +256,11 @@ extension SecretsOperations {
         let filters = try Self.filters(input["Filters"])
         if ids != nil && filters != nil { throw AWSError.batchBothIdsAndFilters }
         if ids == nil && filters == nil { throw AWSError.batchNeitherIdsNorFilters }
-                let account = context.principal.accountId
+        // AWS: BatchGetSecretValue itself, ListSecrets when filtering, and GetSecretValue on
+        // each secret (a secret the caller may not read is an AccessDeniedException entry).
+        try context.authorizeAction("BatchGetSecretValue")
+        if filters != nil { try context.authorizeAction("ListSecrets") }
+        let account = context.principal.accountId
         var values: [JSONValue] = []
         var errors: [JSONValue] = []
         var nextToken: String?
@@ -265,16 +273,18 @@ extension SecretsOperations {
                 throw AWSError.batchPagingWithIds
             }
             for secretId in ids {
-                switch storage.read({ $0.getValue(secretId, accountId: account, region: context.region) }) {
-                case .success(let found):
-                    do {
-                        values.append(try valueEntry(found.secret, found.version))
-                        recordAccess(found.secret, context)
-                    } catch {
-                        failed(secretId, error)
+                do throws(AWSError) {
+                    var single = context
+                    single.operation = "GetSecretValue"
+                    let found = try readAuthorized(secretId, single) { state, owner in
+                        state.getValue(secretId, accountId: owner, region: context.region)
                     }
-                case .failure(let error):
-                    failed(secretId, AWSError(error))
+                    try sealer.checkKeyAccess(found.version.sealed.keyId, owner: found.secret.accountId,
+                                              caller: context.principal.accountId)
+                    values.append(try valueEntry(found.secret, found.version))
+                    recordAccess(found.secret, context)
+                } catch {
+                    failed(secretId, error)
                 }
             }
         } else {
@@ -289,7 +299,8 @@ extension SecretsOperations {
             nextToken = page.nextToken
             for secret in page.items {
                 guard let version = secret.version(withStage: StagingLabel.current) else { continue }
-                do {
+                do throws(AWSError) {
+                    try context.authorize("GetSecretValue", resource: secret.arn, resourceAccount: secret.accountId, secret: secret)
                     values.append(try valueEntry(secret, version))
                     recordAccess(secret, context)
                 } catch {
@@ -315,6 +326,9 @@ extension AWSError {
         .invalidParameter, "Either 'SecretIdList' or 'Filters' must be provided.")
     public static let batchPagingWithIds = AWSError(
         .invalidParameter, "'Filters' not specified. 'Filters' must also be specified when 'MaxResults' is provided.")
+    /// PutResourcePolicy with BlockPublicPolicy and a broad policy (the text of AWS's guide).
+    public static let publicPolicy = AWSError(
+        .publicPolicy, "You can't attach a resource-based policy that allows broad access to the secret.")
     public static let tokenRequired = AWSError(
         .invalidRequest, "You must provide a ClientRequestToken value. We recommend a UUID-type value.")
 }

@@ -2,6 +2,7 @@ import JSON
 import Cryptography
 import Foundation
 public import SecretStore
+import Policy
 
 /// The secrets operations of AWS Secrets Manager over a `SecretStorage`: JSON input to
 /// commands and queries of the pure core, sealing and opening values with `ValueSealer`, and
@@ -40,16 +41,83 @@ extension SecretsOperations {
     }
 
 
-    /// A decision context for a write: now, the node's region, the caller's account, and fresh
+    /// A decision context for a write: now, the node's region, the account the write is in
+    /// (the caller's, or the owner of the secret a cross-account ARN names), and fresh
     /// randomness for a new ARN suffix and VersionId.
-    static func decisionContext(_ context: OperationContext) throws(AWSError) -> DecisionContext {
+    static func decisionContext(_ context: OperationContext, account: String? = nil) throws(AWSError) -> DecisionContext {
         do {
             let suffix = try Random.alphanumeric(count: 6, using: context.random)
             let versionId = try Random.uuidString(using: context.random)
-            return DecisionContext(now: millis(context.now), region: context.region, accountId: context.principal.accountId,
-                                   arnSuffix: suffix, versionId: versionId)
+            return DecisionContext(now: millis(context.now), region: context.region,
+                                   accountId: account ?? context.principal.accountId, arnSuffix: suffix, versionId: versionId)
         } catch {
             throw AWSError.internalFailure
+        }
+    }
+
+    /// The account a `SecretId` addresses: a full or partial ARN's account, otherwise the
+    /// caller's (a name is always looked up in the caller's own account, as in AWS).
+    static func account(of secretId: String, _ context: OperationContext) -> String {
+        let parts = secretId.split(separator: ":", maxSplits: 6, omittingEmptySubsequences: false)
+        if parts.count == 7, parts[0] == "arn", parts[2] == "secretsmanager", parts[4].utf8.count == 12 {
+            return String(parts[4])
+        }
+        return context.principal.accountId
+    }
+
+    /// The resource IAM evaluates when a `SecretId` names no existing secret: the ARN as sent,
+    /// or the ARN a name would have without its random suffix.
+    static func requestedARN(_ secretId: String, _ context: OperationContext) -> String {
+        secretId.hasPrefix("arn:")
+            ? secretId
+            : "arn:aws:secretsmanager:\(context.region):\(context.principal.accountId):secret:\(secretId)"
+    }
+
+    /// Authorizes `action` on what `secretId` names: the secret when it exists (its ARN, tags
+    /// and resource policy), otherwise the requested ARN with identity policies alone. A caller
+    /// who may not act on the ARN learns nothing about whether it exists.
+    static func authorize(
+        _ action: String, _ secretId: String, found secret: Secret?, _ context: OperationContext,
+        keys: [String: ContextValue] = [:]
+    ) throws(AWSError) {
+        if let secret {
+            try context.authorize(action, resource: secret.arn, resourceAccount: secret.accountId, secret: secret, keys: keys)
+        } else {
+            try context.authorize(action, resource: requestedARN(secretId, context),
+                                  resourceAccount: account(of: secretId, context), keys: keys)
+        }
+    }
+
+    /// Finds `secretId` in `state` (a write's decision state) and authorizes the operation on
+    /// it; ResourceNotFoundException only for callers allowed on the requested ARN.
+    static func authorizedSecret(
+        _ secretId: String, in state: SecretState, _ context: OperationContext, keys: [String: ContextValue] = [:]
+    ) throws(AWSError) -> Secret {
+        switch state.lookup(secretId, accountId: account(of: secretId, context), region: context.region) {
+        case .success(let secret):
+            try authorize(context.operation, secretId, found: secret, context, keys: keys)
+            return secret
+        case .failure(let error):
+            try authorize(context.operation, secretId, found: nil, context, keys: keys)
+            throw AWSError(error)
+        }
+    }
+
+    /// A read of one secret: `body` runs on the state (under the storage's lock) for the
+    /// account `secretId` addresses; the operation is authorized on the secret found (or on
+    /// the requested ARN) before `body`'s outcome is looked at.
+    func readAuthorized<T>(
+        _ secretId: String, _ context: OperationContext, keys: [String: ContextValue] = [:],
+        _ body: (SecretState, String) -> Result<T, SecretStoreError>
+    ) throws(AWSError) -> T {
+        let account = Self.account(of: secretId, context)
+        let (secret, result) = storage.read { state in
+            ((try? state.lookup(secretId, accountId: account, region: context.region).get()), body(state, account))
+        }
+        try Self.authorize(context.operation, secretId, found: secret, context, keys: keys)
+        switch result {
+        case .success(let value): return value
+        case .failure(let error): throw AWSError(error)
         }
     }
 
@@ -98,6 +166,7 @@ extension AWSError.Code {
     public static let resourceExists = AWSError.Code(type: "ResourceExistsException", status: 400)
     public static let limitExceeded = AWSError.Code(type: "LimitExceededException", status: 400)
     public static let malformedPolicyDocument = AWSError.Code(type: "MalformedPolicyDocumentException", status: 400)
+    public static let publicPolicy = AWSError.Code(type: "PublicPolicyException", status: 400)
     public static let encryptionFailure = AWSError.Code(type: "EncryptionFailure", status: 400)
     public static let decryptionFailure = AWSError.Code(type: "DecryptionFailure", status: 400)
 }
@@ -128,6 +197,11 @@ extension AWSError {
         AWSError(.decryptionFailure,
                  "Secrets Manager can't decrypt the protected secret text using the provided KMS key \(keyId): the key is not in this node's keyring.")
     }
+
+    /// The audit trail cannot take the request's record (disk full, I/O error): the request is
+    /// refused rather than served unaudited, with a server fault that SDKs retry.
+    public static let auditUnavailable = AWSError(
+        .internalServiceError, "An error occurred on the server side: the request could not be audited; retry it.")
 
     /// The region log could not make a write durable (disk full, I/O error, overloaded): a
     /// server fault, so SDKs retry it.

@@ -5,6 +5,7 @@ import stat
 import subprocess
 
 import pytest
+from botocore.exceptions import ClientError
 
 from conftest import BINARY, DevNode, free_port
 
@@ -47,9 +48,12 @@ def test_dev_prints_exports_and_a_working_example(dev_node):
 
 def test_every_account_and_user_authenticates(dev_node):
     for account in ("123456789012", "111122223333"):
-        for name in ("admin", "reader"):
-            # Authorization arrives with the policy issue; authentication must work for all four now.
-            assert dev_node.client(account, name).get_random_password()["RandomPassword"]
+        # The admin is allowed; the reader is authenticated (an unknown key would be
+        # UnrecognizedClientException) but has no identity policy, so IAM denies it.
+        assert dev_node.client(account, "admin").get_random_password()["RandomPassword"]
+        with pytest.raises(ClientError) as e:
+            dev_node.client(account, "reader").get_random_password()
+        assert e.value.response["Error"]["Code"] == "AccessDeniedException"
 
 
 def test_dev_reuses_its_directory(tmp_path):

@@ -1,0 +1,130 @@
+public import JSON
+
+/// Where the service writes its audit records: one per request, allowed or denied.
+///
+/// The contract (Vault's, for a secrets store): a request that cannot be audited is not
+/// served. `reserve` runs before the request is executed and refuses it when the trail cannot
+/// take a record (disk full); `record` runs before the answer is sent, and when it fails the
+/// caller gets a retryable error instead of the answer.
+public protocol AuditSink: Sendable {
+    func reserve() throws
+    func record(_ event: JSONValue) throws
+}
+
+/// What the service knows of a request by the time it answers, for its audit record.
+struct AuditFacts: Sendable {
+    var operation: String?
+    var caller: Caller?
+    var input: JSONValue?
+    var requestId: String
+    var eventId: String
+    var eventTime: String
+    var region: String
+    var sourceIP: String
+    var userAgent: String?
+
+    /// Members whose values are secret: never written to the trail, not even hashed.
+    static let secretMembers: Set<String> = ["SecretString", "SecretBinary", "RandomPassword"]
+    /// Operations that change nothing (CloudTrail's `readOnly`).
+    static let readOnlyOperations: Set<String> = [
+        "GetSecretValue", "BatchGetSecretValue", "DescribeSecret", "ListSecrets", "ListSecretVersionIds",
+        "GetResourcePolicy", "ValidateResourcePolicy", "GetRandomPassword",
+    ]
+
+    /// A CloudTrail-shaped event for the request's outcome.
+    func event(_ result: Result<JSONValue, AWSError>) -> JSONValue {
+        let readOnly = operation.map { Self.readOnlyOperations.contains($0) } ?? true
+        var members: [(key: String, value: JSONValue)] = [
+            (key: "eventVersion", value: .string("1.08")),
+            (key: "userIdentity", value: caller.map(Self.identity) ?? .null),
+            (key: "eventTime", value: .string(eventTime)),
+            (key: "eventSource", value: .string("secretsmanager.amazonaws.com")),
+            (key: "eventName", value: .string(operation ?? "Unknown")),
+            (key: "awsRegion", value: .string(region)),
+            (key: "sourceIPAddress", value: .string(sourceIP)),
+            (key: "userAgent", value: userAgent.map { .string($0) } ?? .null),
+        ]
+        if case .failure(let error) = result {
+            members.append((key: "errorCode", value: .string(error.code.type)))
+            if let message = error.message { members.append((key: "errorMessage", value: .string(message))) }
+        }
+        members.append((key: "requestParameters", value: input.map(Self.redacted) ?? .null))
+        // CloudTrail leaves responseElements null for reads; writes show what they made.
+        var response = JSONValue.null
+        if case .success(let output) = result, !readOnly { response = Self.redacted(output) }
+        members.append((key: "responseElements", value: response))
+        members += [
+            (key: "requestID", value: .string(requestId)),
+            (key: "eventID", value: .string(eventId)),
+            (key: "readOnly", value: .bool(readOnly)),
+            (key: "eventType", value: .string("AwsApiCall")),
+            (key: "managementEvent", value: .bool(true)),
+            (key: "recipientAccountId", value: recipientAccount.map { .string($0) } ?? .null),
+            (key: "eventCategory", value: .string("Management")),
+        ]
+        return .object(members)
+    }
+
+    /// The account whose resource the request addressed: a secret ARN's account, else the
+    /// caller's.
+    var recipientAccount: String? {
+        if let secretId = input?["SecretId"]?.stringValue {
+            let parts = secretId.split(separator: ":", maxSplits: 6, omittingEmptySubsequences: false)
+            if parts.count == 7, parts[0] == "arn", parts[4].utf8.count == 12 { return String(parts[4]) }
+        }
+        return caller?.principal.accountId
+    }
+
+    static func identity(_ caller: Caller) -> JSONValue {
+        let principal = caller.principal
+        var members: [(key: String, value: JSONValue)] = [
+            (key: "type", value: .string(caller.session != nil && principal.type == .role ? "AssumedRole" : "IAMUser")),
+            (key: "principalId", value: .string(caller.userId)),
+            (key: "arn", value: .string(caller.arn)),
+            (key: "accountId", value: .string(principal.accountId)),
+            (key: "accessKeyId", value: .string(caller.accessKeyId)),
+        ]
+        if principal.type == .user { members.append((key: "userName", value: .string(principal.name))) }
+        if let session = caller.session {
+            members.append((key: "sessionContext", value: .object([
+                (key: "sessionIssuer", value: .object([
+                    (key: "type", value: .string(principal.type == .role ? "Role" : "IAMUser")),
+                    (key: "principalId", value: .string(principal.uniqueId)),
+                    (key: "arn", value: .string(principal.arn)),
+                    (key: "accountId", value: .string(principal.accountId)),
+                    (key: "userName", value: .string(principal.name)),
+                ])),
+                (key: "attributes", value: .object([
+                    (key: "creationDate", value: .string(RequestKeys.iso8601Seconds(session.issuedAt))),
+                    (key: "mfaAuthenticated", value: .string("false")),
+                ])),
+            ])))
+        }
+        return .object(members)
+    }
+
+    /// The value with secret members removed and member names as CloudTrail writes them
+    /// (`SecretId` → `secretId`).
+    static func redacted(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .object(let members):
+            return .object(members.compactMap { member in
+                secretMembers.contains(member.key) ? nil : (key: camelCase(member.key), value: redacted(member.value))
+            })
+        case .array(let items):
+            return .array(items.map(redacted))
+        default:
+            return value
+        }
+    }
+
+    static func camelCase(_ name: String) -> String {
+        guard let first = name.first else { return name }
+        // A leading acronym is lowered whole: `ARN` → `arn`, `SecretId` → `secretId`.
+        let scalars = Array(name)
+        var end = 1
+        while end < scalars.count - 1, scalars[end].isUppercase, scalars[end + 1].isUppercase { end += 1 }
+        if end == scalars.count - 1, scalars[end].isUppercase { end += 1 }
+        return (first.lowercased() + String(scalars[1..<end]).lowercased()) + String(scalars[end...])
+    }
+}
