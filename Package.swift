@@ -42,6 +42,7 @@ let package = Package(
         .target(name: "Journal", dependencies: ["Platform"], swiftSettings: swiftSettings),
         .target(name: "SecretStore", swiftSettings: swiftSettings),
         .target(name: "JSON", swiftSettings: swiftSettings),
+        .target(name: "Policy", dependencies: ["JSON"], swiftSettings: swiftSettings),
         .target(name: "SecretsAPI", dependencies: ["Cryptography", "SecretStore", "JSON", "Policy"], swiftSettings: swiftSettings),
         .target(
             name: "Node",
