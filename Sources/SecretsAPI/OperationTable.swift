@@ -13,6 +13,12 @@ public struct OperationContext: Sendable {
     public var caller: Caller
     /// The caller's configured user or role.
     public var principal: Principal { caller.principal }
+
+    /// The node's region.
+    public var region: String
+    public var now: Date
+    public var random: any RandomSource
+    public var requestId: String
     /// The caller's identity policies, parsed.
     public var identityPolicies: [PolicyDocument]
     /// The request-wide condition keys (`aws:SourceIp`, `aws:CurrentTime`, the operation's
@@ -36,11 +42,6 @@ public struct OperationContext: Sendable {
     func authorizeAction(_ action: String) throws(AWSError) {
         try authorize(action, resource: "*", resourceAccount: principal.accountId)
     }
-    /// The node's region.
-    public var region: String
-    public var now: Date
-    public var random: any RandomSource
-    public var requestId: String
 }
 
 /// How an operation answers: once, from any thread.

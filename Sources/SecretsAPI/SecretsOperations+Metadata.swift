@@ -21,7 +21,7 @@ extension SecretsOperations {
         table.registerDeferred("PutResourcePolicy") { context, input, done in
             let policy = Self.string(input, "ResourcePolicy") ?? ""
             let document: PolicyDocument
-            do {
+            do throws(PolicyParseError) {
                 document = try PolicyDocument.parse(policy, kind: .resource)
             } catch {
                 return done(.failure(AWSError(.malformedPolicyDocument, error.message)))
