@@ -68,7 +68,7 @@ import Testing
         {"accounts": [{"accountId": "123456789012", "principals": [
            {"type": "user", "name": "admin", "arn": "arn:aws:iam::123456789012:user/admin",
             "accessKeys": [{"accessKeyId": "AKIAIOSFODNN7EXAMPLE", "secretAccessKey": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}],
-            "policies": []}]}]}
+            "policies": [{"name": "all", "document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"}]}}]}]}]}
         """.utf8))
         let service = SecretsManagerService(region: "us-east-1", identities: iam, random: random,
                                             operations: .secrets(storage: storage, sealer: ValueSealer(keyring: keyring, random: random)))
