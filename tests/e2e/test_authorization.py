@@ -215,7 +215,7 @@ def test_abac_identity_policy_on_request_tags(dev_node, admin, tmp_path):
                 reader_client.create_secret(Name=name, SecretString="x", Tags=[{"Key": "team", "Value": "payments"}])
                 break
             except ClientError as e:
-                assert error_of(e)[0] == "AccessDeniedException"
+                assert e.response["Error"]["Code"] == "AccessDeniedException"
                 assert time.monotonic() < deadline, "SIGHUP reload did not take effect"
                 time.sleep(0.1)
         denied(reader_client.create_secret, Name=unique("abac"), SecretString="x",
@@ -232,7 +232,7 @@ def test_abac_identity_policy_on_request_tags(dev_node, admin, tmp_path):
             dev_node.client(OWNER, "reader").create_secret(Name=unique("abac"), SecretString="x",
                                                           Tags=[{"Key": "team", "Value": "payments"}])
         except ClientError as e:
-            if error_of(e)[0] == "AccessDeniedException":
+            if e.response["Error"]["Code"] == "AccessDeniedException":
                 break
         assert time.monotonic() < deadline, "restoring iam.json did not take effect"
         time.sleep(0.1)
