@@ -209,10 +209,24 @@ import Testing
         #expect(document.statements[0].resources?.patterns == ["*", "arn:aws:secretsmanager:*"])
     }
 
-    /// The document `SecretsOperationsTests` stores through PutResourcePolicy stays valid.
-    @Test func endToEndFixtureStaysValid() throws {
-        let policy = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#
-        #expect(throws: Never.self) { try PolicyDocument.parse(policy, kind: .resource) }
+    /// The documents other tests and the dev environment already use stay valid: the resource
+    /// policies of `SecretsOperationsTests`, `tests/e2e/test_secrets.py` and the CLI examples'
+    /// `mypolicy.json`, and the admin identity policy of the dev IAM configuration.
+    @Test func existingFixturesStayValid() throws {
+        let resourcePolicies = [
+            #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#,
+            #"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:role/MyRole"}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}"#,
+        ]
+        for policy in resourcePolicies {
+            #expect(throws: Never.self) { try PolicyDocument.parse(policy, kind: .resource) }
+        }
+        #expect(throws: Never.self) {
+            try PolicyDocument.parse(#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"}]}"#,
+                                     kind: .identity)
+        }
+        #expect(throws: PolicyParseError(message: "This resource policy is missing the required element: Statement.")) {
+            try PolicyDocument.parse(#"{"Statement": 5}"#, kind: .resource)
+        }
         #expect(throws: PolicyParseError(message: "This resource policy contains a syntax error.")) {
             try PolicyDocument.parse("{not json", kind: .resource)
         }
