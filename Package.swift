@@ -71,6 +71,7 @@ let package = Package(
             resources: [.copy("Regressions")],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy", "JSON", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SecretStoreTests", dependencies: ["SecretStore", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SecretsAPITests", dependencies: ["SecretsAPI", "Cryptography", "SecretStore", "JSON"], swiftSettings: swiftSettings),
         .testTarget(

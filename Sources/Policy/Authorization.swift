@@ -1,11 +1,13 @@
 /// The outcome of evaluating one request, with the reason AWS would give.
 public struct Authorization: Sendable, Equatable {
+    /// IAM's three outcomes: allowed, explicitly denied, or not allowed by anything.
     public enum Decision: Sendable, Equatable {
         case allow
         case explicitDeny
         case implicitDeny
     }
 
+    /// Why, in the terms of AWS's AccessDenied messages.
     public enum Reason: Sendable, Equatable {
         case allowed
         case explicitDenyInIdentityPolicy
@@ -19,8 +21,10 @@ public struct Authorization: Sendable, Equatable {
     public var decision: Decision
     public var reason: Reason
 
+    /// Whether the request may proceed.
     public var isAllowed: Bool { decision == .allow }
 
+    /// An outcome (the evaluator builds them; tests and callers may compare against them).
     public init(decision: Decision, reason: Reason) {
         self.decision = decision
         self.reason = reason

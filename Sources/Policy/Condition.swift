@@ -13,6 +13,12 @@
 ///   `ForAnyValue` for positive operators, and as its negation for negated ones (IAM's docs say
 ///   such keys "require" a qualifier but do not define the unqualified case; this is the reading
 ///   under which a negated operator still means "none of the request values match").
+///
+/// The absent-key rule is behind the "VersionStage trap": `GetSecretValue` called without a
+/// `VersionStage` has no `secretsmanager:VersionStage` in its context, so an `Allow` conditioned
+/// on `StringEquals secretsmanager:VersionStage AWSCURRENT` does not apply to it (even though the
+/// call returns `AWSCURRENT`), and a `Deny` on `StringNotEquals … AWSCURRENT` always does. Use
+/// `StringEqualsIfExists` to mean "only AWSCURRENT when a stage is named".
 public struct ConditionClause: Sendable, Equatable {
     public let `operator`: ConditionOperator
     /// The condition key as written (keys are matched case-insensitively).

@@ -84,11 +84,14 @@ public struct ConditionOperator: Sendable, Equatable, CustomStringConvertible {
              ipAddress, arn, null
     }
 
+    /// The operator without qualifier and suffix.
     public let base: Base
+    /// `ForAnyValue:` / `ForAllValues:`, if written.
     public let qualifier: SetQualifier?
     /// `…IfExists`: true when the key is absent from the request.
     public let ifExists: Bool
 
+    /// The canonical spelling, e.g. `ForAnyValue:StringLikeIfExists`.
     public var description: String {
         (qualifier.map { "\($0.rawValue):" } ?? "") + base.rawValue + (ifExists ? "IfExists" : "")
     }

@@ -16,6 +16,7 @@ public struct PolicyParseError: Error, Sendable, Equatable, CustomStringConverti
 
     public var description: String { message }
 
+    /// A rejection; `message` must not be empty.
     public init(message: String) {
         precondition(!message.isEmpty, "a policy rejection must say why")
         self.message = message
@@ -58,6 +59,7 @@ public struct PolicyDocument: Sendable, Equatable {
 /// One statement of a policy: an effect on some actions and resources, for some principals
 /// (resource policies only), under some conditions.
 public struct PolicyStatement: Sendable, Equatable {
+    /// Whether a matching statement grants or forbids.
     public enum Effect: String, Sendable, Equatable {
         case allow = "Allow"
         case deny = "Deny"
@@ -65,6 +67,7 @@ public struct PolicyStatement: Sendable, Equatable {
 
     /// The statement id, if any (letters and digits only).
     public let sid: String?
+    /// `Allow` or `Deny`.
     public let effect: Effect
     /// Who the statement is about: nil in identity policies (the principal is the one the
     /// policy is attached to).

@@ -19,7 +19,10 @@
 /// AWS's own example resource policies name the account for cross-account access.
 public enum PolicyEvaluator {
     /// Evaluates `request` against the caller's identity policies and the resource policy of the
-    /// secret (nil when it has none, or for actions without a resource).
+    /// secret (nil when it has none, or for actions without a resource). Pass documents parsed
+    /// with the matching `PolicyKind`: the principal of a statement is read only on the resource
+    /// side, so a resource-kind document among the identity policies has its principals ignored,
+    /// and an identity-kind document as the resource policy grants and denies nothing.
     public static func evaluate(_ request: RequestContext, identityPolicies: [PolicyDocument],
                                 resourcePolicy: PolicyDocument?, resourceAccountId: String) -> Authorization {
         var identityAllows = false

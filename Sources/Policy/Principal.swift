@@ -10,7 +10,9 @@ public struct PrincipalElement: Sendable, Equatable {
     /// `Service`, `Federated` and `CanonicalUser` entries: kept for display; none of them can
     /// be a Strongroom caller, so they never match.
     public let services: [String]
+    /// `Federated` entries (identity providers).
     public let federated: [String]
+    /// `CanonicalUser` entries (S3 canonical ids).
     public let canonicalUsers: [String]
 
     /// Whether the element grants to everyone: `"*"` or `{"AWS": "*"}` (not `NotPrincipal`).

@@ -4,6 +4,7 @@
 /// `aws:userid`, `aws:username` (users only). These keys always come from here, never from
 /// `RequestContext.values`, so that a request cannot claim another principal's attributes.
 public struct CallerIdentity: Sendable, Equatable {
+    /// The kind of principal, as `aws:PrincipalType` names it.
     public enum Kind: String, Sendable {
         case user = "User"
         case assumedRole = "AssumedRole"
@@ -13,17 +14,20 @@ public struct CallerIdentity: Sendable, Equatable {
     public var arn: String
     /// The user ARN, or the role ARN `arn:aws:iam::ACCOUNT:role/PATH/ROLE` of a session.
     public var principalArn: String
+    /// The 12-digit account the principal belongs to (`aws:PrincipalAccount`).
     public var accountId: String
     public var kind: Kind
     /// `AIDA…` for users, `AROA…:SESSION` for role sessions.
     public var userId: String
     /// The user name for users; nil for role sessions.
     public var username: String?
+    /// The account's organization (`aws:PrincipalOrgID`), if any.
     public var organizationId: String?
     /// Principal tags (session tags already merged in by the caller). Keys are matched
     /// case-insensitively, as IAM matches `aws:PrincipalTag/<key>`.
     public var tags: [String: String]
 
+    /// A caller; see the properties for what each field holds.
     public init(arn: String, principalArn: String, accountId: String, kind: Kind, userId: String,
                 username: String?, organizationId: String?, tags: [String: String]) {
         self.arn = arn
@@ -47,6 +51,7 @@ public struct CallerIdentity: Sendable, Equatable {
 /// A condition key's value in the request context. Numbers, dates (`2026-11-23T10:00:00Z` or
 /// epoch seconds), booleans (`true`/`false`) and IP addresses are given as their text.
 public enum ContextValue: Sendable, Equatable {
+    /// A single-valued key.
     case single(String)
     /// Multivalued keys: `aws:TagKeys`, `secretsmanager:AddReplicaRegions`, … An empty list is
     /// treated as an absent key (what `Null` and the set operators expect).
@@ -59,6 +64,7 @@ public struct RequestContext: Sendable {
     public var action: String
     /// The secret ARN, or `*` for actions without a resource type (`ListSecrets`, …).
     public var resource: String
+    /// Who is asking; the principal condition keys come from here.
     public var caller: CallerIdentity
     /// Request-side condition keys (`aws:SourceIp`, `aws:SecureTransport`, `aws:CurrentTime`,
     /// `aws:EpochTime`, `aws:RequestedRegion`, `aws:RequestTag/k`, `aws:TagKeys`,
@@ -67,6 +73,7 @@ public struct RequestContext: Sendable {
     /// in any case.
     public var values: [String: ContextValue]
 
+    /// A request; see the properties for what each field holds.
     public init(action: String, resource: String, caller: CallerIdentity, values: [String: ContextValue]) {
         self.action = action
         self.resource = resource
