@@ -59,8 +59,10 @@ struct EvaluationCase: Sendable, CustomTestStringConvertible {
         #expect(Set(names).count == names.count, "duplicate case names")
     }
 
-    /// A typical GetSecretValue evaluation must stay in the microseconds: it runs on every read.
-    @Test func typicalEvaluationIsFast() throws {
+    /// A typical GetSecretValue evaluation (a policy variable, a resource policy with a
+    /// conditional deny) gives the same answer every time it is asked. Its speed is measured by
+    /// the benchmarks, not asserted here.
+    @Test func typicalEvaluationIsStable() throws {
         let identity = try Fx.parse(Fx.policy(
             Fx.allow("secretsmanager:Get*", resource: "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-*",
                      condition: #"{"StringEquals": {"aws:ResourceTag/team": "${aws:PrincipalTag/team}"}, "Bool": {"aws:SecureTransport": "true"}}"#),
@@ -70,18 +72,11 @@ struct EvaluationCase: Sendable, CustomTestStringConvertible {
             Fx.grant("Deny", principal: "*", action: "secretsmanager:*", condition: #"{"Bool": {"aws:SecureTransport": "false"}}"#)), .resource)
         let request = Fx.request(caller: Fx.user("alice", tags: ["team": "blue"]),
                                  ["aws:ResourceTag/team": .single("blue"), "aws:SecureTransport": .single("true")])
-        let rounds = 20_000
-        let clock = ContinuousClock()
         var allowed = 0
-        let elapsed = clock.measure {
-            for _ in 0..<rounds {
-                if PolicyEvaluator.evaluate(request, identityPolicies: [identity], resourcePolicy: resource,
-                                            resourceAccountId: Fx.account).isAllowed { allowed += 1 }
-            }
+        for _ in 0..<1_000 {
+            if PolicyEvaluator.evaluate(request, identityPolicies: [identity], resourcePolicy: resource,
+                                        resourceAccountId: Fx.account).isAllowed { allowed += 1 }
         }
-        #expect(allowed == rounds)
-        let perEvaluation = elapsed / rounds
-        // Debug builds are slower than release; 50 µs still catches an accidental regex or parse.
-        #expect(perEvaluation < .microseconds(50), "one evaluation took \(perEvaluation)")
+        #expect(allowed == 1_000)
     }
 }
