@@ -96,7 +96,9 @@ enum AuditFormat {
     /// `responseElements` become `{"truncated":true}`; if that is not enough, only the CloudTrail
     /// members are kept, `userIdentity` reduced to its identifying members and every string
     /// clipped to 256 bytes with a "...[truncated]" mark. The result always fits: a record is
-    /// written for every request, however large its parameters.
+    /// written for every request, however large its parameters. The first step is also taken
+    /// when the full line does not parse back (parameters nested deeper than the JSON parser's
+    /// limit of 64), so that `verify` and `query` can read every record.
     ///
     /// - Throws: `.invalidEvent` when `event` is not an object, already has a `chain` member, or
     ///   does not serialize to one valid JSON line (a `.number` with text that is not a number).
@@ -108,36 +110,46 @@ enum AuditFormat {
             throw AuditError(.invalidEvent, "an audit event must not have a '\(chainKey)' member: the trail adds it")
         }
         let chainMember = (key: chainKey, value: chain.json)
-        var line = Array(JSONValue.object(members + [chainMember]).serialized().utf8)
-        if line.count > maximumRecordBytes {
-            let marker = JSONValue.object([(key: "truncated", value: .bool(true))])
-            let lighter = members.map { bulkyMembers.contains($0.key) ? (key: $0.key, value: marker) : $0 }
-            line = Array(JSONValue.object(lighter + [chainMember]).serialized().utf8)
-            if line.count > maximumRecordBytes {
-                let essential = lighter.compactMap { member -> (key: String, value: JSONValue)? in
-                    guard essentialMembers.contains(member.key) else { return nil }
-                    if bulkyMembers.contains(member.key) { return member }
-                    if member.key == "userIdentity", case .object(let identity) = member.value {
-                        let kept = identity.compactMap { inner -> (key: String, value: JSONValue)? in
-                            guard essentialIdentityMembers.contains(inner.key), let value = clipped(inner.value) else { return nil }
-                            return (key: inner.key, value: value)
-                        }
-                        return (key: member.key, value: .object(kept))
-                    }
-                    return clipped(member.value).map { (key: member.key, value: $0) }
-                }
-                line = Array(JSONValue.object(essential + [chainMember]).serialized().utf8)
-                // At most 19 members with values of at most 6 × 256 + 14 bytes (escaping) each,
-                // and an identity of 7 such: well under 64 KiB.
-                precondition(line.count <= maximumRecordBytes, "a reduced audit record is \(line.count) bytes")
-            }
+        func serialized(_ members: [(key: String, value: JSONValue)]) -> [UInt8] {
+            Array(JSONValue.object(members + [chainMember]).serialized().utf8)
         }
-        // Our serializer escapes control characters inside strings, but a `.number` is written
-        // as given: check that the line is one valid JSON document with no line break in it.
-        guard !line.contains(0x0A), !line.contains(0x0D), (try? JSONValue.parse(line)) != nil else {
+        let full = serialized(members)
+        if full.count <= maximumRecordBytes && isOneJSONLine(full) { return full }
+        // Too large, or not valid JSON (parameters nested deeper than the parser's limit): the
+        // bulky members go first.
+        let marker = JSONValue.object([(key: "truncated", value: .bool(true))])
+        let lighter = members.map { bulkyMembers.contains($0.key) ? (key: $0.key, value: marker) : $0 }
+        let reduced = serialized(lighter)
+        if reduced.count <= maximumRecordBytes {
+            if isOneJSONLine(reduced) { return reduced }
             throw AuditError(.invalidEvent, "the audit event does not serialize to one valid JSON line (a malformed number?)")
         }
-        return line
+        let essential = lighter.compactMap { member -> (key: String, value: JSONValue)? in
+            guard essentialMembers.contains(member.key) else { return nil }
+            if bulkyMembers.contains(member.key) { return member }
+            if member.key == "userIdentity", case .object(let identity) = member.value {
+                let kept = identity.compactMap { inner -> (key: String, value: JSONValue)? in
+                    guard essentialIdentityMembers.contains(inner.key), let value = clipped(inner.value) else { return nil }
+                    return (key: inner.key, value: value)
+                }
+                return (key: member.key, value: .object(kept))
+            }
+            return clipped(member.value).map { (key: member.key, value: $0) }
+        }
+        let minimal = serialized(essential)
+        // At most 19 members with values of at most 6 × 256 + 14 bytes (escaping) each, and an
+        // identity of 7 such: well under 64 KiB.
+        precondition(minimal.count <= maximumRecordBytes, "a reduced audit record is \(minimal.count) bytes")
+        guard isOneJSONLine(minimal) else {
+            throw AuditError(.invalidEvent, "the audit event does not serialize to one valid JSON line (a malformed number?)")
+        }
+        return minimal
+    }
+
+    /// Our serializer escapes control characters inside strings, but writes a `.number`'s text
+    /// as given: a line is checked to be one valid JSON document with no line break in it.
+    private static func isOneJSONLine(_ line: [UInt8]) -> Bool {
+        !line.contains(0x0A) && !line.contains(0x0D) && (try? JSONValue.parse(line)) != nil
     }
 
     /// A scalar with strings clipped to ``clippedStringBytes``; nil for arrays, objects and

@@ -241,6 +241,45 @@ import Platform
         #expect(AuditVerifier.verify(directory: directory.audit, signingKey: testKey).ok)
     }
 
+    /// Parameters nested deeper than the parser reads back are replaced like oversized ones, so
+    /// that every record stays readable.
+    @Test func deeplyNestedParametersAreReplaced() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let trail = try openTrail(directory)
+        var deep = JSONValue.string("bottom")
+        for _ in 0..<70 { deep = .array([deep]) }
+        guard case .object(var members) = event(1) else { return }
+        members = members.map { $0.key == "requestParameters" ? (key: $0.key, value: .object([(key: "nested", value: deep)])) : $0 }
+        try trail.append(.object(members))
+        try trail.close()
+        let record = try JSONValue.parse(try #require(directory.lines("audit-000001.jsonl").first))
+        #expect(record["requestParameters"] == .object([(key: "truncated", value: .bool(true))]))
+        #expect(record["eventID"]?.stringValue == "evt-1")
+    }
+
+    /// A crash after reserve() created the next file but before a record went in: the empty file
+    /// is continued, chained to the previous file's last record.
+    @Test func anEmptyNewestFileIsContinued() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        do {
+            let trail = try openTrail(directory)
+            try appendEvents(trail, 1...2)
+            try trail.rotate()
+            try trail.reserve()
+            #expect(directory.trailFiles() == ["audit-000001.jsonl", "audit-000002.jsonl"])
+        }
+        let trail = try openTrail(directory)
+        #expect(trail.status.activeFile == "audit-000002.jsonl")
+        #expect(trail.status.nextSequence == 3)
+        try appendEvents(trail, 3...3)
+        try trail.close()
+        #expect(directory.trailFiles() == ["audit-000001.jsonl", "audit-000002.jsonl"])
+        expectChain(directory, count: 3)
+        #expect(AuditVerifier.verify(directory: directory.audit, signingKey: testKey).ok)
+    }
+
     /// The example in the report: one line and its signature, as the files hold them.
     @Test func fileFormat() throws {
         let directory = TemporaryDirectory()
