@@ -39,7 +39,7 @@ public final class AuditTrail: Sendable {
     /// A file is sealed and a new one started before it would grow past this size.
     public let maxFileBytes: Int
     /// What ``open(directory:signingKey:maxFileBytes:log:)`` found and did: torn tails cut (and
-    /// where their bytes were kept), where the chain continues. Also passed to `log`.
+    /// where their bytes were kept), interrupted signature writes removed. Also passed to `log`.
     public let notices: [String]
 
     /// `reserve()` keeps at least this much allocated beyond the end of the active file: four
