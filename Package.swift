@@ -43,13 +43,14 @@ let package = Package(
         .target(name: "SecretStore", swiftSettings: swiftSettings),
         .target(name: "JSON", swiftSettings: swiftSettings),
         .target(name: "Policy", dependencies: ["JSON"], swiftSettings: swiftSettings),
+        .target(name: "Audit", dependencies: ["JSON", "Cryptography", "Platform"], swiftSettings: swiftSettings),
         .target(name: "SecretsAPI", dependencies: ["Cryptography", "SecretStore", "JSON", "Policy"], swiftSettings: swiftSettings),
         .target(
             name: "Node",
-            dependencies: ["Platform", "Cryptography", "TLS", "HTTP1", "SecretsAPI", "Journal", "JSON"],
+            dependencies: ["Platform", "Cryptography", "TLS", "HTTP1", "SecretsAPI", "Journal", "JSON", "Audit"],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "strongroom", dependencies: ["Node", "Journal"], swiftSettings: swiftSettings),
+        .executableTarget(name: "strongroom", dependencies: ["Node", "Journal", "Audit"], swiftSettings: swiftSettings),
         // Test tooling, not shipped: a journal writer that crash tests kill -9.
         .executableTarget(name: "JournalHarness", dependencies: ["Journal", "Platform"], swiftSettings: swiftSettings),
 
@@ -73,6 +74,7 @@ let package = Package(
         ),
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "JSON", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SecretStoreTests", dependencies: ["SecretStore", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "AuditTests", dependencies: ["Audit", "JSON", "Cryptography", "Platform"], swiftSettings: swiftSettings),
         .testTarget(name: "SecretsAPITests", dependencies: ["SecretsAPI", "Cryptography", "SecretStore", "JSON"], swiftSettings: swiftSettings),
         .testTarget(
             name: "NodeTests",

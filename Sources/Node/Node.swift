@@ -1,3 +1,4 @@
+import Audit
 import Foundation
 import Cryptography
 import Journal
@@ -16,6 +17,8 @@ public final class Node: Sendable {
     private let journal: Journal
     private let storage: JournalSecretStorage
     private let purger: Purger
+    /// The audit trail: one record per request, before its answer.
+    private let audit: AuditTrail
     // Safety: the lock is taken in init and released only when the node is released.
     private let lock: LockHolder
 
@@ -81,11 +84,30 @@ public final class Node: Sendable {
         } catch {
             throw StartupError("journal: \(error)")
         }
+        do {
+            let key = try AuditSigningKey.loadOrCreate(path: configuration.dataDirectory + "/audit-signing.key")
+            audit = try AuditTrail.open(directory: configuration.dataDirectory + "/audit", signingKey: key) { [log] in log.info($0) }
+        } catch {
+            journal.close()
+            throw StartupError("audit trail: \(error)")
+        }
         let random = SystemRandomSource()
         let operations = OperationTable.secrets(storage: storage, sealer: ValueSealer(keyring: keyring, random: random))
         service = SecretsManagerService(region: configuration.region, identities: identities, random: random,
                                         operations: operations)
-        purger = Purger(storage: storage, region: configuration.region, log: log)
+        service.setAuditSink(AuditTrailSink(trail: audit, log: log))
+        let trail = audit
+        purger = Purger(storage: storage, region: configuration.region, log: log) { [log] in
+            // Records are written without an fsync each (as Vault's file device and CloudTrail's
+            // delivery); once a minute they are made durable. A failed fdatasync means the page
+            // cache can no longer be trusted: the trail refuses records, so the node refuses
+            // requests, until it is restarted.
+            do {
+                try trail.sync()
+            } catch {
+                log.error("audit trail: \(error)")
+            }
+        }
         // Every connection is a descriptor: keep maxConnections inside the process's limit (with
         // room for listeners, the journal and files), so accept never fails for want of one.
         var limits = configuration.limits
@@ -130,6 +152,11 @@ public final class Node: Sendable {
                 log.info("shutting down")
                 server.stopAndJoin()
                 purger.stop()
+                do {
+                    try audit.close()
+                } catch {
+                    log.error("audit trail: could not seal the active file: \(error)")
+                }
                 journal.close()
                 log.info("stopped")
                 return

@@ -16,11 +16,14 @@ final class Purger: Sendable {
     private let log: Logger
     private let stopping = Atomic<Bool>(false)
     private let thread = Mutex<OSThread?>(nil)
+    /// Other once-a-minute upkeep of the node (the audit trail's fdatasync).
+    private let everyCycle: @Sendable () -> Void
 
-    init(storage: any SecretStorage, region: String, log: Logger) {
+    init(storage: any SecretStorage, region: String, log: Logger, everyCycle: @escaping @Sendable () -> Void = {}) {
         self.storage = storage
         self.region = region
         self.log = log
+        self.everyCycle = everyCycle
     }
 
     func start() throws(Errno) {
@@ -43,6 +46,7 @@ final class Purger: Sendable {
             let now = MonotonicClock.seconds()
             if now >= next {
                 purgeOnce(now: Date())
+                everyCycle()
                 next = now + Self.intervalSeconds
             }
             OSThread.sleep(seconds: 0.2)

@@ -29,6 +29,35 @@ extension Files {
         _ = try systemCall("unlink \(path)") { unlink(path) }
     }
 
+    /// The whole contents of the regular file `path`, opened read-only (so that it works on a
+    /// read-only mount or with read permission only). Throws `EFBIG` (as `Errno`) when the file
+    /// is larger than `limit` bytes, rather than reading it into memory.
+    public static func readContents(of path: String, limit: Int) throws(Errno) -> [UInt8] {
+        precondition(limit >= 0, "negative limit")
+        let raw = try systemCall("open \(path)") { open(path, O_RDONLY | O_CLOEXEC) }
+        let fd = FileDescriptor(owning: raw)
+        var info = stat()
+        _ = try systemCall("fstat \(path)") { fstat(raw, &info) }
+        guard Int(info.st_size) <= limit else { throw Errno(code: EFBIG, operation: "read \(path) (\(info.st_size) bytes, limit \(limit))") }
+        // Read to the end rather than trusting st_size: the file may grow while it is read.
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size) + 1)
+        var done = 0
+        while true {
+            if done == bytes.count {
+                guard bytes.count <= limit else { throw Errno(code: EFBIG, operation: "read \(path) (grew beyond \(limit) bytes)") }
+                bytes.append(contentsOf: repeatElement(0, count: min(max(bytes.count, 4096), limit + 1 - bytes.count)))
+            }
+            let n = try systemCall("read \(path)") {
+                bytes.withUnsafeMutableBytes { Glibc.read(raw, $0.baseAddress! + done, $0.count - done) }
+            }
+            if n == 0 { break }
+            done += n
+        }
+        fd.close()
+        bytes.removeLast(bytes.count - done)
+        return bytes
+    }
+
     /// fsyncs the directory `directory` itself, making creates, renames and unlinks in it durable.
     public static func syncDirectory(at directory: String) throws(Errno) {
         let raw = try systemCall("open \(directory)") { open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
@@ -47,9 +76,17 @@ extension Errno {
     public static let ioError = EIO
     /// ENOENT: no such file or directory.
     public static let notFound = ENOENT
+    /// EFBIG: the file would exceed the filesystem's or the process's (RLIMIT_FSIZE) size limit.
+    public static let fileTooLarge = EFBIG
+    /// EOPNOTSUPP: the filesystem does not support the operation (e.g. fallocate on some NFS).
+    public static let notSupported = EOPNOTSUPP
     /// EWOULDBLOCK: a non-blocking lock is held elsewhere.
     public static let lockHeld = EWOULDBLOCK
 
     /// Whether the failure means the disk (or quota) is full.
     public var isDiskFull: Bool { code == ENOSPC || code == EDQUOT }
+
+    /// Whether the call is not available here: EOPNOTSUPP from the filesystem, or ENOSYS from a
+    /// kernel or sandbox that lacks the system call.
+    public var isNotSupported: Bool { code == EOPNOTSUPP || code == ENOSYS }
 }

@@ -1,4 +1,5 @@
 internal import Glibc
+internal import CSystemShims
 
 /// An open regular file read and written at explicit offsets (pread/pwrite), for logs that
 /// several threads read while one writes. Closed when the last reference goes away.
@@ -56,6 +57,17 @@ public final class RandomAccessFile: Sendable {
     /// fdatasync(2): the data and the size are durable when it returns.
     public func synchronizeData() throws(Errno) {
         _ = try systemCall("fdatasync \(path)") { fdatasync(descriptor.rawValue) }
+    }
+
+    /// fallocate(2) with `FALLOC_FL_KEEP_SIZE`: allocates disk blocks for `[offset, offset + count)`
+    /// without changing the file's size, so that later writes into that range cannot fail with
+    /// ENOSPC. Throws `EOPNOTSUPP` (see `Errno.isNotSupported`) where the filesystem cannot
+    /// preallocate, and ENOSPC, EDQUOT or EFBIG when the space is not there.
+    public func allocate(at offset: Int, count: Int) throws(Errno) {
+        precondition(offset >= 0 && count > 0, "invalid range \(offset)+\(count)")
+        _ = try systemCall("fallocate \(path)") {
+            CSystemShims_fallocate_keep_size(descriptor.rawValue, Int64(offset), Int64(count))
+        }
     }
 
     /// ftruncate(2) to `size` bytes.

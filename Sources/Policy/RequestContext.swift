@@ -40,11 +40,11 @@ public struct CallerIdentity: Sendable, Equatable {
         self.tags = tags
     }
 
-    /// The value of principal tag `key`, matching the tag key case-insensitively.
+    /// The value of principal tag `key`, matching the tag key case-insensitively. When two tags
+    /// differ only in case, the one whose key sorts first wins: every node, every run.
     func tag(_ key: String) -> String? {
         if let exact = tags[key] { return exact }
-        for (name, value) in tags where equalsIgnoringCase(name, key) { return value }
-        return nil
+        return tags.filter { equalsIgnoringCase($0.key, key) }.min { $0.key < $1.key }?.value
     }
 }
 
@@ -82,11 +82,11 @@ public struct RequestContext: Sendable {
     }
 
     /// The request value of `name` (as written in a policy), looked up exactly first and then
-    /// case-insensitively.
+    /// case-insensitively; among keys that differ only in case (tags `Team` and `team`), the one
+    /// that sorts first wins, so the answer does not depend on dictionary order.
     func requestValue(named name: String) -> ContextValue? {
         if let exact = values[name] { return exact }
-        for (key, value) in values where equalsIgnoringCase(key, name) { return value }
-        return nil
+        return values.filter { equalsIgnoringCase($0.key, name) }.min { $0.key < $1.key }?.value
     }
 }
 

@@ -36,10 +36,13 @@ final class Authorizer: Sendable {
     ///     function, region and resource policy join the evaluation.
     ///   - resourceAccount: the account that owns (or would own) the resource.
     ///   - keys: the operation's own condition keys (beyond the request-wide ones).
+    ///   - named: how the refusal names the resource: the `SecretId` as the caller sent it
+    ///     (AWS's messages do so: "on resource: db-connection"), so that a refusal never reveals
+    ///     a secret's full ARN or whether it exists. Defaults to `resource`.
     /// - Throws: AccessDeniedException with IAM's message when the answer is not Allow.
     func authorize(
         _ context: OperationContext, action: String, resource: String, resourceAccount: String, secret: Secret?,
-        keys: [String: ContextValue] = [:]
+        keys: [String: ContextValue] = [:], named: String? = nil
     ) throws(AWSError) {
         var values = context.requestKeys
         for (key, value) in keys { values[key] = value }
@@ -59,7 +62,11 @@ final class Authorizer: Sendable {
         let answer = PolicyEvaluator.evaluate(request, identityPolicies: context.identityPolicies,
                                               resourcePolicy: resourcePolicy(secret?.resourcePolicy),
                                               resourceAccountId: resourceAccount)
-        guard answer.isAllowed else { throw AWSError(.notAuthorized, answer.message(for: request)) }
+        guard answer.isAllowed else {
+            var shown = request
+            shown.resource = named ?? resource
+            throw AWSError(.notAuthorized, answer.message(for: shown))
+        }
     }
 }
 
@@ -76,7 +83,7 @@ extension Caller {
 /// The condition keys a request carries whatever it touches: the global `aws:` keys and the
 /// `secretsmanager:` keys that come straight from the operation's input members.
 enum RequestKeys {
-    static func make(input: JSONValue, sourceIP: String, now: Date, region: String) -> [String: ContextValue] {
+    static func make(input: JSONValue, sourceIP: String, now: Date, region: String, session: SessionClaims? = nil) -> [String: ContextValue] {
         var keys: [String: ContextValue] = [
             "aws:SecureTransport": .single("true"),
             "aws:CurrentTime": .single(iso8601(now)),
@@ -84,6 +91,9 @@ enum RequestKeys {
             "aws:RequestedRegion": .single(region),
         ]
         if !sourceIP.isEmpty { keys["aws:SourceIp"] = .single(sourceIP) }
+        // Session credentials carry their issue time: a `DateLessThan aws:TokenIssueTime` deny
+        // revokes every session issued before it, as in AWS.
+        if let session { keys["aws:TokenIssueTime"] = .single(iso8601Seconds(session.issuedAt)) }
         for (member, key) in [("Name", "Name"), ("Description", "Description"), ("VersionId", "VersionId"),
                               ("VersionStage", "VersionStage"), ("RotationLambdaARN", "RotationLambdaARN")] {
             if let value = input.string(member) { keys["secretsmanager:" + key] = .single(value) }

@@ -32,9 +32,11 @@ public struct OperationContext: Sendable {
     /// Authorizes `action` (e.g. `GetSecretValue`) on `resource` for this request's caller; see
     /// `Authorizer.authorize`.
     func authorize(
-        _ action: String, resource: String, resourceAccount: String, secret: Secret? = nil, keys: [String: ContextValue] = [:]
+        _ action: String, resource: String, resourceAccount: String, secret: Secret? = nil, keys: [String: ContextValue] = [:],
+        named: String? = nil
     ) throws(AWSError) {
-        try authorizer.authorize(self, action: action, resource: resource, resourceAccount: resourceAccount, secret: secret, keys: keys)
+        try authorizer.authorize(self, action: action, resource: resource, resourceAccount: resourceAccount, secret: secret,
+                                 keys: keys, named: named)
     }
 
     /// Authorizes an action that has no resource type (`ListSecrets`, `GetRandomPassword`, …):

@@ -163,7 +163,8 @@ public final class SecretsManagerService: Sendable {
         let context = OperationContext(
             operation: operation.name, caller: caller, region: region, now: now, random: random, requestId: requestId,
             identityPolicies: configuration.identityPolicies(forPrincipalARN: caller.principal.arn),
-            requestKeys: RequestKeys.make(input: normalized, sourceIP: request.sourceIP, now: now, region: region),
+            requestKeys: RequestKeys.make(input: normalized, sourceIP: request.sourceIP, now: now, region: region,
+                                          session: caller.session),
             identities: configuration, authorizer: authorizer
         )
         return (operation.name, context, normalized)

@@ -20,15 +20,15 @@ extension SecretsOperations {
         }
         table.registerDeferred("PutResourcePolicy") { context, input, done in
             let policy = Self.string(input, "ResourcePolicy") ?? ""
-            let document: PolicyDocument
-            do throws(PolicyParseError) {
-                document = try PolicyDocument.parse(policy, kind: .resource)
-            } catch {
-                return done(.failure(AWSError(.malformedPolicyDocument, error.message)))
-            }
             // BlockPublicPolicy (default false, as in AWS) refuses broad grants.
             let block = Self.bool(input, "BlockPublicPolicy") ?? false
             simpleWrite(context, input, done) { secret throws(AWSError) in
+                let document: PolicyDocument
+                do throws(PolicyParseError) {
+                    document = try PolicyDocument.parse(policy, kind: .resource)
+                } catch {
+                    throw AWSError(.malformedPolicyDocument, error.message)
+                }
                 if block, !Self.broadAccess(document, owner: secret.accountId, context).isEmpty {
                     throw AWSError.publicPolicy
                 }

@@ -88,9 +88,8 @@ extension SecretsOperations {
     }
 
     func createSecret(_ context: OperationContext, _ input: JSONValue, _ done: @escaping OperationCompletion) {
-        if let regions = input["AddReplicaRegions"], case .array(let list) = regions, !list.isEmpty {
-            return done(.failure(AWSError.replicationNotAvailable))
-        }
+        let replicas: Bool
+        if case .array(let list)? = input["AddReplicaRegions"] { replicas = !list.isEmpty } else { replicas = false }
         let name = Self.string(input, "Name") ?? ""
         let token = Self.string(input, "ClientRequestToken")
         let kmsKeyId = Self.string(input, "KmsKeyId")
@@ -101,7 +100,11 @@ extension SecretsOperations {
             let existing = state.arn(name: name, accountId: account)
             let arn = existing ?? Names.arn(region: decision.region, accountId: account, name: name, suffix: decision.arnSuffix)
             try context.authorize("CreateSecret", resource: arn, resourceAccount: account,
-                                  keys: kmsKeyArnKey(kmsKeyId, account: account, region: decision.region))
+                                  keys: kmsKeyArnKey(kmsKeyId, account: account, region: decision.region), named: name)
+            // AWS: tagging at creation also needs TagResource, so that a deny on tagging (the
+            // guard of an ABAC scheme) cannot be stepped around by creating with tags.
+            if !tags.isEmpty { try context.authorize("TagResource", resource: arn, resourceAccount: account, named: name) }
+            if replicas { throw AWSError.replicationNotAvailable }
             let versionId = token ?? decision.versionId
             var value: NewValue?
             if let (bytes, kind) = try Self.plaintext(input) {
@@ -157,9 +160,14 @@ extension SecretsOperations {
                                                    keys: kmsKeyArnKey(kmsKeyId, account: decision.accountId, region: decision.region))
             let versionId = token ?? decision.versionId
             let key = try sealer.key(for: kmsKeyId ?? secret.kmsKeyId, account: secret.accountId, region: decision.region)
-            try sealer.checkKeyAccess(key.keyId, owner: secret.accountId, caller: context.principal.accountId)
+            let plaintext = try Self.plaintext(input)
+            // The key is used only for a new value or a new KmsKeyId; a description change
+            // touches no key (so it works across accounts on a default-key secret).
+            if plaintext != nil || kmsKeyId != nil {
+                try sealer.checkKeyAccess(key.keyId, owner: secret.accountId, caller: context.principal.accountId)
+            }
             var value: NewValue?
-            if let (bytes, kind) = try Self.plaintext(input) {
+            if let (bytes, kind) = plaintext {
                 try Self.requireToken(token)
                 value = try sealer.seal(bytes, kind: kind, key: key, account: secret.accountId, arn: secret.arn, versionId: versionId)
             }
@@ -168,6 +176,9 @@ extension SecretsOperations {
             var resealed: [ResealedValue] = []
             if kmsKeyId != nil {
                 for version in secret.versions where !version.isDeprecated && version.sealed.keyId != key.keyId {
+                    // Re-wrapping unwraps under the version's current key: the caller must be
+                    // allowed to use that key too (another account never its default key).
+                    try sealer.checkKeyAccess(version.sealed.keyId, owner: secret.accountId, caller: context.principal.accountId)
                     resealed.append(ResealedValue(
                         versionId: version.versionId,
                         sealed: try sealer.reseal(version.sealed, under: key, arn: secret.arn, versionId: version.versionId)))

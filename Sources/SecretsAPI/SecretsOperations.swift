@@ -65,12 +65,13 @@ extension SecretsOperations {
         return context.principal.accountId
     }
 
-    /// The resource IAM evaluates when a `SecretId` names no existing secret: the ARN as sent,
-    /// or the ARN a name would have without its random suffix.
+    /// The resource IAM evaluates when a `SecretId` names no existing secret: an ARN as sent;
+    /// for a name, the ARN it would have with the six-character suffix left as `??????`, so
+    /// that policies written for real ARNs (`prod/*-??????`) decide a missing secret as they
+    /// would decide an existing one, and a refused caller cannot tell which names exist.
     static func requestedARN(_ secretId: String, _ context: OperationContext) -> String {
-        secretId.hasPrefix("arn:")
-            ? secretId
-            : "arn:aws:secretsmanager:\(context.region):\(context.principal.accountId):secret:\(secretId)"
+        if secretId.hasPrefix("arn:") { return secretId }
+        return "arn:aws:secretsmanager:\(context.region):\(context.principal.accountId):secret:\(secretId)-??????"
     }
 
     /// Authorizes `action` on what `secretId` names: the secret when it exists (its ARN, tags
@@ -81,10 +82,11 @@ extension SecretsOperations {
         keys: [String: ContextValue] = [:]
     ) throws(AWSError) {
         if let secret {
-            try context.authorize(action, resource: secret.arn, resourceAccount: secret.accountId, secret: secret, keys: keys)
+            try context.authorize(action, resource: secret.arn, resourceAccount: secret.accountId, secret: secret, keys: keys,
+                                  named: secretId)
         } else {
             try context.authorize(action, resource: requestedARN(secretId, context),
-                                  resourceAccount: account(of: secretId, context), keys: keys)
+                                  resourceAccount: account(of: secretId, context), keys: keys, named: secretId)
         }
     }
 

@@ -1,3 +1,4 @@
+import Audit
 import Foundation
 import Node
 import Platform
@@ -24,8 +25,22 @@ let usage = """
           role, valid 15m to 12h (default 1h), signed with the IAM file's sessionSigningKey.
           The IAM file is FILE, or DIR/iam.json (default DIR \(DevEnvironment.defaultDirectory)).
           JSON as STS prints it, or export lines with --env.
+      strongroom audit verify [--dir DATA_DIR]
+          Check the audit trail in DATA_DIR/audit (default \(defaultDataDirectory), the dev
+          environment's) against its hash chain and signatures (key DATA_DIR/audit-signing.key).
+          Prints one line and exits 0 when intact; lists each edited, removed or reordered record
+          and exits 1 otherwise.
+      strongroom audit query [--dir DATA_DIR] [--since T] [--until T] [--principal P]
+                             [--secret S] [--event E] [--denied] [--json]
+          Print the audit records that match every filter given, as a table or (--json) as the
+          stored JSON lines. T: 2026-11-23T10:00:00Z or a date 2026-11-23 (UTC, the whole day);
+          P: a user or role ARN, its name, a principal id or an access key id; S: a secret name
+          or ARN; E: an operation name such as GetSecretValue; --denied: AccessDeniedException only.
       strongroom help
     """
+
+/// The data directory of `strongroom dev`, where the audit commands look by default.
+var defaultDataDirectory: String { DevEnvironment.defaultDirectory + "/data" }
 
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("strongroom: \(message)\n".utf8))
@@ -36,16 +51,63 @@ func say(_ text: String) {
     FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }
 
-/// Parses `--name value` options; anything else is a usage error.
-func options(_ arguments: ArraySlice<String>, allowed: Set<String>) -> [String: String] {
+/// Parses `--name value` options and `--flag`s without a value (present: "" in the result);
+/// anything else is a usage error.
+func options(_ arguments: ArraySlice<String>, allowed: Set<String>, flags: Set<String> = []) -> [String: String] {
     var result: [String: String] = [:]
     var rest = arguments
     while let flag = rest.popFirst() {
+        if flags.contains(flag) {
+            result[flag] = ""
+            continue
+        }
         guard allowed.contains(flag) else { fail("unknown option '\(flag)'\n\(usage)") }
         guard let value = rest.popFirst(), !value.hasPrefix("--") else { fail("\(flag) needs a value") }
         result[flag] = value
     }
     return result
+}
+
+/// `strongroom audit verify`: exit 0 with one line when intact, 1 with every problem otherwise.
+func auditVerify(dataDirectory: String) -> Int32 {
+    let keyPath = dataDirectory + "/audit-signing.key"
+    let key = Result { () throws(AuditError) in try AuditSigningKey.load(path: keyPath) }
+    if case .failure(let error) = key {
+        FileHandle.standardError.write(Data("strongroom: \(error.message); signatures are not checked\n".utf8))
+    }
+    let result = AuditVerifier.verify(directory: dataDirectory + "/audit", signingKey: try? key.get())
+    say(result.summary)
+    guard !result.ok else { return 0 }
+    for problem in result.problems { say("  " + problem.description) }
+    if result.omittedProblems > 0 { say("  … and \(result.omittedProblems) more problems") }
+    for note in result.notes { say("  note: " + note) }
+    return 1
+}
+
+/// `strongroom audit query`: the matching records as a table, or the stored lines with --json.
+func auditQuery(dataDirectory: String, given: [String: String]) -> Int32 {
+    let query: AuditQuery
+    do {
+        query = try AuditQuery(since: given["--since"], until: given["--until"], principal: given["--principal"],
+                               secret: given["--secret"], event: given["--event"], deniedOnly: given["--denied"] != nil)
+    } catch {
+        fail(error.message)
+    }
+    let json = given["--json"] != nil
+    var rows: [AuditQuery.Row] = []
+    let statistics: AuditQuery.Statistics
+    do {
+        statistics = try query.run(directory: dataDirectory + "/audit") { match in
+            if json { say(match.text) } else { rows.append(match.row) }
+        }
+    } catch {
+        fail(error.message)
+    }
+    if !json { say(rows.isEmpty ? "no matching records (\(statistics.records) read)" : AuditQuery.table(rows)) }
+    if statistics.skippedLines > 0 {
+        FileHandle.standardError.write(Data("strongroom: \(statistics.skippedLines) lines are not JSON and were skipped; run strongroom audit verify\n".utf8))
+    }
+    return 0
 }
 
 func run(_ node: Node) -> Never {
@@ -157,6 +219,19 @@ case "iam":
     exit(IAMTools.issueSession(iamFile: iamFile, principalArn: principal, duration: given["--duration"] ?? "1h",
                                sessionName: given["--session-name"], tags: tags, env: env, now: Date(),
                                print: { say($0) }, error: { FileHandle.standardError.write(Data("strongroom: \($0)\n".utf8)) }))
+case "audit":
+    let rest = arguments.dropFirst()
+    switch rest.first {
+    case "verify":
+        let given = options(rest.dropFirst(), allowed: ["--dir"])
+        exit(auditVerify(dataDirectory: given["--dir"] ?? defaultDataDirectory))
+    case "query":
+        let given = options(rest.dropFirst(), allowed: ["--dir", "--since", "--until", "--principal", "--secret", "--event"],
+                            flags: ["--denied", "--json"])
+        exit(auditQuery(dataDirectory: given["--dir"] ?? defaultDataDirectory, given: given))
+    default:
+        fail("audit needs verify or query\n\(usage)")
+    }
 case "help", "--help", "-h":
     say(usage)
 case nil:

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 import Platform
 
@@ -40,6 +41,21 @@ import Platform
         #expect(try Files.permissions(of: dir + "/missing") == nil)
     }
 
+    @Test func readContentsReadsWholeFilesUpToALimit() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/f"
+        let bytes = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        try Files.writeAtomically(bytes, to: path, mode: 0o400)
+        #expect(try Files.readContents(of: path, limit: 10_000) == bytes, "read-only files can be read")
+        #expect(throws: Errno(code: EFBIG, operation: "read \(path) (10000 bytes, limit 9999)")) {
+            try Files.readContents(of: path, limit: 9_999)
+        }
+        try Files.writeAtomically([], to: dir + "/empty")
+        #expect(try Files.readContents(of: dir + "/empty", limit: 0) == [])
+        #expect(throws: Errno.self) { try Files.readContents(of: dir + "/missing", limit: 1) }
+    }
+
     @Test func directoryLockIsExclusive() throws {
         let dir = temporaryDirectory()
         let first = try DirectoryLock(directory: dir)
@@ -76,5 +92,48 @@ import Platform
         wake.drain()
         try epoll.wait(timeoutMilliseconds: 0, into: &events)
         #expect(events.isEmpty)
+    }
+}
+
+@Suite struct RandomAccessFileTests {
+    /// 512-byte blocks allocated to `path` (stat's st_blocks).
+    static func allocatedBlocks(_ path: String) -> Int {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int(info.st_blocks) : -1
+    }
+
+    /// Writes `bytes` at `offset`, returning the failure instead of throwing it from a closure.
+    static func write(_ bytes: [UInt8], to file: RandomAccessFile, at offset: Int) -> Errno? {
+        bytes.withUnsafeBytes { raw -> Errno? in
+            do throws(Errno) {
+                try file.write(raw, at: offset)
+                return nil
+            } catch {
+                return error
+            }
+        }
+    }
+
+    /// fallocate with FALLOC_FL_KEEP_SIZE adds blocks beyond the end without changing the size;
+    /// a filesystem without fallocate reports `isNotSupported`, which is also acceptable here.
+    @Test func allocateKeepsTheSize() throws {
+        let dir = NSTemporaryDirectory() + "platform-tests-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/f"
+        let file = try RandomAccessFile.open(path, create: true)
+        let line: [UInt8] = Array("hello\n".utf8)
+        #expect(Self.write(line, to: file, at: 0) == nil)
+        let before = Self.allocatedBlocks(path)
+        do {
+            try file.allocate(at: line.count, count: 1 << 20)
+        } catch {
+            if error.isNotSupported { return }
+            throw error
+        }
+        #expect(try file.size() == line.count)
+        #expect(Self.allocatedBlocks(path) >= before + (1 << 20) / 512, "1 MiB of 512-byte blocks was allocated")
+        #expect(Self.write(line, to: file, at: line.count) == nil)
+        #expect(try file.size() == 2 * line.count)
     }
 }

@@ -77,10 +77,12 @@ def test_reader_without_identity_policy_is_denied_everything(dev_node, admin):
     name = unique()
     arn = admin.create_secret(Name=name, SecretString="s3cr3t")["ARN"]
     reader = dev_node.client(OWNER, "reader")
+    # AWS names the resource as the caller sent it: a refusal never reveals the full ARN.
     message = denied(reader.get_secret_value, SecretId=name)
     assert message == (f"User: arn:aws:iam::{OWNER}:user/reader is not authorized to perform: "
-                       f"secretsmanager:GetSecretValue on resource: {arn} because no identity-based policy allows "
+                       f"secretsmanager:GetSecretValue on resource: {name} because no identity-based policy allows "
                        f"the secretsmanager:GetSecretValue action")
+    assert f"on resource: {arn} because" in denied(reader.get_secret_value, SecretId=arn)
     denied(reader.describe_secret, SecretId=name)
     denied(reader.list_secrets)
     denied(reader.put_secret_value, SecretId=name, SecretString="changed")
@@ -107,7 +109,7 @@ def test_explicit_deny_in_resource_policy_beats_admin_allow(dev_node, admin):
     arn = admin.create_secret(Name=name, SecretString="locked")["ARN"]
     admin.put_resource_policy(SecretId=name, ResourcePolicy=allow_policy(
         f"arn:aws:iam::{OWNER}:user/admin", effect="Deny"))
-    message = denied(admin.get_secret_value, SecretId=name)
+    message = denied(admin.get_secret_value, SecretId=arn)
     assert message == (f"User: arn:aws:iam::{OWNER}:user/admin is not authorized to perform: "
                        f"secretsmanager:GetSecretValue on resource: {arn} with an explicit deny in a resource-based policy")
     assert admin.describe_secret(SecretId=name)["Name"] == name

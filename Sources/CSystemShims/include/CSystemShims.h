@@ -28,6 +28,10 @@ int CSystemShims_accept_nonblocking(int fd, void *addr, unsigned int *len);
 /// CPUs in the calling thread's affinity mask (sched_getaffinity), or the online count.
 int CSystemShims_available_cpus(void);
 
+/// fallocate(2) with FALLOC_FL_KEEP_SIZE: allocates [offset, offset + length) without changing
+/// the file size. Returns 0 or -1 with errno (EOPNOTSUPP where the filesystem cannot).
+int CSystemShims_fallocate_keep_size(int fd, int64_t offset, int64_t length);
+
 /// Names the calling thread (Linux keeps 15 bytes).
 void CSystemShims_set_thread_name(const char *name);
 

@@ -1,0 +1,49 @@
+import Audit
+import JSON
+import SecretsAPI
+import Synchronization
+
+/// The node's audit trail as the service's `AuditSink`: a request is executed only once the
+/// trail has reserved room for its record, and answered only once the record is written.
+/// Failures are logged when they start and when they end, not once per refused request.
+final class AuditTrailSink: AuditSink {
+    let trail: AuditTrail
+    private let log: Logger
+    private let failing = Atomic<Bool>(false)
+
+    init(trail: AuditTrail, log: Logger) {
+        self.trail = trail
+        self.log = log
+    }
+
+    func reserve() throws {
+        do {
+            try trail.reserve()
+        } catch {
+            failed(error)
+            throw error
+        }
+        recovered()
+    }
+
+    func record(_ event: JSONValue) throws {
+        do {
+            try trail.append(event)
+        } catch {
+            failed(error)
+            throw error
+        }
+    }
+
+    private func failed(_ error: AuditError) {
+        if !failing.exchange(true, ordering: .acquiringAndReleasing) {
+            log.error("audit trail cannot take records, refusing requests until it can: \(error)")
+        }
+    }
+
+    private func recovered() {
+        if failing.load(ordering: .relaxed), failing.exchange(false, ordering: .acquiringAndReleasing) {
+            log.info("audit trail takes records again; serving requests")
+        }
+    }
+}
