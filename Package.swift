@@ -15,6 +15,7 @@ let package = Package(
     name: "strongroom",
     products: [
         .executable(name: "strongroom", targets: ["strongroom"]),
+        .executable(name: "strongroom-load", targets: ["strongroom-load"]),
     ],
     targets: [
         // The C boundary: OpenSSL through pkg-config, macros through one audited shim target,
@@ -51,6 +52,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "strongroom", dependencies: ["Node", "Journal", "Audit"], swiftSettings: swiftSettings),
+        // The benchmark's load generator: closed-loop HTTP/1.1 (TLS, SigV4) with latency histograms.
+        .target(
+            name: "LoadGenerator",
+            dependencies: ["Platform", "TLS", "Cryptography", "SecretsAPI", "JSON"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "strongroom-load", dependencies: ["LoadGenerator"], swiftSettings: swiftSettings),
         // Test tooling, not shipped: a journal writer that crash tests kill -9.
         .executableTarget(name: "JournalHarness", dependencies: ["Journal", "Platform"], swiftSettings: swiftSettings),
 
@@ -76,6 +84,11 @@ let package = Package(
         .testTarget(name: "SecretStoreTests", dependencies: ["SecretStore", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "JSON", "Cryptography", "Platform"], swiftSettings: swiftSettings),
         .testTarget(name: "SecretsAPITests", dependencies: ["SecretsAPI", "Cryptography", "SecretStore", "JSON"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LoadGeneratorTests",
+            dependencies: ["LoadGenerator", "Platform", "TLS", "Cryptography", "SecretsAPI", "HTTP1", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "NodeTests",
             dependencies: ["Node", "Platform", "TLS", "HTTP1", "SecretsAPI", "Cryptography", "Journal", "SecretStore", "JSON"],

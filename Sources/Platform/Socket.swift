@@ -54,7 +54,7 @@ public struct SocketAddress: Equatable, Sendable, CustomStringConvertible {
 
     public var description: String { isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
-    fileprivate func withSockAddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+    func withSockAddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
         if isIPv6 {
             var a = sockaddr_in6()
             a.sin6_family = sa_family_t(AF_INET6)

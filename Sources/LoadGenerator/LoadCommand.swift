@@ -1,0 +1,60 @@
+import Foundation
+
+/// The `strongroom-load` command: parse, run, print, and choose the exit status.
+public enum LoadCommand {
+    /// Exit statuses.
+    public static let completed: Int32 = 0
+    public static let nothingSucceeded: Int32 = 1
+    public static let usageError: Int32 = 2
+
+    /// Runs the command line `arguments` (without the program name).
+    ///
+    /// - Parameters:
+    ///   - standardOutput: receives the report (the JSON object with `--json`) and the help.
+    ///   - standardError: receives usage errors and run failures.
+    /// - Returns: 0 when the run completed, even with errors (they are reported); 1 when no
+    ///   request succeeded or the run could not be carried out; 2 for a usage error.
+    public static func run(
+        _ arguments: [String],
+        standardOutput: (String) -> Void = { print($0) },
+        standardError: (String) -> Void = writeStandardError
+    ) -> Int32 {
+        let options: LoadOptions
+        do {
+            guard let parsed = try LoadOptions.parse(arguments) else {
+                standardOutput(LoadOptions.usage)
+                return completed
+            }
+            options = parsed
+        } catch {
+            standardError("strongroom-load: \(error.message)\n\n\(LoadOptions.usage)")
+            return usageError
+        }
+        let result: LoadResult
+        do {
+            result = try LoadRun.execute(options)
+        } catch {
+            standardError("strongroom-load: \(error.message)")
+            return nothingSucceeded
+        }
+        if options.json {
+            standardOutput(result.jsonReport)
+        } else {
+            if options.workload.isWorkQueue {
+                let versions = options.versions == 0 ? "" : " with \(options.versions) extra versions each"
+                standardOutput(String(format: "seeded %d secrets%@ in %.2f s", options.secrets, versions, result.seconds))
+            }
+            standardOutput(result.humanReport)
+        }
+        if result.successes == 0 {
+            standardError("strongroom-load: no request succeeded")
+            return nothingSucceeded
+        }
+        return completed
+    }
+
+    /// Writes one line to the process's standard error.
+    public static func writeStandardError(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}

@@ -1,0 +1,191 @@
+import Platform
+import TLS
+
+/// One TCP connection of the generator (TLS or not), owned and touched only by its event-loop
+/// thread: the socket, the TLS engine, the response parser and the bytes waiting to be sent.
+/// Dropping it closes the socket (which also removes it from epoll).
+final class LoadConnection {
+    /// What reading the socket produced.
+    enum ReadOutcome {
+        /// Nothing complete yet (or only TLS handshake traffic): wait for more.
+        case pending
+        /// A complete response.
+        case response(HTTPResponseSummary)
+        /// The server closed the connection; a response whose body ended with the close is
+        /// given, else nil (then `receivedResponseBytes` tells whether one had begun).
+        case closed(HTTPResponseSummary?)
+        /// The connection cannot be used any more.
+        case failed(String)
+    }
+
+    /// Bytes read from the socket per read call.
+    static let readChunk = 32 * 1024
+
+    let socket: FileDescriptor
+    private var tls: TLSConnection?
+    private let usesTLS: Bool
+    private var parser = HTTPResponseParser()
+    /// True until the non-blocking connect has been confirmed.
+    private(set) var isConnecting = true
+    /// Responses completed on this connection.
+    private(set) var responsesCompleted = 0
+    /// Whether any byte of the current response arrived.
+    private(set) var receivedResponseBytes = false
+
+    private var output: [UInt8] = []
+    private var outputOffset = 0
+    private var readBuffer: [UInt8] = []
+    private var plaintext: [UInt8] = []
+    /// The epoll interest last registered.
+    var registered: EpollEvents = []
+
+    /// Starts connecting to `address`; with a TLS `context`, the server certificate must match `host`.
+    init(address: SocketAddress, tls context: TLSContext?, host: String) throws(LoadConnectionError) {
+        do {
+            socket = try TCPSocket.connect(to: address)
+        } catch {
+            throw LoadConnectionError(error.description)
+        }
+        usesTLS = context != nil
+        if let context {
+            do {
+                tls = try TLSConnection(context: context, expectedHostName: host)
+            } catch {
+                throw LoadConnectionError(error.description)
+            }
+        }
+        readBuffer.reserveCapacity(Self.readChunk)
+    }
+
+    /// Whether bytes wait for the socket to accept them.
+    var hasPendingOutput: Bool { outputOffset < output.count }
+
+    /// The epoll interest this connection needs now.
+    var wantedInterest: EpollEvents {
+        isConnecting || hasPendingOutput ? [.readable, .writable, .readHangup] : [.readable, .readHangup]
+    }
+
+    /// Queues a request and sends what the socket takes now.
+    func send(_ request: [UInt8]) throws(LoadConnectionError) {
+        receivedResponseBytes = false
+        if usesTLS {
+            do {
+                try tls!.writePlaintext(request)
+            } catch {
+                throw LoadConnectionError(error.description)
+            }
+            tls!.drainCiphertext(into: &output)
+        } else if output.isEmpty {
+            output = request
+        } else {
+            output.append(contentsOf: request)
+        }
+        if !isConnecting { try flush() }
+    }
+
+    /// The socket became writable while connecting: confirms the connection and sends what waits.
+    func finishConnecting() throws(LoadConnectionError) {
+        if let error = TCPSocket.pendingError(socket.rawValue) { throw LoadConnectionError(error.description) }
+        isConnecting = false
+        try flush()
+    }
+
+    /// Writes queued bytes until done or the socket is full.
+    func flush() throws(LoadConnectionError) {
+        while outputOffset < output.count {
+            let result: IOResult
+            do {
+                result = try TCPSocket.write(socket.rawValue, output, from: outputOffset)
+            } catch {
+                throw LoadConnectionError(error.description)
+            }
+            guard case .transferred(let n) = result else { return }
+            outputOffset += n
+        }
+        output.removeAll(keepingCapacity: true)
+        outputOffset = 0
+    }
+
+    /// Reads what the socket has and returns the first complete response, if any.
+    func read() -> ReadOutcome {
+        while true {
+            readBuffer.removeAll(keepingCapacity: true)
+            let result: IOResult
+            do {
+                result = try TCPSocket.read(socket.rawValue, into: &readBuffer, maxBytes: Self.readChunk)
+            } catch {
+                return .failed(error.description)
+            }
+            switch result {
+            case .wouldBlock:
+                return .pending
+            case .transferred(0):
+                return closedOutcome()
+            case .transferred(let n):
+                let outcome = !usesTLS ? parse(readBuffer) : decrypt()
+                if case .pending = outcome, n == Self.readChunk { continue }
+                return outcome
+            }
+        }
+    }
+
+    // MARK: - Internals
+
+    private func decrypt() -> ReadOutcome {
+        tls!.receiveCiphertext(readBuffer)
+        plaintext.removeAll(keepingCapacity: true)
+        var peerClosed = false
+        reading: while true {
+            do {
+                switch try tls!.readPlaintext(into: &plaintext) {
+                case .progressed: continue
+                case .wantMoreCiphertext: break reading
+                case .closed:
+                    peerClosed = true
+                    break reading
+                }
+            } catch {
+                return .failed(error.description)
+            }
+        }
+        // Handshake messages (the client's Finished) and alerts go out at once.
+        tls!.drainCiphertext(into: &output)
+        if hasPendingOutput {
+            do { try flush() } catch { return .failed(error.message) }
+        }
+        let outcome = plaintext.isEmpty ? .pending : parse(plaintext)
+        if peerClosed, case .pending = outcome { return closedOutcome() }
+        return outcome
+    }
+
+    private func parse(_ bytes: [UInt8]) -> ReadOutcome {
+        receivedResponseBytes = true
+        do {
+            let (consumed, response) = try parser.parse(bytes[...])
+            guard let response else { return .pending }
+            guard consumed == bytes.count else { return .failed("the server sent bytes after its response") }
+            responsesCompleted += 1
+            receivedResponseBytes = false
+            return .response(response)
+        } catch {
+            return .failed(error.description)
+        }
+    }
+
+    private func closedOutcome() -> ReadOutcome {
+        do {
+            let last = try parser.finish()
+            if last != nil { responsesCompleted += 1 }
+            return .closed(last)
+        } catch {
+            return receivedResponseBytes ? .failed(error.description) : .closed(nil)
+        }
+    }
+}
+
+/// A connection that failed: the socket or TLS error's text.
+struct LoadConnectionError: Error {
+    var message: String
+    init(_ message: String) { self.message = message }
+    var description: String { message }
+}

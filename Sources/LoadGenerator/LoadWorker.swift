@@ -1,0 +1,198 @@
+import Platform
+import TLS
+
+/// One event-loop thread of a run: a share of the connections, each a closed loop that sends a
+/// request, reads the whole response, records it and sends the next at once.
+///
+/// Guarantees:
+/// - A request counts (histogram, `requests`, `errors`) only if its request was sent at or
+///   after the end of the warm-up and its response (or its transport failure) came before the
+///   end of the measured phase; with `--requests N`, only requests holding one of N tickets are
+///   sent in the measured phase, so at most N are counted (exactly N when the phase is long
+///   enough). A request re-sent because the server closed a reused connection before answering
+///   keeps its ticket and is counted once.
+/// - Latency runs from the moment the built request is handed to its connection to the moment
+///   the last byte of the response is parsed; it includes a connect and TLS handshake when the
+///   connection had to be (re)opened for that request.
+/// - The loop ends by itself at the end of the measured phase, when its connections have no
+///   more work, or when the run asks it to stop; its report is handed over exactly once.
+final class LoadWorker {
+    /// One closed-loop client.
+    struct Slot {
+        var connection: LoadConnection?
+        /// Bumped on every close, so that epoll events of a closed socket are ignored.
+        var generation: UInt32 = 0
+        /// The request in flight: when it was handed over, whether it is measured, and its
+        /// bytes, re-sent as they are on a retry (same signature: every request is idempotent).
+        var sentNs: UInt64 = 0
+        var inFlight = false
+        var measured = false
+        var retainedRequest: [UInt8] = []
+        /// Failed attempts of the current `sm-seed` request.
+        var attempts = 0
+        /// `sm-seed`: the secret being seeded and its next step.
+        var seedSecret: Int?
+        var seedStep = 0
+        /// While nonzero: reconnect (and send) at this time.
+        var retryAtNs: UInt64 = 0
+        var finished = false
+    }
+
+    /// Pause before reconnecting after a failed connection, so a dead server is not spun on.
+    static let reconnectDelayNs: UInt64 = 20_000_000
+    /// Attempts per `sm-seed` request before it is counted as an error and skipped.
+    static let seedAttempts = 3
+
+    let options: LoadOptions
+    let control: RunControl
+    let tls: TLSContext?
+    var builder: RequestBuilder
+    var slots: [Slot]
+    var report = WorkerReport()
+    var activeSlots: Int
+    var waitingRetries = 0
+    let epoll: Epoll
+
+    init(options: LoadOptions, control: RunControl, tls: TLSContext?, thread: Int, connections: Int) throws(Errno) {
+        self.options = options
+        self.control = control
+        self.tls = tls
+        builder = RequestBuilder(options: options, thread: thread)
+        slots = Array(repeating: Slot(), count: connections)
+        activeSlots = connections
+        epoll = try Epoll()
+    }
+
+    /// Runs until the measured phase ends or the work is done, then reports to `control`.
+    func run() {
+        let now = MonotonicClock.nanoseconds()
+        for index in slots.indices { sendNext(index, now: now) }
+        var events: [(tag: UInt64, events: EpollEvents)] = []
+        events.reserveCapacity(Epoll.maxEventsPerWait)
+        while activeSlots > 0 && !control.isStopRequested {
+            let now = MonotonicClock.nanoseconds()
+            if now >= control.measureEndNs { break }
+            if waitingRetries > 0 { runRetries(now: now) }
+            var timeoutNs = min(control.measureEndNs - now, 100_000_000)
+            if waitingRetries > 0 { timeoutNs = min(timeoutNs, Self.reconnectDelayNs / 2) }
+            do {
+                try epoll.wait(timeoutMilliseconds: Int32((timeoutNs + 999_999) / 1_000_000), into: &events)
+            } catch {
+                control.noteError(ErrorSample(status: nil, message: error.description))
+                break
+            }
+            for event in events { service(tag: event.tag, events: event.events) }
+        }
+        for index in slots.indices { slots[index].connection = nil }
+        control.finish(with: report)
+    }
+
+    // MARK: - Requests
+
+    /// Sends the slot's next request (or re-sends the retained one), opening a connection if
+    /// needed; marks the slot finished when there is no more work.
+    func sendNext(_ index: Int, now: UInt64) {
+        if !slots[index].inFlight {
+            guard now < control.measureEndNs, let request = nextRequest(index, now: now) else {
+                finish(index)
+                return
+            }
+            slots[index].inFlight = true
+            slots[index].retainedRequest = request
+            handOver(index, request)
+        } else {
+            handOver(index, slots[index].retainedRequest)
+        }
+    }
+
+    private func nextRequest(_ index: Int, now: UInt64) -> [UInt8]? {
+        let measured = now >= control.measureStartNs
+        if measured && !control.takeTicket() { return nil }
+        slots[index].measured = measured
+        slots[index].attempts = 0
+        let start = MonotonicClock.nanoseconds()
+        defer {
+            report.buildNs &+= MonotonicClock.nanoseconds() &- start
+            report.built += 1
+        }
+        guard options.workload.isWorkQueue else { return builder.next() }
+        if slots[index].seedSecret == nil {
+            guard let secret = control.takeSeedSecret() else { return nil }
+            slots[index].seedSecret = secret
+            slots[index].seedStep = 0
+        }
+        return builder.seedRequest(secret: slots[index].seedSecret!, step: slots[index].seedStep)
+    }
+
+    private func handOver(_ index: Int, _ request: [UInt8]) {
+        if slots[index].connection == nil {
+            do {
+                slots[index].connection = try LoadConnection(address: options.url.address, tls: tls, host: options.url.host)
+            } catch {
+                return connectionFailed(index, error.message, now: MonotonicClock.nanoseconds())
+            }
+        }
+        let connection = slots[index].connection!
+        slots[index].sentNs = MonotonicClock.nanoseconds()
+        do {
+            try connection.send(request)
+        } catch {
+            return connectionFailed(index, error.message, now: slots[index].sentNs)
+        }
+        updateInterest(index, connection)
+    }
+
+    private func finish(_ index: Int) {
+        guard !slots[index].finished else { return }
+        slots[index].finished = true
+        closeConnection(index)
+        activeSlots -= 1
+    }
+
+    // MARK: - Events
+
+    private func service(tag: UInt64, events: EpollEvents) {
+        let index = Int(tag & 0xFFFF_FFFF)
+        guard index < slots.count, UInt32(tag >> 32) == slots[index].generation,
+              let connection = slots[index].connection else { return }
+        if connection.isConnecting || events.contains(.writable) {
+            do {
+                if connection.isConnecting { try connection.finishConnecting() } else { try connection.flush() }
+            } catch {
+                return connectionFailed(index, error.message, now: MonotonicClock.nanoseconds())
+            }
+        }
+        if !events.isDisjoint(with: [.readable, .readHangup, .hangup, .error]) {
+            switch connection.read() {
+            case .pending:
+                break
+            case .response(let response):
+                return completed(index, response, reusable: response.keepAlive)
+            case .closed(let response?):
+                return completed(index, response, reusable: false)
+            case .closed(nil):
+                return connectionFailed(index, "the server closed the connection before answering", now: MonotonicClock.nanoseconds(),
+                                        retryable: connection.responsesCompleted > 0 && !connection.receivedResponseBytes)
+            case .failed(let message):
+                return connectionFailed(index, message, now: MonotonicClock.nanoseconds())
+            }
+        }
+        updateInterest(index, connection)
+    }
+
+    private func updateInterest(_ index: Int, _ connection: LoadConnection) {
+        let wanted = connection.wantedInterest
+        guard wanted != connection.registered else { return }
+        let tag = UInt64(slots[index].generation) << 32 | UInt64(index)
+        do {
+            if connection.registered.isEmpty {
+                try epoll.add(connection.socket.rawValue, events: wanted, tag: tag)
+            } else {
+                try epoll.modify(connection.socket.rawValue, events: wanted, tag: tag)
+            }
+            connection.registered = wanted
+        } catch {
+            connectionFailed(index, error.description, now: MonotonicClock.nanoseconds())
+        }
+    }
+}
