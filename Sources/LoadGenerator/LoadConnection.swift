@@ -18,7 +18,7 @@ final class LoadConnection {
         case failed(String)
     }
 
-    /// Bytes read from the socket per read call.
+    /// Bytes read from the socket per read call: the size of the caller's scratch buffer.
     static let readChunk = 32 * 1024
 
     let socket: FileDescriptor
@@ -34,7 +34,6 @@ final class LoadConnection {
 
     private var output: [UInt8] = []
     private var outputOffset = 0
-    private var readBuffer: [UInt8] = []
     private var plaintext: [UInt8] = []
     /// The epoll interest last registered.
     var registered: EpollEvents = []
@@ -54,7 +53,6 @@ final class LoadConnection {
                 throw LoadConnectionError(error.description)
             }
         }
-        readBuffer.reserveCapacity(Self.readChunk)
     }
 
     /// Whether bytes wait for the socket to accept them.
@@ -107,12 +105,13 @@ final class LoadConnection {
     }
 
     /// Reads what the socket has and returns the first complete response, if any.
-    func read() -> ReadOutcome {
+    /// - Parameter scratch: the thread's read buffer (`readChunk` bytes), reused by every
+    ///   connection of the thread; nothing in it is kept after the call.
+    func read(using scratch: UnsafeMutableRawBufferPointer) -> ReadOutcome {
         while true {
-            readBuffer.removeAll(keepingCapacity: true)
             let result: IOResult
             do {
-                result = try TCPSocket.read(socket.rawValue, into: &readBuffer, maxBytes: Self.readChunk)
+                result = try TCPSocket.read(socket.rawValue, into: scratch)
             } catch {
                 return .failed(error.description)
             }
@@ -122,8 +121,10 @@ final class LoadConnection {
             case .transferred(0):
                 return closedOutcome()
             case .transferred(let n):
-                let outcome = !usesTLS ? parse(readBuffer) : decrypt()
-                if case .pending = outcome, n == Self.readChunk { continue }
+                let bytes = UnsafeRawBufferPointer(rebasing: scratch[0..<n])
+                let outcome = usesTLS ? decrypt(bytes) : parse(bytes)
+                // A full buffer may have left bytes in the socket: read on rather than wait.
+                if case .pending = outcome, n == scratch.count { continue }
                 return outcome
             }
         }
@@ -131,8 +132,8 @@ final class LoadConnection {
 
     // MARK: - Internals
 
-    private func decrypt() -> ReadOutcome {
-        tls!.receiveCiphertext(readBuffer)
+    private func decrypt(_ ciphertext: UnsafeRawBufferPointer) -> ReadOutcome {
+        tls!.receiveCiphertext(ciphertext)
         plaintext.removeAll(keepingCapacity: true)
         var peerClosed = false
         reading: while true {
@@ -153,15 +154,15 @@ final class LoadConnection {
         if hasPendingOutput {
             do { try flush() } catch { return .failed(error.message) }
         }
-        let outcome = plaintext.isEmpty ? .pending : parse(plaintext)
+        let outcome = plaintext.isEmpty ? .pending : plaintext.withUnsafeBytes { parse($0) }
         if peerClosed, case .pending = outcome { return closedOutcome() }
         return outcome
     }
 
-    private func parse(_ bytes: [UInt8]) -> ReadOutcome {
+    private func parse(_ bytes: UnsafeRawBufferPointer) -> ReadOutcome {
         receivedResponseBytes = true
         do {
-            let (consumed, response) = try parser.parse(bytes[...])
+            let (consumed, response) = try parser.parse(bytes)
             guard let response else { return .pending }
             guard consumed == bytes.count else { return .failed("the server sent bytes after its response") }
             responsesCompleted += 1

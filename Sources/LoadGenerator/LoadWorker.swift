@@ -52,6 +52,8 @@ final class LoadWorker {
     var activeSlots: Int
     var waitingRetries = 0
     let epoll: Epoll
+    /// The read buffer every connection of this thread reads into.
+    let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: LoadConnection.readChunk, alignment: 16)
 
     init(options: LoadOptions, control: RunControl, tls: TLSContext?, thread: Int, connections: Int) throws(Errno) {
         self.options = options
@@ -62,6 +64,8 @@ final class LoadWorker {
         activeSlots = connections
         epoll = try Epoll()
     }
+
+    deinit { scratch.deallocate() }
 
     /// Runs until the measured phase ends or the work is done, then reports to `control`.
     func run() {
@@ -163,7 +167,7 @@ final class LoadWorker {
             }
         }
         if !events.isDisjoint(with: [.readable, .readHangup, .hangup, .error]) {
-            switch connection.read() {
+            switch connection.read(using: scratch) {
             case .pending:
                 break
             case .response(let response):

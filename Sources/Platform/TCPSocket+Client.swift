@@ -37,3 +37,19 @@ extension TCPSocket {
         return code == 0 ? nil : Errno(code: code, operation: "connect")
     }
 }
+
+extension TCPSocket {
+    /// Reads into `buffer` (at most its size), without the zero-filling that the array variant
+    /// pays on every call: for loops that read into one scratch buffer over and over.
+    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> IOResult {
+        precondition(buffer.count > 0, "empty read buffer")
+        let n = Glibc.read(fd, buffer.baseAddress!, buffer.count)
+        if n >= 0 { return .transferred(n) }
+        let code = errno
+        switch code {
+        case EAGAIN, EWOULDBLOCK, EINTR: return .wouldBlock
+        case EBADF, EFAULT: preconditionFailure("read: descriptor bug")
+        default: throw Errno(code: code, operation: "read")
+        }
+    }
+}
