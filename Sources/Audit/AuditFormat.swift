@@ -110,18 +110,22 @@ enum AuditFormat {
             throw AuditError(.invalidEvent, "an audit event must not have a '\(chainKey)' member: the trail adds it")
         }
         let chainMember = (key: chainKey, value: chain.json)
-        func serialized(_ members: [(key: String, value: JSONValue)]) -> [UInt8] {
-            Array(JSONValue.object(members + [chainMember]).serialized().utf8)
+        // A line is written only if it reads back: one line (the writer escapes control
+        // characters, so only a malformed number text could break it) and well-formed JSON.
+        func serialized(_ members: [(key: String, value: JSONValue)]) -> (bytes: [UInt8], readable: Bool) {
+            let value = JSONValue.object(members + [chainMember])
+            let bytes = value.serializedBytes()
+            return (bytes, value.isWellFormed && !bytes.contains(0x0A) && !bytes.contains(0x0D))
         }
-        let full = serialized(members)
-        if full.count <= maximumRecordBytes && isOneJSONLine(full) { return full }
+        let (full, fullReadable) = serialized(members)
+        if full.count <= maximumRecordBytes && fullReadable { return full }
         // Too large, or not valid JSON (parameters nested deeper than the parser's limit): the
         // bulky members go first.
         let marker = JSONValue.object([(key: "truncated", value: .bool(true))])
         let lighter = members.map { bulkyMembers.contains($0.key) ? (key: $0.key, value: marker) : $0 }
-        let reduced = serialized(lighter)
+        let (reduced, reducedReadable) = serialized(lighter)
         if reduced.count <= maximumRecordBytes {
-            if isOneJSONLine(reduced) { return reduced }
+            if reducedReadable { return reduced }
             throw AuditError(.invalidEvent, "the audit event does not serialize to one valid JSON line (a malformed number?)")
         }
         let essential = lighter.compactMap { member -> (key: String, value: JSONValue)? in
@@ -136,11 +140,11 @@ enum AuditFormat {
             }
             return clipped(member.value).map { (key: member.key, value: $0) }
         }
-        let minimal = serialized(essential)
+        let (minimal, minimalReadable) = serialized(essential)
         // At most 19 members with values of at most 6 × 256 + 14 bytes (escaping) each, and an
         // identity of 7 such: well under 64 KiB.
         precondition(minimal.count <= maximumRecordBytes, "a reduced audit record is \(minimal.count) bytes")
-        guard isOneJSONLine(minimal) else {
+        guard minimalReadable else {
             throw AuditError(.invalidEvent, "the audit event does not serialize to one valid JSON line (a malformed number?)")
         }
         return minimal
@@ -148,10 +152,6 @@ enum AuditFormat {
 
     /// Our serializer escapes control characters inside strings, but writes a `.number`'s text
     /// as given: a line is checked to be one valid JSON document with no line break in it.
-    private static func isOneJSONLine(_ line: [UInt8]) -> Bool {
-        !line.contains(0x0A) && !line.contains(0x0D) && (try? JSONValue.parse(line)) != nil
-    }
-
     /// A scalar with strings clipped to ``clippedStringBytes``; nil for arrays, objects and
     /// overlong number texts, which the last resort drops.
     private static func clipped(_ value: JSONValue) -> JSONValue? {

@@ -59,9 +59,9 @@ public final class SecretsManagerService: Sendable {
         let send: @Sendable (Result<JSONValue, AWSError>) -> Void = { result in
             switch result {
             case .success(let output):
-                respond(AWSResponse(status: 200, headers: headers, body: Array(output.serialized().utf8)))
+                respond(AWSResponse(status: 200, headers: headers, body: output.serializedBytes()))
             case .failure(let error):
-                respond(AWSResponse(status: error.code.status, headers: headers, body: Array(error.body.serialized().utf8)))
+                respond(AWSResponse(status: error.code.status, headers: headers, body: error.body.serializedBytes()))
             }
         }
         let audit = self.audit.withLock { $0 }

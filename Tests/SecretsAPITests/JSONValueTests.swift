@@ -40,6 +40,35 @@ import Testing
     }
 }
 
+extension JSONValueTests {
+    /// The byte writer escapes exactly what JSON requires and copies the rest, and what it
+    /// writes parses back to the same value.
+    @Test func writerEscapesAndRoundTrips() throws {
+        let text = "plain é ☃ \u{1F512} \"quoted\" back\\slash \n\r\t\u{08}\u{0C}\u{01}\u{1F} end"
+        let value = JSONValue.object([(key: "k\"ey", value: .string(text)), (key: "n", value: .number("-1.5e+3"))])
+        let bytes = value.serializedBytes()
+        #expect(String(decoding: bytes, as: UTF8.self)
+            == #"{"k\"ey":"plain é ☃ 🔒 \"quoted\" back\\slash \n\r\t\b\f\u0001\u001f end","n":-1.5e+3}"#)
+        #expect(try JSONValue.parse(bytes) == value)
+        #expect(value.serialized() == String(decoding: bytes, as: UTF8.self))
+        #expect(!bytes.contains(0x0A))
+    }
+
+    @Test(arguments: [("0", true), ("-0", true), ("12", true), ("1.25", true), ("1e9", true), ("-2.5E-3", true),
+                      ("", false), ("-", false), ("01", false), ("1.", false), (".5", false), ("1e", false),
+                      ("1\n", false), ("NaN", false), ("+1", false)])
+    func numberTexts(_ text: String, _ valid: Bool) {
+        #expect(JSONValue.number(text).isWellFormed == valid)
+    }
+
+    @Test func wellFormedLimitsNesting() {
+        var deep = JSONValue.null
+        for _ in 0..<JSONValue.maximumDepth { deep = .array([deep]) }
+        #expect(deep.isWellFormed)
+        #expect(!JSONValue.array([deep]).isWellFormed)
+    }
+}
+
 @Suite struct AWSTimestampTests {
     @Test func basicFormatRoundTrips() throws {
         let date = try #require(AWSTimestamp.parseBasic("20150830T123600Z"))
