@@ -34,8 +34,7 @@ final class Connection {
     /// Ciphertext waiting for the socket, and how much of it was already sent.
     var output: [UInt8] = []
     var outputOffset = 0
-    /// Scratch buffers reused across reads.
-    var readBuffer: [UInt8] = []
+    /// Scratch buffer for decrypted input, reused across reads.
     var plaintext: [UInt8] = []
 
     let acceptedAt: Double

@@ -31,14 +31,21 @@ public struct AWSRequest: Sendable {
 
     /// Every value of the header `name` (case-insensitive), in the order received.
     public func headerValues(_ name: String) -> [String] {
-        let wanted = name.lowercased()
-        return headers.filter { $0.name.lowercased() == wanted }.map(\.value)
+        headers.filter { Self.sameName($0.name, name) }.map(\.value)
     }
 
     /// The first value of the header `name` (case-insensitive), or nil when absent.
     public func header(_ name: String) -> String? {
-        let wanted = name.lowercased()
-        return headers.first { $0.name.lowercased() == wanted }?.value
+        headers.first { Self.sameName($0.name, name) }?.value
+    }
+
+    /// Header names compared ASCII-case-insensitively, without building lower-cased copies
+    /// (this runs several times per request).
+    static func sameName(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        return zip(a.utf8, b.utf8).allSatisfy { x, y in
+            x == y || (x | 0x20 == y | 0x20 && (0x61...0x7A).contains(x | 0x20))
+        }
     }
 }
 
@@ -59,7 +66,6 @@ public struct AWSResponse: Sendable {
 
     /// The first value of the header `name` (case-insensitive), or nil when absent.
     public func header(_ name: String) -> String? {
-        let wanted = name.lowercased()
-        return headers.first { $0.name.lowercased() == wanted }?.value
+        headers.first { AWSRequest.sameName($0.name, name) }?.value
     }
 }

@@ -217,3 +217,13 @@ import Testing
         #expect(a.type == "SerializationException")
     }
 }
+
+@Suite struct AWSRequestHeaderTests {
+    @Test(arguments: [("Content-Type", "content-type", true), ("X-Amz-Date", "x-amz-datE", true), ("a", "A", true),
+                      ("[", "{", false), ("@", "`", false), ("Host", "Hos", false), ("Hóst", "hóst", true), ("é", "É", false)])
+    func namesCompareIgnoringASCIICase(_ a: String, _ b: String, _ same: Bool) {
+        #expect(AWSRequest.sameName(a, b) == same)
+        let request = AWSRequest(method: "POST", path: "/", headers: [(name: a, value: "v")])
+        #expect((request.header(b) != nil) == same)
+    }
+}
