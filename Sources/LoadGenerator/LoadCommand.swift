@@ -41,7 +41,7 @@ public enum LoadCommand {
             standardOutput(result.jsonReport)
         } else {
             if options.workload.isWorkQueue {
-                let versions = options.versions == 0 ? "" : " with \(options.versions) extra versions each"
+                let versions = options.versions == 0 ? "" : " with \(options.versions) extra version\(options.versions == 1 ? "" : "s") each"
                 standardOutput(String(format: "seeded %d secrets%@ in %.2f s", options.secrets, versions, result.seconds))
             }
             standardOutput(result.humanReport)
