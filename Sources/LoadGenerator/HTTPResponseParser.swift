@@ -151,6 +151,7 @@ public struct HTTPResponseParser: Sendable {
 
     /// Bytes from an array; same contract as the raw-buffer variant.
     public mutating func parse(_ bytes: ArraySlice<UInt8>) throws(HTTPResponseError) -> (consumed: Int, response: HTTPResponseSummary?) {
+        // ArraySlice.withUnsafeBytes rethrows untyped errors: carry the typed one out by hand.
         var result: Result<(consumed: Int, response: HTTPResponseSummary?), HTTPResponseError> = .success((0, nil))
         bytes.withUnsafeBytes { raw in
             do throws(HTTPResponseError) { result = .success(try parse(raw)) } catch { result = .failure(error) }

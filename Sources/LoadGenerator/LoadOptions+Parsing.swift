@@ -144,7 +144,7 @@ extension LoadOptions {
             guard let seed = UInt64(text) else { throw UsageError("--seed \(text): expected a non-negative integer") }
             options.seed = seed
         }
-        options.warmup = try seconds("--warmup", minimum: 0) ?? (workload.isWorkQueue ? 0 : options.warmup)
+        options.warmup = workload.isWorkQueue ? 0 : try seconds("--warmup", minimum: 0) ?? options.warmup
         options.duration = try seconds("--duration", minimum: 0.01) ?? (workload.isWorkQueue ? 300 : options.duration)
         options.timeout = try seconds("--timeout", minimum: 0) ?? options.timeout
 
@@ -154,8 +154,8 @@ extension LoadOptions {
         if workload.isSecretsManager && (options.accessKey == nil || options.secretKey == nil) {
             throw UsageError("\(workload.rawValue) signs requests: give --access-key and --secret-key (or --endpoint-json)")
         }
-        if workload.isWorkQueue && given["--requests"] != nil {
-            throw UsageError("--requests does not apply to sm-seed, which sends each of its requests once")
+        if workload.isWorkQueue, let option = ["--requests", "--warmup"].first(where: { given[$0] != nil }) {
+            throw UsageError("\(option) does not apply to sm-seed, which sends each of its requests once")
         }
         return options
     }
