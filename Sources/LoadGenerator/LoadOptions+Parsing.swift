@@ -34,8 +34,8 @@ extension LoadOptions {
         Load:
           --concurrency N        connections, one request in flight each (default 16)
           --threads T            event-loop threads (default: one per core)
-          --warmup S             seconds of unrecorded load first (default 1)
-          --duration S           seconds measured (default 10; sm-seed: the time allowed)
+          --warmup S             seconds of unrecorded load first (default 1; not sm-seed)
+          --duration S           seconds measured (default 10; sm-seed: the time allowed, 300)
           --requests N           stop after N measured responses
           --seed N               seed of the key choice (default 1)
           --timeout S            extra seconds before a stuck run is abandoned (default 10)
@@ -44,7 +44,7 @@ extension LoadOptions {
           --help
 
         Exit status: 0 when the run completed (errors are counted and reported), 1 when no
-        request succeeded, 2 for a usage error.
+        request succeeded or seeding did not finish in time, 2 for a usage error.
         """
 
     /// Options that take no value.
