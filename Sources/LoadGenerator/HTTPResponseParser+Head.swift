@@ -31,15 +31,15 @@ extension HTTPResponseParser {
     /// Returns the response when it has no body; otherwise sets the body state and returns nil
     /// (also for an interim 1xx response, which is skipped).
     mutating func finishHead() throws(HTTPResponseError) -> HTTPResponseSummary? {
-        let lines = headLines()
-        guard let statusLine = lines.first, !statusLine.isEmpty else { return try fail("empty status line") }
-        let (status, isHTTP11) = try parseStatusLine(statusLine)
+        guard let statusRange = lineRanges.first else { return try fail("empty status line") }
+        let (status, isHTTP11) = try parseStatusLine(buffer[statusRange])
         var contentLength: Int?
         var chunked = false
         var otherTransferCoding = false
         var close = false
         var keepAliveToken = false
-        for line in lines.dropFirst() {
+        for range in lineRanges.dropFirst() {
+            let line = buffer[range]
             guard let first = line.first, first != ASCII.space, first != ASCII.tab else {
                 return try fail("obsolete line folding or empty header line")
             }
@@ -58,11 +58,12 @@ extension HTTPResponseParser {
                 contentLength = length
             } else if equalsIgnoringCase(name, "transfer-encoding") {
                 // Only the last coding decides how the body ends (RFC 9112 §6.1).
-                let codings = tokens(value)
-                chunked = codings.last.map { equalsIgnoringCase($0, "chunked") } ?? false
+                var last: ArraySlice<UInt8>?
+                forEachToken(value) { last = $0 }
+                chunked = last.map { equalsIgnoringCase($0, "chunked") } ?? false
                 otherTransferCoding = !chunked
             } else if equalsIgnoringCase(name, "connection") {
-                for token in tokens(value) {
+                forEachToken(value) { token in
                     if equalsIgnoringCase(token, "close") { close = true }
                     if equalsIgnoringCase(token, "keep-alive") { keepAliveToken = true }
                 }
@@ -132,33 +133,19 @@ extension HTTPResponseParser {
         return done
     }
 
-    /// The head's lines without their line endings, the final empty line excluded.
-    private func headLines() -> [ArraySlice<UInt8>] {
-        var lines: [ArraySlice<UInt8>] = []
-        var start = 0
-        for i in 0..<buffer.count where buffer[i] == ASCII.lf {
-            var end = i
-            if end > start && buffer[end - 1] == ASCII.cr { end -= 1 }
-            lines.append(buffer[start..<end])
-            start = i + 1
-        }
-        if lines.last?.isEmpty == true { lines.removeLast() }
-        return lines
-    }
-
     /// `HTTP/1.x SP 3DIGIT [SP reason]` → (status, whether HTTP/1.1).
     private mutating func parseStatusLine(_ line: ArraySlice<UInt8>) throws(HTTPResponseError) -> (Int, Bool) {
-        let bytes = Array(line)
-        let prefix = Array("HTTP/1.".utf8)
-        guard bytes.count >= 12, Array(bytes[0..<7]) == prefix,
-              bytes[7] == UInt8(ascii: "0") || bytes[7] == UInt8(ascii: "1"),
-              bytes[8] == ASCII.space,
-              bytes[9...11].allSatisfy({ $0 &- 48 < 10 }),
-              bytes.count == 12 || bytes[12] == ASCII.space
+        let b = line.startIndex
+        let digits = line.dropFirst(9).prefix(3)
+        guard line.count >= 12, line.prefix(7).elementsEqual("HTTP/1.".utf8),
+              line[b + 7] == UInt8(ascii: "0") || line[b + 7] == UInt8(ascii: "1"),
+              line[b + 8] == ASCII.space,
+              digits.allSatisfy({ $0 &- 48 < 10 }),
+              line.count == 12 || line[b + 12] == ASCII.space
         else { return try fail("invalid status line") }
-        let status = bytes[9...11].reduce(0) { $0 * 10 + Int($1 - 48) }
+        let status = digits.reduce(0) { $0 * 10 + Int($1 - 48) }
         guard status >= 100 else { return try fail("invalid status code") }
-        return (status, bytes[7] == UInt8(ascii: "1"))
+        return (status, line[b + 7] == UInt8(ascii: "1"))
     }
 
     private func trimmed(_ value: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
@@ -168,9 +155,15 @@ extension HTTPResponseParser {
         return v
     }
 
-    /// Comma-separated list elements, trimmed, empty ones dropped.
-    private func tokens(_ value: ArraySlice<UInt8>) -> [ArraySlice<UInt8>] {
-        value.split(separator: ASCII.comma).map(trimmed).filter { !$0.isEmpty }
+    /// Calls `body` with each comma-separated list element, trimmed, empty ones skipped.
+    private func forEachToken(_ value: ArraySlice<UInt8>, _ body: (ArraySlice<UInt8>) -> Void) {
+        var start = value.startIndex
+        while start <= value.endIndex {
+            let end = value[start...].firstIndex(of: ASCII.comma) ?? value.endIndex
+            let token = trimmed(value[start..<end])
+            if !token.isEmpty { body(token) }
+            start = end + 1
+        }
     }
 
     private func equalsIgnoringCase(_ bytes: ArraySlice<UInt8>, _ lowercase: StaticString) -> Bool {

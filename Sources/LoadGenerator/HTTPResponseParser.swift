@@ -75,6 +75,8 @@ public struct HTTPResponseParser: Sendable {
     var buffer: [UInt8] = []
     /// Where the line being received starts in `buffer`.
     var lineStart = 0
+    /// The head's lines received so far (content without line endings), status line first.
+    var lineRanges: [Range<Int>] = []
     /// Trailer bytes seen for the current response.
     var trailerBytes = 0
     var current = HTTPResponseSummary(status: 0, keepAlive: true, bodyBytes: 0)
@@ -103,8 +105,9 @@ public struct HTTPResponseParser: Sendable {
             case .failed:
                 throw HTTPResponseError("the response stream failed earlier")
             case .head:
-                guard let lineEnd = try takeLine(bytes, from: &i, limit: limits.headBytes) else { continue }
-                if lineEnd > 0 {
+                guard let length = try takeLine(bytes, from: &i, limit: limits.headBytes) else { continue }
+                if length > 0 {
+                    lineRanges.append(lineStart..<(lineStart + length))
                     lineStart = buffer.count
                     continue
                 }
@@ -125,20 +128,20 @@ public struct HTTPResponseParser: Sendable {
                 takeBody(bytes, from: i, count: bytes.count - i)
                 i = bytes.count
             case .chunkSize:
-                guard let lineEnd = try takeLine(bytes, from: &i, limit: limits.lineBytes) else { continue }
-                let size = try chunkSize(buffer[0..<lineEnd])
+                guard let length = try takeLine(bytes, from: &i, limit: limits.lineBytes) else { continue }
+                let size = try chunkSize(buffer[0..<length])
                 resetBuffer()
                 state = size == 0 ? .trailers : .chunkData(remaining: size)
             case .chunkDataEnd:
-                guard let lineEnd = try takeLine(bytes, from: &i, limit: 2) else { continue }
-                guard lineEnd == 0 else { return try fail("chunk data longer than its size") }
+                guard let length = try takeLine(bytes, from: &i, limit: 2) else { continue }
+                guard length == 0 else { return try fail("chunk data longer than its size") }
                 resetBuffer()
                 state = .chunkSize
             case .trailers:
-                guard let lineEnd = try takeLine(bytes, from: &i, limit: limits.lineBytes) else { continue }
+                guard let length = try takeLine(bytes, from: &i, limit: limits.lineBytes) else { continue }
                 trailerBytes += buffer.count
                 guard trailerBytes <= limits.headBytes else { return try fail("trailers longer than \(limits.headBytes) bytes") }
-                let empty = lineEnd == 0
+                let empty = length == 0
                 resetBuffer()
                 if empty { return (i, completeResponse()) }
             }
@@ -148,6 +151,7 @@ public struct HTTPResponseParser: Sendable {
 
     /// Bytes from an array; same contract as the raw-buffer variant.
     public mutating func parse(_ bytes: ArraySlice<UInt8>) throws(HTTPResponseError) -> (consumed: Int, response: HTTPResponseSummary?) {
+        // ArraySlice.withUnsafeBytes rethrows untyped errors: carry the typed one out by hand.
         var result: Result<(consumed: Int, response: HTTPResponseSummary?), HTTPResponseError> = .success((0, nil))
         bytes.withUnsafeBytes { raw in
             do throws(HTTPResponseError) { result = .success(try parse(raw)) } catch { result = .failure(error) }
@@ -202,6 +206,7 @@ public struct HTTPResponseParser: Sendable {
 
     mutating func resetBuffer() {
         buffer.removeAll(keepingCapacity: true)
+        lineRanges.removeAll(keepingCapacity: true)
         lineStart = 0
     }
 
@@ -218,6 +223,7 @@ public struct HTTPResponseParser: Sendable {
     mutating func fail<T>(_ message: String) throws(HTTPResponseError) -> T {
         state = .failed
         buffer = []
+        lineRanges = []
         throw HTTPResponseError(message)
     }
 }

@@ -13,7 +13,8 @@ public enum LoadCommand {
     ///   - standardOutput: receives the report (the JSON object with `--json`) and the help.
     ///   - standardError: receives usage errors and run failures.
     /// - Returns: 0 when the run completed, even with errors (they are reported); 1 when no
-    ///   request succeeded or the run could not be carried out; 2 for a usage error.
+    ///   request succeeded, seeding did not finish in time, or the run could not be carried out;
+    ///   2 for a usage error.
     public static func run(
         _ arguments: [String],
         standardOutput: (String) -> Void = { print($0) },
@@ -37,14 +38,19 @@ public enum LoadCommand {
             standardError("strongroom-load: \(error.message)")
             return nothingSucceeded
         }
+        let seedRequests = options.workload.isWorkQueue ? options.secrets * (1 + options.versions) : 0
         if options.json {
             standardOutput(result.jsonReport)
         } else {
-            if options.workload.isWorkQueue {
-                let versions = options.versions == 0 ? "" : " with \(options.versions) extra versions each"
-                standardOutput(String(format: "seeded %d secrets%@ in %.2f s", options.secrets, versions, result.seconds))
+            if seedRequests > 0 && result.requests == seedRequests {
+                let versions = options.versions == 0 ? "" : " with \(options.versions) extra version\(options.versions == 1 ? "" : "s") each"
+                standardOutput("seeded \(options.secrets) secrets\(versions) in \(String(format: "%.2f", result.seconds)) s")
             }
             standardOutput(result.humanReport)
+        }
+        if result.requests < seedRequests {
+            standardError("strongroom-load: seeding incomplete: \(result.requests) of \(seedRequests) requests done within --duration \(options.duration) s")
+            return nothingSucceeded
         }
         if result.successes == 0 {
             standardError("strongroom-load: no request succeeded")

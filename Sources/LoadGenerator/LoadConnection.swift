@@ -20,6 +20,8 @@ final class LoadConnection {
 
     /// Bytes read from the socket per read call: the size of the caller's scratch buffer.
     static let readChunk = 32 * 1024
+    /// Reads per readiness event at most.
+    static let readsPerEvent = 8
 
     let socket: FileDescriptor
     private var tls: TLSConnection?
@@ -108,7 +110,9 @@ final class LoadConnection {
     /// - Parameter scratch: the thread's read buffer (`readChunk` bytes), reused by every
     ///   connection of the thread; nothing in it is kept after the call.
     func read(using scratch: UnsafeMutableRawBufferPointer) -> ReadOutcome {
-        while true {
+        // Bounded, so that a server streaming a huge body cannot keep the loop from its deadline;
+        // epoll is level-triggered and reports the rest.
+        for _ in 0..<Self.readsPerEvent {
             let result: IOResult
             do {
                 result = try TCPSocket.read(socket.rawValue, into: scratch)
@@ -128,6 +132,7 @@ final class LoadConnection {
                 return outcome
             }
         }
+        return .pending
     }
 
     // MARK: - Internals

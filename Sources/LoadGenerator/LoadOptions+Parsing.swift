@@ -34,8 +34,8 @@ extension LoadOptions {
         Load:
           --concurrency N        connections, one request in flight each (default 16)
           --threads T            event-loop threads (default: one per core)
-          --warmup S             seconds of unrecorded load first (default 1)
-          --duration S           seconds measured (default 10; sm-seed: the time allowed)
+          --warmup S             seconds of unrecorded load first (default 1; not sm-seed)
+          --duration S           seconds measured (default 10; sm-seed: the time allowed, 300)
           --requests N           stop after N measured responses
           --seed N               seed of the key choice (default 1)
           --timeout S            extra seconds before a stuck run is abandoned (default 10)
@@ -44,7 +44,7 @@ extension LoadOptions {
           --help
 
         Exit status: 0 when the run completed (errors are counted and reported), 1 when no
-        request succeeded, 2 for a usage error.
+        request succeeded or seeding did not finish in time, 2 for a usage error.
         """
 
     /// Options that take no value.
@@ -144,7 +144,7 @@ extension LoadOptions {
             guard let seed = UInt64(text) else { throw UsageError("--seed \(text): expected a non-negative integer") }
             options.seed = seed
         }
-        options.warmup = try seconds("--warmup", minimum: 0) ?? (workload.isWorkQueue ? 0 : options.warmup)
+        options.warmup = workload.isWorkQueue ? 0 : try seconds("--warmup", minimum: 0) ?? options.warmup
         options.duration = try seconds("--duration", minimum: 0.01) ?? (workload.isWorkQueue ? 300 : options.duration)
         options.timeout = try seconds("--timeout", minimum: 0) ?? options.timeout
 
@@ -154,8 +154,8 @@ extension LoadOptions {
         if workload.isSecretsManager && (options.accessKey == nil || options.secretKey == nil) {
             throw UsageError("\(workload.rawValue) signs requests: give --access-key and --secret-key (or --endpoint-json)")
         }
-        if workload.isWorkQueue && given["--requests"] != nil {
-            throw UsageError("--requests does not apply to sm-seed, which sends each of its requests once")
+        if workload.isWorkQueue, let option = ["--requests", "--warmup"].first(where: { given[$0] != nil }) {
+            throw UsageError("\(option) does not apply to sm-seed, which sends each of its requests once")
         }
         return options
     }

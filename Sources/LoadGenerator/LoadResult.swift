@@ -22,7 +22,8 @@ public struct LoadResult: Sendable {
     public var cpuPercent: Double
     /// Processors online.
     public var cores: Int
-    /// Mean time to build and sign one request, in microseconds (part of `cpuPercent`).
+    /// Mean CPU time to build and sign one request, in microseconds (part of `cpuPercent`;
+    /// measured on a sample of the requests).
     public var buildMicros: Double
     public var firstError: ErrorSample?
 

@@ -1,13 +1,12 @@
 import Cryptography
 import Foundation
-import SecretsAPI
 
 /// Builds the bytes of each request of a workload: one per event-loop thread, used only there.
 ///
 /// Guarantees:
-/// - Every Secrets Manager request is signed afresh with SigV4 at the moment it is built (its
-///   own `X-Amz-Date`, its own signature): signing is part of what the generator's CPU figure
-///   measures, as it is part of every real client's cost.
+/// - Every Secrets Manager request is signed with SigV4 (`RequestSigner`) at the moment it is
+///   built (its own `X-Amz-Date`, body hash and signature): signing is part of what the
+///   generator's CPU figure measures, as it is part of every real client's cost.
 /// - Keys are chosen by a generator seeded from `--seed` and the thread's index, so a run is
 ///   repeatable; tokens and values of writes come from a generator seeded by the system, so a
 ///   second run never replays the first run's ClientRequestTokens.
@@ -17,12 +16,12 @@ struct RequestBuilder {
     let options: LoadOptions
     private var keys: Xorshift64
     private var fresh: Xorshift64
-    private let secretKey: SecureBytes
+    private var signer: RequestSigner
     /// `http-get`: the same bytes every time.
     private let fixedRequest: [UInt8]
 
-    /// The request line of every Secrets Manager call.
-    private let postPrefix: [UInt8]
+    /// The request line and the fixed headers of every Secrets Manager call.
+    private let postHead: [UInt8]
 
     init(options: LoadOptions, thread: Int) {
         self.options = options
@@ -30,9 +29,12 @@ struct RequestBuilder {
         let entropy = (try? Random.bytes(8)) ?? []
         let systemSeed = entropy.reduce(UInt64(0)) { $0 << 8 | UInt64($1) } ^ UInt64(thread)
         fresh = Xorshift64(seed: systemSeed ^ UInt64(bitPattern: Int64(Date().timeIntervalSince1970 * 1e6)))
-        secretKey = SecureBytes(Array((options.secretKey ?? "").utf8))
+        signer = RequestSigner(
+            accessKeyId: options.accessKey ?? "", secretAccessKey: SecureBytes(Array((options.secretKey ?? "").utf8)),
+            region: options.region, service: "secretsmanager", host: options.url.authority
+        )
         fixedRequest = Array("GET \(options.path) HTTP/1.1\r\nHost: \(options.url.authority)\r\n\r\n".utf8)
-        postPrefix = Array("POST / HTTP/1.1\r\n".utf8)
+        postHead = Array("POST / HTTP/1.1\r\nHost: \(options.url.authority)\r\nContent-Type: \(RequestSigner.contentType)\r\n".utf8)
     }
 
     /// The next request of a timed workload (not `sm-seed`).
@@ -100,30 +102,20 @@ struct RequestBuilder {
     static func base64(_ text: String) -> String { Data(text.utf8).base64EncodedString() }
 
     /// An AWS JSON 1.1 call, signed now.
-    private func secretsManager(_ operation: String, _ body: String) -> [UInt8] {
-        let request = AWSRequest(
-            method: "POST", path: "/",
-            headers: [
-                (name: "Host", value: options.url.authority),
-                (name: "Content-Type", value: "application/x-amz-json-1.1"),
-                (name: "X-Amz-Target", value: "secretsmanager." + operation),
-            ],
-            body: Array(body.utf8)
-        )
-        let signed = SigV4.sign(
-            request, accessKeyId: options.accessKey ?? "", secretAccessKey: secretKey,
-            region: options.region, service: "secretsmanager", now: Date()
-        )
-        var out = postPrefix
-        out.reserveCapacity(512 + signed.body.count)
-        for header in signed.headers {
-            out.append(contentsOf: header.name.utf8)
-            out.append(contentsOf: ": ".utf8)
-            out.append(contentsOf: header.value.utf8)
-            out.append(contentsOf: "\r\n".utf8)
-        }
-        out.append(contentsOf: "Content-Length: \(signed.body.count)\r\n\r\n".utf8)
-        out.append(contentsOf: signed.body)
+    private mutating func secretsManager(_ operation: String, _ body: String) -> [UInt8] {
+        let bodyBytes = Array(body.utf8)
+        let target = "secretsmanager." + operation
+        let (amzDate, authorization) = signer.sign(target: target, body: bodyBytes, now: Date())
+        var out = postHead
+        out.reserveCapacity(postHead.count + 320 + bodyBytes.count)
+        out.append(contentsOf: "X-Amz-Target: ".utf8)
+        out.append(contentsOf: target.utf8)
+        out.append(contentsOf: "\r\nX-Amz-Date: ".utf8)
+        out.append(contentsOf: amzDate)
+        out.append(contentsOf: "\r\nAuthorization: ".utf8)
+        out.append(contentsOf: authorization)
+        out.append(contentsOf: "\r\nContent-Length: \(bodyBytes.count)\r\n\r\n".utf8)
+        out.append(contentsOf: bodyBytes)
         return out
     }
 

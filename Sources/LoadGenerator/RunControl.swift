@@ -26,7 +26,8 @@ struct WorkerReport: Sendable {
     var retries = 0
     /// When the last measured response completed (monotonic ns; 0 if none).
     var lastCompletionNs: UInt64 = 0
-    /// Time spent building and signing requests, and how many were built.
+    /// Thread CPU time spent building and signing the requests whose build was timed, and how
+    /// many those were (a sample of all builds).
     var buildNs: UInt64 = 0
     var built = 0
 }

@@ -24,6 +24,14 @@ public enum ProcessCPU {
         return Times(user: seconds(usage.ru_utime), system: seconds(usage.ru_stime))
     }
 
+    /// CPU time consumed by the calling thread so far, in nanoseconds (CLOCK_THREAD_CPUTIME_ID):
+    /// what a piece of work cost, without the time the thread spent preempted.
+    public static func threadNanoseconds() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spec)
+        return UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
+    }
+
     /// The number of processors online (sysconf(_SC_NPROCESSORS_ONLN)), at least 1. Unlike
     /// `OSThread.availableCores` this ignores the affinity mask: it is the machine's size.
     public static var onlineCores: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }

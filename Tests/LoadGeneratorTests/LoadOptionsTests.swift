@@ -61,6 +61,7 @@ import Testing
         (["--url", "http://127.0.0.1:1", "--workload", "http-get", "--secret-prefix", "a b"], "--secret-prefix a b: expected"),
         (["--url", "http://127.0.0.1:1", "--workload", "http-get", "--path", "x"], "--path x: expected an absolute path"),
         (["--url", "http://127.0.0.1:1", "--workload", "sm-seed", "--requests", "5", "--access-key", "a", "--secret-key", "b"], "--requests does not apply"),
+        (["--url", "http://127.0.0.1:1", "--workload", "sm-seed", "--warmup", "1", "--access-key", "a", "--secret-key", "b"], "--warmup does not apply"),
         (["--endpoint-json", "/nonexistent/endpoint.json"], "--endpoint-json /nonexistent/endpoint.json: "),
     ])
     func usageErrors(arguments: [String], message: String) {

@@ -118,6 +118,19 @@ import TLS
         #expect(Dictionary(grouping: puts, by: { $0 }).values.allSatisfy { $0.count == 2 } && puts.count == 50)
     }
 
+    @Test func seedingThatRunsOutOfTimeSaysSoAndFails() throws {
+        let server = try TestHTTPServer()
+        defer { server.stop() }
+        var errors: [String] = []
+        let status = LoadCommand.run(
+            ["--url", server.url, "--workload", "sm-seed", "--secrets", "50000", "--access-key", "a", "--secret-key", "b",
+             "--concurrency", "1", "--duration", "0.05"],
+            standardOutput: { _ in }, standardError: { errors.append($0) }
+        )
+        #expect(status == 1)
+        #expect(errors.contains { $0.contains("seeding incomplete") && $0.contains("of 50000 requests") })
+    }
+
     @Test func etcdRequestsUseTheJSONGateway() throws {
         let server = try TestHTTPServer()
         defer { server.stop() }
