@@ -93,7 +93,7 @@ public enum SigV4 {
     public static func canonicalHeaders(_ headers: [(name: String, value: String)], signedHeaders: [String]) -> String {
         var out = ""
         for name in signedHeaders {
-            let values = headers.filter { $0.name.lowercased() == name }.map { normalizeHeaderValue($0.value) }
+            let values = headers.filter { AWSRequest.sameName($0.name, name) }.map { normalizeHeaderValue($0.value) }
             out += name + ":" + values.joined(separator: ",") + "\n"
         }
         return out
@@ -246,17 +246,29 @@ public enum SigV4 {
 
     /// Trims a header value and collapses every run of spaces to one.
     static func normalizeHeaderValue(_ value: String) -> String {
-        var out = ""
+        // Spaces and tabs are ASCII, so the work is done on UTF-8 bytes (no grapheme breaking);
+        // the common value (no tab, no run of spaces, nothing to trim) is returned as is.
+        let space = UInt8(ascii: " "), tab = UInt8(ascii: "\t")
+        let bytes = value.utf8
+        var clean = bytes.first != space && bytes.last != space
+        var previous: UInt8 = 0
+        for byte in bytes where clean {
+            if byte == tab || (byte == space && previous == space) { clean = false }
+            previous = byte
+        }
+        if clean { return value }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
         var pendingSpace = false
-        for ch in value {
-            if ch == " " || ch == "\t" {
+        for byte in bytes {
+            if byte == space || byte == tab {
                 pendingSpace = !out.isEmpty
             } else {
-                if pendingSpace { out.append(" ") }
+                if pendingSpace { out.append(space) }
                 pendingSpace = false
-                out.append(ch)
+                out.append(byte)
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 }

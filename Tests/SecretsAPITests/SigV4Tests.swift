@@ -257,3 +257,13 @@ import Testing
         #expect(throws: AWSError.self) { try self.verify(request) }
     }
 }
+
+@Suite struct SigV4HeaderValueTests {
+    /// SigV4's value normalization: trimmed, inner runs of spaces and tabs collapsed to one space;
+    /// anything else (non-ASCII included) untouched.
+    @Test(arguments: [("a b", "a b"), ("  a   b  ", "a b"), ("\ta\t\tb\t", "a b"), ("", ""), ("   ", ""), ("x", "x"),
+                      ("é  ☃", "é ☃"), ("application/x-amz-json-1.1", "application/x-amz-json-1.1"), ("a \t b", "a b")])
+    func normalizes(_ raw: String, _ expected: String) {
+        #expect(SigV4.normalizeHeaderValue(raw) == expected)
+    }
+}
