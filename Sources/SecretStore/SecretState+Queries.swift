@@ -122,18 +122,45 @@ extension SecretState {
         case .failure(let error): return .failure(error)
         case .success(let parsed): cursor = parsed
         }
-        let listed = secrets.values
-            .filter { $0.accountId == accountId && (includePlannedDeletion || !$0.isScheduledForDeletion) }
-            .filter { secret in filters.allSatisfy { Self.matches(secret, $0) } }
-            .filter { secret in cursor.map { before($0, key(secret)) } ?? true }
-            .sorted { before(key($0), key($1)) }
+        // Each secret's sort key is computed once (not twice per comparison), and only the page
+        // is sorted: the candidates past the cursor are cut to the `limit` smallest first.
+        var keyed: [(key: (Int64, String), secret: Secret)] = []
+        for secret in secrets.values
+        where secret.accountId == accountId && (includePlannedDeletion || !secret.isScheduledForDeletion)
+            && filters.allSatisfy({ Self.matches(secret, $0) }) {
+            let k = key(secret)
+            if let cursor, !before(cursor, k) { continue }
+            keyed.append((k, secret))
+        }
         let limit = Self.pageSize(maxResults)
-        let items = Array(listed.prefix(limit))
-        let token = listed.count > limit ? items.last.map { Self.cursorToken(key($0).0, key($0).1) } : nil
+        let more = keyed.count > limit
+        let page = Self.smallest(limit, of: keyed) { before($0.key, $1.key) }
+        let items = page.map(\.secret)
+        let token = more ? page.last.map { Self.cursorToken($0.key.0, $0.key.1) } : nil
         return .success(Page(items: items, nextToken: token))
     }
 
     // MARK: Pagination
+
+    /// The `count` first elements of `elements` in `areInOrder` order, sorted: a full sort when
+    /// the page is most of the list, otherwise a bounded insertion into a sorted page
+    /// (O(n·log k) comparisons plus moves within the page).
+    static func smallest<T>(_ count: Int, of elements: [T], by areInOrder: (T, T) -> Bool) -> [T] {
+        if elements.count <= count * 4 { return Array(elements.sorted(by: areInOrder).prefix(count)) }
+        var page: [T] = []
+        page.reserveCapacity(count + 1)
+        for element in elements {
+            if page.count == count, let last = page.last, !areInOrder(element, last) { continue }
+            var low = 0, high = page.count
+            while low < high {
+                let mid = (low + high) / 2
+                if areInOrder(page[mid], element) { low = mid + 1 } else { high = mid }
+            }
+            page.insert(element, at: low)
+            if page.count > count { page.removeLast() }
+        }
+        return page
+    }
 
     private static func pageSize(_ maxResults: Int?) -> Int {
         min(max(maxResults ?? Limits.maxListResults, 1), Limits.maxListResults)

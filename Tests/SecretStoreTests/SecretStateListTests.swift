@@ -1,5 +1,6 @@
 import Testing
 @testable import SecretStore
+import TestSupport
 
 @Suite struct SecretStateListTests {
     private func store() -> Harness {
@@ -132,5 +133,21 @@ import Testing
         #expect(descriptions.filter { SecretState.matches("a secret", [$0], key: .description)} == ["a secret", "an secret"])
         #expect(SecretState.matches("NUMBER 3", ["Number 3"], key: .description))
         #expect(SecretState.matches("database", ["credsDatabase#892"], key: .all))
+    }
+}
+
+/// The page selection ListSecrets uses gives exactly the first `count` of a full sort.
+@Suite struct PageSelectionTests {
+    @Test func smallestMatchesTheSortedPrefix() {
+        var rng = SplitMix64(seed: 99)
+        for round in 0..<400 {
+            let n = Int(rng.next() % 300)
+            let values = (0..<n).map { _ in (Int64(rng.next() % 50), String(rng.next() % 1000)) }
+            let count = 1 + Int(rng.next() % 120)
+            let before: ((Int64, String), (Int64, String)) -> Bool = round % 2 == 0 ? { $0 < $1 } : { $0 > $1 }
+            let expected = Array(values.sorted(by: before).prefix(count))
+            let got = SecretState.smallest(count, of: values, by: before)
+            #expect(got.map { $0.0 } == expected.map { $0.0 } && got.map { $0.1 } == expected.map { $0.1 }, "round \(round)")
+        }
     }
 }
