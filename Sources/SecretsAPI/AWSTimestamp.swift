@@ -5,12 +5,27 @@ public import Foundation
 public enum AWSTimestamp {
     /// ISO 8601 basic format in UTC, as in `X-Amz-Date`: `20150830T123600Z`.
     public static func basic(_ date: Date) -> String {
-        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+        format(Int64(date.timeIntervalSince1970.rounded(.down)), dateSeparator: "", timeSeparator: "")
+    }
+
+    /// ISO 8601 extended format in UTC, as CloudTrail's `eventTime` and `aws:CurrentTime`:
+    /// `2015-08-30T12:36:00Z`, for epoch seconds.
+    public static func extended(seconds: Int64) -> String {
+        format(seconds, dateSeparator: "-", timeSeparator: ":")
+    }
+
+    /// ``extended(seconds:)`` of a date (fractions of a second dropped).
+    public static func extended(_ date: Date) -> String {
+        extended(seconds: Int64(date.timeIntervalSince1970.rounded(.down)))
+    }
+
+    private static func format(_ seconds: Int64, dateSeparator: String, timeSeparator: String) -> String {
         let days = floorDiv(seconds, 86_400)
         let secondOfDay = seconds - days * 86_400
         let (y, m, d) = civil(fromDays: days)
-        return pad(y, 4) + pad(m, 2) + pad(d, 2) + "T"
-            + pad(secondOfDay / 3600, 2) + pad(secondOfDay / 60 % 60, 2) + pad(secondOfDay % 60, 2) + "Z"
+        return pad(y, 4) + dateSeparator + pad(m, 2) + dateSeparator + pad(d, 2) + "T"
+            + pad(secondOfDay / 3600, 2) + timeSeparator + pad(secondOfDay / 60 % 60, 2) + timeSeparator
+            + pad(secondOfDay % 60, 2) + "Z"
     }
 
     /// The `YYYYMMDD` day of a date, as used in a credential scope.

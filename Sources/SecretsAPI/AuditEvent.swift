@@ -68,11 +68,7 @@ struct AuditFacts: Sendable {
     /// The account whose resource the request addressed: a secret ARN's account, else the
     /// caller's.
     var recipientAccount: String? {
-        if let secretId = input?["SecretId"]?.stringValue {
-            let parts = secretId.split(separator: ":", maxSplits: 6, omittingEmptySubsequences: false)
-            if parts.count == 7, parts[0] == "arn", parts[4].utf8.count == 12 { return String(parts[4]) }
-        }
-        return caller?.principal.accountId
+        input?["SecretId"]?.stringValue.flatMap(SecretsOperations.arnAccount) ?? caller?.principal.accountId
     }
 
     static func identity(_ caller: Caller) -> JSONValue {
@@ -95,7 +91,7 @@ struct AuditFacts: Sendable {
                     (key: "userName", value: .string(principal.name)),
                 ])),
                 (key: "attributes", value: .object([
-                    (key: "creationDate", value: .string(RequestKeys.iso8601Seconds(session.issuedAt))),
+                    (key: "creationDate", value: .string(AWSTimestamp.extended(seconds: session.issuedAt))),
                     (key: "mfaAuthenticated", value: .string("false")),
                 ])),
             ])))

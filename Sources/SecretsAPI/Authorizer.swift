@@ -86,84 +86,35 @@ enum RequestKeys {
     static func make(input: JSONValue, sourceIP: String, now: Date, region: String, session: SessionClaims? = nil) -> [String: ContextValue] {
         var keys: [String: ContextValue] = [
             "aws:SecureTransport": .single("true"),
-            "aws:CurrentTime": .single(iso8601(now)),
+            "aws:CurrentTime": .single(AWSTimestamp.extended(now)),
             "aws:EpochTime": .single(String(Int64(now.timeIntervalSince1970.rounded(.down)))),
             "aws:RequestedRegion": .single(region),
         ]
         if !sourceIP.isEmpty { keys["aws:SourceIp"] = .single(sourceIP) }
         // Session credentials carry their issue time: a `DateLessThan aws:TokenIssueTime` deny
         // revokes every session issued before it, as in AWS.
-        if let session { keys["aws:TokenIssueTime"] = .single(iso8601Seconds(session.issuedAt)) }
-        for (member, key) in [("Name", "Name"), ("Description", "Description"), ("VersionId", "VersionId"),
-                              ("VersionStage", "VersionStage"), ("RotationLambdaARN", "RotationLambdaARN")] {
-            if let value = input.string(member) { keys["secretsmanager:" + key] = .single(value) }
+        if let session { keys["aws:TokenIssueTime"] = .single(AWSTimestamp.extended(seconds: session.issuedAt)) }
+        for member in ["Name", "Description", "VersionId", "VersionStage", "RotationLambdaARN"] {
+            if let value = SecretsOperations.string(input, member) { keys["secretsmanager:" + member] = .single(value) }
         }
         for member in ["ForceDeleteWithoutRecovery", "BlockPublicPolicy", "ForceOverwriteReplicaSecret", "RotateImmediately"] {
-            if let value = input.bool(member) { keys["secretsmanager:" + member] = .single(value ? "true" : "false") }
+            if let value = SecretsOperations.bool(input, member) { keys["secretsmanager:" + member] = .single(value ? "true" : "false") }
         }
-        if let days = input.number("RecoveryWindowInDays") { keys["secretsmanager:RecoveryWindowInDays"] = .single(days) }
-        if input.has("RotationRules") { keys["secretsmanager:ModifyRotationRules"] = .single("true") }
-        if let regions = input.objects("AddReplicaRegions") {
-            keys["secretsmanager:AddReplicaRegions"] = .multiple(regions.compactMap { $0.string("Region") })
+        if case .number(let days)? = input["RecoveryWindowInDays"] { keys["secretsmanager:RecoveryWindowInDays"] = .single(days) }
+        if let rules = input["RotationRules"], rules != .null { keys["secretsmanager:ModifyRotationRules"] = .single("true") }
+        if case .array(let regions)? = input["AddReplicaRegions"] {
+            keys["secretsmanager:AddReplicaRegions"] = .multiple(regions.compactMap { $0["Region"]?.stringValue })
         }
-        if let tags = input.objects("Tags") {
+        if case .array(let tags)? = input["Tags"] {
             var tagKeys: [String] = []
             for tag in tags {
-                guard let key = tag.string("Key") else { continue }
+                guard let key = tag["Key"]?.stringValue else { continue }
                 tagKeys.append(key)
-                keys["aws:RequestTag/\(key)"] = .single(tag.string("Value") ?? "")
+                keys["aws:RequestTag/\(key)"] = .single(tag["Value"]?.stringValue ?? "")
             }
             keys["aws:TagKeys"] = .multiple(tagKeys)
         }
-        if let tagKeys = input.strings("TagKeys") { keys["aws:TagKeys"] = .multiple(tagKeys) }
+        if let tagKeys = SecretsOperations.strings(input, "TagKeys") { keys["aws:TagKeys"] = .multiple(tagKeys) }
         return keys
-    }
-
-    static func iso8601(_ date: Date) -> String {
-        iso8601Seconds(Int64(date.timeIntervalSince1970.rounded(.down)))
-    }
-
-    /// `YYYY-MM-DDTHH:MM:SSZ` for epoch seconds, without Foundation's formatters (hot path).
-    static func iso8601Seconds(_ seconds: Int64) -> String {
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let rest = seconds - days * 86_400
-        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(year)-\(two(month))-\(two(day))T\(two(rest / 3600)):\(two(rest % 3600 / 60)):\(two(rest % 60))Z"
-    }
-}
-
-extension JSONValue {
-    fileprivate func string(_ member: String) -> String? { self[member]?.stringValue }
-
-    fileprivate func bool(_ member: String) -> Bool? {
-        if case .bool(let value)? = self[member] { return value }
-        return nil
-    }
-
-    fileprivate func number(_ member: String) -> String? {
-        if case .number(let text)? = self[member] { return text }
-        return nil
-    }
-
-    fileprivate func has(_ member: String) -> Bool { self[member] != nil && self[member] != .null }
-
-    fileprivate func objects(_ member: String) -> [JSONValue]? {
-        guard case .array(let items)? = self[member] else { return nil }
-        return items
-    }
-
-    fileprivate func strings(_ member: String) -> [String]? {
-        guard case .array(let items)? = self[member] else { return nil }
-        return items.compactMap(\.stringValue)
     }
 }

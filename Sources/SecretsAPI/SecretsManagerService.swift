@@ -72,7 +72,7 @@ public final class SecretsManagerService: Sendable {
                 return send(.failure(.auditUnavailable))
             }
         }
-        var facts = AuditFacts(requestId: requestId, eventId: makeRequestId(), eventTime: RequestKeys.iso8601(now),
+        var facts = AuditFacts(requestId: requestId, eventId: makeRequestId(), eventTime: AWSTimestamp.extended(now),
                                region: region, sourceIP: request.sourceIP, userAgent: request.header("User-Agent"))
         // The audit record is written before the answer is sent; an answer that cannot be
         // audited is not sent. A write that is already durable is then answered with a

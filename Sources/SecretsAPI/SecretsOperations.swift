@@ -58,11 +58,14 @@ extension SecretsOperations {
     /// The account a `SecretId` addresses: a full or partial ARN's account, otherwise the
     /// caller's (a name is always looked up in the caller's own account, as in AWS).
     static func account(of secretId: String, _ context: OperationContext) -> String {
+        arnAccount(secretId) ?? context.principal.accountId
+    }
+
+    /// The account of a full or partial secret ARN; nil for a name.
+    static func arnAccount(_ secretId: String) -> String? {
         let parts = secretId.split(separator: ":", maxSplits: 6, omittingEmptySubsequences: false)
-        if parts.count == 7, parts[0] == "arn", parts[2] == "secretsmanager", parts[4].utf8.count == 12 {
-            return String(parts[4])
-        }
-        return context.principal.accountId
+        guard parts.count == 7, parts[0] == "arn", parts[2] == "secretsmanager", parts[4].utf8.count == 12 else { return nil }
+        return String(parts[4])
     }
 
     /// The resource IAM evaluates when a `SecretId` names no existing secret: an ARN as sent;

@@ -70,6 +70,14 @@ extension JSONValueTests {
 }
 
 @Suite struct AWSTimestampTests {
+    @Test func extendedFormat() {
+        #expect(AWSTimestamp.extended(seconds: 0) == "1970-01-01T00:00:00Z")
+        #expect(AWSTimestamp.extended(seconds: 1_440_938_160) == "2015-08-30T12:36:00Z")
+        #expect(AWSTimestamp.extended(seconds: -1) == "1969-12-31T23:59:59Z")
+        #expect(AWSTimestamp.extended(seconds: 951_782_400) == "2000-02-29T00:00:00Z")
+        #expect(AWSTimestamp.extended(AWSTimestamp.parseBasic("20150830T123600Z")!) == "2015-08-30T12:36:00Z")
+    }
+
     @Test func basicFormatRoundTrips() throws {
         let date = try #require(AWSTimestamp.parseBasic("20150830T123600Z"))
         #expect(date.timeIntervalSince1970 == 1_440_938_160)
