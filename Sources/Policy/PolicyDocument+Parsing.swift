@@ -134,13 +134,19 @@ struct StatementParser {
 
     // MARK: Principal
 
+    /// The element `key` or its negation `Not<key>` (never both), and which one it is; nil when
+    /// neither is present.
+    func element(_ key: String, of statement: JSONValue) throws(PolicyParseError) -> (value: JSONValue, isNegated: Bool)? {
+        let positive = statement[key]
+        let negative = statement["Not" + key]
+        if positive != nil && negative != nil { throw problems.both(key, "Not" + key) }
+        if let positive { return (positive, false) }
+        return negative.map { ($0, true) }
+    }
+
     func principal(_ statement: JSONValue) throws(PolicyParseError) -> PrincipalElement {
-        let positive = statement["Principal"]
-        let negative = statement["NotPrincipal"]
-        if positive != nil && negative != nil { throw problems.both("Principal", "NotPrincipal") }
-        guard let element = positive ?? negative else { throw problems.missing("Principal") }
+        guard let (element, isNegated) = try self.element("Principal", of: statement) else { throw problems.missing("Principal") }
         let invalid = problems.contains("an invalid principal")
-        let isNegated = negative != nil
         if element.stringValue == "*" {
             return PrincipalElement(isNegated: isNegated, isWildcard: true, aws: [], services: [], federated: [], canonicalUsers: [])
         }
@@ -172,16 +178,13 @@ struct StatementParser {
     // MARK: Action and Resource
 
     func actions(_ statement: JSONValue) throws(PolicyParseError) -> ActionElement {
-        let positive = statement["Action"]
-        let negative = statement["NotAction"]
-        if positive != nil && negative != nil { throw problems.both("Action", "NotAction") }
-        guard let element = positive ?? negative else { throw problems.missing("Action") }
-        let name = negative != nil ? "NotAction" : "Action"
+        guard let (element, isNegated) = try self.element("Action", of: statement) else { throw problems.missing("Action") }
+        let name = isNegated ? "NotAction" : "Action"
         guard let patterns = StatementParser.stringList(element) else { throw problems.syntax(in: name) }
         for pattern in patterns where !StatementParser.isValidAction(pattern) {
             throw problems.contains("an invalid action: \(pattern)")
         }
-        return ActionElement(isNegated: negative != nil, patterns: patterns,
+        return ActionElement(isNegated: isNegated, patterns: patterns,
                              compiled: patterns.map { Wildcard($0, foldsCase: true) })
     }
 
@@ -199,10 +202,7 @@ struct StatementParser {
         for key in ["Resource", "NotResource"] {
             if let value = statement[key], StatementParser.stringList(value) == nil { throw problems.syntax(in: key) }
         }
-        let positive = statement["Resource"]
-        let negative = statement["NotResource"]
-        if positive != nil && negative != nil { throw problems.both("Resource", "NotResource") }
-        guard let element = positive ?? negative else {
+        guard let (element, isNegated) = try self.element("Resource", of: statement) else {
             // A resource policy without Resource covers the secret it is attached to.
             if kind == .resource { return nil }
             throw problems.missing("Resource")
@@ -211,7 +211,7 @@ struct StatementParser {
         for pattern in patterns where !(pattern == "*" || pattern.hasPrefix("arn:")) {
             throw problems.contains("an invalid resource: \(pattern); it must be an ARN or *")
         }
-        return ResourceElement(isNegated: negative != nil, patterns: patterns,
+        return ResourceElement(isNegated: isNegated, patterns: patterns,
                                compiled: patterns.map { PolicyTemplate($0, wildcards: true, variables: variables) })
     }
 
