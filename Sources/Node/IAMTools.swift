@@ -65,8 +65,7 @@ public enum IAMTools {
         ]
         if let identity = configuration.identity(arn: principalArn), identity.principal.type == .role {
             let caller = Caller(principal: identity.principal, accessKeyId: credentials.accessKeyId,
-                                session: SessionClaims(accessKeyId: credentials.accessKeyId, principalArn: principalArn,
-                                                       sessionName: name, issuedAt: 0, expiresAt: 0, tags: tags))
+                                session: credentials.claims)
             object["AssumedRoleUser"] = ["Arn": caller.arn, "AssumedRoleId": caller.userId]
         }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]))

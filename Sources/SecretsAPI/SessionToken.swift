@@ -10,6 +10,8 @@ public struct SessionCredentials: Sendable {
     public var secretAccessKey: SecureBytes
     public var sessionToken: String
     public var expiration: Date
+    /// What the token states (principal, session name, tags, times).
+    public var claims: SessionClaims
 }
 
 /// What a session token states: whose session it is, until when, and its session tags.
@@ -153,6 +155,6 @@ extension IAMConfiguration {
                                    issuedAt: issued, expiresAt: issued + durationSeconds, tags: tags)
         let (token, secret) = SessionToken.issue(claims, key: key)
         return SessionCredentials(accessKeyId: id, secretAccessKey: secret, sessionToken: token,
-                                  expiration: Date(timeIntervalSince1970: TimeInterval(claims.expiresAt)))
+                                  expiration: Date(timeIntervalSince1970: TimeInterval(claims.expiresAt)), claims: claims)
     }
 }
