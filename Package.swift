@@ -40,7 +40,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "HTTP1", swiftSettings: swiftSettings),
-        .target(name: "Journal", dependencies: ["Platform"], swiftSettings: swiftSettings),
+        .target(name: "Journal", dependencies: ["Platform", "CSystemShims"], swiftSettings: swiftSettings),
         .target(name: "SecretStore", swiftSettings: swiftSettings),
         .target(name: "JSON", swiftSettings: swiftSettings),
         .target(name: "Policy", dependencies: ["JSON"], swiftSettings: swiftSettings),

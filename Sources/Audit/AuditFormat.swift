@@ -103,28 +103,69 @@ enum AuditFormat {
     /// - Throws: `.invalidEvent` when `event` is not an object, already has a `chain` member, or
     ///   does not serialize to one valid JSON line (a `.number` with text that is not a number).
     static func line(event: JSONValue, chain: Chain) throws(AuditError) -> [UInt8] {
+        line(try prepare(event: event), chain: chain)
+    }
+
+    /// An event serialized up to (without) its closing brace, already checked and cut down as
+    /// ``line(event:chain:)`` describes, so that only the `chain` member is added under the
+    /// trail's lock (serializing was most of the time the lock was held).
+    struct PreparedEvent {
+        var head: [UInt8]
+        var hasMembers: Bool
+    }
+
+    /// The longest `chain` member there can be (a 20-digit sequence, with its comma): events are
+    /// sized against it, so a prepared event fits whatever its sequence turns out to be.
+    static let maximumChainMemberBytes = chainMember(Chain(sequence: .max, previousHash: zeroHash), comma: true).count
+
+    /// `,"chain":{"sequence":N,"previousHash":"…"}`: what the JSON writer makes of
+    /// ``Chain/json`` as an object's last member (compact).
+    static func chainMember(_ chain: Chain, comma: Bool) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(120)
+        if comma { out.append(UInt8(ascii: ",")) }
+        out.append(contentsOf: #""chain":{"sequence":"#.utf8)
+        out.append(contentsOf: String(chain.sequence).utf8)
+        out.append(contentsOf: #","previousHash":""#.utf8)
+        Hex.append(chain.previousHash, to: &out)
+        out.append(contentsOf: #""}"#.utf8)
+        return out
+    }
+
+    /// The record line of a prepared event at `chain`.
+    static func line(_ prepared: PreparedEvent, chain: Chain) -> [UInt8] {
+        var out = prepared.head
+        out.append(contentsOf: chainMember(chain, comma: prepared.hasMembers))
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// Serializes `event` for ``line(_:chain:)``: see ``line(event:chain:)``.
+    static func prepare(event: JSONValue) throws(AuditError) -> PreparedEvent {
         guard case .object(let members) = event else {
             throw AuditError(.invalidEvent, "an audit event must be a JSON object")
         }
         guard !members.contains(where: { $0.key == chainKey }) else {
             throw AuditError(.invalidEvent, "an audit event must not have a '\(chainKey)' member: the trail adds it")
         }
-        let chainMember = (key: chainKey, value: chain.json)
         // A line is written only if it reads back: one line (the writer escapes control
         // characters, so only a malformed number text could break it) and well-formed JSON.
-        func serialized(_ members: [(key: String, value: JSONValue)]) -> (bytes: [UInt8], readable: Bool) {
-            let value = JSONValue.object(members + [chainMember])
-            let bytes = value.serializedBytes()
-            return (bytes, value.isWellFormed && !bytes.contains(0x0A) && !bytes.contains(0x0D))
+        // The chain member is well-formed and fixed in shape: only its room is counted here.
+        func serialized(_ members: [(key: String, value: JSONValue)]) -> (bytes: PreparedEvent, count: Int, readable: Bool) {
+            let value = JSONValue.object(members)
+            var bytes = value.serializedBytes()
+            let readable = value.isWellFormed && !bytes.contains(0x0A) && !bytes.contains(0x0D)
+            bytes.removeLast()  // the closing brace
+            return (PreparedEvent(head: bytes, hasMembers: !members.isEmpty), bytes.count + maximumChainMemberBytes + 1, readable)
         }
-        let (full, fullReadable) = serialized(members)
-        if full.count <= maximumRecordBytes && fullReadable { return full }
+        let (full, fullCount, fullReadable) = serialized(members)
+        if fullCount <= maximumRecordBytes && fullReadable { return full }
         // Too large, or not valid JSON (parameters nested deeper than the parser's limit): the
         // bulky members go first.
         let marker = JSONValue.object([(key: "truncated", value: .bool(true))])
         let lighter = members.map { bulkyMembers.contains($0.key) ? (key: $0.key, value: marker) : $0 }
-        let (reduced, reducedReadable) = serialized(lighter)
-        if reduced.count <= maximumRecordBytes {
+        let (reduced, reducedCount, reducedReadable) = serialized(lighter)
+        if reducedCount <= maximumRecordBytes {
             if reducedReadable { return reduced }
             throw AuditError(.invalidEvent, "the audit event does not serialize to one valid JSON line (a malformed number?)")
         }
@@ -140,10 +181,10 @@ enum AuditFormat {
             }
             return clipped(member.value).map { (key: member.key, value: $0) }
         }
-        let (minimal, minimalReadable) = serialized(essential)
+        let (minimal, minimalCount, minimalReadable) = serialized(essential)
         // At most 19 members with values of at most 6 × 256 + 14 bytes (escaping) each, and an
         // identity of 7 such: well under 64 KiB.
-        precondition(minimal.count <= maximumRecordBytes, "a reduced audit record is \(minimal.count) bytes")
+        precondition(minimalCount <= maximumRecordBytes, "a reduced audit record is \(minimalCount) bytes")
         guard minimalReadable else {
             throw AuditError(.invalidEvent, "the audit event does not serialize to one valid JSON line (a malformed number?)")
         }

@@ -75,13 +75,13 @@ extension AuditTrail {
             if end > 0, let last = try lastRecord(file, path: newestPath, end: end) {
                 let first = try firstRecord(file, path: newestPath, end: end)
                 let active = Active(number: newest, name: newestName, path: newestPath, file: file, end: end, allocatedEnd: end,
-                                    firstSequence: first.sequence, directorySynced: true)
+                                    firstSequence: first.sequence, directorySynced: true, running: nil)
                 return Result(active: active, nextFileNumber: nextFileNumber, nextSequence: last.chain.sequence + 1,
                               lastHash: last.hash, notices: notices)
             }
             // Empty: chained to the newest earlier file that has records.
             let active = Active(number: newest, name: newestName, path: newestPath, file: file, end: 0, allocatedEnd: 0,
-                                firstSequence: nil, directorySynced: true)
+                                firstSequence: nil, directorySynced: true, running: (SHA256.Hasher(), 0))
             for number in numbers.dropLast().reversed() {
                 let path = directory + "/" + AuditFormat.fileName(number)
                 let (earlier, earlierSize) = try open(path)

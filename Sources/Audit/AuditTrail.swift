@@ -73,6 +73,10 @@ public final class AuditTrail: Sendable {
         var firstSequence: UInt64?
         /// Whether the directory was fsynced since the file was created.
         var directorySynced: Bool
+        /// The SHA-256 of the file's records and their count, kept as they are written, so that
+        /// sealing does not read the file back under the lock. nil for a file continued after a
+        /// restart: sealing that one reads it once.
+        var running: (digest: SHA256.Hasher, records: Int)?
     }
 
     struct State {
@@ -187,7 +191,8 @@ public final class AuditTrail: Sendable {
     ///   `.diskFull`/`.io` when the write fails (the trail then refuses appends until a
     ///   `reserve()` succeeds); `.failed` while it refuses; `.closed`; `.syncFailed`.
     public func append(_ event: JSONValue) throws(AuditError) {
-        try state.withLock { (state: inout State) throws(AuditError) in try append(event, &state) }
+        let prepared = try AuditFormat.prepare(event: event)
+        try state.withLock { (state: inout State) throws(AuditError) in try append(prepared, &state) }
     }
 
     /// Seals the active file now (when it has records): fdatasync, `.sig`, and the next record
@@ -329,14 +334,14 @@ extension AuditTrail {
         }
     }
 
-    private func append(_ event: JSONValue, _ state: inout State) throws(AuditError) {
+    private func append(_ event: AuditFormat.PreparedEvent, _ state: inout State) throws(AuditError) {
         try checkUsable(state)
         if let failure = state.failure {
             throw AuditError(.failed, path: failure.path, errno: failure.errno,
                              "the audit trail refuses records since a write failed (\(failure.message)); reserve() must succeed first")
         }
         let chain = AuditFormat.Chain(sequence: state.nextSequence, previousHash: state.lastHash)
-        let line = try AuditFormat.line(event: event, chain: chain)
+        var line = AuditFormat.line(event, chain: chain)
         if let active = state.active, active.end > 0, active.end + line.count + 1 > maxFileBytes {
             do {
                 try seal(&state)
@@ -346,8 +351,10 @@ extension AuditTrail {
         }
         try openNextFileIfNeeded(&state)
         guard var active = state.active else { preconditionFailure("no active audit file after creating one") }
+        let recordHash = AuditFormat.hash(line)
+        line.append(0x0A)
         do {
-            try active.file.write(line + [0x0A], at: active.end)
+            try active.file.write(line, at: active.end)
         } catch {
             let failure = AuditError.from(error, path: active.path, "cannot append audit record \(chain.sequence)")
             // Never leave part of a line behind: cut back to the last complete record. Should
@@ -359,11 +366,15 @@ extension AuditTrail {
             log(failure.message + "; audit records are refused until space is reserved again")
             throw failure
         }
-        active.end += line.count + 1
+        active.end += line.count
+        if let running = active.running {
+            running.digest.update(line)
+            active.running = (running.digest, running.records + 1)
+        }
         active.allocatedEnd = max(active.allocatedEnd, active.end)
         if active.firstSequence == nil { active.firstSequence = chain.sequence }
         state.active = active
-        state.lastHash = AuditFormat.hash(line)
+        state.lastHash = recordHash
         state.nextSequence += 1
     }
 
@@ -384,7 +395,7 @@ extension AuditTrail {
             throw AuditError(.corrupt, path: path, "\(path): a new audit file already exists with \(size) bytes")
         }
         state.active = Active(number: number, name: name, path: path, file: file, end: 0, allocatedEnd: 0,
-                              firstSequence: nil, directorySynced: false)
+                              firstSequence: nil, directorySynced: false, running: (SHA256.Hasher(), 0))
         state.nextFileNumber = number + 1
     }
 
@@ -409,18 +420,26 @@ extension AuditTrail {
             log(failure.message)
             throw failure
         }
-        let bytes: [UInt8]
-        do {
-            bytes = try active.file.readBytes(at: 0, count: active.end)
-        } catch {
-            throw AuditError.from(error, path: active.path, "cannot read the audit file to seal it")
-        }
-        guard bytes.count == active.end else {
-            throw AuditError(.corrupt, path: active.path, "\(active.path): shorter (\(bytes.count) bytes) than the \(active.end) written")
+        let digest: [UInt8]
+        let recordCount: Int
+        if let running = active.running, running.digest.byteCount == active.end {
+            digest = running.digest.finalize()
+            recordCount = running.records
+        } else {
+            let bytes: [UInt8]
+            do {
+                bytes = try active.file.readBytes(at: 0, count: active.end)
+            } catch {
+                throw AuditError.from(error, path: active.path, "cannot read the audit file to seal it")
+            }
+            guard bytes.count == active.end else {
+                throw AuditError(.corrupt, path: active.path, "\(active.path): shorter (\(bytes.count) bytes) than the \(active.end) written")
+            }
+            digest = SHA256.hash(bytes)
+            recordCount = bytes.reduce(0) { $1 == 0x0A ? $0 + 1 : $0 }
         }
         let seal = AuditSeal(file: active.name, firstSequence: firstSequence, lastSequence: state.nextSequence - 1,
-                             recordCount: bytes.reduce(0) { $1 == 0x0A ? $0 + 1 : $0 },
-                             sha256: SHA256.hash(bytes), lastRecordHash: state.lastHash)
+                             recordCount: recordCount, sha256: digest, lastRecordHash: state.lastHash)
         let signaturePath = active.path + AuditFormat.signatureSuffix
         do {
             try storage.writeAtomically(seal.signedBytes(key: signingKey), to: signaturePath)

@@ -63,3 +63,36 @@ int CSystemShims_available_cpus(void) {
 int CSystemShims_fallocate_keep_size(int fd, int64_t offset, int64_t length) {
     return fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)length);
 }
+
+#if defined(__x86_64__)
+int CSystemShims_crc32c_hardware(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("sse4.2") ? 1 : 0;
+}
+
+__attribute__((target("sse4.2")))
+uint32_t CSystemShims_crc32c_update(uint32_t crc, const void *bytes, uint64_t count) {
+    const unsigned char *p = bytes;
+    uint64_t c = crc;
+    while (count >= 8) {
+        uint64_t word;
+        memcpy(&word, p, 8);
+        c = __builtin_ia32_crc32di(c, word);
+        p += 8;
+        count -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (count > 0) {
+        c32 = __builtin_ia32_crc32qi(c32, *p);
+        p += 1;
+        count -= 1;
+    }
+    return c32;
+}
+#else
+int CSystemShims_crc32c_hardware(void) { return 0; }
+uint32_t CSystemShims_crc32c_update(uint32_t crc, const void *bytes, uint64_t count) {
+    (void)bytes; (void)count;
+    return crc;
+}
+#endif

@@ -146,6 +146,20 @@ public enum AESGCM {
     }
 }
 
+/// AES-256-GCM fetched from the default provider once. Passing `EVP_aes_256_gcm()` makes
+/// OpenSSL 3 fetch the implementation again at every initialisation (a locked lookup).
+private struct FetchedCipher: @unchecked Sendable {
+    // Safety: an EVP_CIPHER fetched once and never freed is immutable and shareable.
+    let pointer: OpaquePointer
+}
+
+private let aes256GCM: FetchedCipher = {
+    guard let pointer = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil) else {
+        preconditionFailure("AES-256-GCM is not available: \(OpenSSLErrorQueue.drain())")
+    }
+    return FetchedCipher(pointer: pointer)
+}()
+
 /// An owned `EVP_CIPHER_CTX*`, freed (which also cleanses its key schedule) on every path,
 /// including thrown errors, when the value goes out of scope.
 private struct CipherContext: ~Copyable {
@@ -161,8 +175,8 @@ private struct CipherContext: ~Copyable {
     /// Selects AES-256-GCM with a 96-bit IV, then sets key and nonce.
     func initialise(decrypt: Bool, key: SecureBytes, nonce: [UInt8]) throws(CryptoError) {
         let cipherOK = decrypt
-            ? EVP_DecryptInit_ex(pointer, EVP_aes_256_gcm(), nil, nil, nil)
-            : EVP_EncryptInit_ex(pointer, EVP_aes_256_gcm(), nil, nil, nil)
+            ? EVP_DecryptInit_ex(pointer, aes256GCM.pointer, nil, nil, nil)
+            : EVP_EncryptInit_ex(pointer, aes256GCM.pointer, nil, nil, nil)
         guard cipherOK == 1 else { throw CryptoError.fromOpenSSL(decrypt ? "EVP_DecryptInit_ex" : "EVP_EncryptInit_ex") }
         guard EVP_CIPHER_CTX_ctrl(pointer, EVP_CTRL_GCM_SET_IVLEN, Int32(nonce.count), nil) == 1 else {
             throw CryptoError.fromOpenSSL("EVP_CIPHER_CTX_ctrl(GCM_SET_IVLEN)")

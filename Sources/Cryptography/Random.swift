@@ -1,4 +1,5 @@
 internal import COpenSSL
+import Synchronization
 
 /// Cryptographically secure randomness from OpenSSL's DRBG (`RAND_bytes`).
 ///
@@ -40,8 +41,21 @@ extension Random {
         precondition(b.count == 16, "random source returned \(b.count) bytes for 16")
         b[6] = b[6] & 0x0F | 0x40
         b[8] = b[8] & 0x3F | 0x80
-        let h = Array(Hex.encode(b))
-        return String(h[0..<8]) + "-" + String(h[8..<12]) + "-" + String(h[12..<16]) + "-" + String(h[16..<20]) + "-" + String(h[20..<32])
+        let digits = Array("0123456789abcdef".utf8)
+        // 8-4-4-4-12 hex digits: a dash before bytes 4, 6, 8 and 10.
+        return String(unsafeUninitializedCapacity: 36) { out in
+            var i = 0
+            for (n, byte) in b.enumerated() {
+                if n == 4 || n == 6 || n == 8 || n == 10 {
+                    out[i] = UInt8(ascii: "-")
+                    i += 1
+                }
+                out[i] = digits[Int(byte >> 4)]
+                out[i + 1] = digits[Int(byte & 0xF)]
+                i += 2
+            }
+            return i
+        }
     }
 }
 
@@ -55,4 +69,35 @@ public protocol RandomSource: Sendable {
 public struct SystemRandomSource: RandomSource {
     public init() {}
     public func bytes(_ count: Int) throws(CryptoError) -> [UInt8] { try Random.bytes(count) }
+}
+
+/// Randomness drawn from `base` in 4 KiB batches and handed out in small pieces: for request
+/// and event ids, two per request, where a call into the DRBG each (its lock and a `getpid`
+/// fork check) cost more than the id. Bytes are handed out once and wiped from the batch.
+/// Not for key material: keys come from the base source directly.
+public final class BatchedRandomSource: RandomSource {
+    private let base: any RandomSource
+    private let batchBytes: Int
+    private let state = Mutex<(batch: [UInt8], next: Int)>(([], 0))
+
+    public init(base: any RandomSource, batchBytes: Int = 4096) {
+        precondition(batchBytes > 0, "empty batch")
+        self.base = base
+        self.batchBytes = batchBytes
+    }
+
+    public func bytes(_ count: Int) throws(CryptoError) -> [UInt8] {
+        if count > batchBytes { return try base.bytes(count) }
+        return try state.withLock { (state: inout (batch: [UInt8], next: Int)) throws(CryptoError) -> [UInt8] in
+            if state.batch.count - state.next < count {
+                state.batch = try base.bytes(batchBytes)
+                state.next = 0
+            }
+            let range = state.next..<(state.next + count)
+            let out = Array(state.batch[range])
+            for i in range { state.batch[i] = 0 }
+            state.next += count
+            return out
+        }
+    }
 }

@@ -1,6 +1,12 @@
+internal import CSystemShims
+
 /// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of every frame, segment
-/// header and snapshot. Table-driven, slicing-by-8: eight bytes per step.
+/// header and snapshot. With SSE 4.2's CRC32 instruction where the CPU has it (eight bytes per
+/// instruction: a snapshot checks ten times faster), else table-driven, slicing-by-8.
 public enum CRC32C {
+    /// Whether the CPU's CRC32 instruction is used.
+    static let hardware = CSystemShims_crc32c_hardware() == 1
+
     /// The checksum of `bytes`. Pass a previous result as `seed` to continue it:
     /// `checksum(b, seed: checksum(a)) == checksum(a + b)`.
     public static func checksum(_ bytes: some Collection<UInt8>, seed: UInt32 = 0) -> UInt32 {
@@ -38,6 +44,19 @@ public enum CRC32C {
 
     /// The raw (not inverted) CRC register after feeding `bytes`.
     private static func update(_ start: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        if hardware {
+            guard let base = bytes.baseAddress else { return start }
+            return CSystemShims_crc32c_update(start, base, UInt64(bytes.count))
+        }
+        return softwareUpdate(start, bytes)
+    }
+
+    /// The table-driven checksum, whatever the CPU (tests hold the two paths to each other).
+    static func softwareChecksum(_ bytes: [UInt8], seed: UInt32 = 0) -> UInt32 {
+        bytes.withUnsafeBytes { ~softwareUpdate(~seed, $0) }
+    }
+
+    private static func softwareUpdate(_ start: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
         var crc = start
         guard let base = bytes.baseAddress else { return crc }
         let count = bytes.count

@@ -327,6 +327,10 @@ final class EventLoop: @unchecked Sendable {
             case .transferred(let n):
                 total += n
                 connection.tls.receiveCiphertext(UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
+                // A short read drained the socket: the next read would only say EAGAIN (a
+                // system call per request). Epoll is level-triggered, so bytes that arrive
+                // meanwhile wake the loop again.
+                if n < Self.readChunk { total = Self.readBudget }
             }
         }
         processInput(connection)

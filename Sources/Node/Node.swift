@@ -94,7 +94,7 @@ public final class Node: Sendable {
         let random = SystemRandomSource()
         let operations = OperationTable.secrets(storage: storage, sealer: ValueSealer(keyring: keyring, random: random))
         service = SecretsManagerService(region: configuration.region, identities: identities, random: random,
-                                        operations: operations)
+                                        requestIds: BatchedRandomSource(base: random), operations: operations)
         service.setAuditSink(AuditTrailSink(trail: audit, log: log))
         let trail = audit
         purger = Purger(storage: storage, region: configuration.region, log: log) { [log] in

@@ -125,10 +125,19 @@ struct ByteReader {
 
     mutating func string() throws(SecretStoreDecodingError) -> String {
         let start = offset
-        let utf8 = try raw()
-        guard let text = String(validating: utf8, as: UTF8.self) else {
-            throw SecretStoreDecodingError(reason: "invalid UTF-8", offset: start)
+        let length = try count()
+        let begin = offset
+        offset += length
+        // `String(validating:as:)` runs unspecialized (generic metadata lookups on every call:
+        // a tenth of a restart). Decoding repairs invalid UTF-8 with U+FFFD instead, so the
+        // text is valid exactly when its UTF-8 is the input's bytes.
+        let text = bytes.withUnsafeBufferPointer { buffer -> String? in
+            let slice = UnsafeBufferPointer(rebasing: buffer[begin..<(begin + length)])
+            var decoded = String(decoding: slice, as: UTF8.self)
+            let valid = decoded.withUTF8 { $0.elementsEqual(slice) }
+            return valid ? decoded : nil
         }
+        guard let text else { throw SecretStoreDecodingError(reason: "invalid UTF-8", offset: start) }
         return text
     }
 

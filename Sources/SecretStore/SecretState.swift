@@ -23,6 +23,8 @@ public struct SecretState: Sendable, Equatable {
     /// account's name.
     init?(secretList: [Secret]) {
         self.init()
+        secrets.reserveCapacity(secretList.count)
+        names.reserveCapacity(secretList.count)
         for secret in secretList {
             let key = NameKey(accountId: secret.accountId, name: secret.name)
             guard secrets[secret.arn] == nil, names[key] == nil else { return nil }

@@ -18,6 +18,7 @@ public final class SecretsManagerService: Sendable {
 
     public let region: String
     private let random: any RandomSource
+    private let requestIdRandom: any RandomSource
     private let identities: Mutex<IAMConfiguration>
     private let model: ServiceModel
     private let operations: OperationTable
@@ -28,11 +29,15 @@ public final class SecretsManagerService: Sendable {
     /// - Parameters:
     ///   - region: the node's region; credential scopes must name it.
     ///   - identities: who may authenticate.
-    ///   - random: the source of request ids and of generated passwords.
+    ///   - random: the source of generated passwords, version ids and keys.
+    ///   - requestIds: the source of request and event ids (default: `random`); the node passes
+    ///     a ``BatchedRandomSource``.
     ///   - operations: the implemented operations (tests may pass their own table).
-    public init(region: String, identities: IAMConfiguration, random: any RandomSource, operations: OperationTable = .standard) {
+    public init(region: String, identities: IAMConfiguration, random: any RandomSource, requestIds: (any RandomSource)? = nil,
+                operations: OperationTable = .standard) {
         self.region = region
         self.random = random
+        self.requestIdRandom = requestIds ?? random
         self.identities = Mutex(identities)
         self.model = .secretsManager
         self.operations = operations
@@ -116,9 +121,7 @@ public final class SecretsManagerService: Sendable {
     ) throws(AWSError) -> (operation: String, context: OperationContext, input: JSONValue) {
         // 1. Only `POST /` with the JSON 1.1 media type is the protocol. Anything else is
         //    refused the way AWS's frontend refuses a request it cannot map to an operation.
-        let mediaType = request.header("Content-Type")?.split(separator: ";").first?
-            .trimmingCharacters(in: .whitespaces).lowercased()
-        guard request.method == "POST", request.path == "/", mediaType == Self.contentType else {
+        guard request.method == "POST", request.path == "/", Self.isJSONMediaType(request.header("Content-Type")) else {
             if request.header("Authorization") != nil {
                 throw AWSError(.accessDenied, "Unable to determine service/operation name to be authorized")
             }
@@ -142,7 +145,7 @@ public final class SecretsManagerService: Sendable {
 
         // 4. The body: an empty body is `{}`; anything else must be a JSON document.
         let input: JSONValue
-        if request.body.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) {
+        if request.body.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) {
             input = .object([])
         } else {
             do {
@@ -168,6 +171,21 @@ public final class SecretsManagerService: Sendable {
             identities: configuration, authorizer: authorizer
         )
         return (operation.name, context, normalized)
+    }
+
+    /// Whether a `Content-Type` value names the JSON 1.1 media type: the part before any `;`,
+    /// without the optional white space around it (RFC 9110: spaces and tabs), compared
+    /// case-insensitively.
+    static func isJSONMediaType(_ value: String?) -> Bool {
+        guard let value else { return false }
+        var bytes = Substring(value).utf8
+        if let semicolon = bytes.firstIndex(of: UInt8(ascii: ";")) { bytes = bytes[..<semicolon] }
+        let isBlank = { (b: UInt8) in b == 0x20 || b == 0x09 }
+        while let first = bytes.first, isBlank(first) { bytes = bytes.dropFirst() }
+        while let last = bytes.last, isBlank(last) { bytes = bytes.dropLast() }
+        let expected = contentType.utf8
+        guard bytes.count == expected.count else { return false }
+        return zip(bytes, expected).allSatisfy { $0 == $1 || ((0x41...0x5A).contains($0) && $0 | 0x20 == $1) }
     }
 
     /// SigV4 with long-term keys or session credentials: the caller, or the error AWS gives.
@@ -205,6 +223,6 @@ public final class SecretsManagerService: Sendable {
     /// A random (version 4) UUID from the node's random source, lower case as AWS prints them.
     private func makeRequestId() -> String {
         // The random source failed: still answer with a well-formed id rather than none.
-        (try? Random.uuidString(using: random)) ?? "00000000-0000-4000-8000-000000000000"
+        (try? Random.uuidString(using: requestIdRandom)) ?? "00000000-0000-4000-8000-000000000000"
     }
 }

@@ -52,7 +52,7 @@ extension SigV4 {
             let parsed = try parse(request)
 
             // Credential: keyid/date/region/service/terminator.
-            let parts = parsed.credential.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            let parts = Self.split(parsed.credential, on: UInt8(ascii: "/"))
             guard parts.count == 5 else {
                 throw AWSError(.incompleteSignature, "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '\(parsed.credential)'")
             }
@@ -84,7 +84,7 @@ extension SigV4 {
             if !scopeErrors.isEmpty { throw AWSError(.invalidSignature, scopeErrors) }
 
             // Headers that must be covered by the signature.
-            let signedHeaders = parsed.signedHeaders.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
+            let signedHeaders = Self.split(parsed.signedHeaders, on: UInt8(ascii: ";"))
             if !signedHeaders.contains("host") {
                 throw AWSError(.invalidSignature, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
             }
@@ -98,7 +98,7 @@ extension SigV4 {
             }
 
             let scope = Scope(date: parts[1], region: parts[2], service: parts[3])
-            let creq = SigV4.canonicalRequest(
+            let creq = SigV4.canonicalRequestBytes(
                 method: request.method,
                 path: request.path,
                 query: request.query,
@@ -107,10 +107,13 @@ extension SigV4 {
                 payloadHash: Hex.encode(SHA256.hash(request.body)),
                 excludingQueryParameters: parsed.fromQuery ? ["X-Amz-Signature"] : []
             )
-            let sts = SigV4.stringToSign(amzDate: parsed.timeText, scope: scope, canonicalRequest: creq)
+            let sts = SigV4.stringToSignBytes(amzDate: parsed.timeText, scope: scope, canonicalRequest: creq)
             let key = SigV4.signingKey(secretAccessKey: secret, scope: scope)
-            let expected = Array(Hex.encode(HMACSHA256.authenticate(Array(sts.utf8), key: key)).utf8)
-            guard ConstantTime.equals(expected, Array(parsed.signature.lowercased().utf8)) else {
+            var expected: [UInt8] = []
+            Hex.append(HMACSHA256.authenticate(sts, key: key), to: &expected)
+            // Hex digits compared case-insensitively, as AWS accepts an upper-case signature.
+            let provided = parsed.signature.utf8.map { (0x41...0x46).contains($0) ? $0 | 0x20 : $0 }
+            guard ConstantTime.equals(expected, provided) else {
                 throw AWSError(.invalidSignature, Self.signatureMismatchMessage)
             }
             return Verified(accessKeyId: accessKeyId, scope: scope, sessionToken: parsed.sessionToken)
@@ -143,14 +146,23 @@ extension SigV4 {
                 throw AWSError(.missingAuthenticationToken, "Missing Authentication Token")
             }
 
-            let firstSpace = authorization.firstIndex(of: " ") ?? authorization.endIndex
-            let algorithm = String(authorization[..<firstSpace])
+            // Parsed on UTF-8 bytes: the separators are ASCII, and this runs for every request.
+            let header = Array(authorization.utf8)
+            let firstSpace = header.firstIndex(of: UInt8(ascii: " ")) ?? header.endIndex
+            let algorithm = String(decoding: header[..<firstSpace], as: UTF8.self)
             var params: [String: String] = [:]
-            for token in authorization[firstSpace...].split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" }) {
-                guard let eq = token.firstIndex(of: "=") else {
-                    throw AWSError(.incompleteSignature, "'\(token)' not a valid key=value pair (missing equal-sign) in Authorization header: '\(authorization)'.")
+            var tokenStart = firstSpace
+            for i in firstSpace...header.count {
+                let separator = i == header.count || header[i] == UInt8(ascii: ",") || header[i] == UInt8(ascii: " ")
+                    || header[i] == UInt8(ascii: "\t")
+                guard separator else { continue }
+                defer { tokenStart = i + 1 }
+                guard tokenStart < i else { continue }
+                let token = header[tokenStart..<i]
+                guard let eq = token.firstIndex(of: UInt8(ascii: "=")) else {
+                    throw AWSError(.incompleteSignature, "'\(String(decoding: token, as: UTF8.self))' not a valid key=value pair (missing equal-sign) in Authorization header: '\(authorization)'.")
                 }
-                params[String(token[..<eq])] = String(token[token.index(after: eq)...])
+                params[String(decoding: token[..<eq], as: UTF8.self)] = String(decoding: token[(eq + 1)...], as: UTF8.self)
             }
             var missing = ""
             for name in ["Credential", "Signature", "SignedHeaders"] where (params[name] ?? "").isEmpty {
@@ -212,6 +224,22 @@ extension SigV4 {
                 sessionToken: query["X-Amz-Security-Token"] ?? request.header("X-Amz-Security-Token"),
                 fromQuery: true
             )
+        }
+
+        /// `text` split at every `separator` byte, empty pieces kept.
+        static func split(_ text: String, on separator: UInt8) -> [String] {
+            var out: [String] = []
+            var piece: [UInt8] = []
+            for byte in text.utf8 {
+                if byte == separator {
+                    out.append(String(decoding: piece, as: UTF8.self))
+                    piece.removeAll(keepingCapacity: true)
+                } else {
+                    piece.append(byte)
+                }
+            }
+            out.append(String(decoding: piece, as: UTF8.self))
+            return out
         }
 
         /// Decoded query parameters; for a repeated name the first value wins.

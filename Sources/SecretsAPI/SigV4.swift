@@ -45,9 +45,19 @@ public enum SigV4 {
 
     /// The canonical URI of a raw request path (non-S3 rules).
     public static func canonicalURI(_ rawPath: String) -> String {
-        let path = rawPath.isEmpty ? "/" : rawPath
+        var out: [UInt8] = []
+        appendCanonicalURI(rawPath, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func appendCanonicalURI(_ rawPath: String, to out: inout [UInt8]) {
+        // The JSON protocols always post to `/`.
+        if rawPath == "/" || rawPath.isEmpty {
+            out.append(UInt8(ascii: "/"))
+            return
+        }
         var segments: [Substring] = []
-        for segment in path.split(separator: "/", omittingEmptySubsequences: true) {
+        for segment in rawPath.split(separator: "/", omittingEmptySubsequences: true) {
             if segment == "." { continue }
             if segment == ".." {
                 if !segments.isEmpty { segments.removeLast() }
@@ -55,17 +65,29 @@ public enum SigV4 {
             }
             segments.append(segment)
         }
-        if segments.isEmpty { return "/" }
-        var out = "/" + segments.map { uriEncode(String($0)) }.joined(separator: "/")
-        if path.hasSuffix("/") { out += "/" }
-        return out
+        if segments.isEmpty {
+            out.append(UInt8(ascii: "/"))
+            return
+        }
+        for segment in segments {
+            out.append(UInt8(ascii: "/"))
+            appendURIEncoded(segment.utf8, to: &out)
+        }
+        if rawPath.utf8.last == UInt8(ascii: "/") { out.append(UInt8(ascii: "/")) }
     }
 
     /// The canonical query string of a raw query: parameters percent-decoded, re-encoded with
     /// the SigV4 unreserved set, and sorted by name then value. `excluding` drops parameters by
     /// their decoded name (the verifier drops `X-Amz-Signature` for query-string auth).
     public static func canonicalQueryString(_ rawQuery: String, excluding: Set<String> = []) -> String {
-        var pairs: [(String, String)] = []
+        var out: [UInt8] = []
+        appendCanonicalQueryString(rawQuery, excluding: excluding, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func appendCanonicalQueryString(_ rawQuery: String, excluding: Set<String>, to out: inout [UInt8]) {
+        if rawQuery.isEmpty { return }
+        var pairs: [(name: [UInt8], value: [UInt8])] = []
         for part in rawQuery.split(separator: "&", omittingEmptySubsequences: true) {
             let name: Substring
             let value: Substring
@@ -78,25 +100,44 @@ public enum SigV4 {
             }
             let decodedName = percentDecode(name)
             if excluding.contains(decodedName) { continue }
-            pairs.append((uriEncode(decodedName), uriEncode(percentDecode(value))))
+            var encodedName: [UInt8] = []
+            var encodedValue: [UInt8] = []
+            appendURIEncoded(decodedName.utf8, to: &encodedName)
+            appendURIEncoded(percentDecode(value).utf8, to: &encodedValue)
+            pairs.append((encodedName, encodedValue))
         }
         pairs.sort { lhs, rhs in
-            lhs.0 == rhs.0 ? Array(lhs.1.utf8).lexicographicallyPrecedes(Array(rhs.1.utf8))
-                : Array(lhs.0.utf8).lexicographicallyPrecedes(Array(rhs.0.utf8))
+            lhs.name == rhs.name ? lhs.value.lexicographicallyPrecedes(rhs.value) : lhs.name.lexicographicallyPrecedes(rhs.name)
         }
-        return pairs.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+        for (i, pair) in pairs.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: "&")) }
+            out.append(contentsOf: pair.name)
+            out.append(UInt8(ascii: "="))
+            out.append(contentsOf: pair.value)
+        }
     }
 
     /// The canonical headers block for `signedHeaders` (lower-case names): each header's values
     /// trimmed, inner runs of spaces collapsed, repeated headers joined with `,`; one
     /// `name:value\n` line per signed header.
     public static func canonicalHeaders(_ headers: [(name: String, value: String)], signedHeaders: [String]) -> String {
-        var out = ""
+        var out: [UInt8] = []
+        appendCanonicalHeaders(headers, signedHeaders: signedHeaders, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func appendCanonicalHeaders(_ headers: [(name: String, value: String)], signedHeaders: [String], to out: inout [UInt8]) {
         for name in signedHeaders {
-            let values = headers.filter { AWSRequest.sameName($0.name, name) }.map { normalizeHeaderValue($0.value) }
-            out += name + ":" + values.joined(separator: ",") + "\n"
+            out.append(contentsOf: name.utf8)
+            out.append(UInt8(ascii: ":"))
+            var first = true
+            for header in headers where AWSRequest.sameName(header.name, name) {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                appendNormalizedHeaderValue(header.value, to: &out)
+            }
+            out.append(UInt8(ascii: "\n"))
         }
-        return out
     }
 
     /// The canonical request of the SigV4 specification.
@@ -109,19 +150,66 @@ public enum SigV4 {
         payloadHash: String,
         excludingQueryParameters: Set<String> = []
     ) -> String {
-        [
-            method,
-            canonicalURI(path),
-            canonicalQueryString(query, excluding: excludingQueryParameters),
-            canonicalHeaders(headers, signedHeaders: signedHeaders),
-            signedHeaders.joined(separator: ";"),
-            payloadHash,
-        ].joined(separator: "\n")
+        String(decoding: canonicalRequestBytes(method: method, path: path, query: query, headers: headers,
+                                               signedHeaders: signedHeaders, payloadHash: payloadHash,
+                                               excludingQueryParameters: excludingQueryParameters),
+               as: UTF8.self)
+    }
+
+    /// The canonical request as the UTF-8 bytes that are hashed.
+    static func canonicalRequestBytes(
+        method: String,
+        path: String,
+        query: String,
+        headers: [(name: String, value: String)],
+        signedHeaders: [String],
+        payloadHash: String,
+        excludingQueryParameters: Set<String> = []
+    ) -> [UInt8] {
+        let newline = UInt8(ascii: "\n")
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
+        out.append(contentsOf: method.utf8)
+        out.append(newline)
+        appendCanonicalURI(path, to: &out)
+        out.append(newline)
+        appendCanonicalQueryString(query, excluding: excludingQueryParameters, to: &out)
+        out.append(newline)
+        appendCanonicalHeaders(headers, signedHeaders: signedHeaders, to: &out)
+        out.append(newline)
+        for (i, name) in signedHeaders.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ";")) }
+            out.append(contentsOf: name.utf8)
+        }
+        out.append(newline)
+        out.append(contentsOf: payloadHash.utf8)
+        return out
     }
 
     /// The string to sign: algorithm, request time, scope and the hash of the canonical request.
     public static func stringToSign(amzDate: String, scope: Scope, canonicalRequest: String) -> String {
-        [algorithm, amzDate, scope.description, Hex.encode(SHA256.hash(canonicalRequest))].joined(separator: "\n")
+        String(decoding: stringToSignBytes(amzDate: amzDate, scope: scope, canonicalRequest: Array(canonicalRequest.utf8)),
+               as: UTF8.self)
+    }
+
+    static func stringToSignBytes(amzDate: String, scope: Scope, canonicalRequest: [UInt8]) -> [UInt8] {
+        let newline = UInt8(ascii: "\n")
+        var out: [UInt8] = []
+        out.reserveCapacity(160)
+        out.append(contentsOf: algorithm.utf8)
+        out.append(newline)
+        out.append(contentsOf: amzDate.utf8)
+        out.append(newline)
+        out.append(contentsOf: scope.date.utf8)
+        out.append(UInt8(ascii: "/"))
+        out.append(contentsOf: scope.region.utf8)
+        out.append(UInt8(ascii: "/"))
+        out.append(contentsOf: scope.service.utf8)
+        out.append(UInt8(ascii: "/"))
+        out.append(contentsOf: terminator.utf8)
+        out.append(newline)
+        Hex.append(SHA256.hash(canonicalRequest), to: &out)
+        return out
     }
 
     /// The signing key `HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request")`.
@@ -199,19 +287,24 @@ public enum SigV4 {
 
     /// URI-encodes per SigV4: every byte except `A-Z a-z 0-9 - . _ ~` becomes `%XX` (upper case).
     public static func uriEncode(_ text: String) -> String {
-        let hex = Array("0123456789ABCDEF".utf8)
         var out: [UInt8] = []
-        out.reserveCapacity(text.utf8.count)
-        for b in text.utf8 {
+        appendURIEncoded(text.utf8, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static let upperHexDigits = Array("0123456789ABCDEF".utf8)
+
+    static func appendURIEncoded(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
+        out.reserveCapacity(out.count + bytes.count)
+        for b in bytes {
             if isUnreserved(b) {
                 out.append(b)
             } else {
                 out.append(UInt8(ascii: "%"))
-                out.append(hex[Int(b >> 4)])
-                out.append(hex[Int(b & 0xF)])
+                out.append(upperHexDigits[Int(b >> 4)])
+                out.append(upperHexDigits[Int(b & 0xF)])
             }
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     private static func isUnreserved(_ b: UInt8) -> Bool {
@@ -246,29 +339,26 @@ public enum SigV4 {
 
     /// Trims a header value and collapses every run of spaces to one.
     static func normalizeHeaderValue(_ value: String) -> String {
-        // Spaces and tabs are ASCII, so the work is done on UTF-8 bytes (no grapheme breaking);
-        // the common value (no tab, no run of spaces, nothing to trim) is returned as is.
-        let space = UInt8(ascii: " "), tab = UInt8(ascii: "\t")
-        let bytes = value.utf8
-        var clean = bytes.first != space && bytes.last != space
-        var previous: UInt8 = 0
-        for byte in bytes where clean {
-            if byte == tab || (byte == space && previous == space) { clean = false }
-            previous = byte
-        }
-        if clean { return value }
         var out: [UInt8] = []
-        out.reserveCapacity(bytes.count)
+        appendNormalizedHeaderValue(value, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `value` trimmed, with every run of spaces and tabs collapsed to one space.
+    /// Spaces and tabs are ASCII, so the work is done on UTF-8 bytes (no grapheme breaking).
+    static func appendNormalizedHeaderValue(_ value: String, to out: inout [UInt8]) {
+        let space = UInt8(ascii: " "), tab = UInt8(ascii: "\t")
         var pendingSpace = false
-        for byte in bytes {
+        var wroteAny = false
+        for byte in value.utf8 {
             if byte == space || byte == tab {
-                pendingSpace = !out.isEmpty
+                pendingSpace = wroteAny
             } else {
                 if pendingSpace { out.append(space) }
                 pendingSpace = false
+                wroteAny = true
                 out.append(byte)
             }
         }
-        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import Cryptography
+@testable import Cryptography
 
 @Suite struct DigestTests {
     // FIPS 180-2 examples.
@@ -105,5 +105,94 @@ import Cryptography
         #expect(throws: Keyring.FormatError.self) { try Keyring(json: try document([key(), key()])) }
         #expect(throws: Keyring.FormatError.self) { try Keyring(json: try document([key(), key(["keyId": "k2"])])) }
         #expect(throws: Keyring.FormatError.self) { try Keyring(json: Data("[]".utf8)) }
+    }
+}
+
+@Suite struct IncrementalDigestTests {
+    /// The streaming hasher gives the one-shot digest however the data is cut into pieces.
+    @Test func piecesHashLikeTheWhole() {
+        var generator = SystemRandomNumberGenerator()
+        let hasher = SHA256.Hasher()
+        for _ in 0..<200 {
+            let data = (0..<Int.random(in: 0..<3000, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            var offset = 0
+            while offset < data.count {
+                let step = min(data.count - offset, Int.random(in: 0...300, using: &generator))
+                hasher.update(data[offset..<(offset + step)])
+                offset += step
+            }
+            #expect(hasher.byteCount == data.count)
+            #expect(hasher.finalize() == SHA256.hash(data))
+            #expect(hasher.byteCount == 0)
+        }
+        hasher.update(CollectionOfOne(0x61))
+        #expect(Hex.encode(hasher.finalize()) == "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb")  // "a"
+    }
+
+    /// The fast paths (low-level SHA-256, HMAC built on it) against OpenSSL's EVP digest and
+    /// its own HMAC(), over random keys (shorter than, equal to and longer than the 64-byte
+    /// block) and messages.
+    @Test func fastPathsMatchOpenSSL() {
+        var generator = SystemRandomNumberGenerator()
+        let hasher = SHA256.Hasher()
+        for _ in 0..<1000 {
+            let key = (0..<Int.random(in: 0...150, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let message = (0..<Int.random(in: 0...400, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            #expect(HMACSHA256.authenticate(message, key: key) == HMACSHA256.openSSLAuthenticate(message, key: key))
+            #expect(HMACSHA256.authenticate(message, key: SecureBytes(key)) == HMACSHA256.openSSLAuthenticate(message, key: key))
+            hasher.update(message)
+            #expect(SHA256.hash(message) == hasher.finalize())
+        }
+    }
+
+    @Test func hexAndUUIDs() throws {
+        #expect(Hex.encode([0x00, 0x0f, 0xa5, 0xff]) == "000fa5ff")
+        var appended = Array("x".utf8)
+        Hex.append([0xde, 0xad], to: &appended)
+        #expect(String(decoding: appended, as: UTF8.self) == "xdead")
+        for _ in 0..<200 {
+            let id = try Random.uuidString(using: SystemRandomSource())
+            let groups = id.split(separator: "-", omittingEmptySubsequences: false).map(\.count)
+            #expect(groups == [8, 4, 4, 4, 12], "\(id)")
+            #expect(id.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) || $0 == 0x2D })
+            let characters = Array(id)
+            #expect(characters[14] == "4")
+            #expect("89ab".contains(characters[19]))
+        }
+    }
+}
+
+@Suite struct BatchedRandomSourceTests {
+    /// Counts the calls and hands out a running byte sequence, so the batch's bookkeeping shows.
+    final class CountingSource: RandomSource, @unchecked Sendable {
+        // Safety: the tests call it from one thread.
+        var calls = 0
+        var next: UInt8 = 0
+        func bytes(_ count: Int) throws(CryptoError) -> [UInt8] {
+            calls += 1
+            return (0..<count).map { _ in defer { next &+= 1 }; return next }
+        }
+    }
+
+    @Test func servesEachBaseByteOnceInOrder() throws {
+        let base = CountingSource()
+        let batched = BatchedRandomSource(base: base, batchBytes: 64)
+        var served: [UInt8] = []
+        for size in [16, 16, 16, 10, 16, 1, 64, 0, 5] { served += try batched.bytes(size) }
+        // 16+16+16+10 = 58 from the first batch; 16 needs a new one (6 bytes of the first are
+        // dropped, never handed out); then 1; 64 fits no remaining batch: a third; 0; and 5 a
+        // fourth, the third being used up.
+        #expect(served.count == 16 * 4 + 10 + 1 + 64 + 5)
+        #expect(Array(served[0..<58]) == (0..<58).map(UInt8.init))
+        #expect(Array(served[58..<74]) == (64..<80).map(UInt8.init))
+        #expect(base.calls == 4)
+        #expect(try batched.bytes(100).count == 100)  // larger than a batch: straight from the base
+        #expect(base.calls == 5)
+    }
+
+    @Test func idsFromTheSystemSourceDiffer() throws {
+        let batched = BatchedRandomSource(base: SystemRandomSource())
+        let ids = try (0..<2000).map { _ in try Random.uuidString(using: batched) }
+        #expect(Set(ids).count == ids.count)
     }
 }

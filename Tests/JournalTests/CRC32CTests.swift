@@ -39,4 +39,19 @@ import TestSupport
             }
         }
     }
+
+    /// The instruction path (where the CPU has it) and the table agree on random data, lengths,
+    /// alignments and seeds.
+    @Test func hardwareAndTableAgree() {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let data = (0..<Int.random(in: 0..<300, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            let seed = UInt32.random(in: 0...UInt32.max, using: &rng)
+            let skip = min(data.count, Int.random(in: 0..<8, using: &rng))
+            let tail = Array(data[skip...])
+            #expect(CRC32C.checksum(tail, seed: seed) == CRC32C.softwareChecksum(tail, seed: seed))
+            #expect(CRC32C.checksum(data[skip...], seed: seed) == CRC32C.softwareChecksum(tail, seed: seed))
+        }
+        #expect(CRC32C.softwareChecksum(Array("123456789".utf8)) == 0xE306_9283)
+    }
 }

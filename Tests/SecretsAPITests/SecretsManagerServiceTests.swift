@@ -227,3 +227,19 @@ import Testing
         #expect((request.header(b) != nil) == same)
     }
 }
+
+@Suite struct MediaTypeTests {
+    @Test(arguments: [
+        ("application/x-amz-json-1.1", true), ("Application/X-Amz-JSON-1.1", true),
+        ("application/x-amz-json-1.1; charset=utf-8", true), (" \tapplication/x-amz-json-1.1 ;x", true),
+        ("application/x-amz-json-1.0", false), ("application/x-amz-json-1.1x", false), ("", false),
+        ("application/x-amz-json-1.", false), ("text/plain", false), (";application/x-amz-json-1.1", false),
+    ])
+    func jsonMediaType(_ value: String, _ accepted: Bool) {
+        #expect(SecretsManagerService.isJSONMediaType(value) == accepted)
+    }
+
+    @Test func absentContentTypeIsRefused() {
+        #expect(!SecretsManagerService.isJSONMediaType(nil))
+    }
+}

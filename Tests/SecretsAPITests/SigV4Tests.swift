@@ -267,3 +267,62 @@ import Testing
         #expect(SigV4.normalizeHeaderValue(raw) == expected)
     }
 }
+
+/// The byte-level canonicalization against a plain String reference (the implementation it
+/// replaced), over random paths, queries and header values.
+@Suite struct SigV4CanonicalFormProperties {
+    static let alphabet: [String] = ["a", "Z", "0", "-", "_", ".", "~", "/", "//", "..", ".", "%", "%2F", "%zz", "%4", "=", "&",
+                                     "+", " ", "  ", "\t", "é", "日", ";", ",", ":", "?"]
+
+    static func reference(uri rawPath: String) -> String {
+        let path = rawPath.isEmpty ? "/" : rawPath
+        var segments: [Substring] = []
+        for segment in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if segment == "." { continue }
+            if segment == ".." {
+                if !segments.isEmpty { segments.removeLast() }
+                continue
+            }
+            segments.append(segment)
+        }
+        if segments.isEmpty { return "/" }
+        var out = "/" + segments.map { SigV4.uriEncode(String($0)) }.joined(separator: "/")
+        if path.hasSuffix("/") { out += "/" }
+        return out
+    }
+
+    static func reference(query rawQuery: String) -> String {
+        var pairs: [(String, String)] = []
+        for part in rawQuery.split(separator: "&", omittingEmptySubsequences: true) {
+            let eq = part.firstIndex(of: "=")
+            let name = eq.map { part[..<$0] } ?? part
+            let value = eq.map { part[part.index(after: $0)...] } ?? ""
+            pairs.append((SigV4.uriEncode(SigV4.percentDecode(name)), SigV4.uriEncode(SigV4.percentDecode(value))))
+        }
+        pairs.sort { lhs, rhs in
+            lhs.0 == rhs.0 ? Array(lhs.1.utf8).lexicographicallyPrecedes(Array(rhs.1.utf8))
+                : Array(lhs.0.utf8).lexicographicallyPrecedes(Array(rhs.0.utf8))
+        }
+        return pairs.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+    }
+
+    static func reference(headerValue value: String) -> String {
+        value.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+    }
+
+    @Test func byteFormsMatchTheReference() {
+        var rng = SystemRandomNumberGenerator()
+        func text() -> String {
+            (0..<Int.random(in: 0...12, using: &rng)).map { _ in Self.alphabet.randomElement(using: &rng)! }.joined()
+        }
+        for _ in 0..<3000 {
+            let path = text(), query = text(), value = text()
+            #expect(SigV4.canonicalURI(path) == Self.reference(uri: path), "path \(path.debugDescription)")
+            #expect(SigV4.canonicalQueryString(query) == Self.reference(query: query), "query \(query.debugDescription)")
+            #expect(SigV4.normalizeHeaderValue(value) == Self.reference(headerValue: value), "value \(value.debugDescription)")
+            let headers = [(name: "Host", value: value), (name: "X-Amz-Date", value: "20150830T123600Z"), (name: "host", value: path)]
+            #expect(SigV4.canonicalHeaders(headers, signedHeaders: ["host", "x-amz-date"])
+                    == "host:\(Self.reference(headerValue: value)),\(Self.reference(headerValue: path))\nx-amz-date:20150830T123600Z\n")
+        }
+    }
+}

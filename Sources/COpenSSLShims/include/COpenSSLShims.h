@@ -30,4 +30,10 @@ int COpenSSLShims_sk_GENERAL_NAME_push(STACK_OF(GENERAL_NAME) *stack, GENERAL_NA
 int COpenSSLShims_sk_GENERAL_NAME_num(const STACK_OF(GENERAL_NAME) *stack);
 GENERAL_NAME *COpenSSLShims_sk_GENERAL_NAME_value(const STACK_OF(GENERAL_NAME) *stack, int index);
 
+/// SHA-256 of `count` bytes into `out` (32 bytes), without OpenSSL 3's per-call fetch.
+void COpenSSLShims_sha256(const void *data, size_t count, unsigned char *out);
+/// HMAC-SHA256 (RFC 2104) into `out` (32 bytes), without OpenSSL 3's per-call fetch.
+void COpenSSLShims_hmac_sha256(const void *key, size_t keyCount, const void *message, size_t messageCount,
+                               unsigned char *out);
+
 #endif

@@ -35,4 +35,10 @@ int CSystemShims_fallocate_keep_size(int fd, int64_t offset, int64_t length);
 /// Names the calling thread (Linux keeps 15 bytes).
 void CSystemShims_set_thread_name(const char *name);
 
+/// 1 when the CPU has the SSE 4.2 CRC32 instruction (x86_64), else 0.
+int CSystemShims_crc32c_hardware(void);
+/// Feeds `count` bytes to a raw (not inverted) CRC-32C register with the CRC32 instruction.
+/// Call only when CSystemShims_crc32c_hardware() is 1.
+uint32_t CSystemShims_crc32c_update(uint32_t crc, const void *bytes, uint64_t count);
+
 #endif
