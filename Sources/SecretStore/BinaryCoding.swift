@@ -123,6 +123,23 @@ struct ByteReader {
         return Array(bytes[offset..<(offset + length)])
     }
 
+    /// Whether every byte is below 0x80, eight at a time.
+    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        var i = 0
+        var high: UInt64 = 0
+        while i + 8 <= bytes.count {
+            high |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < bytes.count {
+            high |= UInt64(bytes[i])
+            i += 1
+        }
+        return high & 0x8080_8080_8080_8080 == 0
+    }
+
     mutating func string() throws(SecretStoreDecodingError) -> String {
         let start = offset
         let length = try count()
@@ -134,6 +151,8 @@ struct ByteReader {
         let text = bytes.withUnsafeBufferPointer { buffer -> String? in
             let slice = UnsafeBufferPointer(rebasing: buffer[begin..<(begin + length)])
             var decoded = String(decoding: slice, as: UTF8.self)
+            // ASCII (ARNs, names, ids: nearly every string) is valid as it stands.
+            if Self.isASCII(slice) { return decoded }
             let valid = decoded.withUTF8 { $0.elementsEqual(slice) }
             return valid ? decoded : nil
         }

@@ -88,7 +88,9 @@ public struct Secret: Sendable, Hashable {
 
     /// The version carrying `label`, if any (a label is on at most one version).
     public func version(withStage label: String) -> SecretVersion? {
-        versions.first { $0.stages.contains(label) }
+        // From the newest: labels (AWSCURRENT above all) sit on recent versions, and a secret
+        // may hold a hundred. A label is on at most one version, so the direction changes nothing.
+        versions.last { $0.stages.contains(label) }
     }
 
     /// The version with this id.

@@ -115,6 +115,23 @@ struct AuditFacts: Sendable {
     }
 
     static func camelCase(_ name: String) -> String {
+        // Member names are ASCII (the model's names, or a caller's unknown ones): lowered on
+        // bytes, without the Character walk below, which ran for every member of every request.
+        let utf8 = Array(name.utf8)
+        if utf8.allSatisfy({ $0 < 0x80 }) {
+            let isUpper = { (b: UInt8) in b >= 0x41 && b <= 0x5A }
+            var out = utf8
+            guard !out.isEmpty else { return name }
+            var end = 1
+            while end < out.count - 1, isUpper(out[end]), isUpper(out[end + 1]) { end += 1 }
+            if end == out.count - 1, isUpper(out[end]) { end += 1 }
+            for i in 0..<end where isUpper(out[i]) { out[i] |= 0x20 }
+            return String(decoding: out, as: UTF8.self)
+        }
+        return camelCaseCharacters(name)
+    }
+
+    static func camelCaseCharacters(_ name: String) -> String {
         guard let first = name.first else { return name }
         // A leading acronym is lowered whole: `ARN` → `arn`, `SecretId` → `secretId`.
         let scalars = Array(name)

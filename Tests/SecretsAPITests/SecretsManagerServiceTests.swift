@@ -243,3 +243,21 @@ import Testing
         #expect(!SecretsManagerService.isJSONMediaType(nil))
     }
 }
+
+@Suite struct AuditMemberNameTests {
+    @Test(arguments: [("SecretId", "secretId"), ("ARN", "arn"), ("KMSKeyId", "kmsKeyId"), ("A", "a"), ("", ""),
+                      ("ClientRequestToken", "clientRequestToken"), ("already", "already"), ("_X", "_x"), ("ÉTat", "éTat")])
+    func examples(_ name: String, _ expected: String) {
+        #expect(AuditFacts.camelCase(name) == expected)
+    }
+
+    /// The byte path gives what the Character path gives, for any ASCII name.
+    @Test func bytePathMatchesCharacterPath() {
+        var rng = SystemRandomNumberGenerator()
+        let alphabet = Array("AbZz0_-KMS")
+        for _ in 0..<3000 {
+            let name = String((0..<Int.random(in: 0...8, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! })
+            #expect(AuditFacts.camelCase(name) == AuditFacts.camelCaseCharacters(name), "\(name)")
+        }
+    }
+}
