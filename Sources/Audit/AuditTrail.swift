@@ -2,6 +2,7 @@ public import Cryptography
 public import JSON
 import Platform
 import Synchronization
+import Dispatch
 
 /// The node's audit trail: one append-only, hash-chained JSON-lines record per request, allowed
 /// or denied, in files `audit-000001.jsonl`, `audit-000002.jsonl`, … of one directory.
@@ -77,6 +78,8 @@ public final class AuditTrail: Sendable {
         /// sealing does not read the file back under the lock. nil for a file continued after a
         /// restart: sealing that one reads it once.
         var running: (digest: SHA256.Hasher, records: Int)?
+        /// Whether the early fdatasync before sealing was started (see `presyncDistance`).
+        var presyncStarted = false
     }
 
     struct State {
@@ -176,8 +179,26 @@ public final class AuditTrail: Sendable {
     ///   or the file cannot be created or sealed; `.closed`; `.syncFailed` after an fdatasync
     ///   failure.
     public func reserve() throws(AuditError) {
-        try state.withLock { (state: inout State) throws(AuditError) in try reserve(&state) }
+        let presync = try state.withLock { (state: inout State) throws(AuditError) -> Bool in
+            try reserve(&state)
+            guard let distance = presyncDistance, var active = state.active, !active.presyncStarted,
+                  active.end + distance > maxFileBytes else { return false }
+            active.presyncStarted = true
+            state.active = active
+            return true
+        }
+        if presync {
+            // A failure is logged and makes the trail refuse requests, as any failed sync does.
+            presyncQueue.async { [self] in try? sync() }
+        }
     }
+
+    /// Sealing fdatasyncs the file under the trail's lock: with 64 MiB of records still only in
+    /// the page cache that stalled every request for tens of milliseconds. So when a large
+    /// file is this close to its end, it is fdatasynced once in the background, outside the
+    /// lock, and the seal flushes only what came after. nil (never) for small files.
+    var presyncDistance: Int? { maxFileBytes >= 8 << 20 ? maxFileBytes / 8 : nil }
+    private let presyncQueue = DispatchQueue(label: "audit-presync")
 
     /// Appends one record: `event` (a CloudTrail-shaped JSON object, already free of secret
     /// values) with the `chain` member added. Call it before answering the request.

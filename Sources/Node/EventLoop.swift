@@ -41,6 +41,7 @@ final class EventLoop: @unchecked Sendable {
     private var acceptPausedUntil: Double?
     private var lastAcceptErrorLog = 0.0
     private var lastDeadlineCheck = 0.0
+    private var dateCache: (second: Int, text: String) = (-1, "")
 
     private static let listenerTagBase: UInt64 = 1 << 62
     private static let wakeTag: UInt64 = 1 << 61
@@ -440,7 +441,7 @@ final class EventLoop: @unchecked Sendable {
 
     private func respond(_ connection: Connection, with response: HTTPResponse, keepAlive: Bool) {
         var response = response
-        response.headers.append((name: "Date", value: HTTPDate.now()))
+        response.headers.append((name: "Date", value: currentHTTPDate()))
         let written = write(connection, response.serialized(keepAlive: keepAlive))
         connection.lastActivity = Self.now()
         if keepAlive && written {
@@ -449,6 +450,13 @@ final class EventLoop: @unchecked Sendable {
             connection.tls.shutdown()
             connection.state = .closingAfterFlush
         }
+    }
+
+    /// The `Date` header's text, formatted once a second rather than per response.
+    private func currentHTTPDate() -> String {
+        let second = Int(Date().timeIntervalSince1970)
+        if second != dateCache.second { dateCache = (second, HTTPDate.format(epochSeconds: second)) }
+        return dateCache.text
     }
 
     /// Ends the connection politely once what is queued has been sent.

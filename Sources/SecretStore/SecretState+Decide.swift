@@ -244,14 +244,21 @@ extension SecretState {
             }
         }
         let version = SecretVersion(versionId: versionId, stages: [], createdDate: context.now, sealed: value.sealed)
-        var after = secret
-        after.versions.append(version)
-        applyMoves(moves, to: &after)
-        guard after.allStages.count <= Limits.maxStagingLabels else { throw .tooManyLabels }
+        // The labels after the moves, without building the secret after them (a copy of all its
+        // versions per put): a label is on one version at most, so a move adds it and a move
+        // to nowhere removes it.
+        var stagesAfter = secret.allStages
+        for move in moves {
+            if move.to != nil { stagesAfter.insert(move.label) } else { stagesAfter.remove(move.label) }
+        }
+        guard stagesAfter.count <= Limits.maxStagingLabels else { throw .tooManyLabels }
 
         var facts: [Fact] = [.versionAdded(arn: secret.arn, version: version, moves: moves, date: context.now)]
-        let excess = after.versions.count - Limits.maxVersions
+        let excess = secret.versions.count + 1 - Limits.maxVersions
         if excess > 0 {
+            var after = secret
+            after.versions.append(version)
+            applyMoves(moves, to: &after)
             let cutoff = context.now - Limits.minDeprecatedAgeMillis
             let removable = after.versions.filter { $0.isDeprecated && $0.createdDate <= cutoff }.prefix(excess)
             guard removable.count == excess else { throw .tooManyVersions }

@@ -110,17 +110,19 @@ public struct SecretState: Sendable, Equatable {
     }
 
     private mutating func update(_ arn: String, _ body: (inout Secret) -> Void) {
-        guard var secret = secrets[arn] else { return }
-        body(&secret)
-        secrets[arn] = secret
+        // In place: copying the secret out left its versions array shared, so every change
+        // (a put appends a version) copied all of a secret's versions.
+        guard secrets[arn] != nil else { return }
+        body(&secrets[arn]!)
     }
 
     static func applyMoves(_ moves: [LabelMove], to secret: inout Secret) {
         for move in moves {
-            if let from = move.from, let index = secret.versions.firstIndex(where: { $0.versionId == from }) {
+            // From the newest: moves concern recent versions, and a secret may hold a hundred.
+            if let from = move.from, let index = secret.versions.lastIndex(where: { $0.versionId == from }) {
                 secret.versions[index].stages.removeAll { $0 == move.label }
             }
-            if let to = move.to, let index = secret.versions.firstIndex(where: { $0.versionId == to }),
+            if let to = move.to, let index = secret.versions.lastIndex(where: { $0.versionId == to }),
                !secret.versions[index].stages.contains(move.label) {
                 secret.versions[index].stages.append(move.label)
             }

@@ -322,3 +322,40 @@ import Platform
         #expect(Set(directory.records().compactMap { $0.record["eventID"]?.stringValue }).count == 200)
     }
 }
+
+@Suite struct AuditPresyncTests {
+    /// A large file is fdatasynced once in the background shortly before it fills (so that the
+    /// seal, under the lock, has little left to flush); the trail stays whole and verifies.
+    @Test func aLargeFileIsSyncedBeforeItsSeal() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let storage = FaultyStorage()
+        let trail = try AuditTrail.open(directory: directory.audit, signingKey: testKey, maxFileBytes: 8 << 20, storage: storage)
+        #expect(trail.presyncDistance == 1 << 20)
+        let filler = JSONValue.object([(key: "eventName", value: .string("PutSecretValue")),
+                                       (key: "padding", value: .string(String(repeating: "p", count: 60_000)))])
+        var appended = 0
+        // Up to just past the presync point (7 MiB), still short of sealing.
+        func size() -> Int {
+            ((try? FileManager.default.attributesOfItem(atPath: directory.audit + "/audit-000001.jsonl"))?[.size] as? Int) ?? 0
+        }
+        while trail.status.nextSequence < 200, size() < (7 << 20) + 100_000 {
+            try trail.reserve()
+            try trail.append(filler)
+            appended += 1
+        }
+        let deadline = MonotonicClock.seconds() + 10
+        while storage.with({ $0.syncs }) == 0 && MonotonicClock.seconds() < deadline { usleep(10_000) }
+        #expect(storage.with { $0.syncs } == 1)
+        #expect(!FileManager.default.fileExists(atPath: directory.audit + "/audit-000001.jsonl.sig"))
+        // On past the end: the file is sealed and the next one begun; one presync per file.
+        while !FileManager.default.fileExists(atPath: directory.audit + "/audit-000002.jsonl") {
+            try trail.reserve()
+            try trail.append(filler)
+            appended += 1
+        }
+        try trail.close()
+        #expect(AuditVerifier.verify(directory: directory.audit, signingKey: testKey).ok)
+        #expect(appended > 120)
+    }
+}

@@ -147,6 +147,7 @@ final class FaultyStorage: AuditStorage {
         var writeAtomically: Int32?
         var allocations = 0
         var writes = 0
+        var syncs = 0
     }
 
     let base = FileAuditStorage()
@@ -198,7 +199,11 @@ final class FaultyStorage: AuditStorage {
             try file.allocate(at: offset, count: count)
         }
         func synchronize() throws(Errno) {
-            if let code = storage.with({ $0.synchronize }) { throw Errno(code: code, operation: "fdatasync") }
+            let code = storage.with { faults -> Int32? in
+                faults.syncs += 1
+                return faults.synchronize
+            }
+            if let code { throw Errno(code: code, operation: "fdatasync") }
             try file.synchronize()
         }
         func truncate(to size: Int) throws(Errno) {
