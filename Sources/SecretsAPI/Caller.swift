@@ -40,9 +40,8 @@ public struct Caller: Sendable {
 }
 
 extension Principal {
-    /// The principal's unique id, as IAM shows it (`AIDA…` for users, `AROA…` for roles):
-    /// derived from the ARN, so every node computes the same one from the same file.
-    public var uniqueId: String {
+    /// `uniqueId` of a principal with this ARN and kind.
+    static func uniqueId(arn: String, type: Kind) -> String {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
         let digest = SHA256.hash(arn)
         var id = type == .user ? "AIDA" : "AROA"

@@ -14,11 +14,15 @@ public struct Principal: Sendable, Hashable {
     /// The 12-digit account the principal belongs to.
     public var accountId: String
     /// `arn:aws:iam::<account>:<type>/<optional path/><name>`.
-    public var arn: String
+    public var arn: String { didSet { uniqueId = Self.uniqueId(arn: arn, type: type) } }
     public var name: String
-    public var type: Kind
+    public var type: Kind { didSet { uniqueId = Self.uniqueId(arn: arn, type: type) } }
     /// Principal tags, for `aws:PrincipalTag` conditions in a later policy evaluator.
     public var tags: [String: String]
+    /// The principal's unique id, as IAM shows it (`AIDA…` for users, `AROA…` for roles):
+    /// derived from the ARN, so every node computes the same one from the same file. Kept, not
+    /// computed per use: every request's authorization and audit record read it.
+    public private(set) var uniqueId: String
 
     public init(accountId: String, arn: String, name: String, type: Kind, tags: [String: String] = [:]) {
         self.accountId = accountId
@@ -26,6 +30,7 @@ public struct Principal: Sendable, Hashable {
         self.name = name
         self.type = type
         self.tags = tags
+        self.uniqueId = Self.uniqueId(arn: arn, type: type)
     }
 }
 

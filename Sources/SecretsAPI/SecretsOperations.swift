@@ -63,9 +63,21 @@ extension SecretsOperations {
 
     /// The account of a full or partial secret ARN; nil for a name.
     static func arnAccount(_ secretId: String) -> String? {
-        let parts = secretId.split(separator: ":", maxSplits: 6, omittingEmptySubsequences: false)
-        guard parts.count == 7, parts[0] == "arn", parts[2] == "secretsmanager", parts[4].utf8.count == 12 else { return nil }
-        return String(parts[4])
+        // On UTF-8 bytes (runs for every request, usually on a plain name): the fields of
+        // `arn:PARTITION:secretsmanager:REGION:ACCOUNT:…` are found by their colons.
+        let bytes = secretId.utf8
+        guard bytes.starts(with: "arn:".utf8) else { return nil }
+        var colons: [String.UTF8View.Index] = []
+        var index = bytes.startIndex
+        while index != bytes.endIndex, colons.count < 6 {
+            if bytes[index] == UInt8(ascii: ":") { colons.append(index) }
+            index = bytes.index(after: index)
+        }
+        guard colons.count == 6 else { return nil }
+        let service = bytes[bytes.index(after: colons[1])..<colons[2]]
+        let account = bytes[bytes.index(after: colons[3])..<colons[4]]
+        guard service.elementsEqual("secretsmanager".utf8), account.count == 12 else { return nil }
+        return String(Substring(account))
     }
 
     /// The resource IAM evaluates when a `SecretId` names no existing secret: an ARN as sent;

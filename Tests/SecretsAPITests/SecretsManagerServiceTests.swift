@@ -261,3 +261,31 @@ import Testing
         }
     }
 }
+
+@Suite struct ARNAccountTests {
+    static func reference(_ secretId: String) -> String? {
+        let parts = secretId.split(separator: ":", maxSplits: 6, omittingEmptySubsequences: false)
+        guard parts.count == 7, parts[0] == "arn", parts[2] == "secretsmanager", parts[4].utf8.count == 12 else { return nil }
+        return String(parts[4])
+    }
+
+    @Test(arguments: [
+        ("arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf", "123456789012"),
+        ("arn:aws:secretsmanager:us-east-1:123456789012:secret:a:b:c", "123456789012"),
+        ("arn:aws:secretsmanager:us-east-1:12345678901:secret:x", nil), ("arn:aws:kms:us-east-1:123456789012:key/k", nil),
+        ("prod/db", nil), ("arn:aws:secretsmanager:us-east-1:123456789012", nil), ("", nil),
+    ] as [(String, String?)])
+    func examples(_ id: String, _ expected: String?) {
+        #expect(SecretsOperations.arnAccount(id) == expected)
+    }
+
+    @Test func matchesTheSplitReference() {
+        var rng = SystemRandomNumberGenerator()
+        let pieces = ["arn", "aws", "secretsmanager", "us-east-1", "123456789012", "1234", "secret", "x", "", ":", "é"]
+        for _ in 0..<5000 {
+            let id = (0..<Int.random(in: 0...9, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }
+                .joined(separator: Bool.random(using: &rng) ? ":" : "")
+            #expect(SecretsOperations.arnAccount(id) == Self.reference(id), "\(id)")
+        }
+    }
+}
