@@ -108,14 +108,6 @@ extension SecretState {
         sortBy: ListSecretsSortBy = .createdDate, sortOrder: SortOrder = .asc, maxResults: Int? = nil,
         nextToken: String? = nil
     ) -> Result<Page<Secret>, SecretStoreError> {
-        let key: (Secret) -> (Int64, String) = { secret in
-            switch sortBy {
-            case .createdDate: (secret.createdDate, secret.arn)
-            case .lastChangedDate: (secret.lastChangedDate, secret.arn)
-            case .lastAccessedDate: (secret.lastAccessedDate ?? 0, secret.arn)
-            case .name: (0, secret.name + "\u{0}" + secret.arn)
-            }
-        }
         let before: ((Int64, String), (Int64, String)) -> Bool = sortOrder == .asc ? { $0 < $1 } : { $0 > $1 }
         let cursor: (Int64, String)?
         switch Self.parseCursor(nextToken) {
@@ -124,20 +116,37 @@ extension SecretState {
         }
         // Each secret's sort key is computed once (not twice per comparison), and only the page
         // is sorted: the candidates past the cursor are cut to the `limit` smallest first.
-        var keyed: [(key: (Int64, String), secret: Secret)] = []
-        for secret in secrets.values
-        where secret.accountId == accountId && (includePlannedDeletion || !secret.isScheduledForDeletion)
-            && filters.allSatisfy({ Self.matches(secret, $0) }) {
-            let k = key(secret)
-            if let cursor, !before(cursor, k) { continue }
-            keyed.append((k, secret))
+        // Candidates are kept by dictionary index and each secret is only borrowed (a closure
+        // argument) until the page is known: copying every secret out retained all its fields,
+        // which was most of a listing.
+        var keyed: [(key: (Int64, String), index: Dictionary<String, Secret>.Index)] = []
+        for index in secrets.indices {
+            if let k = Self.listKey(secrets.values[index], accountId: accountId, filters: filters,
+                                    includePlannedDeletion: includePlannedDeletion, sortBy: sortBy),
+               cursor.map({ before($0, k) }) ?? true {
+                keyed.append((k, index))
+            }
         }
         let limit = Self.pageSize(maxResults)
         let more = keyed.count > limit
         let page = Self.smallest(limit, of: keyed) { before($0.key, $1.key) }
-        let items = page.map(\.secret)
+        let items = page.map { secrets.values[$0.index] }
         let token = more ? page.last.map { Self.cursorToken($0.key.0, $0.key.1) } : nil
         return .success(Page(items: items, nextToken: token))
+    }
+
+    /// A secret's sort key when it belongs in the listing, else nil. The secret is borrowed:
+    /// a copy retains every field, and that was most of a listing's time.
+    private static func listKey(_ secret: borrowing Secret, accountId: String, filters: [ListSecretsFilter],
+                                includePlannedDeletion: Bool, sortBy: ListSecretsSortBy) -> (Int64, String)? {
+        guard secret.accountId == accountId, includePlannedDeletion || secret.deletedDate == nil else { return nil }
+        for filter in filters where !matches(copy secret, filter) { return nil }
+        switch sortBy {
+        case .createdDate: return (secret.createdDate, secret.arn)
+        case .lastChangedDate: return (secret.lastChangedDate, secret.arn)
+        case .lastAccessedDate: return (secret.lastAccessedDate ?? 0, secret.arn)
+        case .name: return (0, secret.name + "\u{0}" + secret.arn)
+        }
     }
 
     // MARK: Pagination
