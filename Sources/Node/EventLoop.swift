@@ -33,8 +33,18 @@ final class EventLoop: @unchecked Sendable {
     private let connectionCount: ConnectionCounter
     private let log: Logger
     private let thread = Mutex<OSThread?>(nil)
+    /// This loop's open connections, read by the other loops to balance new ones.
+    let load = Atomic<Int>(0)
+    /// The server's other loops, set once before they start; weak, so that loops do not keep
+    /// each other alive.
+    private let siblings = Mutex<[WeakLoop]>([])
+    struct WeakLoop: Sendable {
+        weak var loop: EventLoop?
+    }
 
     private var connections: [UInt64: Connection] = [:]
+    /// `siblings`, copied once on the loop's thread.
+    private var siblingsCache: [WeakLoop] = []
     private var nextId: UInt64 = 0
     private var loopThread: ThreadID?
     /// Set when accept failed for lack of descriptors or memory: listening resumes after it.
@@ -94,6 +104,11 @@ final class EventLoop: @unchecked Sendable {
         for fd in listeners { epoll.remove(fd) }
     }
 
+    /// The loops a new connection may be handed to (the server's, this one included).
+    func setSiblings(_ loops: [EventLoop]) {
+        siblings.withLock { $0 = loops.filter { $0 !== self }.map { WeakLoop(loop: $0) } }
+    }
+
     func start() throws(Errno) {
         let started = try OSThread.start(name: "loop-\(index)") { [self] in run() }
         thread.withLock { $0 = started }
@@ -118,6 +133,7 @@ final class EventLoop: @unchecked Sendable {
 
     private func run() {
         loopThread = ThreadID.current
+        siblingsCache = siblings.withLock { $0 }
         var events: [(tag: UInt64, events: EpollEvents)] = []
         var stopDeadline: Double?
         while true {
@@ -226,13 +242,26 @@ final class EventLoop: @unchecked Sendable {
                 accepted.takeDescriptor().close()
                 continue
             }
-            register(accepted)
+            // EPOLLEXCLUSIVE wakes one loop, which takes the whole backlog: a burst of new
+            // connections landed on one loop while the other idled. Each goes to the loop with
+            // the fewest, this one on a tie.
+            let mine = load.load(ordering: .relaxed)
+            if let target = siblingsCache.compactMap(\.loop).min(by: { $0.load.load(ordering: .relaxed) < $1.load.load(ordering: .relaxed) }),
+               target.load.load(ordering: .relaxed) < mine {
+                let peer = accepted.peer
+                let raw = accepted.takeDescriptor().releaseOwnership()
+                target.load.add(1, ordering: .relaxed)  // counted now, so the next choice sees it
+                target.execute { loop in loop.register(FileDescriptor(owning: raw), peer: peer, counted: true) }
+                continue
+            }
+            let peer = accepted.peer
+            register(accepted.takeDescriptor(), peer: peer, counted: false)
         }
     }
 
-    private func register(_ accepted: consuming AcceptedSocket) {
-        let peer = accepted.peer
-        let socket = accepted.takeDescriptor()
+    /// Takes a connected socket into this loop. `counted`: `load` already includes it.
+    private func register(_ socket: consuming FileDescriptor, peer: SocketAddress?, counted: Bool) {
+        if !counted { load.add(1, ordering: .relaxed) }
         let tls: TLSConnection
         do {
             tls = try TLSConnection(context: context)
@@ -240,6 +269,7 @@ final class EventLoop: @unchecked Sendable {
             log.error("TLS session: \(error)")
             socket.close()
             connectionCount.decrement()
+            load.subtract(1, ordering: .relaxed)
             return
         }
         nextId += 1
@@ -542,6 +572,7 @@ final class EventLoop: @unchecked Sendable {
         epoll.remove(connection.socket.rawValue)
         connections[connection.id] = nil
         connectionCount.decrement()
+        load.subtract(1, ordering: .relaxed)
         // The descriptor and the TLS session are released with the Connection object.
     }
 

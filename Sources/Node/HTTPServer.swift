@@ -1,5 +1,6 @@
 import Foundation
 import Platform
+import Synchronization
 import TLS
 
 /// The HTTPS listener: listening sockets shared by a fixed set of event loops, one per core.
@@ -32,10 +33,14 @@ final class HTTPServer: Sendable {
             loops.append(try EventLoop(index: index, listeners: raws, context: context, handler: handler, limits: limits,
                                        connectionCount: connectionCount, log: log))
         }
+        for loop in loops { loop.setSiblings(loops) }
         self.listeners = listeners
         self.loops = loops
         self.boundAddresses = bound
     }
+
+    /// Open connections per event loop (tests check the balance).
+    var connectionsPerLoop: [Int] { loops.map { $0.load.load(ordering: .relaxed) } }
 
     func start() throws(Errno) {
         for loop in loops { try loop.start() }

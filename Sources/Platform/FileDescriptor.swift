@@ -17,5 +17,13 @@ public struct FileDescriptor: ~Copyable, Sendable {
         discard self
     }
 
+    /// Gives up ownership without closing: the caller must hand the number to a new owner
+    /// (`init(owning:)`), e.g. on another thread.
+    public consuming func releaseOwnership() -> Int32 {
+        let raw = rawValue
+        discard self
+        return raw
+    }
+
     deinit { _ = Glibc.close(rawValue) }
 }
