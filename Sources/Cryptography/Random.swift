@@ -90,8 +90,11 @@ public final class BatchedRandomSource: RandomSource {
         if count > batchBytes { return try base.bytes(count) }
         return try state.withLock { (state: inout (batch: [UInt8], next: Int)) throws(CryptoError) -> [UInt8] in
             if state.batch.count - state.next < count {
+                for i in state.batch.indices { state.batch[i] = 0 }
                 state.batch = try base.bytes(batchBytes)
                 state.next = 0
+                // A source that returned short: serve this call from it directly.
+                if state.batch.count < count { return try base.bytes(count) }
             }
             let range = state.next..<(state.next + count)
             let out = Array(state.batch[range])

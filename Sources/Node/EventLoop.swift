@@ -203,6 +203,12 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func closeAllAndExit() {
+        // Connections another loop handed over just before the stop are registered, then closed
+        // with the rest, rather than left unowned in the queue.
+        for task in tasks.withLock({ queued -> [@Sendable (EventLoop) -> Void] in defer { queued.removeAll() }; return queued }) {
+            task(self)
+        }
+        runLocalTasks()
         for connection in Array(connections.values) { close(connection) }
     }
 
@@ -245,9 +251,11 @@ final class EventLoop: @unchecked Sendable {
             // EPOLLEXCLUSIVE wakes one loop, which takes the whole backlog: a burst of new
             // connections landed on one loop while the other idled. Each goes to the loop with
             // the fewest, this one on a tie.
+            // Not while stopping: a loop that has exited would never run the hand-over.
             let mine = load.load(ordering: .relaxed)
-            if let target = siblingsCache.compactMap(\.loop).min(by: { $0.load.load(ordering: .relaxed) < $1.load.load(ordering: .relaxed) }),
-               target.load.load(ordering: .relaxed) < mine {
+            if !stopping.load(ordering: .acquiring),
+               let target = siblingsCache.compactMap(\.loop).min(by: { $0.load.load(ordering: .relaxed) < $1.load.load(ordering: .relaxed) }),
+               target.load.load(ordering: .relaxed) < mine, !target.stopping.load(ordering: .acquiring) {
                 let peer = accepted.peer
                 let raw = accepted.takeDescriptor().releaseOwnership()
                 target.load.add(1, ordering: .relaxed)  // counted now, so the next choice sees it

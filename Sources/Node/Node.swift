@@ -152,19 +152,20 @@ public final class Node: Sendable {
                 log.info("shutting down")
                 server.stopAndJoin()
                 purger.stop()
-                // A shutdown snapshot (PostgreSQL's shutdown checkpoint): the next start loads
-                // it and replays nothing, instead of up to a snapshot interval of records.
+                do {
+                    try audit.close()
+                } catch {
+                    log.error("audit trail: could not seal the active file: \(error)")
+                }
+                // A shutdown snapshot (PostgreSQL's shutdown checkpoint): the next start loads it
+                // and replays nothing, instead of up to a snapshot interval of records. After the
+                // audit file is sealed, as a failed directory sync during it stops the process.
                 let began = MonotonicClock.seconds()
                 do {
                     try journal.snapshotNow()
                     log.info("shutdown snapshot done in \(String(format: "%.2f", MonotonicClock.seconds() - began)) s")
                 } catch {
                     log.error("shutdown snapshot: \(error); the next start replays the log instead")
-                }
-                do {
-                    try audit.close()
-                } catch {
-                    log.error("audit trail: could not seal the active file: \(error)")
                 }
                 journal.close()
                 log.info("stopped")
