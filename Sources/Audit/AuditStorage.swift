@@ -19,19 +19,9 @@ protocol AuditStorage: Sendable {
 }
 
 /// An open file of the trail. Closed when the last reference goes away.
-protocol AuditFile: AnyObject, Sendable {
-    /// The current size in bytes.
-    func size() throws(Errno) -> Int
-    /// Reads up to `buffer.count` bytes at `offset`, fewer only at end of file; returns the count.
-    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(Errno) -> Int
-    /// Writes all of `bytes` at `offset`; may have written a prefix when it throws.
-    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(Errno)
+protocol AuditFile: PositionalFile {
     /// Allocates `[offset, offset + count)` without changing the size (fallocate KEEP_SIZE).
     func allocate(at offset: Int, count: Int) throws(Errno)
-    /// fdatasync: written data and the size are durable when it returns.
-    func synchronize() throws(Errno)
-    /// Sets the size to `size` bytes.
-    func truncate(to size: Int) throws(Errno)
 }
 
 /// ``AuditStorage`` on real files, through Platform.
@@ -58,33 +48,5 @@ struct FileAuditStorage: AuditStorage {
         func allocate(at offset: Int, count: Int) throws(Errno) { try file.allocate(at: offset, count: count) }
         func synchronize() throws(Errno) { try file.synchronizeData() }
         func truncate(to size: Int) throws(Errno) { try file.truncate(to: size) }
-    }
-}
-
-extension AuditFile {
-    /// Reads `count` bytes at `offset` (fewer only at end of file).
-    func readBytes(at offset: Int, count: Int) throws(Errno) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        // Typed throws cannot cross `withUnsafeMutableBytes` (it rethrows untyped), so the error
-        // is carried out by hand.
-        var failure: Errno?
-        let got = bytes.withUnsafeMutableBytes { buffer -> Int in
-            do throws(Errno) { return try read(into: buffer, at: offset) } catch {
-                failure = error
-                return 0
-            }
-        }
-        if let failure { throw failure }
-        bytes.removeLast(count - got)
-        return bytes
-    }
-
-    /// Writes all of `bytes` at `offset`.
-    func write(_ bytes: [UInt8], at offset: Int) throws(Errno) {
-        var failure: Errno?
-        bytes.withUnsafeBytes { raw in
-            do throws(Errno) { try write(raw, at: offset) } catch { failure = error }
-        }
-        if let failure { throw failure }
     }
 }

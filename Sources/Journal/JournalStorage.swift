@@ -23,18 +23,7 @@ public protocol JournalStorage: Sendable {
 }
 
 /// An open file. Closed when the last reference goes away.
-public protocol JournalFile: AnyObject, Sendable {
-    /// The current size in bytes.
-    func size() throws(Errno) -> Int
-    /// Reads up to `buffer.count` bytes at `offset`, fewer only at end of file; returns the count.
-    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(Errno) -> Int
-    /// Writes all of `bytes` at `offset`.
-    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(Errno)
-    /// fdatasync: written data and the file size are durable when it returns.
-    func synchronize() throws(Errno)
-    /// Sets the size to `size` bytes.
-    func truncate(to size: Int) throws(Errno)
-}
+public protocol JournalFile: PositionalFile {}
 
 /// A held directory lock; released when it goes away.
 public protocol JournalDirectoryLock: AnyObject, Sendable {}
@@ -78,33 +67,5 @@ public struct FileJournalStorage: JournalStorage {
         func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(Errno) { try file.write(bytes, at: offset) }
         func synchronize() throws(Errno) { try file.synchronizeData() }
         func truncate(to size: Int) throws(Errno) { try file.truncate(to: size) }
-    }
-}
-
-extension JournalFile {
-    /// Reads exactly `count` bytes at `offset` (fewer only at end of file).
-    func readBytes(at offset: Int, count: Int) throws(Errno) -> [UInt8] {
-        // Uninitialized: zero-filling a snapshot's worth of memory before reading over it was a
-        // tenth of a restart.
-        var failure: Errno?
-        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            do throws(Errno) {
-                initialized = try read(into: UnsafeMutableRawBufferPointer(buffer), at: offset)
-            } catch {
-                failure = error
-                initialized = 0
-            }
-        }
-        if let failure { throw failure }
-        return bytes
-    }
-
-    /// Writes all of `bytes` at `offset`.
-    func write(_ bytes: [UInt8], at offset: Int) throws(Errno) {
-        var failure: Errno?
-        bytes.withUnsafeBytes { raw in
-            do throws(Errno) { try write(raw, at: offset) } catch { failure = error }
-        }
-        if let failure { throw failure }
     }
 }
