@@ -29,24 +29,13 @@ struct FileAuditStorage: AuditStorage {
     func makeDirectory(_ path: String) throws(Errno) { try Files.makeDirectory(path) }
     func listDirectory(_ directory: String) throws(Errno) -> [String] { try Files.listDirectory(directory) }
     func openFile(_ path: String, create: Bool) throws(Errno) -> any AuditFile {
-        RealFile(try RandomAccessFile.open(path, create: create))
+        try RandomAccessFile.open(path, create: create)
     }
     func writeAtomically(_ bytes: [UInt8], to path: String) throws(Errno) {
         try Files.writeAtomically(bytes, to: path, mode: 0o600)
     }
     func remove(_ path: String) throws(Errno) { try Files.removeFile(path) }
     func syncDirectory(_ directory: String) throws(Errno) { try Files.syncDirectory(at: directory) }
-
-    private final class RealFile: AuditFile {
-        let file: RandomAccessFile
-        init(_ file: RandomAccessFile) { self.file = file }
-        func size() throws(Errno) -> Int { try file.size() }
-        func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(Errno) -> Int {
-            try file.read(into: buffer, at: offset)
-        }
-        func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(Errno) { try file.write(bytes, at: offset) }
-        func allocate(at offset: Int, count: Int) throws(Errno) { try file.allocate(at: offset, count: count) }
-        func synchronize() throws(Errno) { try file.synchronizeData() }
-        func truncate(to size: Int) throws(Errno) { try file.truncate(to: size) }
-    }
 }
+
+extension RandomAccessFile: AuditFile {}

@@ -41,7 +41,7 @@ public struct FileJournalStorage: JournalStorage {
     public func listDirectory(_ directory: String) throws(Errno) -> [String] { try Files.listDirectory(directory) }
 
     public func openFile(_ path: String, create: Bool) throws(Errno) -> any JournalFile {
-        RealFile(try RandomAccessFile.open(path, create: create))
+        try RandomAccessFile.open(path, create: create)
     }
 
     public func rename(_ source: String, to destination: String) throws(Errno) {
@@ -56,16 +56,6 @@ public struct FileJournalStorage: JournalStorage {
         let lock: DirectoryLock
         init(_ lock: consuming DirectoryLock) { self.lock = lock }
     }
-
-    private final class RealFile: JournalFile {
-        let file: RandomAccessFile
-        init(_ file: RandomAccessFile) { self.file = file }
-        func size() throws(Errno) -> Int { try file.size() }
-        func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(Errno) -> Int {
-            try file.read(into: buffer, at: offset)
-        }
-        func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(Errno) { try file.write(bytes, at: offset) }
-        func synchronize() throws(Errno) { try file.synchronizeData() }
-        func truncate(to size: Int) throws(Errno) { try file.truncate(to: size) }
-    }
 }
+
+extension RandomAccessFile: JournalFile {}

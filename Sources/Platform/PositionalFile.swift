@@ -41,3 +41,8 @@ extension PositionalFile {
         if let failure { throw failure }
     }
 }
+
+extension RandomAccessFile: PositionalFile {
+    /// fdatasync (``synchronizeData()``).
+    public func synchronize() throws(Errno) { try synchronizeData() }
+}
