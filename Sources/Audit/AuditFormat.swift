@@ -51,13 +51,6 @@ enum AuditFormat {
     struct Chain: Equatable {
         var sequence: UInt64
         var previousHash: [UInt8]
-
-        var json: JSONValue {
-            .object([
-                (key: "sequence", value: .number(String(sequence))),
-                (key: "previousHash", value: .string(Hex.encode(previousHash))),
-            ])
-        }
     }
 
     /// The `chain` member of a parsed record, or nil when it is missing or malformed.
@@ -118,8 +111,8 @@ enum AuditFormat {
     /// sized against it, so a prepared event fits whatever its sequence turns out to be.
     static let maximumChainMemberBytes = chainMember(Chain(sequence: .max, previousHash: zeroHash), comma: true).count
 
-    /// `,"chain":{"sequence":N,"previousHash":"…"}`: what the JSON writer makes of
-    /// ``Chain/json`` as an object's last member (compact).
+    /// `,"chain":{"sequence":N,"previousHash":"…"}`: what the JSON writer makes of the object
+    /// `{"sequence": N, "previousHash": "<hex>"}` as an object's last member (compact).
     static func chainMember(_ chain: Chain, comma: Bool) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(120)

@@ -120,7 +120,8 @@ public enum HMACSHA256 {
 
 /// Lower-case hexadecimal encoding.
 public enum Hex {
-    private static let digits = Array("0123456789abcdef".utf8)
+    /// The lower-case hex digits, by value.
+    static let digits = Array("0123456789abcdef".utf8)
 
     // Generic functions of another module run unspecialized (a witness call per byte), so the
     // byte-array forms, the hot ones, are separate concrete functions.

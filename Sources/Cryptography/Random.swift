@@ -41,7 +41,7 @@ extension Random {
         precondition(b.count == 16, "random source returned \(b.count) bytes for 16")
         b[6] = b[6] & 0x0F | 0x40
         b[8] = b[8] & 0x3F | 0x80
-        let digits = Array("0123456789abcdef".utf8)
+        let digits = Hex.digits
         // 8-4-4-4-12 hex digits: a dash before bytes 4, 6, 8 and 10.
         return String(unsafeUninitializedCapacity: 36) { out in
             var i = 0

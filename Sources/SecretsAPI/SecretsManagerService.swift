@@ -183,9 +183,7 @@ public final class SecretsManagerService: Sendable {
         let isBlank = { (b: UInt8) in b == 0x20 || b == 0x09 }
         while let first = bytes.first, isBlank(first) { bytes = bytes.dropFirst() }
         while let last = bytes.last, isBlank(last) { bytes = bytes.dropLast() }
-        let expected = contentType.utf8
-        guard bytes.count == expected.count else { return false }
-        return zip(bytes, expected).allSatisfy { $0 == $1 || ((0x41...0x5A).contains($0) && $0 | 0x20 == $1) }
+        return AWSRequest.equalIgnoringASCIICase(bytes, contentType.utf8)
     }
 
     /// SigV4 with long-term keys or session credentials: the caller, or the error AWS gives.
