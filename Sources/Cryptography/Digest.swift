@@ -144,7 +144,6 @@ public enum Hex {
 
     /// Appends the lower-case hex of `bytes` to `out`.
     public static func append(_ bytes: [UInt8], to out: inout [UInt8]) {
-        out.reserveCapacity(out.count + bytes.count * 2)
         for b in bytes {
             out.append(digits[Int(b >> 4)])
             out.append(digits[Int(b & 0xF)])

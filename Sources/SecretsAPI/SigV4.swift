@@ -295,7 +295,6 @@ public enum SigV4 {
     private static let upperHexDigits = Array("0123456789ABCDEF".utf8)
 
     static func appendURIEncoded(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
-        out.reserveCapacity(out.count + bytes.count)
         for b in bytes {
             if isUnreserved(b) {
                 out.append(b)
