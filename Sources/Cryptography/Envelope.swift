@@ -90,6 +90,54 @@ public enum Envelope {
         return result
     }
 
+    // MARK: - Transfer between keyrings (replication)
+
+    /// A sealed value in transfer form: the data key in clear with the value's nonce, tag and
+    /// ciphertext (`dataKey ‖ nonce ‖ tag ‖ ciphertext`). It exists only to cross a mutual-TLS
+    /// link to another region, whose keyring wraps the data key again (`importTransfer`); it
+    /// must never be stored. The value's ciphertext is unchanged, so it stays bound to `context`.
+    ///
+    /// - Throws: as `open` for the unwrap.
+    public static func exportTransfer(_ sealed: SealedSecret, keyring: Keyring, context: [UInt8]) throws(CryptoError) -> SecureBytes {
+        try sealed.validateShape()
+        let dataKey = try unwrap(sealed, keyring: keyring, context: context, operation: "Envelope export")
+        return dataKey.withUnsafeBytes { key in
+            SecureBytes(Array(key) + sealed.nonce + sealed.tag + sealed.ciphertext)
+        }
+    }
+
+    /// Seals a transfer-form value (`exportTransfer`) under `key` of this keyring: the value is
+    /// opened first (so a damaged transfer is refused, not stored), then its data key wrapped.
+    ///
+    /// - Returns: the record to store, and the value itself (for the caller's equality token).
+    /// - Throws: `.malformed` for a transfer of the wrong shape, `.authenticationFailed` when the
+    ///   value does not verify under its data key and `context`.
+    public static func importTransfer(
+        _ transfer: SecureBytes, under key: Keyring.Key, context: [UInt8], random: some RandomSource
+    ) throws(CryptoError) -> (sealed: SealedSecret, plaintext: SecureBytes) {
+        let head = AESGCM.keyByteCount + AESGCM.nonceByteCount + AESGCM.tagByteCount
+        guard transfer.count >= head, transfer.count - head <= SealedSecret.maximumCiphertextByteCount else {
+            throw CryptoError(operation: "Envelope import", message: "transfer is \(transfer.count) bytes", code: .malformed)
+        }
+        let (dataKey, nonce, tag, ciphertext) = transfer.withUnsafeBytes { bytes in
+            (SecureBytes(Array(bytes[0..<AESGCM.keyByteCount])),
+             Array(bytes[AESGCM.keyByteCount..<(AESGCM.keyByteCount + AESGCM.nonceByteCount)]),
+             Array(bytes[(AESGCM.keyByteCount + AESGCM.nonceByteCount)..<head]),
+             Array(bytes[head...]))
+        }
+        let plaintext: SecureBytes
+        do {
+            plaintext = try AESGCM.open(ciphertext: ciphertext, tag: tag, key: dataKey, nonce: nonce, associatedData: context)
+        } catch {
+            throw CryptoError(operation: "Envelope import (value)", message: error.message, code: error.code)
+        }
+        let wrapped = try wrap(dataKey, under: key, context: context, random: random)
+        let sealed = SealedSecret(keyId: key.keyId, wrappedDataKey: wrapped.ciphertext, dataKeyNonce: wrapped.nonce,
+                                  dataKeyTag: wrapped.tag, nonce: nonce, ciphertext: ciphertext, tag: tag)
+        try sealed.validateShape()
+        return (sealed, plaintext)
+    }
+
     // MARK: - Internals
 
     private static func wrap(

@@ -1,5 +1,6 @@
 import JSON
 import Journal
+import Platform
 import SecretStore
 import SecretsAPI
 import Synchronization
@@ -18,8 +19,11 @@ import Synchronization
 /// The storage then refuses writes (a retryable InternalServiceError) until the last in-flight
 /// append has completed, rebuilds `pending` from `committed`, and resumes the journal.
 final class JournalSecretStorage: SecretStorage, SnapshotSource {
-    /// The journal record type of a decision (`Fact.encode(list:)`).
+    /// The journal record type of a decision before replication (`Fact.encode(list:)`); read only.
     static let decisionRecordType: UInt16 = 1
+    /// The journal record type of a decision with its routes (`Fact.encode(routed:routes:)`):
+    /// the regions each fact ships to.
+    static let routedRecordType: UInt16 = 2
 
     private struct State {
         var committed: SecretState
@@ -36,9 +40,11 @@ final class JournalSecretStorage: SecretStorage, SnapshotSource {
     }
 
     private let journal: Journal
-    private let epoch: UInt64
+    let epoch: UInt64
     private let state: Mutex<State>
     private let log: Logger
+    /// The committed LSN, for threads that wait for new records (replication's shippers).
+    private let commits: ConditionLock<UInt64>
 
     /// Why the log cannot be turned back into state: the node must not start.
     struct RecoveryError: Error, CustomStringConvertible {
@@ -57,10 +63,7 @@ final class JournalSecretStorage: SecretStorage, SnapshotSource {
             lsn = snapshot.lsn
         }
         for record in recovered.records {
-            guard record.type == Self.decisionRecordType else {
-                throw RecoveryError(description: "record at LSN \(record.lsn) has type \(record.type), which this node does not know")
-            }
-            switch Fact.decodeList(record.payload) {
+            switch Self.facts(of: record) {
             case .success(let facts): for fact in facts { secrets.apply(fact) }
             case .failure(let error): throw RecoveryError(description: "record at LSN \(record.lsn): \(error)")
             }
@@ -70,7 +73,38 @@ final class JournalSecretStorage: SecretStorage, SnapshotSource {
         self.epoch = epoch
         self.log = log
         state = Mutex(State(committed: secrets, committedLSN: lsn, pending: secrets))
+        commits = ConditionLock(lsn)
     }
+
+    /// A record's facts with their routes (a record from before replication has no routes).
+    static func routedFacts(of record: JournalRecord) -> Result<[(fact: Fact, routes: [String])], RecoveryError> {
+        switch record.type {
+        case decisionRecordType:
+            return Fact.decodeList(record.payload).map { $0.map { (fact: $0, routes: []) } }
+                .mapError { RecoveryError(description: "\($0)") }
+        case routedRecordType:
+            return Fact.decodeRouted(record.payload).mapError { RecoveryError(description: "\($0)") }
+        default:
+            return .failure(RecoveryError(description: "type \(record.type), which this node does not know"))
+        }
+    }
+
+    static func facts(of record: JournalRecord) -> Result<[Fact], RecoveryError> {
+        routedFacts(of: record).map { $0.map(\.fact) }
+    }
+
+    /// The newest committed LSN once it is beyond `lsn`, or after `timeout` seconds whatever it is.
+    func waitForCommit(beyond lsn: UInt64, timeout: Double) -> UInt64 {
+        commits.withLock(waitingUntil: { $0 > lsn }, timeout: timeout) { committed, _ in committed }
+    }
+
+    /// The committed state with its LSN (a replication snapshot's source).
+    func readCommitted<T>(_ body: (SecretState, UInt64) -> T) -> T {
+        state.withLock { body($0.committed, $0.committedLSN) }
+    }
+
+    /// The newest committed LSN.
+    var committedLSN: UInt64 { state.withLock { $0.committedLSN } }
 
     /// Secrets in the committed state (for the startup log line).
     var secretCount: Int { state.withLock { $0.committed.secrets.count } }
@@ -102,7 +136,8 @@ final class JournalSecretStorage: SecretStorage, SnapshotSource {
             let sequence = state.lastQueued + 1
             let facts = decision.facts
             let answer = decision.answer
-            let refused = journal.tryAppend(type: Self.decisionRecordType, epoch: epoch, payload: Fact.encode(list: facts)) {
+            let payload = Fact.encode(routed: facts, routes: state.pending.routes(for: facts))
+            let refused = journal.tryAppend(type: Self.routedRecordType, epoch: epoch, payload: payload) {
                 [self] result in
                 completed(sequence, facts: facts, answer: answer, result: result, completion: completion)
             }
@@ -140,6 +175,10 @@ final class JournalSecretStorage: SecretStorage, SnapshotSource {
                 state.waiters.removeAll()
             }
             if state.failed && state.inFlight == 0 { recoverFromFailure(&state) }
+        }
+        if case .success(let lsn) = result {
+            commits.withLock { $0 = max($0, lsn) }
+            commits.broadcast()
         }
         completion(result.map { _ in answer }.mapError { _ in AWSError.storageUnavailable })
         for (waiter, outcome) in released { waiter(outcome) }

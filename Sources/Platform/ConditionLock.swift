@@ -56,6 +56,29 @@ public final class ConditionLock<State: Sendable>: @unchecked Sendable {
         return body(&state)
     }
 
+    /// Sleeps until `condition` holds or `timeout` seconds have passed, then runs `body` with the
+    /// lock held; `body` learns whether the condition held.
+    public func withLock<Result>(
+        waitingUntil isReady: (borrowing State) -> Bool, timeout: Double,
+        _ body: (inout State, _ ready: Bool) -> Result
+    ) -> Result {
+        // The condition variable's clock is CLOCK_REALTIME (its default attribute).
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let total = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9 + max(0, timeout)
+        var deadline = timespec()
+        deadline.tv_sec = Int(total.rounded(.down))
+        deadline.tv_nsec = min(999_999_999, Int((total - total.rounded(.down)) * 1e9))
+        lock()
+        defer { unlock() }
+        while !isReady(state) {
+            let result = pthread_cond_timedwait(condition, mutex, &deadline)
+            if result == ETIMEDOUT { return body(&state, isReady(state)) }
+            precondition(result == 0, "pthread_cond_timedwait failed: \(result)")
+        }
+        return body(&state, true)
+    }
+
     /// Wakes one thread sleeping in `withLock(waitingUntil:)`.
     public func signal() {
         pthread_cond_signal(condition)

@@ -65,6 +65,9 @@ struct ByteWriter {
 struct ByteReader {
     private let bytes: [UInt8]
     private(set) var offset = 0
+    /// The layout being read: 1 before replication (no `boundARN`, `primaryRegion`, `replicas`),
+    /// 2 since. Set from the format byte or magic of what is decoded.
+    var layout: UInt8 = 2
 
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 
@@ -192,6 +195,19 @@ extension ByteWriter {
         raw(value.envelope)
         string(value.keyId)
         raw(value.equalityToken)
+        optional(value.boundARN) { $0.string($1) }
+    }
+
+    mutating func replica(_ replica: ReplicaStatus) {
+        string(replica.region)
+        optional(replica.kmsKeyId) { $0.string($1) }
+        byte(replica.state.rawValue)
+        optional(replica.message) { $0.string($1) }
+    }
+
+    mutating func notice(_ notice: ReplicaNotice) {
+        byte(notice.kind.rawValue)
+        optional(notice.message) { $0.string($1) }
     }
 
     mutating func version(_ version: SecretVersion) {
@@ -233,6 +249,8 @@ extension ByteWriter {
         optional(secret.deletedDate) { $0.int($1) }
         rotation(secret.rotation)
         array(secret.versions) { $0.version($1) }
+        optional(secret.primaryRegion) { $0.string($1) }
+        array(secret.replicas) { $0.replica($1) }
     }
 }
 
@@ -260,7 +278,23 @@ extension ByteReader {
     mutating func sealed() throws(SecretStoreDecodingError) -> SealedValue {
         guard let kind = SealedValue.Kind(rawValue: try byte()) else { throw failure("bad value kind") }
         return SealedValue(kind: kind, envelope: try raw(), keyId: try string(),
-                           equalityToken: try raw())
+                           equalityToken: try raw(), boundARN: layout >= 2 ? try optionalString() : nil)
+    }
+
+    mutating func replica() throws(SecretStoreDecodingError) -> ReplicaStatus {
+        let region = try string()
+        let kmsKeyId = try optionalString()
+        guard let state = ReplicaStatus.State(rawValue: try byte()) else { throw failure("bad replication status") }
+        return ReplicaStatus(region: region, kmsKeyId: kmsKeyId, state: state, message: try optionalString())
+    }
+
+    mutating func replicas() throws(SecretStoreDecodingError) -> [ReplicaStatus] {
+        try array { (reader: inout ByteReader) throws(SecretStoreDecodingError) in try reader.replica() }
+    }
+
+    mutating func notice() throws(SecretStoreDecodingError) -> ReplicaNotice {
+        guard let kind = ReplicaNotice.Kind(rawValue: try byte()) else { throw failure("bad replica notice kind") }
+        return ReplicaNotice(kind: kind, message: try optionalString())
     }
 
     mutating func version() throws(SecretStoreDecodingError) -> SecretVersion {
@@ -287,11 +321,16 @@ extension ByteReader {
     }
 
     mutating func secret() throws(SecretStoreDecodingError) -> Secret {
-        Secret(
+        var secret = Secret(
             arn: try string(), name: try string(), accountId: try string(), description: try optionalString(),
             kmsKeyId: try optionalString(), tags: try tags(), resourcePolicy: try optionalString(),
             createdDate: try int(), lastChangedDate: try int(), lastAccessedDate: try optionalInt(),
             deletedDate: try optionalInt(), rotation: try rotation(),
             versions: try array { (reader: inout ByteReader) throws(SecretStoreDecodingError) in try reader.version() })
+        if layout >= 2 {
+            secret.primaryRegion = try optionalString()
+            secret.replicas = try replicas()
+        }
+        return secret
     }
 }

@@ -14,7 +14,7 @@ public struct NewValue: Sendable, Hashable {
 /// ARN or a partial ARN, exactly as the client sent it.
 public enum Command: Sendable, Hashable {
     case createSecret(name: String, clientRequestToken: String?, description: String?, kmsKeyId: String?,
-                      value: NewValue?, tags: [SecretTag])
+                      value: NewValue?, tags: [SecretTag], replicas: [ReplicaRegion] = [], forceOverwriteReplica: Bool = false)
     case putSecretValue(secretId: String, clientRequestToken: String?, value: NewValue, versionStages: [String]?)
     /// `resealed`: when `kmsKeyId` names another key, the secret's labelled versions sealed
     /// again under it by the API (the core cannot decrypt); empty otherwise.
@@ -35,6 +35,12 @@ public enum Command: Sendable, Hashable {
     case recordAccess(secretId: String)
     /// Purge every secret whose recovery window has passed at `context.now`.
     case purgeExpired
+    case replicateSecretToRegions(secretId: String, replicas: [ReplicaRegion], forceOverwrite: Bool)
+    case removeRegionsFromReplication(secretId: String, regions: [String])
+    /// In a replica region: the replica becomes a standalone secret of this region.
+    case stopReplicationToReplica(secretId: String)
+    /// A replica region's notices about secrets of this region (see `recordNotices`).
+    case recordReplicaNotices(region: String, notices: [String: ReplicaNotice])
 }
 
 /// What a decision may depend on besides the state: time, place, caller and pre-drawn randomness.

@@ -1,11 +1,13 @@
 extension Fact {
-    /// Format of a fact record; bumped when the layout changes.
-    static let formatVersion: UInt8 = 1
+    /// Format of a fact record; bumped when the layout changes. Format 1 (before replication)
+    /// is still read: its values have no bound ARN and its secrets no replication members.
+    static let formatVersion: UInt8 = 2
 
     private enum Kind: UInt8 {
         case secretCreated = 1, versionAdded, versionsRemoved, labelsMoved, metadataUpdated, secretDeleted,
              secretRestored, secretPurged, tagsSet, policySet, rotationSet, secretAccessed,
-             valuesResealed
+             valuesResealed, replicationSet, replicaSeeded, replicaRemoved, replicaPromoted, noticeAcknowledged,
+             replicatedThrough, replicaNoticeSet, replicasDropped
     }
 
     /// The journal record body: deterministic bytes (the same fact always encodes the same).
@@ -81,6 +83,40 @@ extension Fact {
                 writer.sealed(value.sealed)
             }
             writer.int(date)
+        case let .replicationSet(arn, replicas):
+            writer.byte(Kind.replicationSet.rawValue)
+            writer.string(arn)
+            writer.array(replicas) { $0.replica($1) }
+        case let .replicaSeeded(region, force, secret):
+            writer.byte(Kind.replicaSeeded.rawValue)
+            writer.string(region)
+            writer.bool(force)
+            writer.secret(secret)
+        case let .replicaRemoved(arn, region):
+            writer.byte(Kind.replicaRemoved.rawValue)
+            writer.string(arn)
+            writer.string(region)
+        case let .replicaPromoted(arn, date):
+            writer.byte(Kind.replicaPromoted.rawValue)
+            writer.string(arn)
+            writer.int(date)
+        case let .noticeAcknowledged(arn, region):
+            writer.byte(Kind.noticeAcknowledged.rawValue)
+            writer.string(arn)
+            writer.string(region)
+        case let .replicatedThrough(region, epoch, lsn):
+            writer.byte(Kind.replicatedThrough.rawValue)
+            writer.string(region)
+            writer.varint(epoch)
+            writer.varint(lsn)
+        case let .replicaNoticeSet(region, primaryARN, notice):
+            writer.byte(Kind.replicaNoticeSet.rawValue)
+            writer.string(region)
+            writer.string(primaryARN)
+            writer.optional(notice) { $0.notice($1) }
+        case let .replicasDropped(region):
+            writer.byte(Kind.replicasDropped.rawValue)
+            writer.string(region)
         }
         return writer.bytes
     }
@@ -99,9 +135,12 @@ extension Fact {
 
     private static func decode(from reader: inout ByteReader) throws(SecretStoreDecodingError) -> Fact {
         let format = try reader.byte()
-        guard format == formatVersion else { throw reader.failure("unknown fact format \(format)") }
+        guard format == 1 || format == formatVersion else { throw reader.failure("unknown fact format \(format)") }
+        reader.layout = format
         let rawKind = try reader.byte()
-        guard let kind = Kind(rawValue: rawKind) else { throw reader.failure("unknown fact kind \(rawKind)") }
+        guard let kind = Kind(rawValue: rawKind), format >= 2 || kind.rawValue <= Kind.valuesResealed.rawValue else {
+            throw reader.failure("unknown fact kind \(rawKind)")
+        }
         switch kind {
         case .secretCreated:
             return .secretCreated(
@@ -139,6 +178,28 @@ extension Fact {
                     ResealedValue(versionId: try reader.string(), sealed: try reader.sealed())
                 },
                 date: try reader.int())
+        case .replicationSet:
+            return .replicationSet(arn: try reader.string(), replicas: try reader.replicas())
+        case .replicaSeeded:
+            let region = try reader.string()
+            let force = try reader.bool()
+            let secret = try reader.secret()
+            guard secret.isWellFormed else { throw reader.failure("secret \(secret.arn) breaks an invariant") }
+            return .replicaSeeded(region: region, forceOverwrite: force, secret: secret)
+        case .replicaRemoved:
+            return .replicaRemoved(arn: try reader.string(), region: try reader.string())
+        case .replicaPromoted:
+            return .replicaPromoted(arn: try reader.string(), date: try reader.int())
+        case .noticeAcknowledged:
+            return .noticeAcknowledged(arn: try reader.string(), region: try reader.string())
+        case .replicatedThrough:
+            return .replicatedThrough(sourceRegion: try reader.string(), epoch: try reader.varint(), lsn: try reader.varint())
+        case .replicaNoticeSet:
+            return .replicaNoticeSet(
+                sourceRegion: try reader.string(), primaryARN: try reader.string(),
+                notice: try reader.optional { (reader: inout ByteReader) throws(SecretStoreDecodingError) in try reader.notice() })
+        case .replicasDropped:
+            return .replicasDropped(sourceRegion: try reader.string())
         }
     }
 }
@@ -168,6 +229,68 @@ extension Fact {
             return .success(facts)
         } catch {
             return .failure(error)
+        }
+    }
+}
+
+extension Fact {
+    /// Format of a routed decision record: each fact with the regions it ships to.
+    static let routedFormatVersion: UInt8 = 1
+
+    /// One write's facts with their routes (`SecretState.routes(for:)`) as one record body.
+    public static func encode(routed facts: [Fact], routes: [[String]]) -> [UInt8] {
+        precondition(facts.count == routes.count, "one route list per fact")
+        var writer = ByteWriter()
+        writer.byte(routedFormatVersion)
+        writer.count(facts.count)
+        for (fact, regions) in zip(facts, routes) {
+            writer.array(regions) { $0.string($1) }
+            writer.raw(fact.encode())
+        }
+        return writer.bytes
+    }
+
+    /// Decodes what `encode(routed:routes:)` produced; any other input is an error, never a trap.
+    public static func decodeRouted(_ bytes: [UInt8]) -> Result<[(fact: Fact, routes: [String])], SecretStoreDecodingError> {
+        var reader = ByteReader(bytes)
+        do throws(SecretStoreDecodingError) {
+            let format = try reader.byte()
+            guard format == routedFormatVersion else { throw reader.failure("unknown routed record format \(format)") }
+            let entries = try reader.array { (reader: inout ByteReader) throws(SecretStoreDecodingError) in
+                let regions = try reader.strings()
+                return (fact: try decode(try reader.raw()).get(), routes: regions)
+            }
+            try reader.expectEnd()
+            return .success(entries)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// The fact with every sealed value passed through `transform` (with its secret's ARN and
+    /// its VersionId): how values are exported for shipping.
+    public func mapSealedValues<E: Error>(
+        _ transform: (SealedValue, _ arn: String, _ versionId: String) throws(E) -> SealedValue
+    ) throws(E) -> Fact {
+        switch self {
+        case let .versionAdded(arn, version, moves, date):
+            var copy = version
+            copy.sealed = try transform(version.sealed, arn, version.versionId)
+            return .versionAdded(arn: arn, version: copy, moves: moves, date: date)
+        case let .replicaSeeded(region, force, secret):
+            var copy = secret
+            for index in copy.versions.indices {
+                copy.versions[index].sealed = try transform(copy.versions[index].sealed, secret.arn, copy.versions[index].versionId)
+            }
+            return .replicaSeeded(region: region, forceOverwrite: force, secret: copy)
+        case let .valuesResealed(arn, values, date):
+            var copies = values
+            for index in copies.indices {
+                copies[index].sealed = try transform(copies[index].sealed, arn, copies[index].versionId)
+            }
+            return .valuesResealed(arn: arn, values: copies, date: date)
+        default:
+            return self
         }
     }
 }

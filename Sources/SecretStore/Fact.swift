@@ -26,9 +26,40 @@ public enum Fact: Sendable, Hashable {
     /// Midnight UTC of the day the value was read.
     case secretAccessed(arn: String, day: Int64)
 
-    /// The secret the fact is about.
+    // Replication (see `SecretState+Replication.swift`).
+
+    /// The primary's resulting replica list (regions added or removed, a status recorded).
+    case replicationSet(arn: String, replicas: [ReplicaStatus])
+    /// A whole secret copied to `region` (ReplicateSecretToRegions, CreateSecret's
+    /// AddReplicaRegions, a snapshot catch-up); its `arn` is the secret's. On the primary it
+    /// changes nothing; a replica region turns it into its own copy.
+    case replicaSeeded(region: String, forceOverwrite: Bool, secret: Secret)
+    /// The replica in `region` is to be deleted (RemoveRegionsFromReplication). Removes the secret
+    /// only where it is a replica.
+    case replicaRemoved(arn: String, region: String)
+    /// StopReplicationToReplica: the replica becomes a standalone secret of this region.
+    case replicaPromoted(arn: String, date: Int64)
+    /// The primary recorded `region`'s notice about its secret `arn` (nothing changes on the
+    /// primary; the replica region forgets the notice when it receives this).
+    case noticeAcknowledged(arn: String, region: String)
+    /// A replica region applied the source region's log through (epoch, LSN).
+    case replicatedThrough(sourceRegion: String, epoch: UInt64, lsn: UInt64)
+    /// A replica region's notice to the source region about the primary secret `primaryARN`
+    /// (nil: recorded by the source, forgotten here).
+    case replicaNoticeSet(sourceRegion: String, primaryARN: String, notice: ReplicaNotice?)
+    /// Every replica of `sourceRegion` dropped (a snapshot catch-up follows with the copies).
+    case replicasDropped(sourceRegion: String)
+
+    /// The secret the fact is about; "" for the facts about a replication source.
     public var arn: String {
         switch self {
+        case .replicationSet(let arn, _), .replicaRemoved(let arn, _), .replicaPromoted(let arn, _),
+             .noticeAcknowledged(let arn, _):
+            return arn
+        case .replicaSeeded(_, _, let secret):
+            return secret.arn
+        case .replicatedThrough, .replicaNoticeSet, .replicasDropped:
+            return ""
         case .secretCreated(let arn, _, _, _, _, _, _), .versionAdded(let arn, _, _, _),
              .versionsRemoved(let arn, _), .labelsMoved(let arn, _, _), .metadataUpdated(let arn, _, _, _),
              .secretDeleted(let arn, _), .secretRestored(let arn, _), .secretPurged(let arn),

@@ -61,12 +61,17 @@ public struct Secret: Sendable, Hashable {
     public var rotation: Rotation
     /// In creation order.
     public var versions: [SecretVersion]
+    /// The region whose log owns the secret when this is a replica (read-only here); nil for a
+    /// secret owned by this node's own region log.
+    public var primaryRegion: String?
+    /// On the primary: the regions the secret is replicated to, with their status.
+    public var replicas: [ReplicaStatus]
 
     public init(
         arn: String, name: String, accountId: String, description: String?, kmsKeyId: String?,
         tags: [SecretTag], resourcePolicy: String? = nil, createdDate: Int64, lastChangedDate: Int64,
         lastAccessedDate: Int64? = nil, deletedDate: Int64? = nil, rotation: Rotation = Rotation(),
-        versions: [SecretVersion] = []
+        versions: [SecretVersion] = [], primaryRegion: String? = nil, replicas: [ReplicaStatus] = []
     ) {
         self.arn = arn
         self.name = name
@@ -81,7 +86,12 @@ public struct Secret: Sendable, Hashable {
         self.deletedDate = deletedDate
         self.rotation = rotation
         self.versions = versions
+        self.primaryRegion = primaryRegion
+        self.replicas = replicas
     }
+
+    /// True for a replica of another region's secret: reads only, until promoted.
+    public var isReplica: Bool { primaryRegion != nil }
 
     /// True while the secret is scheduled for deletion.
     public var isScheduledForDeletion: Bool { deletedDate != nil }
@@ -108,5 +118,72 @@ public struct Secret: Sendable, Hashable {
     /// `VersionIdsToStages` for DescribeSecret: labelled versions only.
     public var versionIdsToStages: [(versionId: String, stages: [String])] {
         versions.filter { !$0.isDeprecated }.map { ($0.versionId, $0.stages) }
+    }
+}
+
+/// One replica region of a primary secret, as DescribeSecret's `ReplicationStatus` reports it.
+public struct ReplicaStatus: Sendable, Hashable {
+    public enum State: UInt8, Sendable, Hashable {
+        case inProgress = 1
+        case inSync = 2
+        case failed = 3
+
+        /// AWS's spelling.
+        public var name: String {
+            switch self {
+            case .inProgress: "InProgress"
+            case .inSync: "InSync"
+            case .failed: "Failed"
+            }
+        }
+    }
+
+    public var region: String
+    /// The replica region's key, as the client named it; nil for that region's default key.
+    public var kmsKeyId: String?
+    public var state: State
+    public var message: String?
+
+    public init(region: String, kmsKeyId: String?, state: State, message: String? = nil) {
+        self.region = region
+        self.kmsKeyId = kmsKeyId
+        self.state = state
+        self.message = message
+    }
+}
+
+/// What a replica region reports back to the source region about one secret, kept in the
+/// replica's state until the source has recorded it (so that neither a restart nor a cut link
+/// loses it).
+public struct ReplicaNotice: Sendable, Hashable {
+    public enum Kind: UInt8, Sendable, Hashable {
+        /// The secret was copied into the replica region.
+        case seeded = 1
+        /// The copy was refused (a name clash without ForceOverwriteReplicaSecret).
+        case failed = 2
+        /// StopReplicationToReplica made the replica a standalone secret of its region.
+        case promoted = 3
+    }
+
+    public var kind: Kind
+    public var message: String?
+
+    public init(kind: Kind, message: String? = nil) {
+        self.kind = kind
+        self.message = message
+    }
+}
+
+/// A replica region's progress through one source region's log: the last applied record's
+/// (epoch, LSN), and the notices the source has not yet recorded, by the primary's ARN.
+public struct SourceProgress: Sendable, Hashable {
+    public var epoch: UInt64
+    public var lsn: UInt64
+    public var notices: [String: ReplicaNotice]
+
+    public init(epoch: UInt64 = 0, lsn: UInt64 = 0, notices: [String: ReplicaNotice] = [:]) {
+        self.epoch = epoch
+        self.lsn = lsn
+        self.notices = notices
     }
 }

@@ -1,11 +1,23 @@
 extension SecretState {
-    static let snapshotMagic: [UInt8] = Array("SRS1".utf8)
+    /// "SRS1": before replication (layout 1, no sources); "SRS2" since. Both are read.
+    static let snapshotMagicV1: [UInt8] = Array("SRS1".utf8)
+    static let snapshotMagic: [UInt8] = Array("SRS2".utf8)
 
-    /// A snapshot: magic, then every secret in ARN order (the name index is derived).
+    /// A snapshot: magic, every secret in ARN order (the name index is derived), then each
+    /// replication source's progress in region order.
     public func encode() -> [UInt8] {
         var writer = ByteWriter()
         for byte in Self.snapshotMagic { writer.byte(byte) }
         writer.array(secrets.values.sorted { $0.arn < $1.arn }) { $0.secret($1) }
+        writer.array(sources.sorted { $0.key < $1.key }) { writer, entry in
+            writer.string(entry.key)
+            writer.varint(entry.value.epoch)
+            writer.varint(entry.value.lsn)
+            writer.array(entry.value.notices.sorted { $0.key < $1.key }) { writer, notice in
+                writer.string(notice.key)
+                writer.notice(notice.value)
+            }
+        }
         return writer.bytes
     }
 
@@ -14,16 +26,36 @@ extension SecretState {
     public static func decode(_ bytes: [UInt8]) -> Result<SecretState, SecretStoreDecodingError> {
         var reader = ByteReader(bytes)
         do throws(SecretStoreDecodingError) {
-            for byte in snapshotMagic {
-                guard try reader.byte() == byte else { throw reader.failure("not a SecretState snapshot") }
+            let magic = [try reader.byte(), try reader.byte(), try reader.byte(), try reader.byte()]
+            switch magic {
+            case snapshotMagic: reader.layout = 2
+            case snapshotMagicV1: reader.layout = 1
+            default: throw reader.failure("not a SecretState snapshot")
             }
             let list = try reader.array { (reader: inout ByteReader) throws(SecretStoreDecodingError) in
                 let secret = try reader.secret()
                 guard secret.isWellFormed else { throw reader.failure("secret \(secret.arn) breaks an invariant") }
                 return secret
             }
+            var sources: [String: SourceProgress] = [:]
+            if reader.layout >= 2 {
+                let entries = try reader.array { (reader: inout ByteReader) throws(SecretStoreDecodingError) in
+                    let region = try reader.string()
+                    var progress = SourceProgress(epoch: try reader.varint(), lsn: try reader.varint())
+                    let notices = try reader.array { (reader: inout ByteReader) throws(SecretStoreDecodingError) in
+                        (try reader.string(), try reader.notice())
+                    }
+                    for (arn, notice) in notices { progress.notices[arn] = notice }
+                    return (region, progress)
+                }
+                for (region, progress) in entries {
+                    guard sources.updateValue(progress, forKey: region) == nil else {
+                        throw reader.failure("replication source \(region) twice")
+                    }
+                }
+            }
             try reader.expectEnd()
-            guard let state = SecretState(secretList: list) else {
+            guard let state = SecretState(secretList: list, sources: sources) else {
                 throw reader.failure("duplicate secret ARN or name")
             }
             return .success(state)

@@ -27,10 +27,24 @@ extension SecretState {
         return secret
     }
 
+    /// A secret this region may change: not a replica of another region's.
+    private func findOwned(_ secretId: String, _ context: DecisionContext) throws(SecretStoreError) -> Secret {
+        let secret = try find(secretId, context)
+        if secret.isReplica { throw .replicaReadOnly }
+        return secret
+    }
+
+    /// A live secret this region may change.
+    private func findOwnedLive(_ secretId: String, _ context: DecisionContext) throws(SecretStoreError) -> Secret {
+        let secret = try findOwned(secretId, context)
+        if secret.isScheduledForDeletion { throw .markedForDeletion }
+        return secret
+    }
+
     private func facts(for command: Command, context: DecisionContext) throws(SecretStoreError) -> [Fact] {
         let now = context.now
         switch command {
-        case let .createSecret(name, token, description, kmsKeyId, value, tags):
+        case let .createSecret(name, token, description, kmsKeyId, value, tags, replicas, forceOverwrite):
             guard Names.isValidName(name) else { throw .invalidName }
             if let error = Names.checkClientRequestToken(token) { throw error }
             try Self.checkDescription(description)
@@ -55,16 +69,20 @@ extension SecretState {
             if let value {
                 facts += try Self.addVersion(to: created, token: token, value: value, stages: nil, context: context)
             }
+            if !replicas.isEmpty {
+                facts += try addReplicas(replicas, forceOverwrite: forceOverwrite, to: created, after: Array(facts.dropFirst()),
+                                         context: context).facts
+            }
             return facts
 
         case let .putSecretValue(secretId, token, value, stages):
-            let secret = try findLive(secretId, context)
+            let secret = try findOwnedLive(secretId, context)
             if let error = Names.checkClientRequestToken(token) { throw error }
             try Self.checkValue(value)
             return try Self.addVersion(to: secret, token: token, value: value, stages: stages, context: context)
 
         case let .updateSecret(secretId, token, description, kmsKeyId, value, resealed):
-            let secret = try findLive(secretId, context)
+            let secret = try findOwnedLive(secretId, context)
             if let error = Names.checkClientRequestToken(token) { throw error }
             try Self.checkDescription(description)
             if let value { try Self.checkValue(value) }
@@ -82,7 +100,7 @@ extension SecretState {
             return facts
 
         case let .updateSecretVersionStage(secretId, label, removeFrom, moveTo):
-            let secret = try findLive(secretId, context)
+            let secret = try findOwnedLive(secretId, context)
             return try Self.moveStage(secret, label: label, removeFrom: removeFrom, moveTo: moveTo, now: now)
 
         case let .deleteSecret(secretId, window, force):
@@ -96,39 +114,41 @@ extension SecretState {
                 if force && error == .secretNotFound { return [] }
                 throw error
             }
+            if secret.isReplica { throw .replicaReadOnly }
+            if !secret.replicas.isEmpty { throw .stillReplicated(secretId, regions: secret.replicas.map(\.region)) }
             if force { return [.secretPurged(arn: secret.arn)] }
             if secret.isScheduledForDeletion { throw .markedForDeletion }
             let days = window ?? Limits.defaultRecoveryWindowDays
             return [.secretDeleted(arn: secret.arn, deletionDate: now + days * Limits.millisPerDay)]
 
         case let .restoreSecret(secretId):
-            let secret = try find(secretId, context)
+            let secret = try findOwned(secretId, context)
             guard secret.isScheduledForDeletion else { return [] }
             return [.secretRestored(arn: secret.arn, date: now)]
 
         case let .tagResource(secretId, tags):
-            let secret = try findLive(secretId, context)
+            let secret = try findOwnedLive(secretId, context)
             let merged = try Self.merge(tags, into: secret.tags)
             return [.tagsSet(arn: secret.arn, tags: merged, date: now)]
 
         case let .untagResource(secretId, keys):
-            let secret = try findLive(secretId, context)
+            let secret = try findOwnedLive(secretId, context)
             let removed = Set(keys)
             return [.tagsSet(arn: secret.arn, tags: secret.tags.filter { !removed.contains($0.key) }, date: now)]
 
         case let .putResourcePolicy(secretId, policy):
-            let secret = try findLive(secretId, context)
+            let secret = try findOwnedLive(secretId, context)
             guard policy.count <= Limits.maxResourcePolicyLength else {
                 throw .tooLong("resourcePolicy", max: Limits.maxResourcePolicyLength)
             }
             return [.policySet(arn: secret.arn, policy: policy, date: now)]
 
         case let .deleteResourcePolicy(secretId):
-            let secret = try findLive(secretId, context)
+            let secret = try findOwnedLive(secretId, context)
             return [.policySet(arn: secret.arn, policy: nil, date: now)]
 
         case let .rotateSecret(secretId, lambdaARN, rules):
-            let secret = try findLive(secretId, context)
+            let secret = try findOwnedLive(secretId, context)
             if let lambdaARN, lambdaARN.count > Limits.maxRotationLambdaARNLength {
                 throw .tooLong("rotationLambdaARN", max: Limits.maxRotationLambdaARNLength)
             }
@@ -148,7 +168,7 @@ extension SecretState {
             return [.rotationSet(arn: secret.arn, rotation: rotation, date: now)]
 
         case let .cancelRotateSecret(secretId):
-            let secret = try findLive(secretId, context)
+            let secret = try findOwnedLive(secretId, context)
             guard secret.rotation.lambdaARN != nil else { throw .noRotationLambda }
             var rotation = secret.rotation
             rotation.enabled = false
@@ -160,9 +180,27 @@ extension SecretState {
             let day = Self.day(of: now)
             return secret.lastAccessedDate == day ? [] : [.secretAccessed(arn: secret.arn, day: day)]
 
+        case let .replicateSecretToRegions(secretId, replicas, forceOverwrite):
+            let secret = try findOwnedLive(secretId, context)
+            return try addReplicas(replicas, forceOverwrite: forceOverwrite, to: secret, after: [], context: context).facts
+
+        case let .removeRegionsFromReplication(secretId, regions):
+            let secret = try findOwned(secretId, context)
+            return try removeReplicas(regions, from: secret)
+
+        case let .stopReplicationToReplica(secretId):
+            let secret = try find(secretId, context)
+            guard let source = secret.primaryRegion else { throw .notAReplica }
+            return [.replicaPromoted(arn: secret.arn, date: now),
+                    .replicaNoticeSet(sourceRegion: source, primaryARN: Names.arn(secret.arn, inRegion: source),
+                                      notice: ReplicaNotice(kind: .promoted))]
+
+        case let .recordReplicaNotices(region, notices):
+            return recordNotices(notices, from: region)
+
         case .purgeExpired:
             return secrets.values
-                .filter { ($0.deletedDate ?? .max) <= now }
+                .filter { ($0.deletedDate ?? .max) <= now && !$0.isReplica }
                 .map(\.arn)
                 .sorted()
                 .map { .secretPurged(arn: $0) }

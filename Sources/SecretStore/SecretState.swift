@@ -8,6 +8,9 @@ public struct SecretState: Sendable, Equatable {
     public private(set) var secrets: [String: Secret]
     /// `NameKey(account, name)` → ARN. Derived from `secrets`; kept for lookups.
     private(set) var names: [NameKey: String]
+    /// As a replica region: how far each source region's log has been applied, and the
+    /// notices for it not yet recorded there.
+    public private(set) var sources: [String: SourceProgress] = [:]
 
     struct NameKey: Hashable {
         var accountId: String
@@ -21,8 +24,9 @@ public struct SecretState: Sendable, Equatable {
 
     /// Builds a state from secrets (snapshot decoding). Nil when two secrets share an ARN or an
     /// account's name.
-    init?(secretList: [Secret]) {
+    init?(secretList: [Secret], sources: [String: SourceProgress] = [:]) {
         self.init()
+        self.sources = sources
         secrets.reserveCapacity(secretList.count)
         names.reserveCapacity(secretList.count)
         for secret in secretList {
@@ -86,9 +90,7 @@ public struct SecretState: Sendable, Equatable {
                 secret.lastChangedDate = date
             }
         case let .secretPurged(arn):
-            if let secret = secrets.removeValue(forKey: arn) {
-                names[NameKey(accountId: secret.accountId, name: secret.name)] = nil
-            }
+            remove(arn)
         case let .tagsSet(arn, tags, date):
             update(arn) { secret in
                 secret.tags = tags
@@ -106,6 +108,47 @@ public struct SecretState: Sendable, Equatable {
             }
         case let .secretAccessed(arn, day):
             update(arn) { $0.lastAccessedDate = day }
+        case let .replicationSet(arn, replicas):
+            update(arn) { $0.replicas = replicas }
+        case let .replicaSeeded(_, _, secret):
+            // On the primary the secret is its own (not a replica): the copy changes nothing.
+            if let existing = secrets[secret.arn], !existing.isReplica { return }
+            insert(secret)
+        case let .replicaRemoved(arn, _):
+            if secrets[arn]?.isReplica == true { remove(arn) }
+        case let .replicaPromoted(arn, date):
+            update(arn) { secret in
+                secret.primaryRegion = nil
+                secret.replicas = []
+                secret.lastChangedDate = date
+            }
+        case .noticeAcknowledged:
+            break
+        case let .replicatedThrough(region, epoch, lsn):
+            sources[region, default: SourceProgress()].epoch = epoch
+            sources[region, default: SourceProgress()].lsn = lsn
+        case let .replicaNoticeSet(region, primaryARN, notice):
+            sources[region, default: SourceProgress()].notices[primaryARN] = notice
+        case let .replicasDropped(region):
+            for arn in secrets.values.filter({ $0.primaryRegion == region }).map(\.arn) { remove(arn) }
+        }
+    }
+
+    /// Adds or replaces a secret (and its name).
+    private mutating func insert(_ secret: Secret) {
+        if let old = secrets[secret.arn] { names[NameKey(accountId: old.accountId, name: old.name)] = nil }
+        // Decisions never seed over another secret's name (the replica intake purges a clashing
+        // secret first, or refuses): if one is there anyway, the index must stay one-to-one.
+        if let clashing = names[NameKey(accountId: secret.accountId, name: secret.name)], clashing != secret.arn {
+            remove(clashing)
+        }
+        secrets[secret.arn] = secret
+        names[NameKey(accountId: secret.accountId, name: secret.name)] = secret.arn
+    }
+
+    private mutating func remove(_ arn: String) {
+        if let secret = secrets.removeValue(forKey: arn) {
+            names[NameKey(accountId: secret.accountId, name: secret.name)] = nil
         }
     }
 

@@ -16,12 +16,17 @@ public struct SealedValue: Sendable, Hashable {
     /// A keyed digest of the plaintext (an HMAC under a node key, computed by the API): equal
     /// tokens mean equal values, without the core learning anything about the value.
     public var equalityToken: [UInt8]
+    /// The ARN the value is bound to (its sealing context) when it is not the secret's own: a
+    /// replica's versions stay bound to the ARN they were sealed under in the primary region,
+    /// since replication re-wraps the data key and leaves the value's ciphertext alone.
+    public var boundARN: String?
 
-    public init(kind: Kind, envelope: [UInt8], keyId: String, equalityToken: [UInt8]) {
+    public init(kind: Kind, envelope: [UInt8], keyId: String, equalityToken: [UInt8], boundARN: String? = nil) {
         self.kind = kind
         self.envelope = envelope
         self.keyId = keyId
         self.equalityToken = equalityToken
+        self.boundARN = boundARN
     }
 
     /// True when both were sealed from the same plaintext of the same kind.

@@ -103,9 +103,9 @@ public struct OperationTable: Sendable {
     }
 
     /// Every operation implemented so far, the secrets ones over `storage` and `sealer`.
-    public static func secrets(storage: any SecretStorage, sealer: ValueSealer) -> OperationTable {
+    public static func secrets(storage: any SecretStorage, sealer: ValueSealer, replicaRegions: Set<String> = []) -> OperationTable {
         var table = standard
-        SecretsOperations(storage: storage, sealer: sealer).register(in: &table)
+        SecretsOperations(storage: storage, sealer: sealer, replicaRegions: replicaRegions).register(in: &table)
         return table
     }
 }

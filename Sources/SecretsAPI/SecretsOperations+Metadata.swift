@@ -1,4 +1,5 @@
 import JSON
+import Cryptography
 import Foundation
 import Policy
 import SecretStore
@@ -79,12 +80,13 @@ extension SecretsOperations {
     }
 
     func describeSecret(_ context: OperationContext, _ input: JSONValue) throws(AWSError) -> JSONValue {
-        Self.describe(try lookup(context, input), listing: false)
+        Self.describe(try lookup(context, input), listing: false, region: context.region)
     }
 
     /// DescribeSecret's output, or (with `listing`) a ListSecrets entry, whose version map is
     /// called `SecretVersionsToStages`. Members that do not apply are omitted, as AWS does.
-    static func describe(_ secret: Secret, listing: Bool) -> JSONValue {
+    /// `region` is this node's: the primary region of a replicated secret owned here.
+    static func describe(_ secret: Secret, listing: Bool, region: String) -> JSONValue {
         let rotation = secret.rotation
         let stages = JSONValue.object(secret.versionIdsToStages.map { entry in
             (key: entry.versionId, value: stagesJSON(entry.stages))
@@ -110,7 +112,19 @@ extension SecretsOperations {
             ("Tags", secret.tags.isEmpty ? nil : tagsJSON(secret.tags)),
             (listing ? "SecretVersionsToStages" : "VersionIdsToStages", secret.versions.isEmpty ? nil : stages),
             ("CreatedDate", timestamp(secret.createdDate)),
+            ("PrimaryRegion", secret.primaryRegion.map { .string($0) } ?? (secret.replicas.isEmpty ? nil : .string(region))),
+            ("ReplicationStatus", secret.replicas.isEmpty ? nil : replicationStatusJSON(secret.replicas)),
         ])
+    }
+
+    /// `ReplicationStatus` entries as AWS lists them (the default key named by its alias).
+    static func replicationStatusJSON(_ replicas: [ReplicaStatus]) -> JSONValue {
+        .array(replicas.map { replica in
+            object([("Region", .string(replica.region)),
+                    ("KmsKeyId", .string(replica.kmsKeyId ?? Keyring.defaultAlias)),
+                    ("Status", .string(replica.state.name)),
+                    ("StatusMessage", replica.message.map { .string($0) })])
+        })
     }
 
     /// ListSecrets' `Filters`: nil when absent.
@@ -145,7 +159,7 @@ extension SecretsOperations {
                                              maxResults: maxResults, nextToken: token) }) {
         case .success(let page):
             return Self.object([
-                ("SecretList", .array(page.items.map { Self.describe($0, listing: true) })),
+                ("SecretList", .array(page.items.map { Self.describe($0, listing: true, region: context.region) })),
                 ("NextToken", page.nextToken.map { .string($0) }),
             ])
         case .failure(let error):

@@ -88,8 +88,8 @@ extension SecretsOperations {
     }
 
     func createSecret(_ context: OperationContext, _ input: JSONValue, _ done: @escaping OperationCompletion) {
-        let replicas: Bool
-        if case .array(let list)? = input["AddReplicaRegions"] { replicas = !list.isEmpty } else { replicas = false }
+        let replicas = Self.replicaRegions(input)
+        let forceOverwrite = Self.bool(input, "ForceOverwriteReplicaSecret") ?? false
         let name = Self.string(input, "Name") ?? ""
         let token = Self.string(input, "ClientRequestToken")
         let kmsKeyId = Self.string(input, "KmsKeyId")
@@ -104,7 +104,7 @@ extension SecretsOperations {
             // AWS: tagging at creation also needs TagResource, so that a deny on tagging (the
             // guard of an ABAC scheme) cannot be stepped around by creating with tags.
             if !tags.isEmpty { try context.authorize("TagResource", resource: arn, resourceAccount: account, named: name) }
-            if replicas { throw AWSError.replicationNotAvailable }
+            try checkReplicaRegions(replicas, context)
             let versionId = token ?? decision.versionId
             var value: NewValue?
             if let (bytes, kind) = try Self.plaintext(input) {
@@ -117,10 +117,15 @@ extension SecretsOperations {
             var command = decision
             command.versionId = versionId
             let facts = try Self.run(.createSecret(name: name, clientRequestToken: token, description: description,
-                                                   kmsKeyId: kmsKeyId, value: value, tags: tags), state, command)
+                                                   kmsKeyId: kmsKeyId, value: value, tags: tags, replicas: replicas,
+                                                   forceOverwriteReplica: forceOverwrite), state, command)
+            let statuses: [ReplicaStatus] = facts.reduce(into: []) { result, fact in
+                if case .replicationSet(_, let list) = fact { result = list }
+            }
             let answer = Self.object([
                 ("ARN", .string(arn)), ("Name", .string(name)),
                 ("VersionId", value == nil ? nil : .string(versionId)),
+                ("ReplicationStatus", statuses.isEmpty ? nil : Self.replicationStatusJSON(statuses)),
             ])
             return (facts, answer)
         }
@@ -329,8 +334,10 @@ extension AWSError {
         .invalidParameter, "You can't specify both a binary secret value and a string secret value in the same secret.")
     public static let noValue = AWSError(
         .invalidRequest, "You must provide either SecretString or SecretBinary.")
-    public static let replicationNotAvailable = AWSError(
-        .invalidRequest, "Replication to other regions is not available on this Strongroom node yet.")
+    /// A replica region this cluster has no node for.
+    public static func unknownReplicaRegion(_ region: String) -> AWSError {
+        AWSError(.invalidParameter, "Invalid replica region: \(region) is not a region of this Strongroom cluster.")
+    }
     public static let batchBothIdsAndFilters = AWSError(
         .invalidParameter, "Either 'SecretIdList' or 'Filters' must be provided, but not both.")
     public static let batchNeitherIdsNorFilters = AWSError(

@@ -13,11 +13,14 @@ import Policy
 struct SecretsOperations: Sendable {
     let storage: any SecretStorage
     let sealer: ValueSealer
+    /// The other regions of the cluster: the ones a secret may be replicated to.
+    let replicaRegions: Set<String>
 
     func register(in table: inout OperationTable) {
         registerValues(in: &table)
         registerMetadata(in: &table)
         registerLifecycle(in: &table)
+        registerReplication(in: &table)
     }
 }
 

@@ -79,7 +79,7 @@ public struct ValueSealer: Sendable {
     public func open(_ value: SealedValue, arn: String, versionId: String) throws(AWSError) -> SecureBytes {
         do {
             let sealed = try SealedSecret(decoding: value.envelope)
-            return try Envelope.open(sealed, keyring: keyring, context: Self.context(arn: arn, versionId: versionId))
+            return try Envelope.open(sealed, keyring: keyring, context: Self.context(arn: value.boundARN ?? arn, versionId: versionId))
         } catch {
             if error.code == .unknownKey { throw AWSError.kmsKeyUnavailable(value.keyId) }
             throw AWSError.internalFailure
@@ -92,7 +92,8 @@ public struct ValueSealer: Sendable {
         do {
             let sealed = try SealedSecret(decoding: value.envelope)
             let rewrapped = try Envelope.rewrap(sealed, from: keyring, to: key,
-                                                context: Self.context(arn: arn, versionId: versionId), random: random)
+                                                context: Self.context(arn: value.boundARN ?? arn, versionId: versionId),
+                                                random: random)
             var result = value
             result.envelope = rewrapped.encoded()
             result.keyId = key.keyId
@@ -100,6 +101,51 @@ public struct ValueSealer: Sendable {
         } catch {
             if error.code == .unknownKey { throw AWSError.kmsKeyUnavailable(value.keyId) }
             throw AWSError.internalFailure
+        }
+    }
+
+    /// The `keyId` of a value in transfer form (never a keyring key's id).
+    public static let transferKeyId = "strongroom:transfer"
+
+    /// A stored value in transfer form, for shipping to a replica region inside mutual TLS only:
+    /// the data key in clear, the value's ciphertext unchanged and bound to the ARN it was sealed
+    /// under (`boundARN`).
+    public func exportForReplication(_ value: SealedValue, arn: String, versionId: String) throws(AWSError) -> SealedValue {
+        let bound = value.boundARN ?? arn
+        do {
+            let sealed = try SealedSecret(decoding: value.envelope)
+            let transfer = try Envelope.exportTransfer(sealed, keyring: keyring, context: Self.context(arn: bound, versionId: versionId))
+            let bytes = transfer.withUnsafeBytes { Array($0) }
+            return SealedValue(kind: value.kind, envelope: bytes, keyId: Self.transferKeyId, equalityToken: [], boundARN: bound)
+        } catch {
+            if error.code == .unknownKey { throw AWSError.kmsKeyUnavailable(value.keyId) }
+            throw AWSError.internalFailure
+        }
+    }
+
+    /// A value received in transfer form, sealed for this region: its data key wrapped under
+    /// `kmsKeyId` of `account` (nil: the account's default key), its equality token this
+    /// region's. The value is verified on the way.
+    public func importReplicated(
+        _ value: SealedValue, versionId: String, kmsKeyId: String?, account: String, region: String
+    ) -> Result<SealedValue, ReplicaSealingFailure> {
+        guard value.keyId == Self.transferKeyId, let bound = value.boundARN else {
+            return .failure(ReplicaSealingFailure("the value did not arrive in transfer form"))
+        }
+        let key: Keyring.Key
+        do {
+            key = try self.key(for: kmsKeyId, account: account, region: region)
+        } catch {
+            return .failure(ReplicaSealingFailure("the KMS key \(kmsKeyId ?? Keyring.defaultAlias) does not exist in region \(region)."))
+        }
+        do {
+            let imported = try Envelope.importTransfer(SecureBytes(value.envelope), under: key,
+                                                       context: Self.context(arn: bound, versionId: versionId), random: random)
+            let token = equalityToken(imported.plaintext, kind: value.kind, account: account, fallback: key)
+            return .success(SealedValue(kind: value.kind, envelope: imported.sealed.encoded(), keyId: key.keyId,
+                                        equalityToken: token, boundARN: bound))
+        } catch {
+            return .failure(ReplicaSealingFailure("the value of version \(versionId) did not verify"))
         }
     }
 

@@ -35,7 +35,55 @@ import TestSupport
         .secretAccessed(arn: arn, day: 86_400_000),
         .valuesResealed(arn: arn, values: [ResealedValue(versionId: "v-1", sealed: version.sealed)], date: 11),
         .valuesResealed(arn: arn, values: [], date: 12),
+        .replicationSet(arn: arn, replicas: [ReplicaStatus(region: "eu-west-1", kmsKeyId: "alias/k", state: .failed, message: "m"),
+                                             ReplicaStatus(region: "ap-southeast-2", kmsKeyId: nil, state: .inProgress)]),
+        .replicaSeeded(region: "eu-west-1", forceOverwrite: true, secret: Secret(
+            arn: arn, name: "a", accountId: "111122223333", description: nil, kmsKeyId: "k", tags: [], createdDate: 1,
+            lastChangedDate: 2, versions: [version, SecretVersion(versionId: "v-2", stages: [], createdDate: 3, sealed: SealedValue(
+                kind: .string, envelope: [1], keyId: "t", equalityToken: [], boundARN: "arn:aws:secretsmanager:x:1:secret:y"))],
+            primaryRegion: "us-east-1", replicas: [ReplicaStatus(region: "eu-west-1", kmsKeyId: nil, state: .inSync)])),
+        .replicaRemoved(arn: arn, region: "eu-west-1"),
+        .replicaPromoted(arn: arn, date: 13),
+        .noticeAcknowledged(arn: arn, region: "eu-west-1"),
+        .replicatedThrough(sourceRegion: "us-east-1", epoch: 3, lsn: .max),
+        .replicaNoticeSet(sourceRegion: "us-east-1", primaryARN: arn, notice: ReplicaNotice(kind: .failed, message: "why")),
+        .replicaNoticeSet(sourceRegion: "us-east-1", primaryARN: arn, notice: nil),
+        .replicasDropped(sourceRegion: "us-east-1"),
     ]
+
+    /// Records and snapshots written before replication (format 1, "SRS1") still decode.
+    @Test func formatOneStillDecodes() throws {
+        let created = Self.facts[0]
+        let v2 = created.encode()
+        #expect(v2.first == 2)
+        #expect(Fact.decode([1] + v2.dropFirst()) == .success(created))
+        // A new kind in format 1 is refused.
+        let seeded = Self.facts.first { if case .replicaSeeded = $0 { true } else { false } }!
+        #expect(Fact.decode([1] + seeded.encode().dropFirst()).isFailure)
+
+        var state = SecretState()
+        state.apply(created)
+        let snapshot = state.encode()
+        #expect(Array(snapshot.prefix(4)) == Array("SRS2".utf8))
+        // SRS1: no replication members after the secret (primaryRegion nil, no replicas) and no sources.
+        let v1 = Array("SRS1".utf8) + snapshot[4..<(snapshot.count - 3)]
+        #expect(SecretState.decode(v1) == .success(state))
+    }
+
+    @Test func routedRecordsRoundTripAndRefuseDamage() {
+        let routes = Self.facts.indices.map { $0 % 3 == 0 ? [] : ["eu-west-1", "ap-southeast-2"] }
+        let bytes = Fact.encode(routed: Self.facts, routes: routes)
+        guard case .success(let decoded) = Fact.decodeRouted(bytes) else {
+            Issue.record("routed record did not decode")
+            return
+        }
+        #expect(decoded.map(\.fact) == Self.facts)
+        #expect(decoded.map(\.routes) == routes)
+        for length in stride(from: 0, to: bytes.count, by: 7) {
+            #expect(Fact.decodeRouted(Array(bytes[..<length])).isFailure)
+        }
+        #expect(Fact.decodeRouted(bytes + [0]).isFailure)
+    }
 
     @Test func factListsRoundTripAndRefuseDamage() {
         let bytes = Fact.encode(list: Self.facts)

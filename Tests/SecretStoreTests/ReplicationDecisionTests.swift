@@ -1,0 +1,325 @@
+import Testing
+import SecretStore
+import TestSupport
+
+/// The primary (us-east-1, the `Harness`) and its replica regions, connected the way the nodes
+/// connect them: each record's facts routed, the routed ones exported, and taken in by the
+/// replica's `intake` one record at a time.
+private struct Replica {
+    let region: String
+    var state = SecretState()
+    var position: UInt64 = 0
+    /// Refuse to wrap under this key id (a key missing from the replica's keyring).
+    var missingKey: String?
+
+    /// The replica-side sealer: transfer-form values are wrapped under "REGION/KEY".
+    func seal(_ value: SealedValue, _ versionId: String, _ kmsKeyId: String?, _ accountId: String)
+        -> Result<SealedValue, ReplicaSealingFailure> {
+        guard value.keyId == "transfer", value.boundARN != nil else { return .failure(ReplicaSealingFailure("not in transfer form")) }
+        if let missingKey, kmsKeyId == missingKey { return .failure(ReplicaSealingFailure("key \(missingKey) is missing")) }
+        var out = value
+        out.keyId = "\(region)/\(kmsKeyId ?? "default")"
+        return .success(out)
+    }
+
+    /// Takes in one primary record (its facts as decided there, with the state they were decided on).
+    mutating func receive(_ facts: [Fact], routes: [[String]], lsn: UInt64, from source: String = "us-east-1") throws {
+        let shipped = zip(facts, routes).filter { $0.1.contains(self.region) }.map { fact, _ in
+            fact.mapSealedValues { (value: SealedValue, arn: String, _: String) -> SealedValue in
+                var exported = value
+                exported.boundARN = value.boundARN ?? arn
+                exported.keyId = "transfer"
+                return exported
+            }
+        }
+        let sealer: ReplicaSealer = { [self] in self.seal($0, $1, $2, $3) }
+        let local = try state.intake(shipped, from: source, epoch: 1, lsn: lsn, localRegion: self.region, seal: sealer)
+        for fact in local { state.apply(fact) }
+        position = lsn
+    }
+}
+
+/// A primary that ships every decision to its replicas as it is made.
+private struct Cluster {
+    var primary = Harness()
+    var replicas: [Replica] = [Replica(region: "eu-west-1"), Replica(region: "ap-southeast-2")]
+    var lsn: UInt64 = 0
+
+    @discardableResult
+    mutating func run(_ command: Command) throws -> Result<[Fact], SecretStoreError> {
+        let before = primary.state
+        let result = primary.run(command)
+        if case .success(let facts) = result, !facts.isEmpty {
+            lsn += 1
+            let routes = before.routes(for: facts)
+            for index in replicas.indices { try replicas[index].receive(facts, routes: routes, lsn: lsn) }
+        }
+        return result
+    }
+
+    /// The replica's notices, recorded on the primary and acknowledged back, as the link does.
+    mutating func reportNotices() throws {
+        for index in replicas.indices {
+            let notices = replicas[index].state.sources[region]?.notices ?? [:]
+            guard !notices.isEmpty else { continue }
+            try run(.recordReplicaNotices(region: replicas[index].region, notices: notices))
+        }
+    }
+}
+
+/// What must be equal between a primary secret and its replica: everything but the ARN's
+/// region, the replica bookkeeping, the replica's own key and the access day.
+private func comparable(_ secret: Secret) -> Secret {
+    var copy = secret
+    copy.arn = Names.arn(secret.arn, inRegion: "any")
+    copy.primaryRegion = nil
+    copy.replicas = []
+    copy.kmsKeyId = nil
+    copy.lastAccessedDate = nil
+    for index in copy.versions.indices {
+        copy.versions[index].sealed = SealedValue(kind: copy.versions[index].sealed.kind, envelope: copy.versions[index].sealed.envelope,
+                                                  keyId: "", equalityToken: [])
+    }
+    return copy
+}
+
+@Suite struct ReplicationDecisionTests {
+    @Test func createWithReplicasSeedsEachRegionAndRoutesLaterChanges() throws {
+        var cluster = Cluster()
+        let created = try cluster.run(.createSecret(
+            name: "db", clientRequestToken: token(1), description: "d", kmsKeyId: nil, value: sealed("one"), tags: [],
+            replicas: [ReplicaRegion(region: "eu-west-1", kmsKeyId: "alias/eu")])).get()
+        #expect(created.contains { if case .replicaSeeded(let region, _, _) = $0 { region == "eu-west-1" } else { false } })
+        let arn = try #require(cluster.primary.state.arn(name: "db", accountId: account))
+        let primary = try #require(cluster.primary.state.secrets[arn])
+        #expect(primary.replicas == [ReplicaStatus(region: "eu-west-1", kmsKeyId: "alias/eu", state: .inProgress)])
+
+        let eu = cluster.replicas[0]
+        let replicaARN = Names.arn(arn, inRegion: "eu-west-1")
+        let copy = try #require(eu.state.secrets[replicaARN])
+        #expect(copy.primaryRegion == "us-east-1")
+        #expect(copy.kmsKeyId == "alias/eu")
+        #expect(copy.versions.map(\.sealed.keyId) == ["eu-west-1/alias/eu"])
+        #expect(copy.versions.map(\.sealed.boundARN) == [arn])
+        #expect(comparable(copy) == comparable(primary))
+        #expect(eu.state.sources["us-east-1"]?.notices[arn] == ReplicaNotice(kind: .seeded))
+        #expect(eu.state.sources["us-east-1"]?.lsn == 1)
+        // Not replicated to ap-southeast-2: nothing of it there, not even the name.
+        #expect(cluster.replicas[1].state.secrets.isEmpty)
+
+        try cluster.run(.putSecretValue(secretId: "db", clientRequestToken: token(2), value: sealed("two"), versionStages: nil))
+        try cluster.run(.tagResource(secretId: "db", tags: [SecretTag(key: "team", value: "a")]))
+        try cluster.run(.putResourcePolicy(secretId: "db", policy: "{\"Version\":\"2012-10-17\",\"Statement\":[]}"))
+        let after = try #require(cluster.primary.state.secrets[arn])
+        #expect(comparable(try #require(cluster.replicas[0].state.secrets[replicaARN])) == comparable(after))
+        #expect(cluster.replicas[1].state.secrets.isEmpty)
+    }
+
+    @Test func noticesMakeTheStatusInSyncAndAreForgottenOnceAcknowledged() throws {
+        var cluster = Cluster()
+        try cluster.run(.createSecret(name: "db", clientRequestToken: token(1), description: nil, kmsKeyId: nil, value: sealed("x"),
+                                      tags: [], replicas: [ReplicaRegion(region: "eu-west-1", kmsKeyId: nil)]))
+        try cluster.reportNotices()
+        let arn = try #require(cluster.primary.state.arn(name: "db", accountId: account))
+        #expect(cluster.primary.state.secrets[arn]?.replicas
+            == [ReplicaStatus(region: "eu-west-1", kmsKeyId: nil, state: .inSync, message: ReplicaStatus.succeededMessage)])
+        #expect(cluster.replicas[0].state.sources["us-east-1"]?.notices.isEmpty == true)
+        // Reporting again (a resend after a reconnect) changes no status and is acknowledged again.
+        let again = try cluster.run(.recordReplicaNotices(region: "eu-west-1", notices: [arn: ReplicaNotice(kind: .seeded)])).get()
+        #expect(again == [.noticeAcknowledged(arn: arn, region: "eu-west-1")])
+    }
+
+    @Test func aNameClashFailsUnlessForced() throws {
+        var cluster = Cluster()
+        // A secret of the same name created in eu-west-1 itself.
+        var local = Harness()
+        local.ok(.createSecret(name: "db", clientRequestToken: token(9), description: nil, kmsKeyId: nil, value: sealed("eu"), tags: []))
+        let localState = local.state
+        let localARN = try #require(localState.arn(name: "db", accountId: account))
+        cluster.replicas[0].state = SecretState()
+        for fact in local.facts {
+            var moved = fact
+            if case let .secretCreated(arn, name, accountId, description, kmsKeyId, tags, date) = fact {
+                moved = .secretCreated(arn: Names.arn(arn, inRegion: "eu-west-1"), name: name, accountId: accountId,
+                                       description: description, kmsKeyId: kmsKeyId, tags: tags, date: date)
+            }
+            if case let .versionAdded(arn, version, moves, date) = fact {
+                moved = .versionAdded(arn: Names.arn(arn, inRegion: "eu-west-1"), version: version, moves: moves, date: date)
+            }
+            cluster.replicas[0].state.apply(moved)
+        }
+        let euLocal = Names.arn(localARN, inRegion: "eu-west-1")
+        cluster.primary.draws = 100
+
+        try cluster.run(.createSecret(name: "db", clientRequestToken: token(1), description: nil, kmsKeyId: nil, value: sealed("x"),
+                                      tags: [], replicas: [ReplicaRegion(region: "eu-west-1", kmsKeyId: nil)]))
+        try cluster.reportNotices()
+        let arn = try #require(cluster.primary.state.arn(name: "db", accountId: account))
+        #expect(cluster.primary.state.secrets[arn]?.replicas
+            == [ReplicaStatus(region: "eu-west-1", kmsKeyId: nil, state: .failed,
+                              message: ReplicaStatus.nameClashMessage(name: "db", region: "eu-west-1"))])
+        #expect(cluster.replicas[0].state.secrets[euLocal]?.isReplica == false)
+        // A failed region gets no later changes.
+        try cluster.run(.putSecretValue(secretId: "db", clientRequestToken: token(2), value: sealed("y"), versionStages: nil))
+        #expect(cluster.replicas[0].state.secrets[euLocal]?.versions.count == 1)
+
+        // Again with ForceOverwriteReplicaSecret: the local secret gives way.
+        try cluster.run(.replicateSecretToRegions(secretId: "db", replicas: [ReplicaRegion(region: "eu-west-1", kmsKeyId: nil)],
+                                                  forceOverwrite: true))
+        try cluster.reportNotices()
+        #expect(cluster.replicas[0].state.secrets[euLocal] == nil)
+        let copy = try #require(cluster.replicas[0].state.secrets[Names.arn(arn, inRegion: "eu-west-1")])
+        #expect(copy.isReplica && copy.versions.count == 2)
+        #expect(cluster.primary.state.secrets[arn]?.replicas.first?.state == .inSync)
+    }
+
+    @Test func aMissingReplicaKeyFailsTheCopy() throws {
+        var cluster = Cluster()
+        cluster.replicas[0].missingKey = "alias/nope"
+        try cluster.run(.createSecret(name: "db", clientRequestToken: token(1), description: nil, kmsKeyId: nil, value: sealed("x"),
+                                      tags: [], replicas: [ReplicaRegion(region: "eu-west-1", kmsKeyId: "alias/nope")]))
+        try cluster.reportNotices()
+        let arn = try #require(cluster.primary.state.arn(name: "db", accountId: account))
+        let status = try #require(cluster.primary.state.secrets[arn]?.replicas.first)
+        #expect(status.state == .failed)
+        #expect(status.message == "Replication failed: key alias/nope is missing")
+        #expect(cluster.replicas[0].state.secrets.isEmpty)
+    }
+
+    @Test func replicasRefuseWritesAndPromoteWithoutThePrimary() throws {
+        var cluster = Cluster()
+        try cluster.run(.createSecret(name: "db", clientRequestToken: token(1), description: nil, kmsKeyId: nil, value: sealed("x"),
+                                      tags: [], replicas: [ReplicaRegion(region: "eu-west-1", kmsKeyId: nil)]))
+        var eu = Harness()
+        eu.state = cluster.replicas[0].state
+        let euRegion = DecisionContext(now: t0, region: "eu-west-1", accountId: account, arnSuffix: "ZZZZZZ", versionId: "v")
+        let writes: [Command] = [
+            .putSecretValue(secretId: "db", clientRequestToken: token(5), value: sealed("w"), versionStages: nil),
+            .updateSecret(secretId: "db", clientRequestToken: nil, description: "x", kmsKeyId: nil, value: nil),
+            .updateSecretVersionStage(secretId: "db", versionStage: "s", removeFromVersionId: nil, moveToVersionId: nil),
+            .deleteSecret(secretId: "db", recoveryWindowInDays: nil, forceDeleteWithoutRecovery: true),
+            .restoreSecret(secretId: "db"),
+            .tagResource(secretId: "db", tags: []), .untagResource(secretId: "db", tagKeys: []),
+            .putResourcePolicy(secretId: "db", policy: "{}"), .deleteResourcePolicy(secretId: "db"),
+            .rotateSecret(secretId: "db", rotationLambdaARN: "arn:aws:lambda:eu-west-1:111122223333:function:f", rules: nil),
+            .cancelRotateSecret(secretId: "db"),
+            .replicateSecretToRegions(secretId: "db", replicas: [ReplicaRegion(region: "ap-southeast-2", kmsKeyId: nil)],
+                                      forceOverwrite: false),
+            .removeRegionsFromReplication(secretId: "db", regions: ["us-east-1"]),
+        ]
+        for command in writes {
+            #expect(eu.state.decide(command, context: euRegion) == .failure(.replicaReadOnly), "\(command)")
+        }
+        // Reads record their access day locally.
+        #expect(try eu.state.decide(.recordAccess(secretId: "db"), context: euRegion).get().count == 1)
+        // The primary cannot delete it while it has replicas.
+        if case .failure(let error) = cluster.primary.run(.deleteSecret(secretId: "db", recoveryWindowInDays: nil,
+                                                                         forceDeleteWithoutRecovery: true)) {
+            #expect(error.code == "InvalidParameterException")
+        } else {
+            Issue.record("a primary with replicas was deleted")
+        }
+
+        // Promotion is the replica region's own decision: no primary involved.
+        let promoted = try eu.state.decide(.stopReplicationToReplica(secretId: "db"), context: euRegion).get()
+        for fact in promoted { cluster.replicas[0].state.apply(fact) }
+        let arn = try #require(cluster.primary.state.arn(name: "db", accountId: account))
+        let euARN = Names.arn(arn, inRegion: "eu-west-1")
+        #expect(cluster.replicas[0].state.secrets[euARN]?.isReplica == false)
+        // Changes the primary makes before it hears of it no longer reach the promoted secret.
+        try cluster.run(.putSecretValue(secretId: "db", clientRequestToken: token(3), value: sealed("late"), versionStages: nil))
+        #expect(cluster.replicas[0].state.secrets[euARN]?.versions.count == 1)
+        // When the primary returns and hears of it, eu-west-1 leaves its replica list.
+        try cluster.reportNotices()
+        #expect(cluster.primary.state.secrets[arn]?.replicas == [])
+        #expect(cluster.replicas[0].state.sources["us-east-1"]?.notices.isEmpty == true)
+        // Now the primary may be deleted, and the promoted secret stays.
+        try cluster.run(.deleteSecret(secretId: "db", recoveryWindowInDays: nil, forceDeleteWithoutRecovery: true))
+        #expect(cluster.replicas[0].state.secrets[euARN] != nil)
+    }
+
+    @Test func removingARegionDeletesItsCopyOnly() throws {
+        var cluster = Cluster()
+        try cluster.run(.createSecret(name: "db", clientRequestToken: token(1), description: nil, kmsKeyId: nil, value: sealed("x"),
+                                      tags: [], replicas: [ReplicaRegion(region: "eu-west-1", kmsKeyId: nil),
+                                                           ReplicaRegion(region: "ap-southeast-2", kmsKeyId: nil)]))
+        try cluster.run(.removeRegionsFromReplication(secretId: "db", regions: ["eu-west-1"]))
+        #expect(cluster.replicas[0].state.secrets.isEmpty)
+        #expect(cluster.replicas[1].state.secrets.count == 1)
+        let arn = try #require(cluster.primary.state.arn(name: "db", accountId: account))
+        #expect(cluster.primary.state.secrets[arn]?.replicas.map(\.region) == ["ap-southeast-2"])
+        #expect(try cluster.run(.removeRegionsFromReplication(secretId: "db", regions: ["eu-west-1"]))
+            == .failure(.notReplicatedTo("eu-west-1")))
+        #expect(try cluster.run(.replicateSecretToRegions(secretId: "db", replicas: [ReplicaRegion(region: "us-east-1", kmsKeyId: nil)],
+                                                          forceOverwrite: false)) == .failure(.invalidReplicaRegion))
+    }
+
+    @Test func redeliveredRecordsChangeNothing() throws {
+        var cluster = Cluster()
+        try cluster.run(.createSecret(name: "db", clientRequestToken: token(1), description: nil, kmsKeyId: nil, value: sealed("x"),
+                                      tags: [], replicas: [ReplicaRegion(region: "eu-west-1", kmsKeyId: nil)]))
+        let before = cluster.primary.state
+        let facts = try cluster.primary.run(.putSecretValue(secretId: "db", clientRequestToken: token(2), value: sealed("y"),
+                                                            versionStages: nil)).get()
+        let routes = before.routes(for: facts)
+        try cluster.replicas[0].receive(facts, routes: routes, lsn: 2)
+        let once = cluster.replicas[0].state
+        try cluster.replicas[0].receive(facts, routes: routes, lsn: 2)
+        try cluster.replicas[0].receive(facts, routes: routes, lsn: 1)
+        #expect(cluster.replicas[0].state == once)
+    }
+
+    /// A random workload on the primary, shipped record by record: every replica ends equal to
+    /// the primary for the secrets replicated to it, and holds nothing else.
+    @Test(arguments: 0..<8) func randomWorkloadsConverge(seed: UInt64) throws {
+        var random = SplitMix64(seed: seed)
+        var cluster = Cluster()
+        let regions = ["eu-west-1", "ap-southeast-2"]
+        var names: [String] = []
+        var tokens = 100
+        for step in 0..<300 {
+            cluster.primary.now += Int64(random.next() % 1000)
+            tokens += 1
+            let name = names.isEmpty || random.next() % 6 == 0 ? "s\(names.count)" : names[Int(random.next() % UInt64(names.count))]
+            let command: Command
+            switch random.next() % 10 {
+            case 0:
+                let chosen = regions.filter { _ in random.next() % 2 == 0 }.map { ReplicaRegion(region: $0, kmsKeyId: nil) }
+                command = .createSecret(name: name, clientRequestToken: token(tokens), description: "n\(step)", kmsKeyId: nil,
+                                        value: sealed("v\(step)"), tags: [], replicas: chosen)
+                if !names.contains(name) { names.append(name) }
+            case 1, 2, 3:
+                command = .putSecretValue(secretId: name, clientRequestToken: token(tokens), value: sealed("v\(step)"),
+                                          versionStages: random.next() % 4 == 0 ? ["custom"] : nil)
+            case 4:
+                let ids = cluster.primary.state.arn(name: name, accountId: account).flatMap { cluster.primary.state.secrets[$0] }?
+                    .versions.map(\.versionId) ?? []
+                command = .updateSecretVersionStage(secretId: name, versionStage: "blue", removeFromVersionId: nil,
+                                                    moveToVersionId: ids.isEmpty ? nil : ids[Int(random.next() % UInt64(ids.count))])
+            case 5: command = .tagResource(secretId: name, tags: [SecretTag(key: "k\(random.next() % 3)", value: "\(step)")])
+            case 6: command = .putResourcePolicy(secretId: name, policy: "{\"Id\":\"\(step)\"}")
+            case 7:
+                command = .replicateSecretToRegions(secretId: name, replicas: [ReplicaRegion(region: regions[Int(random.next() % 2)],
+                                                                                              kmsKeyId: nil)], forceOverwrite: false)
+            case 8: command = .removeRegionsFromReplication(secretId: name, regions: [regions[Int(random.next() % 2)]])
+            default: command = .updateSecret(secretId: name, clientRequestToken: nil, description: "u\(step)", kmsKeyId: nil, value: nil)
+            }
+            try cluster.run(command)
+            if random.next() % 5 == 0 { try cluster.reportNotices() }
+        }
+        try cluster.reportNotices()
+        for replica in cluster.replicas {
+            var expected: [String: Secret] = [:]
+            for secret in cluster.primary.state.secrets.values
+            where secret.replicas.contains(where: { $0.region == replica.region && $0.state != .failed }) {
+                expected[Names.arn(secret.arn, inRegion: replica.region)] = comparable(secret)
+            }
+            #expect(replica.state.secrets.mapValues(comparable) == expected, "seed \(seed), \(replica.region)")
+            #expect(replica.state.secrets.values.allSatisfy { $0.primaryRegion == region })
+            #expect(replica.state.sources[region]?.notices.isEmpty ?? true)
+            for secret in cluster.primary.state.secrets.values {
+                for status in secret.replicas where status.region == replica.region { #expect(status.state == .inSync) }
+            }
+        }
+    }
+}
