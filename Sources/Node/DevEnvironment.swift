@@ -97,25 +97,16 @@ public enum DevEnvironment {
 
     private static func makeCertificates(in dir: String, region: String, now: Date) throws(Node.StartupError) {
         let caPath = dir + "/ca.pem", caKeyPath = dir + "/ca.key"
-        do {
-            if !Files.exists(caPath) || !Files.exists(caKeyPath) {
-                let ca = try CertificateAuthority.generateRoot(commonName: "Strongroom dev cluster CA", now: now)
-                try Files.writeAtomically(ca.privateKeyPEM.unsafeCopiedBytes, to: caKeyPath, mode: 0o600)
-                try Files.writeAtomically(Array(ca.certificatePEM.utf8), to: caPath, mode: 0o644)
-                // A new CA invalidates any node certificate signed by an old one.
-                _ = unlink(dir + "/node.pem")
-            }
-            if !Files.exists(dir + "/node.pem") || !Files.exists(dir + "/node.key") {
-                let caPEM = try String(contentsOfFile: caPath, encoding: .utf8)
-                let caKey = SecureBytes(Array(try Data(contentsOf: URL(fileURLWithPath: caKeyPath))))
-                let node = try CertificateAuthority.issue(
-                    commonName: nodeId, organizationalUnit: region, dnsNames: ["localhost"], ipAddresses: ["127.0.0.1", "::1"],
-                    uris: ["urn:strongroom:node:\(region):\(nodeId)"], issuerCertificatePEM: caPEM, issuerPrivateKeyPEM: caKey, now: now)
-                try Files.writeAtomically(node.privateKeyPEM.unsafeCopiedBytes, to: dir + "/node.key", mode: 0o600)
-                try Files.writeAtomically(Array(node.certificatePEM.utf8), to: dir + "/node.pem", mode: 0o644)
-            }
-        } catch {
-            throw Node.StartupError("\(dir): cannot create the certificates: \(error)")
+        if !Files.exists(caPath) || !Files.exists(caKeyPath) {
+            try writeCertificateAuthority(commonName: "Strongroom dev cluster CA", certificate: caPath, privateKey: caKeyPath, now: now)
+            // A new CA invalidates any node certificate signed by an old one.
+            _ = unlink(dir + "/node.pem")
+        }
+        if !Files.exists(dir + "/node.pem") || !Files.exists(dir + "/node.key") {
+            try writeCertificate(
+                commonName: nodeId, organizationalUnit: region, dnsNames: ["localhost"], ipAddresses: ["127.0.0.1", "::1"],
+                uris: ["urn:strongroom:node:\(region):\(nodeId)"], certificate: dir + "/node.pem", privateKey: dir + "/node.key",
+                caCertificate: caPath, caPrivateKey: caKeyPath, now: now)
         }
     }
 
@@ -272,12 +263,24 @@ public enum DevEnvironment {
 
     /// `endpoint.json`: what scripts and tests need to reach this node.
     public static func endpointDocument(configuration: NodeConfiguration, boundPort: UInt16) throws(Node.StartupError) -> Data {
-        guard let data = FileManager.default.contents(atPath: configuration.iamFile),
+        let described = try describeAccounts(iamFile: configuration.iamFile)
+        let host = configuration.listen.first.map { $0.isIPv6 ? "[\($0.host)]" : $0.host } ?? "127.0.0.1"
+        let object: [String: Any] = [
+            "endpoint": "https://\(host):\(boundPort)", "region": configuration.region,
+            "caBundle": configuration.caFile, "nodeId": configuration.nodeId, "accounts": described,
+        ]
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
+    }
+
+    /// The `accounts` list of `endpoint.json` and `cluster.json`: per account of `iamFile`, its
+    /// users with their first access key, its roles and its organization.
+    static func describeAccounts(iamFile: String) throws(Node.StartupError) -> [[String: Any]] {
+        guard let data = FileManager.default.contents(atPath: iamFile),
               let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
               let accounts = root["accounts"] as? [[String: Any]] else {
-            throw Node.StartupError("\(configuration.iamFile): cannot read the IAM configuration")
+            throw Node.StartupError("\(iamFile): cannot read the IAM configuration")
         }
-        let described: [[String: Any]] = accounts.map { account in
+        return accounts.map { account in
             // Users with keys are listed with their first key; roles (no keys: they are used
             // through `strongroom iam issue-session`) under "roles".
             let all = account["principals"] as? [[String: Any]] ?? []
@@ -293,12 +296,6 @@ public enum DevEnvironment {
             if let organization = account["organizationId"] { described["organizationId"] = organization }
             return described
         }
-        let host = configuration.listen.first.map { $0.isIPv6 ? "[\($0.host)]" : $0.host } ?? "127.0.0.1"
-        let object: [String: Any] = [
-            "endpoint": "https://\(host):\(boundPort)", "region": configuration.region,
-            "caBundle": configuration.caFile, "nodeId": configuration.nodeId, "accounts": described,
-        ]
-        return (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
     }
 }
 

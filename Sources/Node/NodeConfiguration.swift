@@ -15,11 +15,13 @@ public import Platform
 ///   "eventLoops": 2,
 ///   "limits": {"maxConnections": 4096, "maxHeaderBytes": 16384, "maxBodyBytes": 1048576,
 ///              "handshakeTimeoutSeconds": 10, "headerTimeoutSeconds": 10,
-///              "requestTimeoutSeconds": 30, "idleTimeoutSeconds": 60}
+///              "requestTimeoutSeconds": 30, "idleTimeoutSeconds": 60},
+///   "replication": {"listen": "127.0.0.1:7543", "peers": [...]}
 /// }
 /// ```
 /// Relative paths are taken from the configuration file's directory. `listen` may be one
-/// address or a list; `eventLoops` defaults to the number of cores; every limit has a default.
+/// address or a list; `eventLoops` defaults to the number of cores; every limit has a default;
+/// `replication` (see ``ReplicationSettings``) is optional.
 public struct NodeConfiguration: Sendable, Equatable {
     public var nodeId: String
     public var region: String
@@ -32,10 +34,13 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var keyringFile: String
     public var eventLoops: Int
     public var limits: ServerLimits
+    /// How this node exchanges region logs with the other regions' nodes; nil: it does not.
+    public var replication: ReplicationSettings?
 
     public init(nodeId: String, region: String, listen: [SocketAddress], dataDirectory: String, certificateFile: String,
                 privateKeyFile: String, caFile: String, iamFile: String, keyringFile: String,
-                eventLoops: Int = OSThread.availableCores, limits: ServerLimits = ServerLimits()) {
+                eventLoops: Int = OSThread.availableCores, limits: ServerLimits = ServerLimits(),
+                replication: ReplicationSettings? = nil) {
         self.nodeId = nodeId
         self.region = region
         self.listen = listen
@@ -47,6 +52,7 @@ public struct NodeConfiguration: Sendable, Equatable {
         self.keyringFile = keyringFile
         self.eventLoops = eventLoops
         self.limits = limits
+        self.replication = replication
     }
 
     /// A configuration problem: one line naming the file and what is wrong with it.
@@ -84,18 +90,12 @@ public struct NodeConfiguration: Sendable, Equatable {
             let raw = try string(key, in: object, at: prefix)
             return raw.hasPrefix("/") ? raw : Files.absolutePath(base + "/" + raw)
         }
-        let known: Set<String> = ["nodeId", "region", "listen", "dataDirectory", "tls", "iam", "keyring", "eventLoops", "limits"]
+        let known: Set<String> = ["nodeId", "region", "listen", "dataDirectory", "tls", "iam", "keyring", "eventLoops", "limits", "replication"]
         if let unknown = root.keys.sorted().first(where: { !known.contains($0) }) {
             throw Problem("unknown setting '\(unknown)'")
         }
-        let nodeId = try string("nodeId", in: root)
-        guard nodeId.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }), nodeId.count <= 64 else {
-            throw Problem("'nodeId' may hold only letters, digits, '-', '_' and '.' (at most 64)")
-        }
-        let region = try string("region", in: root)
-        guard region.range(of: #"^[a-z]{2}(-[a-z]+)+-[0-9]+$"#, options: .regularExpression) != nil else {
-            throw Problem("'region' must look like an AWS region name such as us-east-1, got '\(region)'")
-        }
+        let nodeId = try nodeIdSetting("nodeId", in: root)
+        let region = try regionSetting("region", in: root)
         let listenTexts: [String]
         switch root["listen"] {
         case let one as String: listenTexts = [one]
@@ -127,16 +127,49 @@ public struct NodeConfiguration: Sendable, Equatable {
             guard let object = limits as? [String: Any] else { throw Problem("'limits' must be an object") }
             configuration.limits = try ServerLimits.decode(object)
         }
+        if let replication = root["replication"] {
+            configuration.replication = try ReplicationSettings.decode(replication, nodeId: nodeId, region: region, apiListen: listen)
+        }
         return configuration
+    }
+
+    /// Whether `nodeId` is a valid node id: letters, digits, '-', '_' and '.', 1 to 64 of them.
+    public static func isValidNodeId(_ nodeId: String) -> Bool {
+        !nodeId.isEmpty && nodeId.count <= 64
+            && nodeId.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") })
+    }
+
+    /// Whether `region` looks like an AWS region name such as us-east-1.
+    public static func isValidRegion(_ region: String) -> Bool {
+        region.range(of: #"^[a-z]{2}(-[a-z]+)+-[0-9]+$"#, options: .regularExpression) != nil
+    }
+
+    /// A node id setting (`nodeId`, `replication.peers[0].nodeId`), checked as `isValidNodeId`.
+    static func nodeIdSetting(_ key: String, in object: [String: Any], at prefix: String = "") throws(Problem) -> String {
+        guard let value = object[key] else { throw Problem("'\(prefix)\(key)' is missing") }
+        guard let nodeId = value as? String, isValidNodeId(nodeId) else {
+            throw Problem("'\(prefix)\(key)' may hold only letters, digits, '-', '_' and '.' (1 to 64)")
+        }
+        return nodeId
+    }
+
+    /// A region setting (`region`, `replication.peers[0].region`), checked as `isValidRegion`.
+    static func regionSetting(_ key: String, in object: [String: Any], at prefix: String = "") throws(Problem) -> String {
+        guard let value = object[key] else { throw Problem("'\(prefix)\(key)' is missing") }
+        guard let region = value as? String, isValidRegion(region) else {
+            throw Problem("'\(prefix)\(key)' must look like an AWS region name such as us-east-1, got '\(value)'")
+        }
+        return region
     }
 
     /// The configuration as a JSON document (paths as given).
     public func encoded() -> Data {
-        let object: [String: Any] = [
+        var object: [String: Any] = [
             "nodeId": nodeId, "region": region, "listen": listen.map(\.description), "dataDirectory": dataDirectory,
             "tls": ["certificate": certificateFile, "privateKey": privateKeyFile, "ca": caFile],
             "iam": iamFile, "keyring": keyringFile, "eventLoops": eventLoops, "limits": limits.encoded(),
         ]
+        if let replication { object["replication"] = replication.encoded() }
         return (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
     }
 }

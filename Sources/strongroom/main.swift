@@ -13,6 +13,16 @@ let usage = """
           (default \(DevEnvironment.defaultPort)), region R (default \(DevEnvironment.defaultRegion)).
       strongroom serve --config FILE
           Run a node from an explicit JSON configuration.
+      strongroom cluster init [--dir DIR] [--regions R1,R2,...]
+          Make a local multi-region cluster in DIR (default \(ClusterEnvironment.defaultDirectory),
+          missing or empty): a CA, one node per region (default
+          \(ClusterEnvironment.defaultRegions.joined(separator: ",")); node ids REGION-a) on free
+          127.0.0.1 ports, each replicating from every other, one IAM file and a front. cluster/up
+          starts it.
+      strongroom cluster manifest [--dir DIR] --pids R1=PID,R2=PID,... [--front-pid PID]
+          Write DIR/cluster.json for the running processes and print how to use the cluster.
+      strongroom cluster show [--dir DIR]
+          Print how to use the cluster that DIR/cluster.json describes.
       strongroom journal verify --dir DIR
           Check a data directory's region log and snapshots offline (exit 1 on a problem).
       strongroom journal dump --dir DIR [--from LSN] [--limit N]
@@ -161,6 +171,55 @@ case "serve":
         fail(error.message)
     } catch {
         fail("\(error)")
+    }
+case "cluster":
+    let rest = arguments.dropFirst()
+    switch rest.first {
+    case "init":
+        let given = options(rest.dropFirst(), allowed: ["--dir", "--regions"])
+        let directory = Files.absolutePath(given["--dir"] ?? ClusterEnvironment.defaultDirectory)
+        do {
+            let regions = try given["--regions"].map { text throws(Node.StartupError) in try ClusterEnvironment.parseRegions(text) }
+            let nodes = try ClusterEnvironment.initialize(directory: directory, regions: regions ?? ClusterEnvironment.defaultRegions, now: Date())
+            say("made a cluster of \(nodes.count) regions in \(directory): " + nodes.map { "\($0.nodeId) https://\($0.listen[0])" }.joined(separator: ", "))
+        } catch {
+            fail(error.message)
+        }
+    case "manifest":
+        let given = options(rest.dropFirst(), allowed: ["--dir", "--pids", "--front-pid"])
+        let directory = Files.absolutePath(given["--dir"] ?? ClusterEnvironment.defaultDirectory)
+        var pids: [String: Int32] = [:]
+        for pair in (given["--pids"] ?? "").split(separator: ",") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let pid = Int32(parts[1]), pid > 0 else { fail("--pids takes REGION=PID,..., got '\(pair)'") }
+            pids[String(parts[0])] = pid
+        }
+        var frontPid: Int32?
+        if let text = given["--front-pid"] {
+            guard let pid = Int32(text), pid > 0 else { fail("--front-pid takes a process id, got '\(text)'") }
+            frontPid = pid
+        }
+        do {
+            let manifest = try ClusterEnvironment.manifest(directory: directory, pids: pids, frontPid: frontPid)
+            let path = directory + "/cluster.json"
+            do {
+                try Files.writeAtomically(Array(manifest), to: path, mode: 0o600)
+            } catch {
+                fail("\(path): cannot write: \(error.message)")
+            }
+            say(ClusterEnvironment.banner(manifest: manifest, directory: directory))
+        } catch {
+            fail(error.message)
+        }
+    case "show":
+        let given = options(rest.dropFirst(), allowed: ["--dir"])
+        let directory = Files.absolutePath(given["--dir"] ?? ClusterEnvironment.defaultDirectory)
+        guard let manifest = FileManager.default.contents(atPath: directory + "/cluster.json") else {
+            fail("\(directory)/cluster.json: no running cluster described here; start one with cluster/up")
+        }
+        say(ClusterEnvironment.banner(manifest: manifest, directory: directory))
+    default:
+        fail("cluster needs init, manifest or show\n\(usage)")
     }
 case "journal":
     let rest = arguments.dropFirst()

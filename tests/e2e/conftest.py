@@ -143,3 +143,76 @@ def dev_node(binary, tmp_path_factory):
     yield node
     code = node.stop()
     assert code == 0, f"strongroom dev exited with {code} on SIGTERM: {node.stderr}"
+
+
+class Cluster:
+    """A multi-region cluster started by `cluster/up` (processes stopped by `cluster/down`).
+
+    `manifest` is the parsed cluster.json; `client(region)` talks to that region's node (or,
+    with via_front=True, to the front, which routes by the request's region)."""
+
+    def __init__(self, directory: Path, manifest: dict, up_output: str):
+        self.directory = directory
+        self.manifest = manifest
+        self.up_output = up_output
+
+    @property
+    def regions(self) -> list[str]:
+        return [n["region"] for n in self.manifest["nodes"]]
+
+    def node(self, region: str) -> dict:
+        for n in self.manifest["nodes"]:
+            if n["region"] == region:
+                return n
+        raise KeyError(region)
+
+    def principal(self, account: str = "123456789012", name: str = "admin") -> dict:
+        for acct in self.manifest["accounts"]:
+            if acct["accountId"] == account:
+                for p in acct["principals"]:
+                    if p["name"] == name:
+                        return p
+        raise KeyError((account, name))
+
+    def client(self, region: str, account="123456789012", name="admin", via_front=False):
+        p = self.principal(account, name)
+        endpoint = self.manifest["front"] if via_front else self.node(region)["endpoint"]
+        assert endpoint, "the cluster runs without a front"
+        return boto3.client(
+            "secretsmanager",
+            endpoint_url=endpoint,
+            region_name=region,
+            aws_access_key_id=p["accessKeyId"],
+            aws_secret_access_key=p["secretAccessKey"],
+            verify=self.manifest["caBundle"],
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+        )
+
+    def pids(self) -> list[int]:
+        pids = [n["pid"] for n in self.manifest["nodes"]]
+        return pids + ([self.manifest["frontPid"]] if self.manifest.get("frontPid") else [])
+
+    def down(self) -> subprocess.CompletedProcess:
+        return subprocess.run([str(ROOT / "cluster" / "down"), "--dir", str(self.directory)],
+                              capture_output=True, text=True, timeout=120)
+
+
+def start_cluster(directory: Path, regions: list[str] | None = None) -> Cluster:
+    """Runs `cluster/up --no-build` with this suite's binary; fails with its output if it fails."""
+    env = dict(os.environ, STRONGROOM_BIN=str(BINARY))
+    args = [str(ROOT / "cluster" / "up"), "--no-build", "--dir", str(directory)]
+    if regions:
+        args += ["--regions", ",".join(regions)]
+    up = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
+    assert up.returncode == 0, f"cluster/up failed ({up.returncode}):\n{up.stdout}\n{up.stderr}"
+    return Cluster(directory, json.loads((directory / "cluster.json").read_text()), up.stdout + up.stderr)
+
+
+@pytest.fixture(scope="module")
+def cluster(binary, tmp_path_factory):
+    """A three-region cluster (the default regions) for the tests of one module."""
+    running = start_cluster(tmp_path_factory.mktemp("cluster") / "c")
+    yield running
+    if (running.directory / "cluster.json").exists():
+        down = running.down()
+        assert down.returncode == 0, f"cluster/down failed:\n{down.stdout}\n{down.stderr}"
