@@ -67,6 +67,9 @@ public struct FrameDecoder: Sendable {
     /// Bytes received and not yet returned as messages (0 after a failure).
     public var bufferedByteCount: Int { buffer.count - start }
 
+    /// The buffer's allocation, for the tests that hold it to what arrived.
+    var bufferCapacity: Int { buffer.capacity }
+
     /// Whether the decoder has failed (every ``next()`` throws).
     public var hasFailed: Bool {
         if case .failed = state { return true }
