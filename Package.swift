@@ -41,6 +41,9 @@ let package = Package(
         ),
         .target(name: "HTTP1", swiftSettings: swiftSettings),
         .target(name: "Journal", dependencies: ["Platform", "CSystemShims"], swiftSettings: swiftSettings),
+        // The replication wire protocol and its pure decisions (no I/O, no clocks): Journal only
+        // for CRC32C.
+        .target(name: "Replication", dependencies: ["Journal"], swiftSettings: swiftSettings),
         .target(name: "SecretStore", swiftSettings: swiftSettings),
         .target(name: "JSON", swiftSettings: swiftSettings),
         .target(name: "Policy", dependencies: ["JSON"], swiftSettings: swiftSettings),
@@ -77,6 +80,12 @@ let package = Package(
         .testTarget(
             name: "JournalTests",
             dependencies: ["Journal", "Platform", "TestSupport"],
+            resources: [.copy("Regressions")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ReplicationTests",
+            dependencies: ["Replication", "Journal", "TestSupport"],
             resources: [.copy("Regressions")],
             swiftSettings: swiftSettings
         ),

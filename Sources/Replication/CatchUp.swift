@@ -1,0 +1,48 @@
+/// Where a subscriber at `position` starts: streaming after it, or a snapshot first.
+public enum CatchUp: Sendable, Hashable {
+    /// Ship the source's records after this position (the subscriber's own).
+    case stream(after: LogPosition)
+    /// Ship a snapshot first; the reason is for the log.
+    case snapshot(reason: String)
+}
+
+/// The pure decisions of replication.
+public enum ReplicationDecisions {
+    /// How a subscriber catches up with a source.
+    ///
+    /// | subscriber                                            | answer                      |
+    /// |-------------------------------------------------------|-----------------------------|
+    /// | nil (it has nothing of the log)                       | snapshot                    |
+    /// | a later epoch than the source's, or an LSN beyond it  | snapshot (histories differ) |
+    /// | the source's LSN (≥ 1) in another epoch               | snapshot (histories differ) |
+    /// | LSN + 1 < `oldestRetainedLSN`                          | snapshot (compacted)        |
+    /// | otherwise                                             | stream after its position   |
+    ///
+    /// At LSN 0 there is no record, so a subscriber there with an older epoch streams from the
+    /// start when nothing is compacted. Positions alone cannot prove that a subscriber behind
+    /// the source shares its history (a fork after a promotion): the epochs of the records
+    /// streamed after it are the next check.
+    ///
+    /// - Parameters:
+    ///   - subscriber: the subscriber's durable position in the source's log (nil: nothing).
+    ///   - source: the source's newest durable position.
+    ///   - oldestRetainedLSN: the first LSN the source can still read (records before it are
+    ///     compacted into a snapshot); 0 or 1 when nothing is compacted.
+    public static func catchUp(subscriber: LogPosition?, source: LogPosition, oldestRetainedLSN: UInt64) -> CatchUp {
+        guard let subscriber else {
+            return .snapshot(reason: "the subscriber has nothing of the log")
+        }
+        if subscriber.epoch > source.epoch || subscriber.lsn > source.lsn {
+            return .snapshot(reason: "the subscriber at \(subscriber) is ahead of the source at \(source)")
+        }
+        if subscriber.lsn == source.lsn && subscriber.lsn != 0 && subscriber.epoch != source.epoch {
+            return .snapshot(reason: "the subscriber at \(subscriber) and the source at \(source) hold different histories")
+        }
+        // It needs LSN + 1 onward; `oldest - 1` cannot underflow and `lsn + 1` below cannot overflow.
+        let oldest = max(oldestRetainedLSN, 1)
+        if subscriber.lsn < oldest - 1 {
+            return .snapshot(reason: "the subscriber at \(subscriber) needs LSN \(subscriber.lsn + 1), compacted (oldest retained \(oldest))")
+        }
+        return .stream(after: subscriber)
+    }
+}
