@@ -58,7 +58,7 @@ let package = Package(
         // The benchmark's load generator: closed-loop HTTP/1.1 (TLS, SigV4) with latency histograms.
         .target(
             name: "LoadGenerator",
-            dependencies: ["Platform", "TLS", "Cryptography", "SecretsAPI", "JSON"],
+            dependencies: ["Platform", "TLS", "Cryptography", "SecretsAPI", "JSON", "HTTP1"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "strongroom-load", dependencies: ["LoadGenerator"], swiftSettings: swiftSettings),

@@ -18,6 +18,9 @@ public struct Errno: Error, Equatable, CustomStringConvertible, Sendable {
     public var description: String { "\(operation): \(message) (errno \(code))" }
 
     public var isWouldBlock: Bool { code == EAGAIN || code == EWOULDBLOCK }
+
+    /// ECONNREFUSED: nothing listens at the address (a connect's answer).
+    public var isConnectionRefused: Bool { code == ECONNREFUSED }
 }
 
 /// Runs one system call: retries on `EINTR`, throws `Errno` for a failure, and traps on `EBADF`

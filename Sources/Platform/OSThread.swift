@@ -37,6 +37,18 @@ public final class OSThread: Sendable {
         return thread
     }
 
+    /// Starts `body` on a new detached thread named `name`: nothing joins it, and the system
+    /// releases its resources when `body` returns (a thread per connection, which ends on its own).
+    public static func startDetached(name: String, _ body: @escaping @Sendable () -> Void) throws(Errno) {
+        let thread = try start(name: name, body)
+        // The thread may already have finished: detaching a finished, unjoined thread is valid.
+        thread.joined.withLock { done in
+            precondition(!done, "a new thread cannot have been joined")
+            _ = pthread_detach(thread.handle)
+            done = true
+        }
+    }
+
     /// Waits for the thread to finish; later calls return at once.
     public func join() {
         joined.withLock { done in

@@ -49,13 +49,8 @@ extension SigV4 {
             now: Date,
             secretAccessKey: (String, String?) -> SecureBytes?
         ) throws(AWSError) -> Verified {
-            let parsed = try parse(request)
-
-            // Credential: keyid/date/region/service/terminator.
-            let parts = Self.split(parsed.credential, on: UInt8(ascii: "/"))
-            guard parts.count == 5 else {
-                throw AWSError(.incompleteSignature, "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '\(parsed.credential)'")
-            }
+            let parsed = try Self.parse(request)
+            let parts = try Self.credentialParts(parsed.credential)
 
             // Request time and skew.
             guard let requestTime = parsed.time else {
@@ -120,7 +115,7 @@ extension SigV4 {
         }
 
         /// The authentication parameters of a request, from whichever form it used.
-        private struct Parsed {
+        fileprivate struct Parsed {
             var credential: String
             var signedHeaders: String
             var signature: String
@@ -133,7 +128,16 @@ extension SigV4 {
             var fromQuery: Bool
         }
 
-        private func parse(_ request: AWSRequest) throws(AWSError) -> Parsed {
+        /// The credential's five elements: keyid/date/region/service/terminator.
+        static func credentialParts(_ credential: String) throws(AWSError) -> [String] {
+            let parts = split(credential, on: UInt8(ascii: "/"))
+            guard parts.count == 5 else {
+                throw AWSError(.incompleteSignature, "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '\(credential)'")
+            }
+            return parts
+        }
+
+        fileprivate static func parse(_ request: AWSRequest) throws(AWSError) -> Parsed {
             let authorization = request.header("Authorization")
             let query = Self.queryParameters(request.query)
             let queryAuth = query["X-Amz-Algorithm"] != nil
@@ -202,7 +206,7 @@ extension SigV4 {
             )
         }
 
-        private func parseQuery(_ query: [String: String], request: AWSRequest) throws(AWSError) -> Parsed {
+        private static func parseQuery(_ query: [String: String], request: AWSRequest) throws(AWSError) -> Parsed {
             var missing = ""
             for name in ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date"]
             where (query[name] ?? "").isEmpty {
@@ -253,5 +257,20 @@ extension SigV4 {
             }
             return out
         }
+    }
+}
+
+extension SigV4 {
+    /// The region a request's credential scope names (`Credential=AKID/DATE/REGION/SERVICE/
+    /// aws4_request` in the `Authorization` header, or `X-Amz-Credential` in the query), read
+    /// the way `Verifier` reads it and checked no further: nothing is verified. For routing a
+    /// request to the node of its region before that node verifies it.
+    ///
+    /// - Throws: the `AWSError` the verifier answers when the authentication parameters are
+    ///   missing or malformed (`MissingAuthenticationTokenException`,
+    ///   `IncompleteSignatureException`, `InvalidSignatureException`).
+    public static func credentialRegion(of request: AWSRequest) throws(AWSError) -> String {
+        let parsed = try Verifier.parse(request)
+        return try Verifier.credentialParts(parsed.credential)[2]
     }
 }

@@ -1,4 +1,4 @@
-/// What the load generator keeps of one HTTP/1.1 response.
+/// What a client keeps of one HTTP/1.1 response (the load generator, the front proxy).
 public struct HTTPResponseSummary: Sendable, Equatable {
     /// The status code (100–999 syntactically; interim 1xx responses are skipped, never returned).
     public var status: Int

@@ -1,4 +1,4 @@
-@testable import LoadGenerator
+@testable import HTTP1
 import Testing
 import TestSupport
 
@@ -45,7 +45,7 @@ import TestSupport
         for cut in 0...Self.stream.count {
             #expect(try parseAll(Self.stream, cuts: [cut]) == Self.expected, "cut at \(cut)")
         }
-        var random = SplitMix64(seed: 7)
+        var random = TestSupport.SplitMix64(seed: 7)
         for _ in 0..<200 {
             let cuts = (0..<5).map { _ in Int.random(in: 0...Self.stream.count, using: &random) }.sorted()
             #expect(try parseAll(Self.stream, cuts: cuts) == Self.expected, "cuts \(cuts)")
@@ -120,7 +120,7 @@ import TestSupport
 
     /// Random mutations of valid responses: the parser may accept or refuse, but never traps.
     @Test func mutatedInputNeverTraps() {
-        var random = SplitMix64(seed: 42)
+        var random = TestSupport.SplitMix64(seed: 42)
         for _ in 0..<3_000 {
             var bytes = Self.stream
             for _ in 0..<Int.random(in: 1...6, using: &random) {
