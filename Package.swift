@@ -51,7 +51,7 @@ let package = Package(
         .target(name: "SecretsAPI", dependencies: ["Cryptography", "SecretStore", "JSON", "Policy"], swiftSettings: swiftSettings),
         .target(
             name: "Node",
-            dependencies: ["Platform", "Cryptography", "TLS", "HTTP1", "SecretsAPI", "Journal", "JSON", "Audit"],
+            dependencies: ["Platform", "Cryptography", "TLS", "HTTP1", "SecretsAPI", "Journal", "JSON", "Audit", "Replication", "SecretStore"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "strongroom", dependencies: ["Node", "Journal", "Audit"], swiftSettings: swiftSettings),

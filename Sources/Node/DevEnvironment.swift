@@ -164,7 +164,7 @@ public enum DevEnvironment {
             "policies": [[
                 "name": "SecretsManagerAdmin",
                 "document": ["Version": "2012-10-17",
-                             "Statement": [["Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"]]],
+                             "Statement": [["Effect": "Allow", "Action": ["secretsmanager:*", "strongroom:*"], "Resource": "*"]]],
             ]],
         ]
     }

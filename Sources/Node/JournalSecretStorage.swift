@@ -98,6 +98,9 @@ final class JournalSecretStorage: SecretStorage, SnapshotSource {
         commits.withLock(waitingUntil: { $0 > lsn }, timeout: timeout) { committed, _ in committed }
     }
 
+    /// Wakes threads in `waitForCommit` (at shutdown).
+    func wakeWaiters() { commits.broadcast() }
+
     /// The committed state with its LSN (a replication snapshot's source).
     func readCommitted<T>(_ body: (SecretState, UInt64) -> T) -> T {
         state.withLock { body($0.committed, $0.committedLSN) }

@@ -19,6 +19,8 @@ public final class Node: Sendable {
     private let purger: Purger
     /// The audit trail: one record per request, before its answer.
     private let audit: AuditTrail
+    /// Log shipping to and from the other regions; nil for a node without a replication section.
+    private let replication: ReplicationService?
     // Safety: the lock is taken in init and released only when the node is released.
     private let lock: LockHolder
 
@@ -92,7 +94,26 @@ public final class Node: Sendable {
             throw StartupError("audit trail: \(error)")
         }
         let random = SystemRandomSource()
-        let operations = OperationTable.secrets(storage: storage, sealer: ValueSealer(keyring: keyring, random: random))
+        let sealer = ValueSealer(keyring: keyring, random: random)
+        if let settings = configuration.replication {
+            do {
+                replication = try ReplicationService(
+                    nodeId: configuration.nodeId, region: configuration.region, settings: settings,
+                    certificateFile: configuration.certificateFile, privateKeyFile: configuration.privateKeyFile,
+                    caFile: configuration.caFile, storage: storage, journal: journal, sealer: sealer, log: log)
+            } catch {
+                journal.close()
+                throw StartupError("\(error)")
+            }
+        } else {
+            replication = nil
+        }
+        var operations = OperationTable.secrets(storage: storage, sealer: sealer, replicaRegions: replication?.peerRegions ?? [])
+        let node = configuration.nodeId
+        let region = configuration.region
+        operations.registerNodeStatus { [replication, storage, journal] in
+            replication?.status() ?? ReplicationService.standaloneStatus(nodeId: node, region: region, storage: storage, journal: journal)
+        }
         service = SecretsManagerService(region: configuration.region, identities: identities, random: random,
                                         requestIds: BatchedRandomSource(base: random), operations: operations)
         service.setAuditSink(AuditTrailSink(trail: audit, log: log))
@@ -127,6 +148,9 @@ public final class Node: Sendable {
     /// The addresses the node listens on (with real ports when 0 was configured).
     public var boundAddresses: [SocketAddress] { server.boundAddresses }
 
+    /// Where the node listens for other regions' nodes, when it replicates.
+    public var replicationAddress: SocketAddress? { replication?.boundAddress }
+
     public func start() throws(StartupError) {
         do {
             try server.start()
@@ -137,6 +161,11 @@ public final class Node: Sendable {
             try purger.start()
         } catch {
             throw StartupError("cannot start the purge thread: \(error)")
+        }
+        do {
+            try replication?.start()
+        } catch {
+            throw StartupError("\(error)")
         }
         log.info("node \(configuration.nodeId) serving region \(configuration.region) on "
             + server.boundAddresses.map { "https://\($0)" }.joined(separator: ", "))
@@ -152,6 +181,7 @@ public final class Node: Sendable {
                 log.info("shutting down")
                 server.stopAndJoin()
                 purger.stop()
+                replication?.stop()
                 do {
                     try audit.close()
                 } catch {

@@ -52,12 +52,13 @@ final class Authorizer: Sendable {
                 values["secretsmanager:ResourceTag/\(tag.key)"] = .single(tag.value)
             }
             values["secretsmanager:SecretId"] = .single(secret.arn)
-            values["secretsmanager:SecretPrimaryRegion"] = .single(context.region)
+            values["secretsmanager:SecretPrimaryRegion"] = .single(secret.primaryRegion ?? context.region)
             if let lambda = secret.rotation.lambdaARN {
                 values["secretsmanager:resource/AllowRotationLambdaArn"] = .single(lambda)
             }
         }
-        let request = RequestContext(action: "secretsmanager:" + action, resource: resource,
+        // A bare name is a Secrets Manager action; Strongroom's own come as `strongroom:Name`.
+        let request = RequestContext(action: action.contains(":") ? action : "secretsmanager:" + action, resource: resource,
                                      caller: context.caller.identity, values: values)
         let answer = PolicyEvaluator.evaluate(request, identityPolicies: context.identityPolicies,
                                               resourcePolicy: resourcePolicy(secret?.resourcePolicy),

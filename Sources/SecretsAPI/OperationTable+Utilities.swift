@@ -1,4 +1,4 @@
-import JSON
+public import JSON
 extension OperationTable {
     /// Operations that touch no secret: `GetRandomPassword`.
     mutating func registerUtilities() {
@@ -25,5 +25,16 @@ extension OperationTable {
     private static func flag(_ value: JSONValue?, default fallback: Bool) -> Bool {
         if case .bool(let b)? = value { return b }
         return fallback
+    }
+}
+
+extension OperationTable {
+    /// `Strongroom.GetNodeStatus`: the node's region, role and logs (`strongroom status`),
+    /// for callers allowed `strongroom:GetNodeStatus` (on resource `*`).
+    public mutating func registerNodeStatus(_ status: @escaping @Sendable () -> JSONValue) {
+        register("GetNodeStatus") { context, _ throws(AWSError) in
+            try context.authorize("strongroom:GetNodeStatus", resource: "*", resourceAccount: context.principal.accountId)
+            return status()
+        }
     }
 }

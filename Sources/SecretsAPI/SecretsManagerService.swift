@@ -129,9 +129,12 @@ public final class SecretsManagerService: Sendable {
         }
 
         // 2. The operation, from `X-Amz-Target: secretsmanager.<Operation>`.
+        //    Strongroom's own node operations (`Strongroom.<Operation>`) sit beside AWS's.
         let prefix = model.targetPrefix + "."
-        guard let target = request.header("X-Amz-Target"), target.hasPrefix(prefix),
-              let operation = model.operation(named: String(target.dropFirst(prefix.count)))
+        guard let target = request.header("X-Amz-Target"),
+              let operation = target.hasPrefix(prefix)
+                  ? model.operation(named: String(target.dropFirst(prefix.count)))
+                  : Self.nodeOperations.first(where: { "Strongroom." + $0.name == target })
         else {
             throw AWSError(.unknownOperation, nil)
         }
@@ -172,6 +175,10 @@ public final class SecretsManagerService: Sendable {
         )
         return (operation.name, context, normalized)
     }
+
+    /// Operations of Strongroom itself (not of AWS's model), named `Strongroom.<Operation>` in
+    /// `X-Amz-Target`, authorized as `strongroom:<Operation>`.
+    static let nodeOperations = [ServiceModel.Operation(name: "GetNodeStatus", input: nil)]
 
     /// Whether a `Content-Type` value names the JSON 1.1 media type: the part before any `;`,
     /// without the optional white space around it (RFC 9110: spaces and tabs), compared

@@ -1,0 +1,227 @@
+import Foundation
+import Journal
+import JSON
+import Platform
+import Replication
+import SecretStore
+import SecretsAPI
+import Synchronization
+import TLS
+
+/// The replica side: for each other region, a thread that subscribes to that region's node from
+/// this node's durable position, applies what arrives as facts of this region's own log (the
+/// same VersionIds, labels and dates; its own ARNs and keys), and acknowledges what is durable.
+/// A lost link is retried with exponential backoff and full jitter.
+extension ReplicationService {
+    func subscribeLoop(to peer: ReplicationSettings.Peer) {
+        var backoff = Backoff(base: 0.1, cap: 5)
+        var random = SystemRandomNumbers()
+        while !isStopping {
+            let started = MonotonicClock.seconds()
+            do {
+                try subscribe(to: peer)
+            } catch {
+                if !isStopping {
+                    let message = "\(error)"
+                    let repeated = sources.withLock { $0[peer.region]?.lastError == message }
+                    if !repeated { log.error("replication: link to \(peer.nodeId) of \(peer.region) (\(peer.address)): \(message)") }
+                    sources.withLock { $0[peer.region]?.lastError = message }
+                }
+            }
+            sources.withLock { $0[peer.region]?.connected = false }
+            // A link that lived a while starts over from the shortest wait.
+            if MonotonicClock.seconds() - started > settings.deadAfterSeconds { backoff.reset() }
+            let delay = backoff.next(random: random.next())
+            let until = MonotonicClock.seconds() + delay
+            while !isStopping && MonotonicClock.seconds() < until { OSThread.sleep(seconds: min(0.05, delay)) }
+        }
+    }
+
+    /// One link's life: connect, check the peer, hello, then apply until it breaks.
+    private func subscribe(to peer: ReplicationSettings.Peer) throws {
+        let stream = try TLSStream.connect(to: peer.address, context: clientContext, expectedPeerIP: nil,
+                                           timeout: settings.deadAfterSeconds)
+        let link = FramedLink(stream)
+        defer { link.close() }
+        guard let certificate = stream.peerCertificate, let identity = NodeIdentity.identity(of: certificate),
+              identity.nodeId.utf8.elementsEqual(peer.nodeId.utf8), identity.region.utf8.elementsEqual(peer.region.utf8)
+        else {
+            throw LinkError(.refused, "the certificate at \(peer.address) does not name node \(peer.nodeId) of \(peer.region)")
+        }
+        let (position, notices) = storage.read { state -> (LogPosition?, [UInt8]) in
+            let progress = state.sources[peer.region]
+            return (progress.map { LogPosition(epoch: $0.epoch, lsn: $0.lsn) }, Self.encodeNotices(progress, source: peer.region))
+        }
+        try link.send(.hello(Hello(nodeId: nodeId, region: region, sourceRegion: peer.region, position: position, notices: notices)),
+                      timeout: settings.deadAfterSeconds)
+        var lastNotices = notices
+        guard let first = try link.receive(timeout: settings.deadAfterSeconds) else {
+            throw LinkError(.timedOut, "no welcome within \(settings.deadAfterSeconds) s")
+        }
+        switch first {
+        case .welcome(let welcome):
+            sources.withLock { state in
+                state[peer.region]?.connected = true
+                state[peer.region]?.lastError = nil
+                state[peer.region]?.sourcePosition = welcome.sourcePosition
+                state[peer.region]?.lastHeardAtMillis = Self.nowMillis()
+                state[peer.region]?.connects += 1
+            }
+            log.info("replication: subscribed to \(peer.region) at \(position.map(\.description) ?? "nothing") "
+                + "(\(welcome.mode == .snapshot ? "snapshot first" : "streaming"); source at \(welcome.sourcePosition))")
+        case .refused(let reason):
+            throw LinkError(.refused, "refused: \(reason)")
+        default:
+            throw LinkError(.io, "expected a welcome")
+        }
+
+        var lastHeard = MonotonicClock.seconds()
+        var snapshotParts: UInt32 = 0
+        let outstanding = Outstanding()
+        while !isStopping {
+            guard let message = try link.receive(timeout: settings.heartbeatSeconds) else {
+                if MonotonicClock.seconds() - lastHeard > settings.deadAfterSeconds {
+                    throw LinkError(.timedOut, "nothing heard for \(settings.deadAfterSeconds) s")
+                }
+                let applied = storage.read { $0.sources[peer.region] }
+                try link.send(.heartbeat(Heartbeat(position: LogPosition(epoch: applied?.epoch ?? 0, lsn: applied?.lsn ?? 0),
+                                                   sentAtMillis: Self.nowMillis())), timeout: sendTimeout)
+                continue
+            }
+            lastHeard = MonotonicClock.seconds()
+            sources.withLock { $0[peer.region]?.lastHeardAtMillis = Self.nowMillis() }
+            var acked: LogPosition?
+            switch message {
+            case .records(let batch):
+                for record in batch.records {
+                    try apply(record, from: peer.region, outstanding)
+                }
+                try awaitDurable(outstanding)
+                acked = batch.records.last?.position
+                if let last = acked {
+                    sources.withLock { state in
+                        let known = state[peer.region]?.sourcePosition ?? last
+                        state[peer.region]?.sourcePosition = max(known, last)
+                    }
+                }
+            case .snapshot(let part):
+                guard part.index == snapshotParts else { throw LinkError(.io, "snapshot part \(part.index) out of order") }
+                try applySnapshotPart(part, from: peer.region, outstanding)
+                snapshotParts += 1
+                if part.isLast {
+                    try awaitDurable(outstanding)
+                    acked = part.position
+                    snapshotParts = 0
+                }
+            case .heartbeat(let heartbeat):
+                sources.withLock { $0[peer.region]?.sourcePosition = heartbeat.position }
+            case .refused(let reason):
+                throw LinkError(.refused, "closed by the source: \(reason)")
+            default:
+                throw LinkError(.io, "unexpected message")
+            }
+            if let acked {
+                let notices = storage.read { Self.encodeNotices($0.sources[peer.region], source: peer.region) }
+                let changed = notices != lastNotices
+                lastNotices = notices
+                try link.send(.ack(Ack(position: acked, notices: changed ? notices : [])), timeout: sendTimeout)
+            }
+        }
+    }
+
+    /// This region's pending notices for `source`, as the hello and acks carry them.
+    static func encodeNotices(_ progress: SourceProgress?, source: String) -> [UInt8] {
+        guard let progress, !progress.notices.isEmpty else { return [] }
+        return Fact.encode(list: progress.notices.sorted { $0.key < $1.key }.map {
+            .replicaNoticeSet(sourceRegion: source, primaryARN: $0.key, notice: $0.value)
+        })
+    }
+
+    /// The replica's sealer: values in transfer form wrapped under this region's keyring.
+    private var replicaSealer: ReplicaSealer {
+        { [sealer, region] value, versionId, kmsKeyId, account in
+            sealer.importReplicated(value, versionId: versionId, kmsKeyId: kmsKeyId, account: account, region: region)
+        }
+    }
+
+    /// Applies one source record as one record of this region's log (pipelined: the journal's
+    /// group commit makes a batch durable together; `awaitDurable` waits for it).
+    private func apply(_ record: ShippedRecord, from source: String, _ outstanding: Outstanding) throws {
+        guard case .success(let facts) = Fact.decodeList(record.payload) else {
+            throw LinkError(.io, "record \(record.position) does not decode")
+        }
+        let localRegion = region
+        let seal = replicaSealer
+        try submit(outstanding) { state throws(ReplicaSealingFailure) in
+            try state.intake(facts, from: source, epoch: record.position.epoch, lsn: record.position.lsn,
+                             localRegion: localRegion, seal: seal)
+        }
+    }
+
+    /// One snapshot part: the first drops this source's replicas and forgets the position (a
+    /// crash part-way through makes the next link start again from nothing); the last sets the
+    /// position the snapshot was taken at.
+    private func applySnapshotPart(_ part: SnapshotPart, from source: String, _ outstanding: Outstanding) throws {
+        guard case .success(let seeds) = Fact.decodeList(part.payload),
+              seeds.allSatisfy({ if case .replicaSeeded = $0 { true } else { false } }) else {
+            throw LinkError(.io, "snapshot part \(part.index) does not decode")
+        }
+        let localRegion = region
+        let seal = replicaSealer
+        try submit(outstanding) { state throws(ReplicaSealingFailure) in
+            var facts: [Fact] = []
+            var scratch = state
+            if part.index == 0 {
+                facts = [.replicasDropped(sourceRegion: source), .replicatedThrough(sourceRegion: source, epoch: 0, lsn: 0)]
+                for fact in facts { scratch.apply(fact) }
+            }
+            let taken = try scratch.intake(seeds, from: source, epoch: part.position.epoch, lsn: part.position.lsn,
+                                           localRegion: localRegion, seal: seal)
+            facts += taken.filter { if case .replicatedThrough = $0 { false } else { true } }
+            if part.isLast {
+                facts.append(.replicatedThrough(sourceRegion: source, epoch: part.position.epoch, lsn: part.position.lsn))
+            }
+            return facts
+        }
+    }
+
+    /// Outstanding replica writes of the current batch, and the first failure.
+    final class Outstanding: Sendable {
+        let state = ConditionLock<(count: Int, failure: String?)>((0, nil))
+    }
+
+    private func submit(_ outstanding: Outstanding, _ decide: (SecretState) throws(ReplicaSealingFailure) -> [Fact]) throws {
+        var refusal: String?
+        outstanding.state.withLock { $0.count += 1 }
+        storage.write({ state in
+            do throws(ReplicaSealingFailure) {
+                return .success(WriteDecision(facts: try decide(state), answer: .null))
+            } catch {
+                refusal = error.message
+                return .failure(AWSError(.internalServiceError, error.message))
+            }
+        }, completion: { result in
+            outstanding.state.withLock { state in
+                state.count -= 1
+                if case .failure(let error) = result, state.failure == nil { state.failure = error.message ?? "not stored" }
+            }
+            outstanding.state.broadcast()
+        })
+        if let refusal { throw LinkError(.io, "cannot apply: \(refusal)") }
+    }
+
+    /// Waits until every submitted replica write is durable; throws the first failure.
+    private func awaitDurable(_ outstanding: Outstanding) throws {
+        let failure = outstanding.state.withLock(waitingUntil: { $0.count == 0 }) { state -> String? in
+            defer { state.failure = nil }
+            return state.failure
+        }
+        if let failure { throw LinkError(.io, "replicated record not stored: \(failure)") }
+    }
+}
+
+/// A random source for backoff jitter (not for keys).
+struct SystemRandomNumbers {
+    private var generator = SystemRandomNumberGenerator()
+    mutating func next() -> UInt64 { generator.next() }
+}

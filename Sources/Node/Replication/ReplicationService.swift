@@ -1,0 +1,279 @@
+import Foundation
+import Journal
+import JSON
+import Platform
+import Replication
+import SecretStore
+import SecretsAPI
+import Synchronization
+import TLS
+
+/// Log shipping between regions, for one node: it serves its own region's log to the other
+/// regions' nodes (the source side, `ReplicationService+Source.swift`) and subscribes to theirs
+/// (the replica side, `ReplicationService+Replica.swift`), over mutual TLS.
+///
+/// Threads: one accepting subscribers; per subscriber link, one shipping and one reading; per
+/// peer, one subscribing. All stop at `stop()`; every wait is bounded by the heartbeat period.
+final class ReplicationService: Sendable {
+    let nodeId: String
+    let region: String
+    let settings: ReplicationSettings
+    let storage: JournalSecretStorage
+    let journal: Journal
+    let sealer: ValueSealer
+    let log: Logger
+    let serverContext: TLSContext
+    let clientContext: TLSContext
+    private let listener: Mutex<FileDescriptor?>
+    let boundAddress: SocketAddress
+
+    /// Subscriber links being served, by a link number (for `status`).
+    let subscribers = Mutex<[Int: SubscriberLink]>([:])
+    private let nextLinkNumber = Atomic<Int>(0)
+    /// What each peer subscription last saw (for `status`), by source region.
+    let sources = Mutex<[String: SourceLinkState]>([:])
+    private let threads = Mutex<[OSThread]>([])
+    let stopping = Atomic<Bool>(false)
+
+    /// The most subscriber links served at once (each is two threads).
+    static let maximumSubscriberLinks = 32
+    /// Unacknowledged records a subscriber may have in flight before the source waits.
+    static let windowRecords: UInt64 = 4096
+    /// How long a send may block on a slow peer before the link is given up.
+    var sendTimeout: Double { settings.deadAfterSeconds }
+
+    /// The shipping view of one subscriber link.
+    final class SubscriberLink: Sendable {
+        let link: FramedLink
+        let progress: ConditionLock<SubscriberProgress>
+        let connectedAtMillis: Int64
+        init(link: FramedLink, progress: SubscriberProgress, connectedAtMillis: Int64) {
+            self.link = link
+            self.progress = ConditionLock(progress)
+            self.connectedAtMillis = connectedAtMillis
+        }
+    }
+
+    /// The replica side's view of one source region.
+    struct SourceLinkState: Sendable {
+        var peer: ReplicationSettings.Peer
+        var connected = false
+        var lastError: String?
+        /// The source's newest position, from its heartbeats and welcome.
+        var sourcePosition: LogPosition?
+        var lastHeardAtMillis: Int64?
+        var connects = 0
+    }
+
+    struct StartError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    init(nodeId: String, region: String, settings: ReplicationSettings, certificateFile: String, privateKeyFile: String,
+         caFile: String, storage: JournalSecretStorage, journal: Journal, sealer: ValueSealer, log: Logger) throws(StartError) {
+        self.nodeId = nodeId
+        self.region = region
+        self.settings = settings
+        self.storage = storage
+        self.journal = journal
+        self.sealer = sealer
+        self.log = log
+        do {
+            serverContext = try MutualTLS.serverContext(certificateFile: certificateFile, privateKeyFile: privateKeyFile, caFile: caFile)
+            clientContext = try MutualTLS.clientContext(certificateFile: certificateFile, privateKeyFile: privateKeyFile, caFile: caFile)
+        } catch {
+            throw StartError(description: "replication TLS: \(error)")
+        }
+        do {
+            let fd = try TCPSocket.listen(on: settings.listen)
+            let port = try TCPSocket.localPort(fd)
+            boundAddress = SocketAddress(host: settings.listen.host, port: port) ?? settings.listen
+            listener = Mutex(fd)
+        } catch {
+            throw StartError(description: "cannot listen for replication on \(settings.listen): \(error.message)")
+        }
+    }
+
+    /// The other regions: where secrets may be replicated to.
+    var peerRegions: Set<String> { Set(settings.peers.map(\.region)) }
+
+    func start() throws(StartError) {
+        do {
+            let accept = try OSThread.start(name: "repl-accept") { [self] in acceptLoop() }
+            threads.withLock { $0.append(accept) }
+            for peer in settings.peers {
+                sources.withLock { $0[peer.region] = SourceLinkState(peer: peer) }
+                let thread = try OSThread.start(name: "repl-\(peer.region)") { [self] in subscribeLoop(to: peer) }
+                threads.withLock { $0.append(thread) }
+            }
+        } catch {
+            throw StartError(description: "cannot start replication threads: \(error)")
+        }
+        log.info("replication listening on \(boundAddress) (mutual TLS); subscribing to "
+            + (settings.peers.isEmpty ? "no other region" : settings.peers.map { "\($0.region) at \($0.address)" }.joined(separator: ", ")))
+    }
+
+    /// Closes every link and joins every thread.
+    func stop() {
+        stopping.store(true, ordering: .releasing)
+        for link in subscribers.withLock({ Array($0.values) }) { link.link.close() }
+        storage.wakeWaiters()
+        var joined: [OSThread] = []
+        while true {
+            let pending = threads.withLock { list -> [OSThread] in
+                let out = list
+                list.removeAll()
+                return out
+            }
+            if pending.isEmpty { break }
+            for thread in pending where !thread.isCurrent { thread.join() }
+            joined += pending
+            for link in subscribers.withLock({ Array($0.values) }) { link.link.close() }
+        }
+        _ = listener.withLock { $0.take() }
+    }
+
+    var isStopping: Bool { stopping.load(ordering: .acquiring) }
+
+    /// Starts a thread that is joined at `stop()`.
+    func spawn(_ name: String, _ body: @escaping @Sendable () -> Void) -> Bool {
+        do {
+            let thread = try OSThread.start(name: name, body)
+            threads.withLock { $0.append(thread) }
+            return true
+        } catch {
+            log.error("replication: cannot start a thread: \(error)")
+            return false
+        }
+    }
+
+    func registerLink(_ link: SubscriberLink) -> Int {
+        let number = nextLinkNumber.add(1, ordering: .relaxed).newValue
+        subscribers.withLock { $0[number] = link }
+        return number
+    }
+
+    func unregisterLink(_ number: Int) {
+        _ = subscribers.withLock { $0.removeValue(forKey: number) }
+    }
+
+    static func nowMillis() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+
+    // MARK: - Accepting subscribers
+
+    private func acceptLoop() {
+        while !isStopping {
+            let accepted: AcceptedSocket?
+            do {
+                let fd = listener.withLock { $0?.rawValue ?? -1 }
+                guard fd >= 0 else { return }
+                guard try Poll.wait(fd, for: .readable, timeout: 0.25) else { continue }
+                accepted = try TCPSocket.accept(fd)
+            } catch {
+                log.error("replication: accept: \(error)")
+                OSThread.sleep(seconds: 0.1)
+                continue
+            }
+            guard let accepted else { continue }
+            if subscribers.withLock({ $0.count }) >= Self.maximumSubscriberLinks {
+                log.error("replication: refusing a connection from \(accepted.peer.map(\.description) ?? "?"): \(Self.maximumSubscriberLinks) links already")
+                continue
+            }
+            let peer = accepted.peer
+            let descriptor = accepted.takeDescriptor()
+            let box = DescriptorBox(descriptor)
+            _ = spawn("repl-serve") { [self] in
+                guard let descriptor = box.take() else { return }
+                serve(descriptor, peer: peer)
+            }
+        }
+    }
+
+    /// Hands a descriptor to another thread exactly once.
+    final class DescriptorBox: Sendable {
+        private let descriptor: Mutex<FileDescriptor?>
+        init(_ descriptor: consuming FileDescriptor) { self.descriptor = Mutex(descriptor) }
+        func take() -> FileDescriptor? { descriptor.withLock { $0.take() } }
+    }
+
+    // MARK: - Status
+
+    /// The status of a node without a replication section: its own log only.
+    static func standaloneStatus(nodeId: String, region: String, storage: JournalSecretStorage, journal: Journal) -> JSONValue {
+        .object([
+            (key: "nodeId", value: .string(nodeId)),
+            (key: "region", value: .string(region)),
+            (key: "role", value: .string("primary")),
+            (key: "replication", value: .null),
+            (key: "logs", value: .array([.object([
+                (key: "region", value: .string(region)),
+                (key: "role", value: .string("primary")),
+                (key: "epoch", value: .number(String(storage.epoch))),
+                (key: "lsn", value: .number(String(storage.committedLSN))),
+                (key: "subscribers", value: .array([])),
+            ])])),
+        ])
+    }
+
+    /// The node's replication state, for `strongroom status`.
+    func status() -> JSONValue {
+        let now = Self.nowMillis()
+        let committed = storage.committedLSN
+        let links = subscribers.withLock { Array($0.values) }
+        var subscriberEntries: [JSONValue] = []
+        for link in links.sorted(by: { $0.connectedAtMillis < $1.connectedAtMillis }) {
+            let progress = link.progress.withLock { $0 }
+            let heard: JSONValue = progress.lastHeardAtMillis.map { .number(String(max(0, now - $0))) } ?? .null
+            subscriberEntries.append(.object([
+                (key: "nodeId", value: .string(progress.nodeId)),
+                (key: "region", value: .string(progress.region)),
+                (key: "link", value: .string("connected")),
+                (key: "ackedEpoch", value: .number(String(progress.acked.epoch))),
+                (key: "ackedLSN", value: .number(String(progress.acked.lsn))),
+                (key: "shippedLSN", value: .number(String(progress.shipped.lsn))),
+                (key: "lagRecords", value: .number(String(progress.lagRecords(sourceLSN: committed)))),
+                (key: "lagMillis", value: .number(String(progress.lagMillis(nowMillis: now)))),
+                (key: "lastHeardMillisAgo", value: heard),
+            ]))
+        }
+        let own: JSONValue = .object([
+            (key: "region", value: .string(region)),
+            (key: "role", value: .string("primary")),
+            (key: "epoch", value: .number(String(storage.epoch))),
+            (key: "lsn", value: .number(String(committed))),
+            (key: "subscribers", value: .array(subscriberEntries)),
+        ])
+        let positions = storage.read { $0.sources }
+        var held: [JSONValue] = [own]
+        for (sourceRegion, state) in sources.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
+            let applied = positions[sourceRegion]
+            let sourceLSN = state.sourcePosition?.lsn
+            var lag = JSONValue.null
+            if let sourceLSN, let applied { lag = .number(String(sourceLSN > applied.lsn ? sourceLSN - applied.lsn : 0)) }
+            let epoch: JSONValue = applied.map { .number(String($0.epoch)) } ?? .null
+            let lsn: JSONValue = applied.map { .number(String($0.lsn)) } ?? .null
+            let source: JSONValue = sourceLSN.map { .number(String($0)) } ?? .null
+            let heard: JSONValue = state.lastHeardAtMillis.map { .number(String(max(0, now - $0))) } ?? .null
+            let lastError: JSONValue = state.lastError.map { .string($0) } ?? .null
+            held.append(.object([
+                (key: "region", value: .string(sourceRegion)),
+                (key: "role", value: .string("replica")),
+                (key: "source", value: .string("\(state.peer.nodeId) at \(state.peer.address)")),
+                (key: "epoch", value: epoch),
+                (key: "lsn", value: lsn),
+                (key: "sourceLSN", value: source),
+                (key: "lagRecords", value: lag),
+                (key: "link", value: .string(state.connected ? "connected" : "disconnected")),
+                (key: "lastHeardMillisAgo", value: heard),
+                (key: "lastError", value: lastError),
+            ]))
+        }
+        return .object([
+            (key: "nodeId", value: .string(nodeId)),
+            (key: "region", value: .string(region)),
+            (key: "role", value: .string("primary")),
+            (key: "replication", value: .string(boundAddress.description)),
+            (key: "logs", value: .array(held)),
+        ])
+    }
+}
