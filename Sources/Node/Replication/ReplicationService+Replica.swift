@@ -121,6 +121,7 @@ extension ReplicationService {
                 throw LinkError(.io, "unexpected message")
             }
             if let acked {
+                sources.withLock { $0[peer.region]?.appliedPosition = acked }
                 let notices = storage.read { Self.encodeNotices($0.sources[peer.region], source: peer.region) }
                 let changed = notices != lastNotices
                 lastNotices = notices
@@ -150,6 +151,9 @@ extension ReplicationService {
         guard case .success(let facts) = Fact.decodeList(record.payload) else {
             throw LinkError(.io, "record \(record.position) does not decode")
         }
+        // Nothing for this region: acknowledged once the records before it are durable, and not
+        // logged (the durable position stays behind; after a restart the source skips it again).
+        guard !facts.isEmpty else { return }
         let localRegion = region
         let seal = replicaSealer
         try submit(outstanding) { state throws(ReplicaSealingFailure) in

@@ -125,11 +125,11 @@ extension ReplicationService {
             size += bytes
         }
         parts.append(Fact.encode(list: current))
+        subscriber.progress.withLock { $0.recordShipped(through: position) }
         for (index, payload) in parts.enumerated() {
             try subscriber.link.send(.snapshot(SnapshotPart(position: position, index: UInt32(index), isLast: index == parts.count - 1,
                                                             payload: payload)), timeout: sendTimeout)
         }
-        subscriber.progress.withLock { $0.recordShipped(through: position) }
         log.info("replication: snapshot at \(position) sent to \(subscriberRegion): \(seeds.count) secrets in \(parts.count) parts")
         return lsn
     }
@@ -172,7 +172,9 @@ extension ReplicationService {
                     throw LinkError(.io, "record at LSN \(record.lsn) does not decode: \(error)")
                 }
                 // Records with nothing for this region are not sent; the last one of the batch
-                // is, empty, so that the subscriber's position (and its lag) moves on.
+                // is, empty, so that the subscriber's position (and its lag) moves on. The
+                // subscriber acknowledges an empty record without logging anything for it (two
+                // regions would otherwise keep each other's logs growing).
                 guard !shipped.isEmpty || record.lsn == last.lsn else { continue }
                 let entry = ShippedRecord(position: LogPosition(epoch: record.epoch, lsn: record.lsn), payload: Fact.encode(list: shipped))
                 if !batch.isEmpty && size + entry.encodedByteCount > ReplicationProtocol.maximumFrameBytes {
@@ -189,8 +191,9 @@ extension ReplicationService {
     }
 
     private func send(_ batch: [ShippedRecord], to subscriber: SubscriberLink) throws {
-        try subscriber.link.send(.records(RecordBatch(records: batch)), timeout: sendTimeout)
+        // Noted before sending: the ack may be read before `send` returns.
         if let last = batch.last { subscriber.progress.withLock { $0.recordShipped(through: last.position) } }
+        try subscriber.link.send(.records(RecordBatch(records: batch)), timeout: sendTimeout)
     }
 
     private func heartbeat(_ subscriber: SubscriberLink) throws {

@@ -61,6 +61,9 @@ final class ReplicationService: Sendable {
         var lastError: String?
         /// The source's newest position, from its heartbeats and welcome.
         var sourcePosition: LogPosition?
+        /// The newest position acknowledged to the source (empty records included, which are
+        /// acknowledged without being logged).
+        var appliedPosition: LogPosition?
         var lastHeardAtMillis: Int64?
         var connects = 0
     }
@@ -246,7 +249,8 @@ final class ReplicationService: Sendable {
         let positions = storage.read { $0.sources }
         var held: [JSONValue] = [own]
         for (sourceRegion, state) in sources.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
-            let applied = positions[sourceRegion]
+            let durable = positions[sourceRegion].map { LogPosition(epoch: $0.epoch, lsn: $0.lsn) }
+            let applied = [durable, state.appliedPosition].compactMap { $0 }.max()
             let sourceLSN = state.sourcePosition?.lsn
             var lag = JSONValue.null
             if let sourceLSN, let applied { lag = .number(String(sourceLSN > applied.lsn ? sourceLSN - applied.lsn : 0)) }
