@@ -13,6 +13,7 @@ let usage = """
           (default \(DevEnvironment.defaultPort)), region R (default \(DevEnvironment.defaultRegion)).
       strongroom serve --config FILE
           Run a node from an explicit JSON configuration.
+    \(FrontConfiguration.usage)
       strongroom journal verify --dir DIR
           Check a data directory's region log and snapshots offline (exit 1 on a problem).
       strongroom journal dump --dir DIR [--from LSN] [--limit N]
@@ -158,6 +159,25 @@ case "serve":
     } catch let error as NodeConfiguration.Problem {
         fail(error.message)
     } catch let error as Node.StartupError {
+        fail(error.message)
+    } catch {
+        fail("\(error)")
+    }
+case "front":
+    Signals.prepare()
+    do {
+        let configuration = try FrontConfiguration.parse(arguments: Array(arguments.dropFirst()))
+        let front = try FrontProxy(configuration: configuration, log: Logger(label: "front"))
+        do {
+            try front.start()
+        } catch {
+            fail("cannot start the front: \(error)")
+        }
+        front.runUntilSignalled()
+        exit(0)
+    } catch let error as FrontConfiguration.Problem {
+        fail("\(error.message)\n\(usage)")
+    } catch let error as FrontProxy.StartupError {
         fail(error.message)
     } catch {
         fail("\(error)")
