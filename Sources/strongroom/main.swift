@@ -23,6 +23,7 @@ let usage = """
           Write DIR/cluster.json for the running processes and print how to use the cluster.
       strongroom cluster show [--dir DIR]
           Print how to use the cluster that DIR/cluster.json describes.
+    \(FrontConfiguration.usage)
       strongroom journal verify --dir DIR
           Check a data directory's region log and snapshots offline (exit 1 on a problem).
       strongroom journal dump --dir DIR [--from LSN] [--limit N]
@@ -220,6 +221,25 @@ case "cluster":
         say(ClusterEnvironment.banner(manifest: manifest, directory: directory))
     default:
         fail("cluster needs init, manifest or show\n\(usage)")
+    }
+case "front":
+    Signals.prepare()
+    do {
+        let configuration = try FrontConfiguration.parse(arguments: Array(arguments.dropFirst()))
+        let front = try FrontProxy(configuration: configuration, log: Logger(label: "front"))
+        do {
+            try front.start()
+        } catch {
+            fail("cannot start the front: \(error)")
+        }
+        front.runUntilSignalled()
+        exit(0)
+    } catch let error as FrontConfiguration.Problem {
+        fail("\(error.message)\n\(usage)")
+    } catch let error as FrontProxy.StartupError {
+        fail(error.message)
+    } catch {
+        fail("\(error)")
     }
 case "journal":
     let rest = arguments.dropFirst()

@@ -283,17 +283,25 @@ final class TLSStream: @unchecked Sendable {
             while true {
                 try checkOpen()
                 let remaining = deadline - MonotonicClock.seconds()
-                guard remaining > 0 else { throw LinkError(.timedOut, "\(activity) from \(peerDescription) timed out") }
+                let timedOut = LinkError(.timedOut, "\(activity) from \(peerDescription) timed out")
                 let result: IOResult
                 do {
-                    guard try Poll.wait(socket.rawValue, for: .readable, timeout: remaining) else { continue }
+                    // Polled even when the deadline has passed (a zero timeout): what already
+                    // waits in the socket, an end of file included, is still seen.
+                    guard try Poll.wait(socket.rawValue, for: .readable, timeout: max(0, remaining)) else {
+                        if remaining <= 0 { throw timedOut }
+                        continue
+                    }
                     result = try TCPSocket.read(socket.rawValue, into: scratch)
+                } catch let error as LinkError {
+                    throw error
                 } catch {
                     try checkOpen()
                     throw LinkError(.io, "\(activity) from \(peerDescription): \(error)")
                 }
                 switch result {
                 case .wouldBlock:
+                    if remaining <= 0 { throw timedOut }
                     continue
                 case .transferred(0):
                     // After close() the shut-down socket reads as end of file: that is `.closed`.

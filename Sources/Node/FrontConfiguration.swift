@@ -1,0 +1,113 @@
+public import Platform
+
+/// How `strongroom front` runs: where it listens, its certificate, the CA the nodes' certificates
+/// chain to, and which node serves each region.
+public struct FrontConfiguration: Sendable {
+    /// A command-line or configuration mistake, said in one line.
+    public struct Problem: Error, Sendable, CustomStringConvertible {
+        public var message: String
+        public init(_ message: String) { self.message = message }
+        public var description: String { message }
+    }
+
+    /// The HTTPS address clients connect to.
+    public var listen: SocketAddress
+    /// The front's certificate chain (PEM) and private key (PEM, mode 0600), shown to clients.
+    public var certificateFile: String
+    public var privateKeyFile: String
+    /// The CA the nodes' HTTPS certificates chain to (the front's only trust root).
+    public var caFile: String
+    /// Region name → the HTTPS address of that region's node.
+    public var routes: [String: SocketAddress]
+    /// Client connections, header and body sizes, and client-side timeouts, as a node's. The
+    /// default bound on connections is lower than a node's: each one is a thread here.
+    public var limits: ServerLimits
+    /// Opening a connection (TCP and TLS) to a node.
+    public var connectTimeout: Double = 5
+    /// From a request's last byte sent to a node to the end of the node's response.
+    public var responseTimeout: Double = 60
+
+    /// The default number of client connections (each has its own thread).
+    public static let defaultMaxConnections = 512
+
+    /// A configuration; `limits` defaults to a node's, with `defaultMaxConnections`.
+    public init(listen: SocketAddress, certificateFile: String, privateKeyFile: String, caFile: String,
+                routes: [String: SocketAddress], limits: ServerLimits? = nil) {
+        self.listen = listen
+        self.certificateFile = certificateFile
+        self.privateKeyFile = privateKeyFile
+        self.caFile = caFile
+        self.routes = routes
+        self.limits = limits ?? {
+            var limits = ServerLimits()
+            limits.maxConnections = Self.defaultMaxConnections
+            return limits
+        }()
+    }
+
+    /// The usage lines of `strongroom front`.
+    public static let usage = """
+          strongroom front --listen HOST:PORT --certificate FILE --private-key FILE --ca FILE
+                           --route REGION=HOST:PORT [--route REGION=HOST:PORT]... [--max-connections N]
+              Run the front proxy: HTTPS on HOST:PORT with the given certificate and key; each
+              request goes, bytes unchanged, to the node of the region its SigV4 credential scope
+              names (over HTTPS, trusting only the CA in --ca), and the node's answer comes back.
+              A request naming no known region is answered 400; an unreachable node, 503.
+              Runs until SIGTERM or SIGINT.
+        """
+
+    /// Parses the arguments after `front`.
+    /// - Throws: `Problem` naming the first unknown, missing, repeated or malformed option.
+    public static func parse(arguments: [String]) throws(Problem) -> FrontConfiguration {
+        var single: [String: String] = [:]
+        var routes: [String: SocketAddress] = [:]
+        var rest = arguments[...]
+        let names: Set = ["--listen", "--certificate", "--private-key", "--ca", "--route", "--max-connections"]
+        while let flag = rest.popFirst() {
+            guard names.contains(flag) else { throw Problem("unknown option '\(flag)'") }
+            guard let value = rest.popFirst(), !value.hasPrefix("--") else { throw Problem("\(flag) needs a value") }
+            if flag == "--route" {
+                let (region, address) = try parseRoute(value)
+                guard routes[region] == nil else { throw Problem("--route: region \(region) is given twice") }
+                routes[region] = address
+                continue
+            }
+            guard single[flag] == nil else { throw Problem("\(flag) is given twice") }
+            single[flag] = value
+        }
+        func required(_ flag: String) throws(Problem) -> String {
+            guard let value = single[flag] else { throw Problem("front needs \(flag)") }
+            return value
+        }
+        let listenText = try required("--listen")
+        guard let listen = SocketAddress(listenText) else {
+            throw Problem("--listen: '\(listenText)' is not HOST:PORT with an IP address (or localhost)")
+        }
+        guard !routes.isEmpty else { throw Problem("front needs at least one --route REGION=HOST:PORT") }
+        var configuration = FrontConfiguration(
+            listen: listen, certificateFile: try required("--certificate"), privateKeyFile: try required("--private-key"),
+            caFile: try required("--ca"), routes: routes
+        )
+        if let text = single["--max-connections"] {
+            guard let count = Int(text), (1...100_000).contains(count) else {
+                throw Problem("--max-connections takes a whole number from 1 to 100000, got '\(text)'")
+            }
+            configuration.limits.maxConnections = count
+        }
+        return configuration
+    }
+
+    /// `REGION=HOST:PORT`.
+    static func parseRoute(_ text: String) throws(Problem) -> (String, SocketAddress) {
+        guard let equals = text.firstIndex(of: "=") else { throw Problem("--route takes REGION=HOST:PORT, got '\(text)'") }
+        let region = String(text[..<equals])
+        let addressText = String(text[text.index(after: equals)...])
+        guard NodeIdentity.isValidComponent(region) else {
+            throw Problem("--route: '\(region)' is not a region name (letters, digits, '-', '_', '.')")
+        }
+        guard let address = SocketAddress(addressText) else {
+            throw Problem("--route: '\(addressText)' is not HOST:PORT with an IP address (or localhost)")
+        }
+        return (region, address)
+    }
+}
