@@ -113,7 +113,8 @@ extension SecretsOperations {
             (listing ? "SecretVersionsToStages" : "VersionIdsToStages", secret.versions.isEmpty ? nil : stages),
             ("CreatedDate", timestamp(secret.createdDate)),
             ("PrimaryRegion", secret.primaryRegion.map { .string($0) } ?? (secret.replicas.isEmpty ? nil : .string(region))),
-            ("ReplicationStatus", secret.replicas.isEmpty ? nil : replicationStatusJSON(secret.replicas)),
+            // A ListSecrets entry has no ReplicationStatus in AWS's model.
+            ("ReplicationStatus", listing || secret.replicas.isEmpty ? nil : replicationStatusJSON(secret.replicas)),
         ])
     }
 

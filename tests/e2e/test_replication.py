@@ -1,0 +1,571 @@
+"""Replication on a real three-region cluster (cluster/up): us-east-1 writes, eu-west-1 and
+ap-southeast-2 serve their copies, over mutual TLS between real `strongroom` processes."""
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import BINARY, wait_for_tls
+
+PRIMARY, EU, AP = "us-east-1", "eu-west-1", "ap-southeast-2"
+REPLICA_WRITE = "Operation not permitted on a replica secret. Call must be made in primary secret's region."
+
+
+class Raw:
+    """Captures each answer's raw body bytes (botocore's after-call event)."""
+
+    def __init__(self, client):
+        self.client = client
+        self.last = None
+        client.meta.events.register("after-call.secretsmanager", self._capture)
+
+    def _capture(self, http_response, **_):
+        self.last = http_response.content
+
+    def call(self, operation, **kwargs):
+        getattr(self.client, operation)(**kwargs)
+        return self.last
+
+
+def as_region(body: bytes, region: str) -> bytes:
+    """The primary's answer as the replica region must give it: ARNs in that region, no
+    ReplicationStatus (the one member that differs, as in AWS)."""
+    text = body.decode()
+    text = re.sub(r',"ReplicationStatus":\[[^\]]*\]', "", text)
+    return text.replace(f"arn:aws:secretsmanager:{PRIMARY}:", f"arn:aws:secretsmanager:{region}:").encode()
+
+
+def eventually(check, timeout=20.0, interval=0.1):
+    """Retries `check` until it returns without an AssertionError or ClientError."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except (AssertionError, ClientError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(interval)
+
+
+def version_ids(client, name):
+    out = client.list_secret_version_ids(SecretId=name, IncludeDeprecated=True)["Versions"]
+    return sorted(v["VersionId"] for v in out)
+
+
+def workload(us):
+    """Creates, puts, label moves, tag and policy changes in us-east-1."""
+    both = [{"Region": EU}, {"Region": AP}]
+    us.create_secret(Name="app/db", SecretString='{"user":"app","password":"p0"}', Description="db",
+                     Tags=[{"Key": "team", "Value": "payments"}], AddReplicaRegions=both)
+    us.create_secret(Name="app/api-key", SecretBinary=b"\x00\x01binary", AddReplicaRegions=both)
+    us.create_secret(Name="eu-only/token", SecretString="eu-only-value-5b1f", AddReplicaRegions=[{"Region": EU}])
+    us.create_secret(Name="local/never-leaves-7c2e", SecretString="local-value-9d4a")
+    us.create_secret(Name="later/added", SecretString="first")
+    for i in range(1, 6):
+        us.put_secret_value(SecretId="app/db", SecretString=f'{{"user":"app","password":"p{i}"}}')
+    us.put_secret_value(SecretId="app/db", SecretString="staged", VersionStages=["AWSPENDING"])
+    pending = [v for v in us.list_secret_version_ids(SecretId="app/db")["Versions"] if "AWSPENDING" in v["VersionStages"]][0]
+    current = [v for v in us.list_secret_version_ids(SecretId="app/db")["Versions"] if "AWSCURRENT" in v["VersionStages"]][0]
+    us.update_secret_version_stage(SecretId="app/db", VersionStage="blue", MoveToVersionId=current["VersionId"])
+    us.update_secret_version_stage(SecretId="app/db", VersionStage="AWSCURRENT", MoveToVersionId=pending["VersionId"],
+                                   RemoveFromVersionId=current["VersionId"])
+    us.tag_resource(SecretId="app/db", Tags=[{"Key": "env", "Value": "prod"}, {"Key": "team", "Value": "core"}])
+    us.untag_resource(SecretId="app/api-key", TagKeys=["nothing"])
+    us.tag_resource(SecretId="app/api-key", Tags=[{"Key": "k", "Value": "v"}])
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+        "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]})
+    us.put_resource_policy(SecretId="app/db", ResourcePolicy=policy)
+    us.update_secret(SecretId="app/api-key", Description="rotated by hand")
+    us.put_secret_value(SecretId="eu-only/token", SecretString="eu-only-value-2")
+    # Replicated after it was written to: the copy carries its whole history.
+    us.put_secret_value(SecretId="later/added", SecretString="second")
+    us.replicate_secret_to_regions(SecretId="later/added", AddReplicaRegions=[{"Region": AP}])
+
+
+@pytest.fixture(scope="module")
+def replicated(cluster):
+    us = cluster.client(PRIMARY)
+    workload(us)
+    expected = {EU: ["app/db", "app/api-key", "eu-only/token"], AP: ["app/db", "app/api-key", "later/added"]}
+
+    def all_in_sync():
+        for name in ["app/db", "app/api-key", "eu-only/token", "later/added"]:
+            for status in us.describe_secret(SecretId=name).get("ReplicationStatus", []):
+                assert status["Status"] == "InSync", (name, status)
+    eventually(all_in_sync)
+    return cluster, expected
+
+
+def test_replicas_answer_byte_for_byte_as_the_primary(replicated):
+    cluster, expected = replicated
+    us = Raw(cluster.client(PRIMARY))
+    # LastAccessedDate is each region's own (a day, as AWS reports it): read everywhere first.
+    for region, names in expected.items():
+        for name in names:
+            eventually(lambda: cluster.client(region).get_secret_value(SecretId=name))
+            cluster.client(PRIMARY).get_secret_value(SecretId=name)
+    for region, names in expected.items():
+        replica = Raw(cluster.client(region))
+        for name in names:
+            def same(operation, **kwargs):
+                want = as_region(us.call(operation, **kwargs), region)
+                assert replica.call(operation, **kwargs) == want, (region, operation, kwargs)
+            eventually(lambda: same("describe_secret", SecretId=name))
+            same("list_secret_version_ids", SecretId=name, IncludeDeprecated=True)
+            same("get_secret_value", SecretId=name)
+            for version in version_ids(cluster.client(PRIMARY), name):
+                same("get_secret_value", SecretId=name, VersionId=version)
+            same("get_resource_policy", SecretId=name)
+
+
+def test_describe_shows_primary_region_and_replication_status(replicated):
+    cluster, _ = replicated
+    us, eu = cluster.client(PRIMARY), cluster.client(EU)
+    primary = us.describe_secret(SecretId="app/db")
+    assert primary["PrimaryRegion"] == PRIMARY
+    assert sorted((s["Region"], s["Status"], s["StatusMessage"], s["KmsKeyId"]) for s in primary["ReplicationStatus"]) == [
+        (AP, "InSync", "Replication succeeded", "alias/aws/secretsmanager"),
+        (EU, "InSync", "Replication succeeded", "alias/aws/secretsmanager")]
+    copy = eu.describe_secret(SecretId="app/db")
+    assert copy["PrimaryRegion"] == PRIMARY
+    assert copy["ARN"] == primary["ARN"].replace(PRIMARY, EU)
+    listed = {s["Name"]: s for s in us.list_secrets()["SecretList"]}
+    # ListSecrets entries carry PrimaryRegion, not ReplicationStatus (AWS's SecretListEntry).
+    assert listed["app/db"]["PrimaryRegion"] == PRIMARY and "ReplicationStatus" not in listed["app/db"]
+    assert "PrimaryRegion" not in listed["local/never-leaves-7c2e"]
+    # The replica's own key wraps its copies: reading them needs only eu-west-1's keyring.
+    assert eu.get_secret_value(SecretId=copy["ARN"])["SecretString"] == "staged"
+
+
+def test_a_secret_not_replicated_to_a_region_never_reaches_its_disk(replicated):
+    cluster, _ = replicated
+
+    def disk_holds(region, needle: bytes) -> bool:
+        for root, _, files in os.walk(cluster.node(region)["dataDir"]):
+            for file in files:
+                if needle in Path(root, file).read_bytes():
+                    return True
+        return False
+    # Positive control: eu-west-1 holds the name of its copy (the value is encrypted everywhere).
+    assert disk_holds(EU, b"eu-only/token")
+    for needle in [b"eu-only/token", b"eu-only-value", b"local/never-leaves-7c2e", b"local-value-9d4a"]:
+        assert not disk_holds(AP, needle), needle
+    names = [s["Name"] for s in cluster.client(AP).list_secrets()["SecretList"]]
+    assert "eu-only/token" not in names and "local/never-leaves-7c2e" not in names
+    # Never plaintext on any disk.
+    for region in cluster.regions:
+        assert not disk_holds(region, b"eu-only-value-2"), region
+
+
+def test_writes_to_a_replica_are_refused_with_awss_error(replicated):
+    cluster, _ = replicated
+    eu = cluster.client(EU)
+    writes = [
+        lambda: eu.put_secret_value(SecretId="app/db", SecretString="nope"),
+        lambda: eu.update_secret(SecretId="app/db", Description="nope"),
+        lambda: eu.tag_resource(SecretId="app/db", Tags=[{"Key": "a", "Value": "b"}]),
+        lambda: eu.untag_resource(SecretId="app/db", TagKeys=["env"]),
+        lambda: eu.put_resource_policy(SecretId="app/db", ResourcePolicy=json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Deny", "Principal": "*", "Action": "secretsmanager:DeleteSecret", "Resource": "*"}]})),
+        lambda: eu.delete_resource_policy(SecretId="app/db"),
+        lambda: eu.delete_secret(SecretId="app/db", ForceDeleteWithoutRecovery=True),
+        lambda: eu.update_secret_version_stage(SecretId="app/db", VersionStage="x", MoveToVersionId="a" * 32),
+        lambda: eu.replicate_secret_to_regions(SecretId="app/db", AddReplicaRegions=[{"Region": AP}]),
+    ]
+    for write in writes:
+        with pytest.raises(ClientError) as refused:
+            write()
+        assert refused.value.response["Error"]["Code"] == "InvalidRequestException"
+        assert refused.value.response["Error"]["Message"] == REPLICA_WRITE
+    assert eu.get_secret_value(SecretId="app/db")["SecretString"] == "staged"
+
+
+def test_a_primary_with_replicas_cannot_be_deleted(replicated):
+    cluster, _ = replicated
+    with pytest.raises(ClientError) as refused:
+        cluster.client(PRIMARY).delete_secret(SecretId="app/api-key")
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert "still has replica regions" in refused.value.response["Error"]["Message"]
+
+
+def test_a_name_clash_fails_unless_forced(replicated):
+    cluster, _ = replicated
+    us, eu = cluster.client(PRIMARY), cluster.client(EU)
+    eu.create_secret(Name="clash/name", SecretString="eu's own")
+    us.create_secret(Name="clash/name", SecretString="us value", AddReplicaRegions=[{"Region": EU}])
+
+    def failed():
+        status = us.describe_secret(SecretId="clash/name")["ReplicationStatus"][0]
+        assert status["Status"] == "Failed", status
+        assert status["StatusMessage"] == "Replication failed: Secret name clash/name already exists in region eu-west-1."
+    eventually(failed)
+    assert eu.get_secret_value(SecretId="clash/name")["SecretString"] == "eu's own"
+    us.replicate_secret_to_regions(SecretId="clash/name", AddReplicaRegions=[{"Region": EU}], ForceOverwriteReplicaSecret=True)
+    eventually(lambda: assert_equal(eu.get_secret_value(SecretId="clash/name")["SecretString"], "us value"))
+    eventually(lambda: assert_equal(us.describe_secret(SecretId="clash/name")["ReplicationStatus"][0]["Status"], "InSync"))
+
+
+def test_removing_a_region_deletes_its_copy(replicated):
+    cluster, _ = replicated
+    us, ap = cluster.client(PRIMARY), cluster.client(AP)
+    us.create_secret(Name="remove/me", SecretString="x", AddReplicaRegions=[{"Region": AP}])
+    eventually(lambda: ap.describe_secret(SecretId="remove/me"))
+    answer = us.remove_regions_from_replication(SecretId="remove/me", RemoveReplicaRegions=[AP])
+    assert answer["ReplicationStatus"] == []
+
+    def gone():
+        with pytest.raises(ClientError) as missing:
+            ap.describe_secret(SecretId="remove/me")
+        assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    eventually(gone)
+    us.delete_secret(SecretId="remove/me", ForceDeleteWithoutRecovery=True)
+
+
+def test_one_front_endpoint_serves_every_region(replicated):
+    cluster, _ = replicated
+    if not cluster.manifest.get("front"):
+        pytest.skip("this cluster runs without a front")
+    for region in cluster.regions:
+        via_front = cluster.client(region, via_front=True)
+        arn = via_front.describe_secret(SecretId="app/db")["ARN"]
+        assert arn.startswith(f"arn:aws:secretsmanager:{region}:"), arn
+
+
+def test_status_shows_each_log_and_its_subscribers(replicated):
+    cluster, _ = replicated
+    p = cluster.principal()
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=p["accessKeyId"], AWS_SECRET_ACCESS_KEY=p["secretAccessKey"],
+               AWS_CA_BUNDLE=cluster.manifest["caBundle"], AWS_REGION=PRIMARY)
+    run = subprocess.run([str(BINARY), "status", "--endpoint", cluster.node(PRIMARY)["endpoint"], "--json"],
+                         capture_output=True, text=True, env=env, timeout=30)
+    if run.returncode == 2 and "unknown command" in run.stderr:
+        pytest.skip("strongroom status is not in this binary")
+    assert run.returncode == 0, run.stderr
+    status = json.loads(run.stdout)
+    assert status["region"] == PRIMARY and status["role"] == "primary"
+    own = status["logs"][0]
+    assert own["region"] == PRIMARY and own["lsn"] > 0
+    assert sorted(s["region"] for s in own["subscribers"]) == [AP, EU]
+    replicas = {log["region"]: log for log in status["logs"][1:]}
+    assert set(replicas) == {EU, AP}
+    assert all(log["link"] == "connected" for log in replicas.values())
+
+
+def assert_equal(a, b):
+    assert a == b, (a, b)
+
+
+# MARK: - Failures: kill and restart, a cut link, a foreign CA, promotion with the primary down.
+
+def start_node(cluster, region) -> subprocess.Popen:
+    """Starts a region's node again from its configuration (our process, stopped by PID)."""
+    directory = cluster.directory / region
+    log = open(directory / "node.log", "a")
+    proc = subprocess.Popen([str(BINARY), "serve", "--config", str(directory / "config.json")],
+                            stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    port = int(cluster.node(region)["endpoint"].rsplit(":", 1)[1])
+    wait_for_tls(port, cluster.manifest["caBundle"], proc)
+    return proc
+
+
+def kill(pid: int, sig=signal.SIGKILL):
+    os.kill(pid, sig)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        except ChildProcessError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"pid {pid} did not stop")
+
+
+@pytest.fixture
+def own_cluster(binary, tmp_path):
+    """A cluster of its own, for tests that kill and restart nodes."""
+    from conftest import start_cluster
+    running = start_cluster(tmp_path / "c")
+    running.extra = []
+    yield running
+    for proc in running.extra:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=30)
+    running.down()
+
+
+def counts_match(us, replica, name):
+    want = version_ids(us, name)
+    got = version_ids(replica, name)
+    assert got == want, (len(got), len(want))
+    assert len(set(got)) == len(got)
+
+
+def test_a_killed_replica_catches_up_with_nothing_missing_or_duplicated(own_cluster):
+    cluster = own_cluster
+    us, eu = cluster.client(PRIMARY), cluster.client(EU)
+    us.create_secret(Name="kill/one", SecretString="v0", AddReplicaRegions=[{"Region": EU}])
+    eventually(lambda: eu.describe_secret(SecretId="kill/one"))
+    kill(cluster.node(EU)["pid"])
+    for i in range(1, 31):
+        us.put_secret_value(SecretId="kill/one", SecretString=f"v{i}")
+    us.create_secret(Name="kill/two", SecretString="while down", AddReplicaRegions=[{"Region": EU}])
+    cluster.extra.append(start_node(cluster, EU))
+    eu = cluster.client(EU)
+    eventually(lambda: counts_match(us, eu, "kill/one"), timeout=30)
+    assert eu.get_secret_value(SecretId="kill/one")["SecretString"] == "v30"
+    assert eu.get_secret_value(SecretId="kill/two")["SecretString"] == "while down"
+    # The restart again, cleanly this time: the position is durable, nothing is applied twice.
+    proc = cluster.extra.pop()
+    proc.terminate()
+    proc.wait(timeout=30)
+    us.put_secret_value(SecretId="kill/one", SecretString="v31")
+    cluster.extra.append(start_node(cluster, EU))
+    eventually(lambda: counts_match(us, cluster.client(EU), "kill/one"), timeout=30)
+    assert cluster.client(EU).get_secret_value(SecretId="kill/one")["SecretString"] == "v31"
+
+
+def test_stop_replication_to_replica_works_with_the_primary_down(own_cluster):
+    cluster = own_cluster
+    us, eu, ap = cluster.client(PRIMARY), cluster.client(EU), cluster.client(AP)
+    us.create_secret(Name="dr/db", SecretString="before", AddReplicaRegions=[{"Region": EU}, {"Region": AP}])
+    eventually(lambda: assert_equal(eu.get_secret_value(SecretId="dr/db")["SecretString"], "before"))
+    eventually(lambda: ap.describe_secret(SecretId="dr/db"))
+    kill(cluster.node(PRIMARY)["pid"], signal.SIGTERM)
+    # The DR drill: promote eu-west-1's copy while us-east-1 is down.
+    answer = eu.stop_replication_to_replica(SecretId="dr/db")
+    assert answer["ARN"].startswith(f"arn:aws:secretsmanager:{EU}:")
+    described = eu.describe_secret(SecretId="dr/db")
+    assert "PrimaryRegion" not in described and "ReplicationStatus" not in described
+    eu.put_secret_value(SecretId="dr/db", SecretString="written in eu")
+    assert eu.get_secret_value(SecretId="dr/db")["SecretString"] == "written in eu"
+    # The primary comes back and learns of it: eu-west-1 leaves its ReplicationStatus.
+    cluster.extra.append(start_node(cluster, PRIMARY))
+    us = cluster.client(PRIMARY)
+
+    def reconciled():
+        statuses = us.describe_secret(SecretId="dr/db")["ReplicationStatus"]
+        assert [s["Region"] for s in statuses] == [AP], statuses
+    eventually(reconciled, timeout=30)
+    us.put_secret_value(SecretId="dr/db", SecretString="written in us")
+    eventually(lambda: assert_equal(ap.get_secret_value(SecretId="dr/db")["SecretString"], "written in us"))
+    time.sleep(0.5)
+    assert eu.get_secret_value(SecretId="dr/db")["SecretString"] == "written in eu"
+
+
+class CuttableProxy:
+    """A TCP relay between two nodes that the test can cut (every connection dropped, new ones
+    refused) and heal: the replication link, cut for real, bytes untouched (TLS end to end)."""
+
+    def __init__(self, target: tuple[str, int]):
+        import socket
+        import threading
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.listener.settimeout(0.2)
+        self.open = True
+        self.stopped = False
+        self.sockets = []
+        self.lock = threading.Lock()
+        self.accepted = 0
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        import socket
+        import threading
+        while not self.stopped:
+            try:
+                client, _ = self.listener.accept()
+            except (TimeoutError, socket.timeout):
+                continue
+            except OSError:
+                return
+            if not self.open:
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.sockets += [client, upstream]
+                self.accepted += 1
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, source, sink):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def cut(self):
+        import socket
+        self.open = False
+        with self.lock:
+            for s in self.sockets:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+            self.sockets = []
+
+    def heal(self):
+        self.open = True
+
+    def stop(self):
+        self.stopped = True
+        self.cut()
+        self.listener.close()
+
+
+def test_a_cut_link_heals_and_catches_up_with_nothing_missing_or_duplicated(own_cluster):
+    cluster = own_cluster
+    us = cluster.client(PRIMARY)
+    # eu-west-1 reaches us-east-1 through a relay we can cut.
+    host, port = cluster.node(PRIMARY)["replication"].rsplit(":", 1)
+    proxy = CuttableProxy((host, int(port)))
+    try:
+        kill(cluster.node(EU)["pid"], signal.SIGTERM)
+        config_path = cluster.directory / EU / "config.json"
+        config = json.loads(config_path.read_text())
+        for peer in config["replication"]["peers"]:
+            if peer["region"] == PRIMARY:
+                peer["address"] = f"127.0.0.1:{proxy.port}"
+        config_path.write_text(json.dumps(config))
+        cluster.extra.append(start_node(cluster, EU))
+        eu = cluster.client(EU)
+        us.create_secret(Name="cut/one", SecretString="v0", AddReplicaRegions=[{"Region": EU}])
+        eventually(lambda: assert_equal(eu.get_secret_value(SecretId="cut/one")["SecretString"], "v0"))
+        before = proxy.accepted
+
+        proxy.cut()
+        for i in range(1, 41):
+            us.put_secret_value(SecretId="cut/one", SecretString=f"v{i}")
+        us.update_secret_version_stage(SecretId="cut/one", VersionStage="blue",
+                                       MoveToVersionId=version_ids(us, "cut/one")[0])
+        time.sleep(1.5)
+        # Cut: eu-west-1 still serves what it had, and nothing of what was written since.
+        assert eu.get_secret_value(SecretId="cut/one")["SecretString"] != "v40"
+
+        proxy.heal()
+        eventually(lambda: counts_match(us, eu, "cut/one"), timeout=30)
+        assert eu.get_secret_value(SecretId="cut/one")["SecretString"] == "v40"
+        want = {v["VersionId"]: sorted(v["VersionStages"]) for v in us.list_secret_version_ids(SecretId="cut/one")["Versions"]}
+        got = {v["VersionId"]: sorted(v["VersionStages"]) for v in eu.list_secret_version_ids(SecretId="cut/one")["Versions"]}
+        assert got == want
+        assert proxy.accepted > before, "the link was not made again"
+        log = (cluster.directory / EU / "node.log").read_text()
+        assert "subscribed to us-east-1 at 1/" in log
+    finally:
+        proxy.stop()
+
+
+def make_certificate(directory: Path, name: str, ca_cert: Path | None, ca_key: Path | None, uri: str) -> tuple[Path, Path]:
+    """A P-256 certificate with the SAN URI `uri`, issued by the CA given (or a new foreign CA)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    if ca_cert is None:
+        ca_key = directory / "foreign-ca.key"
+        ca_cert = directory / "foreign-ca.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", str(ca_key), "-out", str(ca_cert), "-days", "2", "-subj", "/CN=foreign CA"],
+                       check=True, capture_output=True)
+    key, csr, cert, ext = (directory / f"{name}.{s}" for s in ("key", "csr", "pem", "ext"))
+    subprocess.run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", str(key), "-out", str(csr), "-subj", f"/CN={name}"], check=True, capture_output=True)
+    ext.write_text(f"subjectAltName=URI:{uri},IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n")
+    subprocess.run(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca_cert), "-CAkey", str(ca_key),
+                    "-CAcreateserial", "-out", str(cert), "-days", "2", "-extfile", str(ext)], check=True, capture_output=True)
+    return cert, key
+
+
+def crc32c(data: bytes) -> int:
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def hello_frame(node_id: str, region: str, source: str) -> bytes:
+    """A replication hello (type 1) as the protocol frames it: SRPL, length, CRC32C, type, flags."""
+    def text(s):
+        b = s.encode()
+        return len(b).to_bytes(4, "big") + b
+    payload = (1).to_bytes(2, "big") + text(node_id) + text(region) + text(source) + b"\x00" + (0).to_bytes(4, "big")
+    body = bytes([1, 0]) + payload
+    return b"SRPL" + len(body).to_bytes(4, "big") + crc32c(body).to_bytes(4, "big") + body
+
+
+def replication_handshake(cluster, cert: Path, key: Path, frame: bytes) -> bytes:
+    """Connects to us-east-1's replication port with `cert`, sends `frame`, returns what came back."""
+    import socket
+    import ssl
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    context.load_verify_locations(cluster.manifest["caBundle"])
+    context.check_hostname = False
+    context.load_cert_chain(str(cert), str(key))
+    host, port = cluster.node(PRIMARY)["replication"].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        with context.wrap_socket(raw) as tls:
+            tls.sendall(frame)
+            received = b""
+            try:
+                while len(received) < 64:
+                    chunk = tls.recv(4096)
+                    if not chunk:
+                        break
+                    received += chunk
+            except (ssl.SSLError, ConnectionResetError, TimeoutError):
+                pass
+            return received
+
+
+def test_a_node_with_a_foreign_ca_certificate_is_refused(replicated, tmp_path):
+    cluster, _ = replicated
+    log_path = cluster.directory / PRIMARY / "node.log"
+    before = len(log_path.read_text())
+    cert, key = make_certificate(tmp_path, "impostor", None, None, "spiffe://strongroom/region/eu-west-1/node/eu-west-1-a")
+    received = replication_handshake(cluster, cert, key, hello_frame("eu-west-1-a", EU, PRIMARY))
+    assert b"SRPL" not in received, "a node with a foreign CA's certificate was answered"
+    eventually(lambda: assert_equal("replication: refused a link" in log_path.read_text()[before:], True), timeout=10)
+
+
+def test_a_certificate_naming_another_node_than_the_hello_is_refused(replicated, tmp_path):
+    cluster, _ = replicated
+    ca_cert, ca_key = cluster.directory / "ca.pem", cluster.directory / "ca.key"
+    log_path = cluster.directory / PRIMARY / "node.log"
+    cert, key = make_certificate(tmp_path, "eu", ca_cert, ca_key, "spiffe://strongroom/region/eu-west-1/node/eu-west-1-b")
+    before = len(log_path.read_text())
+    received = replication_handshake(cluster, cert, key, hello_frame("eu-west-1-a", EU, PRIMARY))
+    assert received[:4] == b"SRPL" and received[12] == 3, received[:20]  # a `refused` frame
+    assert b"does not match the certificate" in received
+    eventually(lambda: assert_equal("its certificate names eu-west-1-b" in log_path.read_text()[before:], True), timeout=10)
