@@ -24,10 +24,6 @@ public enum ClusterEnvironment {
     /// The id of a region's node: `<region>-a` (one node per region for now).
     public static func nodeId(region: String) -> String { "\(region)-a" }
 
-    /// The subjectAltName URI that names a node in its certificate.
-    // Same form as NodeIdentity.uri (transport); kept here so that init does not depend on it.
-    static func identityURI(region: String, nodeId: String) -> String { "spiffe://strongroom/region/\(region)/node/\(nodeId)" }
-
     /// Parses `--regions`: a comma-separated list of distinct region names, 1 to `maximumRegions`.
     public static func parseRegions(_ text: String) throws(Node.StartupError) -> [String] {
         let regions = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -71,7 +67,7 @@ public enum ClusterEnvironment {
             try makeDirectory(nodeDir)
             try DevEnvironment.writeCertificate(
                 commonName: nodeId, organizationalUnit: region, dnsNames: [], ipAddresses: ["127.0.0.1"],
-                uris: [identityURI(region: region, nodeId: nodeId)], certificate: nodeDir + "/node.pem", privateKey: nodeDir + "/node.key",
+                uris: [NodeIdentity.uri(region: region, nodeId: nodeId)], certificate: nodeDir + "/node.pem", privateKey: nodeDir + "/node.key",
                 caCertificate: caPath, caPrivateKey: caKeyPath, now: now)
             let keyring = try DevEnvironment.keyring(region: region, random: &random)
             try DevEnvironment.writeFile(Array(keyring.encoded()), to: nodeDir + "/keyring.json", mode: 0o600)

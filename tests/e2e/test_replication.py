@@ -569,3 +569,30 @@ def test_a_certificate_naming_another_node_than_the_hello_is_refused(replicated,
     assert received[:4] == b"SRPL" and received[12] == 3, received[:20]  # a `refused` frame
     assert b"does not match the certificate" in received
     eventually(lambda: assert_equal("its certificate names eu-west-1-b" in log_path.read_text()[before:], True), timeout=10)
+
+
+def test_a_replica_rebuilt_from_nothing_is_brought_up_to_date_by_a_filtered_snapshot(own_cluster):
+    import shutil
+    cluster = own_cluster
+    us = cluster.client(PRIMARY)
+    us.create_secret(Name="snap/both", SecretString="b0", AddReplicaRegions=[{"Region": EU}, {"Region": AP}])
+    us.create_secret(Name="snap/ap-only-4e1d", SecretString="ap-only", AddReplicaRegions=[{"Region": AP}])
+    us.create_secret(Name="snap/eu-only", SecretString="e0", AddReplicaRegions=[{"Region": EU}])
+    eventually(lambda: assert_equal(cluster.client(EU).get_secret_value(SecretId="snap/eu-only")["SecretString"], "e0"))
+    # eu-west-1 loses its disk: stopped, its data directory removed, started empty.
+    kill(cluster.node(EU)["pid"], signal.SIGTERM)
+    shutil.rmtree(cluster.node(EU)["dataDir"])
+    for i in range(1, 11):
+        us.put_secret_value(SecretId="snap/both", SecretString=f"b{i}")
+    cluster.extra.append(start_node(cluster, EU))
+    eu = cluster.client(EU)
+    eventually(lambda: counts_match(us, eu, "snap/both"), timeout=30)
+    counts_match(us, eu, "snap/eu-only")
+    assert eu.get_secret_value(SecretId="snap/both")["SecretString"] == "b10"
+    names = [s["Name"] for s in eu.list_secrets()["SecretList"]]
+    assert "snap/ap-only-4e1d" not in names
+    log = (cluster.directory / PRIMARY / "node.log").read_text()
+    assert re.search(r"snapshot at 1/\d+ sent to eu-west-1: 2 secrets", log), log[-2000:]
+    # And it streams again afterwards.
+    us.put_secret_value(SecretId="snap/eu-only", SecretString="e1")
+    eventually(lambda: assert_equal(eu.get_secret_value(SecretId="snap/eu-only")["SecretString"], "e1"))
