@@ -33,6 +33,8 @@ final class ReplicationService: Sendable {
     /// What each peer subscription last saw (for `status`), by source region.
     let sources = Mutex<[String: SourceLinkState]>([:])
     private let threads = Mutex<[OSThread]>([])
+    /// Link threads running (detached).
+    private let linkThreads = ConditionLock<Int>(0)
     let stopping = Atomic<Bool>(false)
 
     /// The most subscriber links served at once (each is two threads).
@@ -121,30 +123,35 @@ final class ReplicationService: Sendable {
         stopping.store(true, ordering: .releasing)
         for link in subscribers.withLock({ Array($0.values) }) { link.link.close() }
         storage.wakeWaiters()
-        var joined: [OSThread] = []
-        while true {
-            let pending = threads.withLock { list -> [OSThread] in
-                let out = list
-                list.removeAll()
-                return out
-            }
-            if pending.isEmpty { break }
-            for thread in pending where !thread.isCurrent { thread.join() }
-            joined += pending
-            for link in subscribers.withLock({ Array($0.values) }) { link.link.close() }
+        let pending = threads.withLock { list -> [OSThread] in
+            let out = list
+            list.removeAll()
+            return out
         }
+        for thread in pending where !thread.isCurrent { thread.join() }
+        // The accept thread has stopped: no new links. Close the ones left and wait for their
+        // threads (each wait inside them is bounded by the heartbeat period).
+        for link in subscribers.withLock({ Array($0.values) }) { link.link.close() }
+        storage.wakeWaiters()
+        linkThreads.withLock(waitingUntil: { $0 == 0 }) { _ in }
         _ = listener.withLock { $0.take() }
     }
 
     var isStopping: Bool { stopping.load(ordering: .acquiring) }
 
-    /// Starts a thread that is joined at `stop()`.
+    /// Starts a detached thread for one link (links come and go: their threads are not kept
+    /// for joining); `stop()` waits for the running ones to finish.
     func spawn(_ name: String, _ body: @escaping @Sendable () -> Void) -> Bool {
+        linkThreads.withLock { $0 += 1 }
         do {
-            let thread = try OSThread.start(name: name, body)
-            threads.withLock { $0.append(thread) }
+            try OSThread.startDetached(name: name) { [self] in
+                body()
+                linkThreads.withLock { $0 -= 1 }
+                linkThreads.broadcast()
+            }
             return true
         } catch {
+            linkThreads.withLock { $0 -= 1 }
             log.error("replication: cannot start a thread: \(error)")
             return false
         }
