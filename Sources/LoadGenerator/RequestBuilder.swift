@@ -1,5 +1,6 @@
 import Cryptography
 import Foundation
+import Platform
 
 /// Builds the bytes of each request of a workload: one per event-loop thread, used only there.
 ///

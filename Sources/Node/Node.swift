@@ -178,30 +178,37 @@ public final class Node: Sendable {
             case .hangup:
                 reloadIAM()
             case .interrupt, .terminate:
-                log.info("shutting down")
-                server.stopAndJoin()
-                purger.stop()
-                replication?.stop()
-                do {
-                    try audit.close()
-                } catch {
-                    log.error("audit trail: could not seal the active file: \(error)")
-                }
-                // A shutdown snapshot (PostgreSQL's shutdown checkpoint): the next start loads it
-                // and replays nothing, instead of up to a snapshot interval of records. After the
-                // audit file is sealed, as a failed directory sync during it stops the process.
-                let began = MonotonicClock.seconds()
-                do {
-                    try journal.snapshotNow()
-                    log.info("shutdown snapshot done in \(String(format: "%.2f", MonotonicClock.seconds() - began)) s")
-                } catch {
-                    log.error("shutdown snapshot: \(error); the next start replays the log instead")
-                }
-                journal.close()
-                log.info("stopped")
+                stop()
                 return
             }
         }
+    }
+
+    /// Stops serving and closes the node: listeners and event loops, the purge and replication
+    /// threads, the audit trail (sealed) and the journal (after a shutdown snapshot). Call once;
+    /// the node cannot be started again.
+    public func stop() {
+        log.info("shutting down")
+        server.stopAndJoin()
+        purger.stop()
+        replication?.stop()
+        do {
+            try audit.close()
+        } catch {
+            log.error("audit trail: could not seal the active file: \(error)")
+        }
+        // A shutdown snapshot (PostgreSQL's shutdown checkpoint): the next start loads it
+        // and replays nothing, instead of up to a snapshot interval of records. After the
+        // audit file is sealed, as a failed directory sync during it stops the process.
+        let began = MonotonicClock.seconds()
+        do {
+            try journal.snapshotNow()
+            log.info("shutdown snapshot done in \(String(format: "%.2f", MonotonicClock.seconds() - began)) s")
+        } catch {
+            log.error("shutdown snapshot: \(error); the next start replays the log instead")
+        }
+        journal.close()
+        log.info("stopped")
     }
 
     private func reloadIAM() {

@@ -24,6 +24,14 @@ let usage = """
       strongroom cluster show [--dir DIR]
           Print how to use the cluster that DIR/cluster.json describes.
     \(FrontConfiguration.usage)
+      strongroom status --endpoint URL [--json] [--ca-bundle FILE] [--region R]
+          Ask the node at URL (https://HOST:PORT) for its region, role, replication address and
+          logs: per subscriber its acked LSN, lag and link; per replica log its source, applied
+          and source LSN, lag, link and last error. A summary, or the node's JSON with --json.
+          Signed with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) for region
+          R (default AWS_REGION, AWS_DEFAULT_REGION, else \(StatusCommand.defaultRegion)), trusting FILE (default
+          AWS_CA_BUNDLE); the caller needs strongroom:GetNodeStatus. Exit 1 when the node cannot
+          be reached or answers with an error (its __type and message on standard error).
       strongroom journal verify --dir DIR
           Check a data directory's region log and snapshots offline (exit 1 on a problem).
       strongroom journal dump --dir DIR [--from LSN] [--limit N]
@@ -241,6 +249,12 @@ case "front":
     } catch {
         fail("\(error)")
     }
+case "status":
+    let given = options(arguments.dropFirst(), allowed: ["--endpoint", "--ca-bundle", "--region"], flags: ["--json"])
+    guard let endpoint = given["--endpoint"] else { fail("status needs --endpoint URL\n\(usage)") }
+    exit(StatusCommand.run(endpoint: endpoint, caBundle: given["--ca-bundle"], region: given["--region"],
+                           json: given["--json"] != nil, environment: ProcessInfo.processInfo.environment, now: Date(),
+                           print: { say($0) }, error: { FileHandle.standardError.write(Data("strongroom: \($0)\n".utf8)) }))
 case "journal":
     let rest = arguments.dropFirst()
     let emit: @Sendable (String) -> Void = { say($0) }

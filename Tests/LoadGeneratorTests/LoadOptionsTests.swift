@@ -1,5 +1,6 @@
 import Foundation
 @testable import LoadGenerator
+import Platform
 import Testing
 
 @Suite struct LoadOptionsTests {

@@ -1,6 +1,7 @@
 import Cryptography
 import Foundation
 @testable import LoadGenerator
+import Platform
 import SecretsAPI
 import Testing
 import TestSupport

@@ -152,3 +152,74 @@ def test_unknown_command_and_option(tmp_path):
     result = run(["dev", "--colour", "red"])
     assert result.returncode == 2 and "unknown option" in result.stderr
     assert run(["help"]).returncode == 0
+
+
+def status(dev_node, *extra, name="admin", env_overrides=None):
+    """`strongroom status` against the dev node, with that user's keys in the environment."""
+    env = dev_node.cli_env(name=name)
+    env.update(env_overrides or {})
+    return subprocess.run([str(BINARY), "status", "--endpoint", dev_node.endpoint["endpoint"], *extra],
+                          env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_status_json(dev_node):
+    result = status(dev_node, "--json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["nodeId"] == "dev"
+    assert document["region"] == "us-east-1"
+    assert document["role"] == "primary"
+    assert document["replication"] is None
+    [log] = document["logs"]
+    assert log["region"] == "us-east-1" and log["role"] == "primary"
+    assert isinstance(log["epoch"], int) and isinstance(log["lsn"], int)
+    assert log["subscribers"] == []
+
+
+def test_status_lsn_follows_writes(dev_node):
+    before = json.loads(status(dev_node, "--json").stdout)["logs"][0]["lsn"]
+    dev_node.client().create_secret(Name="status-lsn-probe", SecretString="x")
+    after = json.loads(status(dev_node, "--json").stdout)["logs"][0]["lsn"]
+    assert after > before
+
+
+def test_status_text(dev_node):
+    # The CA bundle and region given as options instead of the environment.
+    result = status(dev_node, "--ca-bundle", dev_node.endpoint["caBundle"], "--region", "us-east-1",
+                    env_overrides={"AWS_CA_BUNDLE": "", "AWS_DEFAULT_REGION": ""})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "node dev  region us-east-1  role primary"
+    assert "replication: not configured (single region)" in lines
+    assert any(line.startswith("log us-east-1  primary  epoch ") for line in lines)
+    assert "  no subscribers connected" in lines
+
+
+def test_status_reader_is_denied(dev_node):
+    result = status(dev_node, "--json", name="reader")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("strongroom: AccessDeniedException: ")
+    assert "strongroom:GetNodeStatus" in result.stderr
+
+
+def test_status_wrong_region_is_refused_by_the_node(dev_node):
+    result = status(dev_node, "--region", "eu-west-1")
+    assert result.returncode == 1
+    assert result.stderr.startswith("strongroom: ")
+    assert "Exception" in result.stderr
+
+
+def test_status_connection_and_usage_problems(dev_node, tmp_path):
+    down = subprocess.run([str(BINARY), "status", "--endpoint", f"https://127.0.0.1:{free_port()}"],
+        env=dev_node.cli_env(), capture_output=True, text=True, timeout=60)
+    assert down.returncode == 1
+    assert "cannot get the status of" in down.stderr
+    assert run(["status"]).returncode == 2
+    no_keys = status(dev_node, env_overrides={"AWS_ACCESS_KEY_ID": ""})
+    assert no_keys.returncode == 2 and "no credentials" in no_keys.stderr
+    # The node's own certificate is not a CA: nothing the node presents chains to it.
+    foreign_ca = tmp_path / "not-the-ca.pem"
+    foreign_ca.write_text((dev_node.directory / "node.pem").read_text())
+    untrusted = status(dev_node, "--ca-bundle", str(foreign_ca))
+    assert untrusted.returncode == 1 and "cannot get the status of" in untrusted.stderr

@@ -61,8 +61,12 @@ final class TLSStream: @unchecked Sendable {
     ///   - context: a client context.
     ///   - expectedPeerIP: the IP the server certificate must carry in its subjectAltName; nil
     ///     checks the chain only (the caller identifies the peer from `peerCertificate`).
+    ///   - expectedHostName: the name the server certificate must match, also sent as SNI (an
+    ///     IP literal is checked as an IP); for clients that reach a node by its URL.
     /// - Throws: `.refused` when nothing listens there, `.timedOut`, `.io`, `.tls`.
-    static func connect(to address: SocketAddress, context: TLSContext, expectedPeerIP: String?, timeout: Double) throws(LinkError) -> TLSStream {
+    static func connect(
+        to address: SocketAddress, context: TLSContext, expectedPeerIP: String?, expectedHostName: String? = nil, timeout: Double
+    ) throws(LinkError) -> TLSStream {
         let deadline = MonotonicClock.seconds() + timeout
         let peer = address.description
         let socket: FileDescriptor
@@ -83,7 +87,7 @@ final class TLSStream: @unchecked Sendable {
         }
         let tls: TLSConnection
         do {
-            tls = try TLSConnection(context: context, expectedPeerIP: expectedPeerIP)
+            tls = try TLSConnection(context: context, expectedPeerIP: expectedPeerIP, expectedHostName: expectedHostName)
         } catch {
             throw LinkError(.tls, "TLS set-up for \(peer): \(error)")
         }

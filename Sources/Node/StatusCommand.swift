@@ -1,0 +1,121 @@
+public import Foundation
+import Cryptography
+import JSON
+import Platform
+
+/// `strongroom status`: asks a node for its region, role and logs (`Strongroom.GetNodeStatus`)
+/// and prints them as a summary, or with `json` as the node's JSON.
+public enum StatusCommand {
+    /// The region signed for when neither `--region` nor the environment names one (as the AWS
+    /// CLI's examples assume).
+    public static let defaultRegion = "us-east-1"
+
+    /// Runs the command. Credentials come from `environment` as the AWS SDKs read them
+    /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), the CA bundle from
+    /// `caBundle` or `AWS_CA_BUNDLE`, the region from `region`, `AWS_REGION`, `AWS_DEFAULT_REGION`
+    /// or `defaultRegion`.
+    ///
+    /// - Returns: the exit status: 0 with the status on `print`; 1 when the node cannot be
+    ///   reached or answers with an error; 2 for a usage problem (a bad URL, no credentials, no
+    ///   CA bundle). Every failure is one line on `error`.
+    public static func run(
+        endpoint: String, caBundle: String?, region: String?, json: Bool, environment: [String: String],
+        now: Date, print: (String) -> Void, error: (String) -> Void
+    ) -> Int32 {
+        func given(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        guard let url = TargetURL(endpoint) else {
+            error("--endpoint takes https://HOST:PORT with HOST an IP address or localhost, got '\(endpoint)'")
+            return 2
+        }
+        guard let accessKeyId = given("AWS_ACCESS_KEY_ID"), let secret = given("AWS_SECRET_ACCESS_KEY") else {
+            error("no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones)")
+            return 2
+        }
+        guard let bundle = caBundle ?? given("AWS_CA_BUNDLE") else {
+            error("no CA bundle to trust the node's certificate: give --ca-bundle FILE or set AWS_CA_BUNDLE")
+            return 2
+        }
+        let credentials = NodeStatusClient.Credentials(
+            accessKeyId: accessKeyId, secretAccessKey: SecureBytes(Array(secret.utf8)), sessionToken: given("AWS_SESSION_TOKEN"))
+        let client = NodeStatusClient(
+            endpoint: url, caBundle: bundle, credentials: credentials,
+            region: region ?? given("AWS_REGION") ?? given("AWS_DEFAULT_REGION") ?? defaultRegion)
+        let body: [UInt8]
+        do {
+            body = try client.fetch(now: now)
+        } catch let failure {
+            switch failure.code {
+            case .configuration:
+                error(failure.message)
+                return 2
+            case .connection:
+                error("cannot get the status of \(endpoint): \(failure.message)")
+                return 1
+            case .service:
+                error(failure.description)
+                return 1
+            }
+        }
+        if json {
+            print(String(decoding: body, as: UTF8.self))
+        } else {
+            // `fetch` only returns bodies that parse as a JSON object.
+            print(summary((try? JSONValue.parse(body)) ?? .null))
+        }
+        return 0
+    }
+
+    /// The status document as text: the node, then each log it holds with its subscribers (the
+    /// region's own log) or its source (a replica log). Fields the document lacks print as `-`.
+    static func summary(_ status: JSONValue) -> String {
+        var lines: [String] = []
+        lines.append("node \(text(status["nodeId"]))  region \(text(status["region"]))  role \(text(status["role"]))")
+        if let replication = status["replication"], replication != .null {
+            lines.append("replication listens on \(text(replication))")
+        } else {
+            lines.append("replication: not configured (single region)")
+        }
+        guard case .array(let logs)? = status["logs"] else { return lines.joined(separator: "\n") }
+        for log in logs {
+            let role = text(log["role"])
+            lines.append("")
+            lines.append("log \(text(log["region"]))  \(role)  epoch \(text(log["epoch"]))  lsn \(text(log["lsn"]))")
+            if role == "replica" {
+                lines.append("  source \(text(log["source"]))  link \(text(log["link"]))"
+                    + "  last heard \(millisAgo(log["lastHeardMillisAgo"]))")
+                lines.append("  applied lsn \(text(log["lsn"]))  source lsn \(text(log["sourceLSN"]))"
+                    + "  lag \(text(log["lagRecords"])) records")
+                if let lastError = log["lastError"], lastError != .null {
+                    lines.append("  last error: \(text(lastError))")
+                }
+                continue
+            }
+            guard case .array(let subscribers)? = log["subscribers"], !subscribers.isEmpty else {
+                lines.append("  no subscribers connected")
+                continue
+            }
+            for subscriber in subscribers {
+                lines.append("  subscriber \(text(subscriber["nodeId"])) (\(text(subscriber["region"])))"
+                    + "  acked lsn \(text(subscriber["ackedLSN"]))"
+                    + "  lag \(text(subscriber["lagRecords"])) records, \(text(subscriber["lagMillis"])) ms"
+                    + "  link \(text(subscriber["link"]))  last heard \(millisAgo(subscriber["lastHeardMillisAgo"]))")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// A scalar as text; `-` for null, a missing member or a structure.
+    static func text(_ value: JSONValue?) -> String {
+        switch value {
+        case .string(let s)?: return s
+        case .number(let n)?: return n
+        case .bool(let b)?: return b ? "true" : "false"
+        default: return "-"
+        }
+    }
+
+    static func millisAgo(_ value: JSONValue?) -> String {
+        let shown = text(value)
+        return shown == "-" ? "never" : "\(shown) ms ago"
+    }
+}
