@@ -143,7 +143,13 @@ public final class SecretsManagerService: Sendable {
         //    so that the HMAC work runs without holding it.
         let configuration = identities.withLock { $0 }
         facts.operation = operation.name
-        let caller = try authenticate(request, now: now, configuration: configuration)
+        // A node operation is not a regional one: it is signed for whatever region the caller
+        // names (the signature is still checked against that scope).
+        let isNodeOperation = Self.nodeOperations.contains { $0.name == operation.name } && !target.hasPrefix(prefix)
+        let caller = try authenticate(request, now: now, configuration: configuration,
+                                      verifier: isNodeOperation
+                                          ? SigV4.Verifier(region: try SigV4.credentialRegion(of: request), service: ServiceModel.secretsManager.signingName)
+                                          : verifier)
         facts.caller = caller
 
         // 4. The body: an empty body is `{}`; anything else must be a JSON document.
@@ -194,7 +200,9 @@ public final class SecretsManagerService: Sendable {
     }
 
     /// SigV4 with long-term keys or session credentials: the caller, or the error AWS gives.
-    private func authenticate(_ request: AWSRequest, now: Date, configuration: IAMConfiguration) throws(AWSError) -> Caller {
+    private func authenticate(
+        _ request: AWSRequest, now: Date, configuration: IAMConfiguration, verifier: SigV4.Verifier
+    ) throws(AWSError) -> Caller {
         var session: SessionClaims?
         let verified = try verifier.verify(request, now: now) { accessKeyId, token in
             guard let token else { return configuration.credentials(forAccessKeyId: accessKeyId)?.secretAccessKey }

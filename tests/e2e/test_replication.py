@@ -259,6 +259,9 @@ def test_status_shows_each_log_and_its_subscribers(replicated):
     replicas = {log["region"]: log for log in status["logs"][1:]}
     assert set(replicas) == {EU, AP}
     assert all(log["link"] == "connected" for log in replicas.values())
+    # Idle links stay up: heartbeats both ways, no link closed for silence in this module's life.
+    for region in cluster.regions:
+        assert "silent for" not in (cluster.directory / region / "node.log").read_text(), region
 
 
 def assert_equal(a, b):

@@ -115,6 +115,10 @@ extension ReplicationService {
                 }
             case .heartbeat(let heartbeat):
                 sources.withLock { $0[peer.region]?.sourcePosition = heartbeat.position }
+                // Answered, so that the source hears from an idle subscriber too.
+                let applied = storage.read { $0.sources[peer.region] }
+                try link.send(.heartbeat(Heartbeat(position: LogPosition(epoch: applied?.epoch ?? 0, lsn: applied?.lsn ?? 0),
+                                                   sentAtMillis: Self.nowMillis())), timeout: sendTimeout)
             case .refused(let reason):
                 throw LinkError(.refused, "closed by the source: \(reason)")
             default:
