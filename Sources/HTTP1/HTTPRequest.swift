@@ -4,6 +4,12 @@ public struct HTTPRequest: Sendable, Equatable {
     public var method: String
     /// The raw request-target, e.g. `/` or `/a?b=c`; not percent-decoded.
     public var target: String
+
+    /// The target split at its first `?`: the path, and the query without the `?` ("" when none).
+    public var pathAndQuery: (path: String, query: String) {
+        guard let mark = target.firstIndex(of: "?") else { return (target, "") }
+        return (String(target[..<mark]), String(target[target.index(after: mark)...]))
+    }
     /// The minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.
     public var versionMinor: Int
     /// The header fields in the order received (trailer fields are not included).

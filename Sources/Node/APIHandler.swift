@@ -10,15 +10,7 @@ struct APIHandler: RequestHandler {
     let service: SecretsManagerService
 
     func handle(_ request: HTTPRequest, connection: ConnectionInfo, respond: @escaping @Sendable (HTTPResponse) -> Void) {
-        let path: String
-        let query: String
-        if let mark = request.target.firstIndex(of: "?") {
-            path = String(request.target[..<mark])
-            query = String(request.target[request.target.index(after: mark)...])
-        } else {
-            path = request.target
-            query = ""
-        }
+        let (path, query) = request.pathAndQuery
         let awsRequest = AWSRequest(
             method: request.method, path: path, query: query,
             headers: request.headers.map { (name: $0.name, value: $0.value) },

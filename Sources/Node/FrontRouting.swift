@@ -20,15 +20,7 @@ enum FrontRouting {
     /// - Throws: the `AWSError` a node answers for missing or malformed authentication
     ///   (`MissingAuthenticationTokenException`, `IncompleteSignatureException`, …).
     static func region(of request: HTTPRequest) throws(AWSError) -> String {
-        let path: String
-        let query: String
-        if let mark = request.target.firstIndex(of: "?") {
-            path = String(request.target[..<mark])
-            query = String(request.target[request.target.index(after: mark)...])
-        } else {
-            path = request.target
-            query = ""
-        }
+        let (path, query) = request.pathAndQuery
         // The body is not needed to read the scope: not copied.
         let awsRequest = AWSRequest(method: request.method, path: path, query: query,
                                     headers: request.headers.map { (name: $0.name, value: $0.value) })

@@ -1,16 +1,12 @@
 import Foundation
 import HTTP1
 import Testing
+import TestSupport
 
 @Suite("HTTPRequestParserFuzz")
 struct HTTPRequestParserFuzzTests {
     /// Every file in Regressions/ (the fuzz corpus and past findings), by name.
-    static let regressionFiles: [String] = {
-        guard let directory = Bundle.module.url(forResource: "Regressions", withExtension: nil),
-            let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path)
-        else { return [] }
-        return names.sorted()
-    }()
+    static let regressionFiles = Regressions.names(in: .module)
 
     @Test func corpusIsPresent() {
         #expect(Self.regressionFiles.count >= 5)
@@ -18,9 +14,7 @@ struct HTTPRequestParserFuzzTests {
 
     @Test(arguments: regressionFiles)
     func replay(_ name: String) throws {
-        let directory = try #require(Bundle.module.url(forResource: "Regressions", withExtension: nil))
-        let data = try Data(contentsOf: directory.appendingPathComponent(name))
-        HTTPRequestParserFuzz.run(Array(data))
+        HTTPRequestParserFuzz.run(try Regressions.bytes(name, in: .module))
     }
 
     @Test(arguments: [UInt8(0), 1, 2, 7, 200, 255])

@@ -1,15 +1,11 @@
 import Foundation
 import Journal
 import Testing
+import TestSupport
 
 @Suite struct JournalFuzzTests {
     /// Every file in Regressions/ (the fuzz corpus and past findings), by name.
-    static let regressionFiles: [String] = {
-        guard let directory = Bundle.module.url(forResource: "Regressions", withExtension: nil),
-            let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path)
-        else { return [] }
-        return names.filter { !$0.hasPrefix(".") }.sorted()
-    }()
+    static let regressionFiles = Regressions.names(in: .module)
 
     @Test func corpusIsPresent() {
         #expect(Self.regressionFiles.count >= 3)
@@ -17,9 +13,7 @@ import Testing
 
     @Test(arguments: regressionFiles)
     func replay(_ name: String) throws {
-        let directory = try #require(Bundle.module.url(forResource: "Regressions", withExtension: nil))
-        let data = try Data(contentsOf: directory.appendingPathComponent(name))
-        JournalFuzz.decodeFrames(Array(data))
+        JournalFuzz.decodeFrames(try Regressions.bytes(name, in: .module))
     }
 
     @Test func edgeInputs() {

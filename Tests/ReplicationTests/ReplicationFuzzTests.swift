@@ -5,12 +5,7 @@ import TestSupport
 
 @Suite struct ReplicationFuzzTests {
     /// Every file in Regressions/ (the fuzz corpus and past findings), by name.
-    static let regressionFiles: [String] = {
-        guard let directory = Bundle.module.url(forResource: "Regressions", withExtension: nil),
-            let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path)
-        else { return [] }
-        return names.filter { !$0.hasPrefix(".") }.sorted()
-    }()
+    static let regressionFiles = Regressions.names(in: .module)
 
     @Test func corpusIsPresent() {
         #expect(Self.regressionFiles.count >= 5)
@@ -18,9 +13,7 @@ import TestSupport
 
     @Test(arguments: regressionFiles)
     func replay(_ name: String) throws {
-        let directory = try #require(Bundle.module.url(forResource: "Regressions", withExtension: nil))
-        let data = try Data(contentsOf: directory.appendingPathComponent(name))
-        ReplicationFuzz.decodeStream(Array(data))
+        ReplicationFuzz.decodeStream(try Regressions.bytes(name, in: .module))
     }
 
     /// The corpus's valid stream still decodes to messages (a format change shows up here).
