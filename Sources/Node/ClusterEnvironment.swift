@@ -170,7 +170,9 @@ public enum ClusterEnvironment {
     /// What `cluster/up` prints: every endpoint and the exports for the first account's admin.
     public static func banner(manifest: Data, directory: String) -> String {
         guard let root = (try? JSONSerialization.jsonObject(with: manifest)) as? [String: Any],
-              let ca = root["caBundle"] as? String, let nodes = root["nodes"] as? [[String: Any]], let first = nodes.first,
+              let ca = root["caBundle"] as? String, let nodes = root["nodes"] as? [[String: Any]],
+              // us-east-1 when the cluster has it (the default cluster's first region), else the first listed.
+              let first = nodes.first(where: { $0["region"] as? String == ClusterEnvironment.defaultRegions[0] }) ?? nodes.first,
               let firstEndpoint = first["endpoint"] as? String, let firstRegion = first["region"] as? String,
               let accounts = root["accounts"] as? [[String: Any]],
               let admin = (accounts.first?["principals"] as? [[String: Any]])?.first(where: { $0["name"] as? String == "admin" }),
@@ -185,7 +187,7 @@ public enum ClusterEnvironment {
         }
         lines.append("  \("front".padding(toLength: 16, withPad: " ", startingAt: 0)) "
             + (front.map { "\($0)  pid \(root["frontPid"] as? Int ?? 0)  (routes by the request's region)" } ?? "not running"))
-        let secondRegion = nodes.dropFirst().first?["region"] as? String ?? firstRegion
+        let secondRegion = nodes.first { $0["region"] as? String != firstRegion }?["region"] as? String ?? firstRegion
         lines += [
             "", "Use it as account \(accounts.first?["accountId"] as? String ?? "")'s admin:", "",
             "  export AWS_ENDPOINT_URL=\(front ?? firstEndpoint)",
