@@ -18,6 +18,8 @@ public struct LagOptions: Sendable {
     /// on both nodes.
     public var secrets: Int
     public var secretPrefix: String
+    /// Secrets written round robin at a time (nil: all); see `LagTracker`.
+    public var hotSecrets: Int?
     /// The most write connections to the primary, and the poll connections to the replica.
     public var writeConnections: Int
     public var pollers: Int
@@ -41,6 +43,7 @@ public struct LagOptions: Sendable {
         writes = Int(rate * options.duration)
         secrets = options.secrets
         secretPrefix = options.secretPrefix
+        hotSecrets = options.hotSecrets
         writeConnections = options.concurrency
         pollers = options.pollers
         drain = options.drain

@@ -7,6 +7,8 @@ public struct LagResult: Sendable {
     public var rate: Double
     public var duration: Double
     public var secrets: Int
+    /// Secrets written round robin at a time.
+    public var hotSecrets: Int
     public var pollers: Int
     var summary: LagSummary
     /// How late each write was sent after its due time (the open loop's slip).
@@ -55,7 +57,7 @@ public struct LagResult: Sendable {
         let s = summary
         var members: [(key: String, value: JSONValue)] = [
             ("target", .string(label)), ("workload", .string(Workload.smReplicationLag.rawValue)),
-            ("rate", number(rate, 1)), ("duration", number(duration, 3)), ("secrets", int(secrets)), ("pollers", int(pollers)),
+            ("rate", number(rate, 1)), ("duration", number(duration, 3)), ("secrets", int(secrets)), ("hotSecrets", int(hotSecrets)), ("pollers", int(pollers)),
             ("writes", int(s.sent)), ("acknowledged", int(writesAcknowledged)), ("writeErrors", int(writeErrors)),
             ("achievedRate", number(achievedRate, 1)), ("seconds", number(seconds, 3)),
             ("writeP50Ms", number(Self.ms(s.writeLatency, 50), 3)), ("writeP99Ms", number(Self.ms(s.writeLatency, 99), 3)),

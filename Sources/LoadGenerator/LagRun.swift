@@ -62,7 +62,7 @@ final class LagWorker {
         self.options = options
         primaryTLS = options.primary.isTLS ? tls : nil
         replicaTLS = options.replica.isTLS ? tls : nil
-        tracker = LagTracker(secrets: options.secrets, writes: options.writes)
+        tracker = LagTracker(secrets: options.secrets, writes: options.writes, hot: options.hotSecrets)
         writeSlots = Array(repeating: Slot(), count: options.writeConnections)
         pollSlots = Array(repeating: Slot(), count: options.pollers)
         primary = RequestBuilder.Signed(url: options.primary, accessKey: options.accessKey, secretKey: options.secretKey, region: options.primaryRegion)
@@ -83,8 +83,13 @@ final class LagWorker {
         events.reserveCapacity(Epoll.maxEventsPerWait)
 
         let warmupEnd = MonotonicClock.nanoseconds() + UInt64(options.timeout * 1e9)
-        for i in writeSlots.indices { send(poll: false, i, item: -1, request: primary.call("GetSecretValue", #"{"SecretId":"\#(secretName(i % options.secrets))"}"#)) }
-        for i in pollSlots.indices { send(poll: true, i, item: -1, request: replica.call("GetSecretValue", #"{"SecretId":"\#(secretName(i % options.secrets))"}"#)) }
+        // The warm-up reads the secrets the first writes go to: they must exist on both nodes.
+        for i in writeSlots.indices {
+            send(poll: false, i, item: -1, request: primary.call("GetSecretValue", #"{"SecretId":"\#(secretName(i % tracker.hot))"}"#))
+        }
+        for i in pollSlots.indices {
+            send(poll: true, i, item: -1, request: replica.call("GetSecretValue", #"{"SecretId":"\#(secretName(i % tracker.hot))"}"#))
+        }
         warmupPending = writeSlots.count + pollSlots.count
         while warmupPending > 0 {
             let now = MonotonicClock.nanoseconds()
@@ -121,7 +126,7 @@ final class LagWorker {
         let writeSeconds = lastSent.map { Double(tracker.sentNs[$0] - startNs) / 1e9 } ?? 0
         return LagResult(
             label: options.label, rate: options.rate, duration: options.duration, secrets: options.secrets,
-            pollers: options.pollers, summary: tracker.summary(startNs: startNs), sendDelay: sendDelay,
+            hotSecrets: tracker.hot, pollers: options.pollers, summary: tracker.summary(startNs: startNs), sendDelay: sendDelay,
             achievedRate: writeSeconds > 0 ? Double(max(nextSeq - 1, 0)) / writeSeconds : 0,
             seconds: seconds, pollErrors: pollErrors, retries: retries,
             cpuPercent: (cpuEnd.total - cpuStart.total) / max(seconds, 1e-9) * 100, firstError: firstError

@@ -2,11 +2,13 @@
 /// the event loop tells it when each write was sent and answered by the primary and what each
 /// poll of the replica saw, and asks it which secret to poll next.
 ///
-/// Write `seq` (0..<writes) goes to secret `seq % secrets` and carries `seq` in its value, so a
-/// poll that sees `seq` on a secret has seen every earlier write to that secret too (a later
-/// value replaces an earlier one: it cannot show without the earlier one having been applied,
-/// the replica applying the primary's log in order); all of them are marked visible at that
-/// poll's answer.
+/// Writes go round robin over `hot` secrets at a time, each secret taking `perSecret` writes
+/// before the next `hot` secrets take over (`secret(of:)`), so that only a few secrets wait to be
+/// polled at any moment however many the run needs to stay under the 100-version quota. Write
+/// `seq` carries `seq` in its value, so a poll that sees `seq` on a secret has seen every earlier
+/// write to that secret too (a later value replaces an earlier one: it cannot show without the
+/// earlier one having been applied, the replica applying the primary's log in order); all of them
+/// are marked visible at that poll's answer.
 ///
 /// Guarantees:
 /// - Only secrets with a write sent and not yet seen (and not known to have failed) are polled,
@@ -40,6 +42,9 @@ struct LagTracker {
 
     let secrets: Int
     let writes: Int
+    /// Secrets written round robin at a time, and writes per secret.
+    let hot: Int
+    let perSecret: Int
     /// Monotonic ns; 0 while not yet.
     private(set) var sentNs: [UInt64]
     private(set) var answeredNs: [UInt64]
@@ -57,10 +62,17 @@ struct LagTracker {
     private(set) var pollInterval = LatencyHistogram()
     private(set) var answeredCount = 0
 
-    init(secrets: Int, writes: Int) {
+    /// - Parameter hot: secrets written at a time (nil: all of them, plain round robin); only
+    ///   `secrets` rounded down to a multiple of it are used.
+    init(secrets: Int, writes: Int, hot: Int? = nil) {
         precondition(secrets > 0 && writes >= 0 && writes <= Self.maximumWrites, "lag run of \(writes) writes to \(secrets) secrets")
+        let hot = min(hot ?? secrets, secrets)
+        precondition(hot > 0, "no secret to write")
         self.secrets = secrets
         self.writes = writes
+        self.hot = hot
+        let used = secrets / hot * hot
+        perSecret = max(1, (writes + used - 1) / used)
         sentNs = Array(repeating: 0, count: writes)
         answeredNs = Array(repeating: 0, count: writes)
         visibleNs = Array(repeating: 0, count: writes)
@@ -69,7 +81,25 @@ struct LagTracker {
         progress = Array(repeating: SecretProgress(), count: secrets)
     }
 
-    func secret(of seq: Int) -> Int { seq % secrets }
+    /// Writes of one group of `hot` secrets.
+    private var block: Int { hot * perSecret }
+
+    /// The secret write `seq` goes to.
+    func secret(of seq: Int) -> Int { seq / block * hot + seq % hot }
+
+    /// The write to the same secret after `seq`, or before it; nil when there is none.
+    func following(_ seq: Int) -> Int? {
+        let next = seq + hot
+        return next < writes && next / block == seq / block ? next : nil
+    }
+
+    func preceding(_ seq: Int) -> Int? {
+        let previous = seq - hot
+        return previous >= 0 && previous / block == seq / block ? previous : nil
+    }
+
+    /// The first write to `secret`.
+    func firstWrite(of secret: Int) -> Int { secret / hot * block + secret % hot }
 
     /// Write `seq` was handed to its connection at `now`; writes are sent in order.
     mutating func writeSent(_ seq: Int, now: UInt64) {
@@ -77,6 +107,7 @@ struct LagTracker {
         precondition(seq > progress[s].highestSent && sentNs[seq] == 0, "write \(seq) sent twice or out of order")
         sentNs[seq] = max(now, 1)
         progress[s].highestSent = seq
+        sentCount += 1
         updatePending(s, now: now)
     }
 
@@ -120,11 +151,11 @@ struct LagTracker {
             } else if seen < p.highestSeen {
                 regressions += 1
             } else if seen > p.highestSeen {
-                var seq = p.highestSeen < 0 ? secret : p.highestSeen + secrets
-                while seq <= seen {
+                var next: Int? = p.highestSeen < 0 ? firstWrite(of: secret) : following(p.highestSeen)
+                while let seq = next, seq <= seen {
                     visibleNs[seq] = max(now, 1)
                     lowerNs[seq] = min(now, max(previousPollSentNs, sentNs[seq]))
-                    seq += secrets
+                    next = following(seq)
                 }
                 p.highestSeen = seen
             }
@@ -143,7 +174,7 @@ struct LagTracker {
     var isSettled: Bool { answeredCount == sentCount && pending.isEmpty }
 
     /// Writes handed to a connection.
-    var sentCount: Int { progress.reduce(0) { $0 + ($1.highestSent < 0 ? 0 : $1.highestSent / secrets + 1) } }
+    private(set) var sentCount = 0
 
     /// The figures of the run so far; the timeline cuts the writes by send time into
     /// `sliceNs` slices from `startNs`.
@@ -192,10 +223,10 @@ struct LagTracker {
     /// sent past the failed ones (a failed write is never expected to show).
     private func expectsWrite(_ secret: Int) -> Bool {
         let p = progress[secret]
-        var seq = p.highestSent
-        while seq > p.highestSeen {
+        var next: Int? = p.highestSent < 0 ? nil : p.highestSent
+        while let seq = next, seq > p.highestSeen {
             if !failed[seq] { return true }
-            seq -= secrets
+            next = preceding(seq)
         }
         return false
     }

@@ -39,6 +39,9 @@ extension LoadOptions {
           --replica-region R     the replica's region (its requests are signed for it)
           --rate N               writes per second, open loop, for --duration seconds
           --pollers N            poll connections (default 4)
+          --hot-secrets G        write G secrets round robin at a time, each taking its share
+                                 of the writes before the next G take over, so that only a few
+                                 secrets wait to be polled (default: all --secrets at once)
           --drain S              seconds allowed after the last write for the replica to show
                                  every acknowledged write (default 10)
         Load:
@@ -63,7 +66,7 @@ extension LoadOptions {
     static let valued: Set<String> = [
         "--url", "--ca", "--endpoint-json", "--label", "--workload", "--secrets", "--secret-prefix",
         "--versions", "--read-percent", "--keys", "--key-prefix", "--path", "--access-key", "--secret-key",
-        "--region", "--replica-url", "--replica-region", "--rate", "--pollers", "--drain", "--concurrency", "--threads", "--warmup", "--duration", "--requests", "--seed", "--timeout",
+        "--region", "--replica-url", "--replica-region", "--rate", "--pollers", "--hot-secrets", "--drain", "--concurrency", "--threads", "--warmup", "--duration", "--requests", "--seed", "--timeout",
     ]
 
     /// Parses a command line (without the program name).
@@ -160,6 +163,7 @@ extension LoadOptions {
         options.timeout = try seconds("--timeout", minimum: 0) ?? options.timeout
 
         options.pollers = try integer("--pollers", 1...256) ?? options.pollers
+        options.hotSecrets = try integer("--hot-secrets", 1...(maximumNames - 1))
         options.drain = try seconds("--drain", minimum: 0) ?? options.drain
         if workload == .smReplicationLag {
             guard let text = given["--replica-url"], let replica = TargetURL(text) else {
@@ -180,7 +184,7 @@ extension LoadOptions {
                 throw UsageError("\(option) does not apply to sm-replication-lag")
             }
             if replica.isTLS && options.caFile == nil { throw UsageError("an https --replica-url needs --ca FILE") }
-        } else if let option = ["--replica-url", "--replica-region", "--rate", "--pollers", "--drain"].first(where: { given[$0] != nil }) {
+        } else if let option = ["--replica-url", "--replica-region", "--rate", "--pollers", "--hot-secrets", "--drain"].first(where: { given[$0] != nil }) {
             throw UsageError("\(option) applies only to sm-replication-lag")
         }
 

@@ -102,6 +102,7 @@ public struct LoadOptions: Sendable {
     public var replicaRegion: String?
     public var rate: Double?
     public var pollers = 4
+    public var hotSecrets: Int?
     public var drain = 10.0
 
     /// Print one JSON object instead of the human line.

@@ -115,6 +115,24 @@ import Testing
         #expect(t.pollInterval.count == 3 && t.pollInterval.min == 100 && t.pollInterval.max == 300)
     }
 
+    @Test func hotSecretsTakeTheirShareInTurn() {
+        // 10 secrets, 2 at a time (8 used: a multiple of 2), 20 writes: 3 writes per secret.
+        let t = LagTracker(secrets: 9, writes: 20, hot: 2)
+        #expect(t.perSecret == 3)
+        #expect((0..<20).map(t.secret(of:)) == [0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 4, 5, 4, 5, 4, 5, 6, 7])
+        #expect(t.following(2) == 4 && t.following(4) == nil && t.preceding(6) == nil && t.preceding(10) == 8)
+        #expect(t.firstWrite(of: 5) == 13 && t.following(19) == nil)
+        // Plain round robin when every secret is hot.
+        let all = LagTracker(secrets: 3, writes: 7)
+        #expect((0..<7).map(all.secret(of:)) == [0, 1, 2, 0, 1, 2, 0] && all.following(4) == nil && all.following(3) == 6)
+        // A poll that sees the last write of a secret marks all three, not the next group's.
+        var u = LagTracker(secrets: 4, writes: 8, hot: 2)
+        for seq in 0..<8 { u.writeSent(seq, now: 10) }
+        for seq in 0..<8 { u.writeAnswered(seq, success: true, now: 20) }
+        while let s = u.nextPoll(now: 30) { u.pollAnswered(s, seen: [0: 2, 1: 3, 2: 6, 3: 7][s], now: 40) }
+        #expect(u.isSettled && u.summary().lag.count == 8 && u.anomalies == 0)
+    }
+
     @Test func theSequenceIsReadAfterTheRunsMarker() {
         let marker = Array("strongroom-lag 0a1b2c3d ".utf8)
         let body = Array(#"{"Name":"x","SecretString":"strongroom-lag 0a1b2c3d 0000001234 xxxx"}"#.utf8)
