@@ -57,6 +57,8 @@ final class LagWorker {
     var retries = 0
     var firstError: ErrorSample?
     var warmupPending = 0
+    /// A due write could not be sent at the last try (no free connection or secret).
+    var blocked = false
 
     init(options: LagOptions, tls: TLSContext?) throws(Errno) {
         self.options = options
@@ -106,6 +108,7 @@ final class LagWorker {
         while true {
             var now = MonotonicClock.nanoseconds()
             runRetries(now: now)
+            blocked = false
             sendDueWrites(now: now)
             now = MonotonicClock.nanoseconds()
             dispatchPolls(now: now)
@@ -114,7 +117,8 @@ final class LagWorker {
                 if tracker.isSettled || now >= drainEndNs { break }
             }
             if now >= giveUpNs { break }
-            let wakeNs = nextSeq < options.writes ? dueNs(nextSeq) : min(drainEndNs, now + 10_000_000)
+            // Blocked: the answer that frees a connection or a secret wakes the loop (1 ms at most).
+            let wakeNs = blocked ? now + 1_000_000 : nextSeq < options.writes ? dueNs(nextSeq) : min(drainEndNs, now + 10_000_000)
             wait(&events, untilNs: max(wakeNs, now), now: now)
         }
         let endNs = MonotonicClock.nanoseconds()
@@ -141,7 +145,12 @@ final class LagWorker {
 
     private func sendDueWrites(now: UInt64) {
         while nextSeq < options.writes && dueNs(nextSeq) <= now {
-            guard let slot = idleSlot(writeSlots, now: now) else { return }
+            // A write waits (and shows as sent late) when no connection is free, or when every
+            // secret it could go to has a write in flight.
+            guard let slot = idleSlot(writeSlots, now: now), let secret = tracker.chooseSecret(for: nextSeq) else {
+                blocked = true
+                return
+            }
             let seq = nextSeq
             let digits = String(seq)
             let padded = String(repeating: "0", count: max(0, 10 - digits.count)) + digits
@@ -149,12 +158,12 @@ final class LagWorker {
             let prefix = "strongroom-lag \(runID) \(padded) "
             let value = prefix + String(repeating: "x", count: max(0, 100 - prefix.utf8.count))
             let request = primary.call(
-                "PutSecretValue", #"{"SecretId":"\#(secretName(tracker.secret(of: seq)))","ClientRequestToken":"\#(token)","SecretString":"\#(value)"}"#
+                "PutSecretValue", #"{"SecretId":"\#(secretName(secret))","ClientRequestToken":"\#(token)","SecretString":"\#(value)"}"#
             )
             nextSeq += 1
             let sentAt = MonotonicClock.nanoseconds()
             sendDelay.record(sentAt &- min(sentAt, dueNs(seq)))
-            tracker.writeSent(seq, now: sentAt)
+            tracker.writeSent(seq, to: secret, now: sentAt)
             send(poll: false, slot, item: seq, request: request)
         }
     }

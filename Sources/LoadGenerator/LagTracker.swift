@@ -2,13 +2,15 @@
 /// the event loop tells it when each write was sent and answered by the primary and what each
 /// poll of the replica saw, and asks it which secret to poll next.
 ///
-/// Writes go round robin over `hot` secrets at a time, each secret taking `perSecret` writes
-/// before the next `hot` secrets take over (`secret(of:)`), so that only a few secrets wait to be
-/// polled at any moment however many the run needs to stay under the 100-version quota. Write
-/// `seq` carries `seq` in its value, so a poll that sees `seq` on a secret has seen every earlier
-/// write to that secret too (a later value replaces an earlier one: it cannot show without the
-/// earlier one having been applied, the replica applying the primary's log in order); all of them
-/// are marked visible at that poll's answer.
+/// Writes go round robin over `hot` secrets at a time, each secret taking at most `perSecret`
+/// writes, the next `hot` secrets taking over in turn (`preferredSecret(for:)`), so that only a
+/// few secrets wait to be polled at any moment however many the run needs to stay under the
+/// 100-version quota. A secret never has two writes in flight (`chooseSecret(for:)` passes over
+/// one that has): the primary may commit two overlapping writes to one secret in either order,
+/// and then the later value would not imply the earlier one. So, write `seq` carrying `seq` in
+/// its value, a poll that sees `seq` on a secret has seen every earlier write to that secret too
+/// (committed before it on the primary, applied before it by the replica, which applies the
+/// primary's log in order); all of them are marked visible at that poll's answer.
 ///
 /// Guarantees:
 /// - Only secrets with a write sent and not yet seen (and not known to have failed) are polled,
@@ -32,6 +34,9 @@ struct LagTracker {
     struct SecretProgress {
         var highestSent = -1
         var highestSeen = -1
+        var firstWrite = -1
+        var writesAssigned = 0
+        var writeInFlight = false
         var pollInFlight = false
         /// When the last answered poll was sent (0: never), and the one in flight.
         var lastPollSentNs: UInt64 = 0
@@ -53,6 +58,11 @@ struct LagTracker {
     private(set) var lowerNs: [UInt64]
     /// Writes the primary refused or that failed in transport.
     private(set) var failed: [Bool]
+    /// The secret each write went to, and the write to the same secret before and after it (-1:
+    /// none).
+    private(set) var secretOf: [Int32]
+    private var previousOfSecret: [Int32]
+    private var nextOfSecret: [Int32]
     private(set) var progress: [SecretProgress]
     /// Secrets with a write not yet seen, unordered.
     private(set) var pending: [Int] = []
@@ -78,47 +88,69 @@ struct LagTracker {
         visibleNs = Array(repeating: 0, count: writes)
         lowerNs = Array(repeating: 0, count: writes)
         failed = Array(repeating: false, count: writes)
+        secretOf = Array(repeating: -1, count: writes)
+        previousOfSecret = Array(repeating: -1, count: writes)
+        nextOfSecret = Array(repeating: -1, count: writes)
         progress = Array(repeating: SecretProgress(), count: secrets)
     }
 
     /// Writes of one group of `hot` secrets.
     private var block: Int { hot * perSecret }
 
-    /// The secret write `seq` goes to.
-    func secret(of seq: Int) -> Int { seq / block * hot + seq % hot }
+    /// The secret write `seq` goes to when nothing is in its way.
+    func preferredSecret(for seq: Int) -> Int { seq / block * hot + seq % hot }
+
+    /// The secret write `seq` should go to: the preferred one, else another of its group, else
+    /// any, that has no write in flight and room for another; nil when every one with room has a
+    /// write in flight (the write must wait).
+    func chooseSecret(for seq: Int) -> Int? {
+        func free(_ s: Int) -> Bool { !progress[s].writeInFlight && progress[s].writesAssigned < perSecret }
+        let preferred = preferredSecret(for: seq)
+        let group = preferred - preferred % hot
+        for offset in 0..<hot where group + (preferred - group + offset) % hot < secrets {
+            let s = group + (preferred - group + offset) % hot
+            if free(s) { return s }
+        }
+        return (0..<secrets).first(where: free)
+    }
+
+    /// Write `seq` went to `secret` (from `chooseSecret`), handed to its connection at `now`;
+    /// writes are sent in order.
+    mutating func writeSent(_ seq: Int, to secret: Int, now: UInt64) {
+        var p = progress[secret]
+        precondition(seq > p.highestSent && sentNs[seq] == 0 && !p.writeInFlight && p.writesAssigned < perSecret,
+                     "write \(seq) sent twice, out of order, beside another in flight or beyond the quota")
+        sentNs[seq] = max(now, 1)
+        secretOf[seq] = Int32(secret)
+        if p.highestSent >= 0 {
+            previousOfSecret[seq] = Int32(p.highestSent)
+            nextOfSecret[p.highestSent] = Int32(seq)
+        } else {
+            p.firstWrite = seq
+        }
+        p.highestSent = seq
+        p.writesAssigned += 1
+        p.writeInFlight = true
+        progress[secret] = p
+        sentCount += 1
+        updatePending(secret, now: now)
+    }
 
     /// The write to the same secret after `seq`, or before it; nil when there is none.
-    func following(_ seq: Int) -> Int? {
-        let next = seq + hot
-        return next < writes && next / block == seq / block ? next : nil
-    }
+    func following(_ seq: Int) -> Int? { nextOfSecret[seq] < 0 ? nil : Int(nextOfSecret[seq]) }
 
-    func preceding(_ seq: Int) -> Int? {
-        let previous = seq - hot
-        return previous >= 0 && previous / block == seq / block ? previous : nil
-    }
-
-    /// The first write to `secret`.
-    func firstWrite(of secret: Int) -> Int { secret / hot * block + secret % hot }
-
-    /// Write `seq` was handed to its connection at `now`; writes are sent in order.
-    mutating func writeSent(_ seq: Int, now: UInt64) {
-        let s = secret(of: seq)
-        precondition(seq > progress[s].highestSent && sentNs[seq] == 0, "write \(seq) sent twice or out of order")
-        sentNs[seq] = max(now, 1)
-        progress[s].highestSent = seq
-        sentCount += 1
-        updatePending(s, now: now)
-    }
+    func preceding(_ seq: Int) -> Int? { previousOfSecret[seq] < 0 ? nil : Int(previousOfSecret[seq]) }
 
     /// The primary answered write `seq` (or it failed in transport) at `now`.
     mutating func writeAnswered(_ seq: Int, success: Bool, now: UInt64) {
         precondition(sentNs[seq] != 0 && answeredNs[seq] == 0, "write \(seq) answered twice or before it was sent")
         answeredNs[seq] = max(now, sentNs[seq])
         answeredCount += 1
+        let secret = Int(secretOf[seq])
+        progress[secret].writeInFlight = false
         if !success {
             failed[seq] = true
-            updatePending(secret(of: seq), now: now)
+            updatePending(secret, now: now)
         }
     }
 
@@ -146,12 +178,12 @@ struct LagTracker {
         let previousPollSentNs = p.lastPollSentNs
         p.lastPollSentNs = p.currentPollSentNs
         if let seen {
-            if seen < 0 || seen >= writes || self.secret(of: seen) != secret || seen > p.highestSent {
+            if seen < 0 || seen >= writes || secretOf[seen] != Int32(secret) {
                 anomalies += 1
             } else if seen < p.highestSeen {
                 regressions += 1
             } else if seen > p.highestSeen {
-                var next: Int? = p.highestSeen < 0 ? firstWrite(of: secret) : following(p.highestSeen)
+                var next: Int? = p.highestSeen < 0 ? p.firstWrite : following(p.highestSeen)
                 while let seq = next, seq <= seen {
                     visibleNs[seq] = max(now, 1)
                     lowerNs[seq] = min(now, max(previousPollSentNs, sentNs[seq]))
