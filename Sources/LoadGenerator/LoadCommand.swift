@@ -31,6 +31,7 @@ public enum LoadCommand {
             standardError("strongroom-load: \(error.message)\n\n\(LoadOptions.usage)")
             return usageError
         }
+        if let lag = LagOptions(options) { return runLag(lag, json: options.json, standardOutput: standardOutput, standardError: standardError) }
         let result: LoadResult
         do {
             result = try LoadRun.execute(options)
@@ -54,6 +55,30 @@ public enum LoadCommand {
         }
         if result.successes == 0 {
             standardError("strongroom-load: no request succeeded")
+            return nothingSucceeded
+        }
+        return completed
+    }
+
+    /// `sm-replication-lag`: 1 when an acknowledged write never showed on the replica or none
+    /// was acknowledged.
+    static func runLag(
+        _ options: LagOptions, json: Bool, standardOutput: (String) -> Void, standardError: (String) -> Void
+    ) -> Int32 {
+        let result: LagResult
+        do {
+            result = try LagRun.execute(options)
+        } catch {
+            standardError("strongroom-load: \(error.message)")
+            return nothingSucceeded
+        }
+        standardOutput(json ? result.jsonReport : result.humanReport)
+        if result.neverSeen > 0 {
+            standardError("strongroom-load: \(result.neverSeen) acknowledged write(s) never showed on the replica within --drain \(options.drain) s")
+            return nothingSucceeded
+        }
+        if result.writesAcknowledged == 0 {
+            standardError("strongroom-load: no write succeeded")
             return nothingSucceeded
         }
         return completed

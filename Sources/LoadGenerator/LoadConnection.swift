@@ -27,7 +27,7 @@ final class LoadConnection {
     let socket: FileDescriptor
     private var tls: TLSConnection?
     private let usesTLS: Bool
-    private var parser = HTTPResponseParser()
+    private var parser: HTTPResponseParser
     /// True until the non-blocking connect has been confirmed.
     private(set) var isConnecting = true
     /// Responses completed on this connection.
@@ -42,7 +42,9 @@ final class LoadConnection {
     var registered: EpollEvents = []
 
     /// Starts connecting to `address`; with a TLS `context`, the server certificate must match `host`.
-    init(address: SocketAddress, tls context: TLSContext?, host: String) throws(LoadConnectionError) {
+    /// With `captureBodies`, 2xx responses keep their body's first bytes too (a poll reads the value).
+    init(address: SocketAddress, tls context: TLSContext?, host: String, captureBodies: Bool = false) throws(LoadConnectionError) {
+        parser = HTTPResponseParser(captureSuccessBodies: captureBodies)
         do {
             socket = try TCPSocket.connect(to: address)
         } catch {

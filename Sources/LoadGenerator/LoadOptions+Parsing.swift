@@ -20,7 +20,7 @@ extension LoadOptions {
           --label NAME           the target's name in the report (default: the URL)
         Workload:
           --workload NAME        sm-get | sm-put | sm-mix | sm-describe | sm-list | sm-seed |
-                                 http-get | etcd-put | etcd-get
+                                 sm-replication-lag | http-get | etcd-put | etcd-get
           --secrets N            secrets PREFIX000000 … PREFIX(N-1) (default 100)
           --secret-prefix P      (default bench/s)
           --versions V           sm-seed: PutSecretValue calls per secret after creating it (0)
@@ -31,6 +31,19 @@ extension LoadOptions {
           --access-key ID        SigV4 credentials (sm-*)
           --secret-key KEY
           --region R             (default us-east-1)
+        Replication lag (sm-replication-lag: PutSecretValue on --url at a fixed rate, each
+        value carrying its sequence number, while --replica-url is polled with GetSecretValue
+        for the secrets with a write not yet seen there; lag = seen on the replica - the
+        primary's 200, on one monotonic clock; --concurrency is the most write connections):
+          --replica-url URL      the replica node (same --ca and credentials)
+          --replica-region R     the replica's region (its requests are signed for it)
+          --rate N               writes per second, open loop, for --duration seconds
+          --pollers N            poll connections (default 4)
+          --hot-secrets G        write G secrets round robin at a time, each taking its share
+                                 of the writes before the next G take over, so that only a few
+                                 secrets wait to be polled (default: all --secrets at once)
+          --drain S              seconds allowed after the last write for the replica to show
+                                 every acknowledged write (default 10)
         Load:
           --concurrency N        connections, one request in flight each (default 16)
           --threads T            event-loop threads (default: one per core)
@@ -44,7 +57,8 @@ extension LoadOptions {
           --help
 
         Exit status: 0 when the run completed (errors are counted and reported), 1 when no
-        request succeeded or seeding did not finish in time, 2 for a usage error.
+        request succeeded, seeding did not finish in time or (sm-replication-lag) an
+        acknowledged write never showed on the replica, 2 for a usage error.
         """
 
     /// Options that take no value.
@@ -52,7 +66,7 @@ extension LoadOptions {
     static let valued: Set<String> = [
         "--url", "--ca", "--endpoint-json", "--label", "--workload", "--secrets", "--secret-prefix",
         "--versions", "--read-percent", "--keys", "--key-prefix", "--path", "--access-key", "--secret-key",
-        "--region", "--concurrency", "--threads", "--warmup", "--duration", "--requests", "--seed", "--timeout",
+        "--region", "--replica-url", "--replica-region", "--rate", "--pollers", "--hot-secrets", "--drain", "--concurrency", "--threads", "--warmup", "--duration", "--requests", "--seed", "--timeout",
     ]
 
     /// Parses a command line (without the program name).
@@ -147,6 +161,32 @@ extension LoadOptions {
         options.warmup = workload.isWorkQueue ? 0 : try seconds("--warmup", minimum: 0) ?? options.warmup
         options.duration = try seconds("--duration", minimum: 0.01) ?? (workload.isWorkQueue ? 300 : options.duration)
         options.timeout = try seconds("--timeout", minimum: 0) ?? options.timeout
+
+        options.pollers = try integer("--pollers", 1...256) ?? options.pollers
+        options.hotSecrets = try integer("--hot-secrets", 1...(maximumNames - 1))
+        options.drain = try seconds("--drain", minimum: 0) ?? options.drain
+        if workload == .smReplicationLag {
+            guard let text = given["--replica-url"], let replica = TargetURL(text) else {
+                throw UsageError("sm-replication-lag needs --replica-url http(s)://HOST:PORT (the replica polled)")
+            }
+            options.replicaURL = replica
+            guard let region = given["--replica-region"] else { throw UsageError("sm-replication-lag needs --replica-region") }
+            options.replicaRegion = region
+            guard let text = given["--rate"], let rate = Double(text), rate.isFinite, rate > 0, rate <= 100_000 else {
+                throw UsageError("sm-replication-lag needs --rate N: writes per second, above 0 and at most 100000")
+            }
+            options.rate = rate
+            let writes = rate * options.duration
+            guard writes >= 1, writes <= Double(LagTracker.maximumWrites) else {
+                throw UsageError("--rate × --duration: \(Int(writes)) writes; expected 1…\(LagTracker.maximumWrites)")
+            }
+            if let option = ["--requests", "--warmup", "--versions", "--read-percent"].first(where: { given[$0] != nil }) {
+                throw UsageError("\(option) does not apply to sm-replication-lag")
+            }
+            if replica.isTLS && options.caFile == nil { throw UsageError("an https --replica-url needs --ca FILE") }
+        } else if let option = ["--replica-url", "--replica-region", "--rate", "--pollers", "--hot-secrets", "--drain"].first(where: { given[$0] != nil }) {
+            throw UsageError("\(option) applies only to sm-replication-lag")
+        }
 
         if url.isTLS && options.caFile == nil {
             throw UsageError("an https URL needs --ca FILE (the CA bundle the server certificate chains to)")

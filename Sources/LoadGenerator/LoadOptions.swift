@@ -42,6 +42,16 @@ public struct LoadOptions: Sendable {
     public var secretKey: String?
     public var region = "us-east-1"
 
+    /// `sm-replication-lag`: the replica polled, its region, the primary's write rate (writes
+    /// per second, open loop), the poll connections and the seconds allowed after the last
+    /// write for the replica to show every write.
+    public var replicaURL: TargetURL?
+    public var replicaRegion: String?
+    public var rate: Double?
+    public var pollers = 4
+    public var hotSecrets: Int?
+    public var drain = 10.0
+
     /// Print one JSON object instead of the human line.
     public var json = false
 

@@ -63,6 +63,8 @@ struct RequestBuilder {
             return etcd("/v3/kv/range", #"{"key":"\#(Self.base64(keyName(keys.below(options.keys))))"}"#)
         case .smSeed:
             preconditionFailure("sm-seed requests come from seedRequest")
+        case .smReplicationLag:
+            preconditionFailure("sm-replication-lag requests come from LagWorker")
         }
     }
 
@@ -104,11 +106,16 @@ struct RequestBuilder {
 
     /// An AWS JSON 1.1 call, signed now.
     private mutating func secretsManager(_ operation: String, _ body: String) -> [UInt8] {
+        Self.signedCall(head: postHead, signer: &signer, operation: operation, body: body)
+    }
+
+    /// `POST /` with the fixed head, the target, date, signature and body.
+    static func signedCall(head: [UInt8], signer: inout RequestSigner, operation: String, body: String) -> [UInt8] {
         let bodyBytes = Array(body.utf8)
         let target = "secretsmanager." + operation
         let (amzDate, authorization) = signer.sign(target: target, body: bodyBytes, now: Date())
-        var out = postHead
-        out.reserveCapacity(postHead.count + 320 + bodyBytes.count)
+        var out = head
+        out.reserveCapacity(head.count + 320 + bodyBytes.count)
         out.append(contentsOf: "X-Amz-Target: ".utf8)
         out.append(contentsOf: target.utf8)
         out.append(contentsOf: "\r\nX-Amz-Date: ".utf8)
@@ -118,6 +125,25 @@ struct RequestBuilder {
         out.append(contentsOf: "\r\nContent-Length: \(bodyBytes.count)\r\n\r\n".utf8)
         out.append(contentsOf: bodyBytes)
         return out
+    }
+
+    /// Signed Secrets Manager calls to one endpoint in one region (the lag run has two).
+    struct Signed {
+        private var signer: RequestSigner
+        private let head: [UInt8]
+
+        init(url: TargetURL, accessKey: String, secretKey: String, region: String) {
+            signer = RequestSigner(
+                accessKeyId: accessKey, secretAccessKey: SecureBytes(Array(secretKey.utf8)), region: region,
+                service: "secretsmanager", host: url.authority
+            )
+            head = Array("POST / HTTP/1.1\r\nHost: \(url.authority)\r\nContent-Type: \(RequestSigner.contentType)\r\n".utf8)
+        }
+
+        /// `operation` with the JSON `body`, signed now.
+        mutating func call(_ operation: String, _ body: String) -> [UInt8] {
+            RequestBuilder.signedCall(head: head, signer: &signer, operation: operation, body: body)
+        }
     }
 
     /// A POST to etcd's JSON gateway.

@@ -12,6 +12,9 @@ public enum Workload: String, CaseIterable, Sendable {
     case smList = "sm-list"
     /// Creates the `--secrets` secrets and `--versions` extra versions each, every request once.
     case smSeed = "sm-seed"
+    /// PutSecretValue at `--rate` writes/s against `--url` while `--replica-url` is polled with
+    /// GetSecretValue: replication lag (`LagRun`).
+    case smReplicationLag = "sm-replication-lag"
     /// GET `--path` (a static file server such as nginx).
     case httpGet = "http-get"
     /// etcd's JSON gateway: put a fresh value on one of `--keys` keys.

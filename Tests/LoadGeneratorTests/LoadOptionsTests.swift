@@ -100,3 +100,29 @@ import Testing
         #expect(overridden.region == "us-west-2" && overridden.caFile == "/x.pem")
     }
 }
+
+@Suite struct LagOptionsTests {
+    static let base = ["--url", "http://127.0.0.1:1", "--workload", "sm-replication-lag", "--access-key", "AK", "--secret-key", "SK"]
+
+    @Test func aLagRunNeedsAReplicaItsRegionAndARate() throws {
+        let full = Self.base + ["--replica-url", "http://127.0.0.1:2", "--replica-region", "eu-west-1", "--rate", "1000", "--duration", "2.5"]
+        let options = try #require(try LoadOptions.parse(full))
+        let lag = try #require(LagOptions(options))
+        #expect(lag.writes == 2_500 && lag.replicaRegion == "eu-west-1" && lag.primaryRegion == "us-east-1")
+        #expect(lag.pollers == 4 && lag.drain == 10 && lag.writeConnections == 16)
+        for missing in ["--replica-url", "--replica-region", "--rate"] {
+            var args = full
+            let i = try #require(args.firstIndex(of: missing))
+            args.removeSubrange(i...(i + 1))
+            #expect(throws: UsageError.self, "without \(missing)") { try LoadOptions.parse(args) }
+        }
+        #expect(throws: UsageError.self) { try LoadOptions.parse(full + ["--warmup", "1"]) }
+        #expect(throws: UsageError.self, "more writes than a run holds") {
+            try LoadOptions.parse(Self.base + ["--replica-url", "http://127.0.0.1:2", "--replica-region", "eu-west-1", "--rate", "100000", "--duration", "100"])
+        }
+        #expect(throws: UsageError.self, "lag options on another workload") {
+            try LoadOptions.parse(["--url", "http://127.0.0.1:1", "--workload", "http-get", "--rate", "5"])
+        }
+        #expect(LagOptions(try #require(try LoadOptions.parse(["--url", "http://127.0.0.1:1", "--workload", "http-get"]))) == nil)
+    }
+}

@@ -177,3 +177,58 @@ struct TestCertificates {
         try TLSContext.server(certificateChainPEM: server.certificatePEM, privateKeyPEM: server.privateKeyPEM)
     }
 }
+
+/// `sm-replication-lag` end to end against two in-test servers sharing one toy store: a primary
+/// that keeps each put, a replica that shows it `visibleAfter` later.
+@Suite(.serialized) struct LagRunTests {
+    func servers(visibleAfter: Double, hidden: Set<String> = []) throws -> (TestHTTPServer, TestHTTPServer) {
+        let store = TestHTTPServer.SecretBox()
+        let primary = try TestHTTPServer(behavior: .init(store: store))
+        let replica = try TestHTTPServer(behavior: .init(store: store, storeAcceptsWrites: false, visibleAfter: visibleAfter, hiddenSecrets: hidden))
+        return (primary, replica)
+    }
+
+    func arguments(_ primary: TestHTTPServer, _ replica: TestHTTPServer, rate: Int, duration: Double, drain: Double) -> [String] {
+        ["--url", primary.url, "--replica-url", replica.url, "--replica-region", "eu-west-1", "--workload", "sm-replication-lag",
+         "--access-key", "AK", "--secret-key", "SK", "--rate", String(rate), "--duration", String(duration),
+         "--secrets", "10", "--secret-prefix", "lag/s", "--concurrency", "4", "--pollers", "2", "--drain", String(drain), "--json"]
+    }
+
+    @Test func lagIsTheReplicasDelayAndEveryWriteIsSeen() throws {
+        let (primary, replica) = try servers(visibleAfter: 0.05)
+        defer { primary.stop(); replica.stop() }
+        var printed: [String] = []
+        let status = LoadCommand.run(arguments(primary, replica, rate: 200, duration: 0.5, drain: 5),
+                                     standardOutput: { printed.append($0) }, standardError: { printed.append($0) })
+        #expect(status == 0, "\(printed)")
+        let report = try JSONValue.parse(Array(try #require(printed.first).utf8))
+        func number(_ key: String) -> Double {
+            if case .number(let text)? = report[key] { return Double(text) ?? -1 }
+            return -1
+        }
+        #expect(number("writes") == 100 && number("acknowledged") == 100 && number("neverSeen") == 0 && number("writeErrors") == 0)
+        #expect(number("lagP50Ms") >= 40 && number("lagP50Ms") < 250, "the replica shows a put 50 ms after it: \(report)")
+        #expect(number("writeP50Ms") < number("lagP50Ms"))
+        #expect(number("regressions") == 0 && number("anomalies") == 0)
+        #expect(number("pollIntervalP50Ms") >= 0 && number("achievedRate") > 150)
+        // Writes carry their sequence number, go round robin over the secrets, each with its own token.
+        let puts = primary.received.filter { $0.amzTarget == "secretsmanager.PutSecretValue" }
+        #expect(puts.count == 100)
+        #expect(puts.contains { $0.body.contains(#""SecretId":"lag/s000003""#) && $0.body.contains(" 0000000013 ") })
+        #expect(Set(puts.map { $0.body }).count == 100)
+        #expect(replica.received.allSatisfy { $0.amzTarget == "secretsmanager.GetSecretValue" })
+    }
+
+    @Test func aWriteTheReplicaNeverShowsFailsTheRun() throws {
+        let (primary, replica) = try servers(visibleAfter: 0, hidden: ["lag/s000007"])
+        defer { primary.stop(); replica.stop() }
+        var printed: [String] = []
+        var errors: [String] = []
+        let status = LoadCommand.run(arguments(primary, replica, rate: 100, duration: 0.3, drain: 0.3),
+                                     standardOutput: { printed.append($0) }, standardError: { errors.append($0) })
+        #expect(status == 1)
+        let report = try JSONValue.parse(Array(try #require(printed.first).utf8))
+        #expect(report["neverSeen"] == .number("3"), "writes 7, 17 and 27 went to the hidden secret: \(report)")
+        #expect(errors.first?.contains("never showed on the replica") == true)
+    }
+}

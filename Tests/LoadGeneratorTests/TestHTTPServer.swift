@@ -1,6 +1,7 @@
 import Cryptography
 import Foundation
 import HTTP1
+import JSON
 import Platform
 import SecretsAPI
 import Synchronization
@@ -24,6 +25,19 @@ final class TestHTTPServer: Sendable {
         /// Answer CreateSecret with 400 ResourceExistsException.
         var secretsExist = false
         var body = Array(#"{"ok":true}"#.utf8)
+        /// When set, a toy Secrets Manager: PutSecretValue keeps the SecretString in `store`
+        /// (unless `storeAcceptsWrites` is false: a replica), GetSecretValue answers the latest
+        /// value put at least `visibleAfter` seconds ago, or "initial" (secrets in
+        /// `hiddenSecrets` never show a put value).
+        var store: SecretBox?
+        var storeAcceptsWrites = true
+        var visibleAfter = 0.0
+        var hiddenSecrets: Set<String> = []
+    }
+
+    /// Values put, per secret, with when (monotonic ns); shared by a primary and a replica server.
+    final class SecretBox: Sendable {
+        let values = Mutex<[String: [(value: String, atNs: UInt64)]]>([:])
     }
 
     /// One request as received.
@@ -181,6 +195,25 @@ private final class Core: Sendable {
             } catch {
                 status = 403
                 responseBody = Array(#"{"__type":"InvalidSignatureException","message":"\#(error.message ?? "")"}"#.utf8)
+            }
+        }
+        if status == 200, let store = behavior.store, let input = try? JSONValue.parse(request.body),
+           let id = input["SecretId"]?.stringValue {
+            let now = MonotonicClock.nanoseconds()
+            switch request.headers["X-Amz-Target"] {
+            case "secretsmanager.PutSecretValue" where behavior.storeAcceptsWrites:
+                store.values.withLock { $0[id, default: []].append((input["SecretString"]?.stringValue ?? "", now)) }
+                responseBody = Array(#"{"ARN":"arn","VersionId":"v"}"#.utf8)
+            case "secretsmanager.GetSecretValue":
+                let delay = UInt64(behavior.visibleAfter * 1e9)
+                var value = "initial"
+                if !behavior.hiddenSecrets.contains(id),
+                   let shown = store.values.withLock({ $0[id]?.last { $0.atNs + delay <= now } }) {
+                    value = shown.value
+                }
+                responseBody = JSONValue.object([("Name", .string(id)), ("SecretString", .string(value))]).serializedBytes()
+            default:
+                break
             }
         }
         if status == 200, behavior.secretsExist, request.headers["X-Amz-Target"] == "secretsmanager.CreateSecret" {

@@ -2,10 +2,11 @@
 verifier, seeding that leaves exactly the secrets and versions asked for."""
 import json
 import subprocess
+import time
 
 import pytest
 
-from conftest import BINARY
+from conftest import BINARY, start_cluster
 
 LOAD = BINARY.parent / "strongroom-load"
 
@@ -56,3 +57,41 @@ def test_a_wrong_secret_key_is_refused_by_the_node(dev_node):
     assert report["errors"] == report["requests"] == 20
     assert report["firstError"]["status"] in (400, 403)
     assert "SignatureDoesNotMatch" in report["firstError"]["message"] or "InvalidSignature" in report["firstError"]["message"]
+
+
+def test_replication_lag_between_two_regions(binary, tmp_path):
+    """sm-replication-lag against a real two-region cluster: every write acknowledged by
+    us-east-1 shows in eu-west-1, and the figures are consistent."""
+    cluster = start_cluster(tmp_path / "c", regions=["us-east-1", "eu-west-1"])
+    try:
+        primary = cluster.client("us-east-1")
+        replica = cluster.client("eu-west-1")
+        for i in range(5):
+            primary.create_secret(Name=f"lag/e2e-{i:06d}", SecretString="initial",
+                                  AddReplicaRegions=[{"Region": "eu-west-1"}])
+        for i in range(5):
+            for _ in range(200):
+                try:
+                    replica.get_secret_value(SecretId=f"lag/e2e-{i:06d}")
+                    break
+                except replica.exceptions.ResourceNotFoundException:
+                    time.sleep(0.05)
+        admin = cluster.principal()
+        proc = subprocess.run(
+            [str(LOAD), "--workload", "sm-replication-lag", "--json",
+             "--url", cluster.node("us-east-1")["endpoint"], "--region", "us-east-1",
+             "--replica-url", cluster.node("eu-west-1")["endpoint"], "--replica-region", "eu-west-1",
+             "--ca", cluster.manifest["caBundle"], "--access-key", admin["accessKeyId"],
+             "--secret-key", admin["secretAccessKey"], "--secrets", "5", "--secret-prefix", "lag/e2e-",
+             "--rate", "100", "--duration", "1", "--pollers", "2", "--drain", "10"],
+            capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        report = json.loads(proc.stdout)
+        assert report["writes"] == 100 and report["acknowledged"] == 100 and report["neverSeen"] == 0, report
+        assert report["regressions"] == 0 and report["anomalies"] == 0, report
+        assert 0 <= float(report["lagP50Ms"]) <= float(report["lagP99Ms"]) <= float(report["lagMaxMs"])
+        value = replica.get_secret_value(SecretId="lag/e2e-000004")["SecretString"]
+        assert " 0000000099 " in value, value
+    finally:
+        down = cluster.down()
+        assert down.returncode == 0, down.stderr
