@@ -1,3 +1,5 @@
+public import Platform
+
 /// A `sm-replication-lag` run's settings, taken from parsed `LoadOptions` (which checked them):
 /// every member a run needs, none optional.
 public struct LagOptions: Sendable {
