@@ -17,9 +17,10 @@ import Synchronization
 /// caller calls ``resume()``. Argument errors (an epoch below the log's) fail only their own
 /// append and do not halt.
 public final class Journal: Sendable {
-    /// The largest payload of one record: 1 MiB + 64 KiB (a 64 KiB secret value with room for
-    /// metadata and envelope, and batched facts).
-    public static let maxPayloadBytes = (1 << 20) + (64 << 10)
+    /// The largest payload of one record: 8 MiB. A replica region logs a whole secret as one
+    /// record when it receives its copy: up to 100 versions of 64 KiB values with their
+    /// envelopes, metadata and a 20 KiB policy (about 6.6 MB).
+    public static let maxPayloadBytes = 8 << 20
     /// The most payload bytes one `read` returns (it always returns at least one record).
     public static let maxReadBytes = 16 << 20
 

@@ -27,7 +27,7 @@ public enum ReplicationProtocol {
     /// The largest frame, header included. Larger lengths are refused as soon as the length
     /// field arrives, before the frame is buffered. A journal record (at most
     /// `Journal.maxPayloadBytes`) always fits one `records` frame.
-    public static let maximumFrameBytes = 4 << 20
+    public static let maximumFrameBytes = 16 << 20
     /// The bytes of every frame before its payload: magic, length, checksum, type, flags.
     public static let headerBytes = 14
     /// The longest `refused` reason in UTF-8 bytes; ``encode(_:)`` cuts longer ones.

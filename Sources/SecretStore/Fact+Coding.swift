@@ -100,10 +100,11 @@ extension Fact {
             writer.byte(Kind.replicaPromoted.rawValue)
             writer.string(arn)
             writer.int(date)
-        case let .noticeAcknowledged(arn, region):
+        case let .noticeAcknowledged(arn, region, notice):
             writer.byte(Kind.noticeAcknowledged.rawValue)
             writer.string(arn)
             writer.string(region)
+            writer.notice(notice)
         case let .replicatedThrough(region, epoch, lsn):
             writer.byte(Kind.replicatedThrough.rawValue)
             writer.string(region)
@@ -191,7 +192,7 @@ extension Fact {
         case .replicaPromoted:
             return .replicaPromoted(arn: try reader.string(), date: try reader.int())
         case .noticeAcknowledged:
-            return .noticeAcknowledged(arn: try reader.string(), region: try reader.string())
+            return .noticeAcknowledged(arn: try reader.string(), region: try reader.string(), notice: try reader.notice())
         case .replicatedThrough:
             return .replicatedThrough(sourceRegion: try reader.string(), epoch: try reader.varint(), lsn: try reader.varint())
         case .replicaNoticeSet:

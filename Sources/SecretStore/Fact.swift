@@ -39,9 +39,10 @@ public enum Fact: Sendable, Hashable {
     case replicaRemoved(arn: String, region: String)
     /// StopReplicationToReplica: the replica becomes a standalone secret of this region.
     case replicaPromoted(arn: String, date: Int64)
-    /// The primary recorded `region`'s notice about its secret `arn` (nothing changes on the
-    /// primary; the replica region forgets the notice when it receives this).
-    case noticeAcknowledged(arn: String, region: String)
+    /// The primary recorded `region`'s `notice` about its secret `arn` (nothing changes on the
+    /// primary; the replica region forgets the notice when it receives this, if it is still
+    /// that notice: a newer one, such as a promotion after a copy, stays until it is recorded).
+    case noticeAcknowledged(arn: String, region: String, notice: ReplicaNotice)
     /// A replica region applied the source region's log through (epoch, LSN).
     case replicatedThrough(sourceRegion: String, epoch: UInt64, lsn: UInt64)
     /// A replica region's notice to the source region about the primary secret `primaryARN`
@@ -54,7 +55,7 @@ public enum Fact: Sendable, Hashable {
     public var arn: String {
         switch self {
         case .replicationSet(let arn, _), .replicaRemoved(let arn, _), .replicaPromoted(let arn, _),
-             .noticeAcknowledged(let arn, _):
+             .noticeAcknowledged(let arn, _, _):
             return arn
         case .replicaSeeded(_, _, let secret):
             return secret.arn

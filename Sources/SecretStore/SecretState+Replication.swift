@@ -56,6 +56,11 @@ extension ReplicaStatus {
 }
 
 extension Names {
+    /// The region of a secret ARN.
+    public static func region(of arn: String) -> String? {
+        parseARN(arn)?.region
+    }
+
     /// The ARN with its region replaced (a replica's ARN is its primary's in the replica region).
     public static func arn(_ arn: String, inRegion region: String) -> String {
         guard let parsed = parseARN(arn) else { return arn }
@@ -84,7 +89,7 @@ extension SecretState {
                 return secret.isReplica ? [] : [region]
             case let .replicaRemoved(arn, region):
                 return secrets[arn]?.isReplica == true ? [] : [region]
-            case let .noticeAcknowledged(_, region):
+            case let .noticeAcknowledged(_, region, _):
                 return [region]
             case .secretCreated, .secretAccessed, .valuesResealed, .replicaPromoted, .replicatedThrough,
                  .replicaNoticeSet, .replicasDropped:
@@ -123,7 +128,11 @@ extension SecretState {
         scratch.apply(.replicaSeeded(region: "", forceOverwrite: false, secret: secret))
         for fact in facts { scratch.apply(fact) }
         scratch.apply(.replicationSet(arn: secret.arn, replicas: replicas))
-        guard let copy = scratch.secrets[secret.arn] else { return ([], []) }
+        guard var copy = scratch.secrets[secret.arn] else { return ([], []) }
+        // The log records the copy without its values (versions never change once written):
+        // the shipper fills them in from its state (`filledCopy`), so that a secret of a hundred
+        // 64 KiB versions added to several regions stays a small record here.
+        for index in copy.versions.indices { copy.versions[index].sealed = SealedValue.omitted(kind: copy.versions[index].sealed.kind) }
         var out: [Fact] = [.replicationSet(arn: secret.arn, replicas: replicas)]
         for status in added {
             out.append(.replicaSeeded(region: status.region, forceOverwrite: forceOverwrite, secret: copy))
@@ -169,9 +178,35 @@ extension SecretState {
                 }
                 if replicas != secret.replicas { facts.append(.replicationSet(arn: arn, replicas: replicas)) }
             }
-            facts.append(.noticeAcknowledged(arn: arn, region: region))
+            facts.append(.noticeAcknowledged(arn: arn, region: region, notice: notice))
         }
         return facts
+    }
+}
+
+extension SealedValue {
+    /// A value left out of a logged copy (see `SecretState.filledCopy`).
+    public static func omitted(kind: Kind) -> SealedValue {
+        SealedValue(kind: kind, envelope: [], keyId: "", equalityToken: [])
+    }
+}
+
+extension SecretState {
+    /// A logged copy (`replicaSeeded`) with its versions' values as this state holds them:
+    /// versions never change, so the values are the ones the copy was made with. A version
+    /// removed since is left out (the record that removed it follows the copy), and a secret
+    /// gone since has no copy to send (nil).
+    public func filledCopy(_ copy: Secret) -> Secret? {
+        guard let current = secrets[copy.arn], !current.isReplica else { return nil }
+        var filled = copy
+        filled.versions = copy.versions.compactMap { version in
+            guard version.sealed.keyId.isEmpty else { return version }
+            guard let stored = current.versions.last(where: { $0.versionId == version.versionId }) else { return nil }
+            var out = version
+            out.sealed = stored.sealed
+            return out
+        }
+        return filled
     }
 }
 
@@ -205,9 +240,10 @@ extension SecretState {
     ///   leave the copy without that version.
     public func intake(
         _ facts: [Fact], from sourceRegion: String, epoch: UInt64, lsn: UInt64, localRegion: String,
-        seal: ReplicaSealer
+        seal: ReplicaSealer, snapshot: Bool = false
     ) throws(ReplicaSealingFailure) -> [Fact] {
-        if let progress = sources[sourceRegion], progress.epoch == epoch, lsn <= progress.lsn { return [] }
+        // A snapshot replaces whatever this region holds of the source, wherever its position was.
+        if !snapshot, let progress = sources[sourceRegion], progress.epoch == epoch, lsn <= progress.lsn { return [] }
         var out: [Fact] = []
         for fact in facts {
             out += try intake(fact, from: sourceRegion, localRegion: localRegion, seal: seal)
@@ -216,10 +252,13 @@ extension SecretState {
         return out
     }
 
-    /// A snapshot catch-up's first record: every replica of the source dropped; the copies follow
-    /// as `intake` of `replicaSeeded` facts.
-    public func intakeSnapshotStart(from sourceRegion: String) -> [Fact] {
-        [.replicasDropped(sourceRegion: sourceRegion)]
+    /// A snapshot catch-up's end: the replicas of `sourceRegion` that the snapshot did not copy
+    /// (`copied`, local ARNs) are gone there, so they go here too.
+    public func intakeSnapshotEnd(from sourceRegion: String, copied: Set<String>, localRegion: String) -> [Fact] {
+        secrets.values
+            .filter { $0.primaryRegion == sourceRegion && !copied.contains($0.arn) }
+            .map(\.arn).sorted()
+            .map { .replicaRemoved(arn: $0, region: localRegion) }
     }
 
     private func isReplica(_ arn: String, of sourceRegion: String) -> Bool {
@@ -243,8 +282,8 @@ extension SecretState {
                 out.append(.replicaNoticeSet(sourceRegion: source, primaryARN: primaryARN, notice: nil))
             }
             return out
-        case let .noticeAcknowledged(_, region):
-            guard region == localRegion, sources[source]?.notices[primaryARN] != nil else { return [] }
+        case let .noticeAcknowledged(_, region, notice):
+            guard region == localRegion, sources[source]?.notices[primaryARN] == notice else { return [] }
             return [.replicaNoticeSet(sourceRegion: source, primaryARN: primaryARN, notice: nil)]
         case .secretCreated, .secretAccessed, .valuesResealed, .replicationSet, .replicaPromoted, .replicatedThrough,
              .replicaNoticeSet, .replicasDropped:

@@ -104,6 +104,10 @@ extension SecretsOperations {
             // AWS: tagging at creation also needs TagResource, so that a deny on tagging (the
             // guard of an ABAC scheme) cannot be stepped around by creating with tags.
             if !tags.isEmpty { try context.authorize("TagResource", resource: arn, resourceAccount: account, named: name) }
+            // AWS: adding replica regions at creation also needs ReplicateSecretToRegions.
+            if !replicas.isEmpty {
+                try context.authorize("ReplicateSecretToRegions", resource: arn, resourceAccount: account, named: name)
+            }
             try checkReplicaRegions(replicas, context)
             let versionId = token ?? decision.versionId
             var value: NewValue?

@@ -53,6 +53,15 @@ public struct ValueSealer: Sendable {
         keyring.key(id: keyId)?.arn ?? keyId
     }
 
+    /// The ARN a stored value of the secret `arn` is bound to: its own, or (a replica's, or a
+    /// promoted replica's) the same secret's ARN in the region it was sealed in. Anything else
+    /// would let a value moved into another secret's record open there: refused.
+    static func boundARN(of value: SealedValue, arn: String) throws(AWSError) -> String {
+        guard let bound = value.boundARN else { return arn }
+        guard let region = Names.region(of: arn), Names.arn(bound, inRegion: region) == arn else { throw AWSError.internalFailure }
+        return bound
+    }
+
     /// The bytes a value is bound to.
     static func context(arn: String, versionId: String) -> [UInt8] {
         Array(arn.utf8) + [0] + Array(versionId.utf8)
@@ -77,9 +86,10 @@ public struct ValueSealer: Sendable {
     /// - Throws: InternalServiceError when the keyring lacks the key or the record does not
     ///   verify (the stored bytes or the keyring changed under us); the message names no value.
     public func open(_ value: SealedValue, arn: String, versionId: String) throws(AWSError) -> SecureBytes {
+        let bound = try Self.boundARN(of: value, arn: arn)
         do {
             let sealed = try SealedSecret(decoding: value.envelope)
-            return try Envelope.open(sealed, keyring: keyring, context: Self.context(arn: value.boundARN ?? arn, versionId: versionId))
+            return try Envelope.open(sealed, keyring: keyring, context: Self.context(arn: bound, versionId: versionId))
         } catch {
             if error.code == .unknownKey { throw AWSError.kmsKeyUnavailable(value.keyId) }
             throw AWSError.internalFailure
@@ -89,10 +99,11 @@ public struct ValueSealer: Sendable {
     /// The value re-wrapped under `key` (UpdateSecret changing `KmsKeyId`); the value's own
     /// ciphertext is unchanged and the plaintext is never produced.
     public func reseal(_ value: SealedValue, under key: Keyring.Key, arn: String, versionId: String) throws(AWSError) -> SealedValue {
+        let bound = try Self.boundARN(of: value, arn: arn)
         do {
             let sealed = try SealedSecret(decoding: value.envelope)
             let rewrapped = try Envelope.rewrap(sealed, from: keyring, to: key,
-                                                context: Self.context(arn: value.boundARN ?? arn, versionId: versionId),
+                                                context: Self.context(arn: bound, versionId: versionId),
                                                 random: random)
             var result = value
             result.envelope = rewrapped.encoded()
@@ -111,7 +122,7 @@ public struct ValueSealer: Sendable {
     /// the data key in clear, the value's ciphertext unchanged and bound to the ARN it was sealed
     /// under (`boundARN`).
     public func exportForReplication(_ value: SealedValue, arn: String, versionId: String) throws(AWSError) -> SealedValue {
-        let bound = value.boundARN ?? arn
+        let bound = try Self.boundARN(of: value, arn: arn)
         do {
             let sealed = try SealedSecret(decoding: value.envelope)
             let transfer = try Envelope.exportTransfer(sealed, keyring: keyring, context: Self.context(arn: bound, versionId: versionId))

@@ -44,7 +44,7 @@ import TestSupport
             primaryRegion: "us-east-1", replicas: [ReplicaStatus(region: "eu-west-1", kmsKeyId: nil, state: .inSync)])),
         .replicaRemoved(arn: arn, region: "eu-west-1"),
         .replicaPromoted(arn: arn, date: 13),
-        .noticeAcknowledged(arn: arn, region: "eu-west-1"),
+        .noticeAcknowledged(arn: arn, region: "eu-west-1", notice: ReplicaNotice(kind: .promoted)),
         .replicatedThrough(sourceRegion: "us-east-1", epoch: 3, lsn: .max),
         .replicaNoticeSet(sourceRegion: "us-east-1", primaryARN: arn, notice: ReplicaNotice(kind: .failed, message: "why")),
         .replicaNoticeSet(sourceRegion: "us-east-1", primaryARN: arn, notice: nil),

@@ -23,9 +23,16 @@ private struct Replica {
     }
 
     /// Takes in one primary record (its facts as decided there, with the state they were decided on).
-    mutating func receive(_ facts: [Fact], routes: [[String]], lsn: UInt64, from source: String = "us-east-1") throws {
-        let shipped = zip(facts, routes).filter { $0.1.contains(self.region) }.map { fact, _ in
-            fact.mapSealedValues { (value: SealedValue, arn: String, _: String) -> SealedValue in
+    mutating func receive(_ facts: [Fact], routes: [[String]], lsn: UInt64, primaryState: SecretState,
+                          from source: String = "us-east-1") throws {
+        let shipped = zip(facts, routes).filter { $0.1.contains(self.region) }.compactMap { fact, _ -> Fact? in
+            var fact = fact
+            // As the shipper does: a logged copy's values come from the primary's state.
+            if case let .replicaSeeded(seedRegion, force, copy) = fact {
+                guard let filled = primaryState.filledCopy(copy) else { return nil }
+                fact = .replicaSeeded(region: seedRegion, forceOverwrite: force, secret: filled)
+            }
+            return fact.mapSealedValues { (value: SealedValue, arn: String, _: String) -> SealedValue in
                 var exported = value
                 exported.boundARN = value.boundARN ?? arn
                 exported.keyId = "transfer"
@@ -52,7 +59,7 @@ private struct Cluster {
         if case .success(let facts) = result, !facts.isEmpty {
             lsn += 1
             let routes = before.routes(for: facts)
-            for index in replicas.indices { try replicas[index].receive(facts, routes: routes, lsn: lsn) }
+            for index in replicas.indices { try replicas[index].receive(facts, routes: routes, lsn: lsn, primaryState: primary.state) }
         }
         return result
     }
@@ -126,7 +133,7 @@ private func comparable(_ secret: Secret) -> Secret {
         #expect(cluster.replicas[0].state.sources["us-east-1"]?.notices.isEmpty == true)
         // Reporting again (a resend after a reconnect) changes no status and is acknowledged again.
         let again = try cluster.run(.recordReplicaNotices(region: "eu-west-1", notices: [arn: ReplicaNotice(kind: .seeded)])).get()
-        #expect(again == [.noticeAcknowledged(arn: arn, region: "eu-west-1")])
+        #expect(again == [.noticeAcknowledged(arn: arn, region: "eu-west-1", notice: ReplicaNotice(kind: .seeded))])
     }
 
     @Test func aNameClashFailsUnlessForced() throws {
@@ -262,11 +269,65 @@ private func comparable(_ secret: Secret) -> Secret {
         let facts = try cluster.primary.run(.putSecretValue(secretId: "db", clientRequestToken: token(2), value: sealed("y"),
                                                             versionStages: nil)).get()
         let routes = before.routes(for: facts)
-        try cluster.replicas[0].receive(facts, routes: routes, lsn: 2)
+        try cluster.replicas[0].receive(facts, routes: routes, lsn: 2, primaryState: cluster.primary.state)
         let once = cluster.replicas[0].state
-        try cluster.replicas[0].receive(facts, routes: routes, lsn: 2)
-        try cluster.replicas[0].receive(facts, routes: routes, lsn: 1)
+        try cluster.replicas[0].receive(facts, routes: routes, lsn: 2, primaryState: cluster.primary.state)
+        try cluster.replicas[0].receive(facts, routes: routes, lsn: 1, primaryState: cluster.primary.state)
         #expect(cluster.replicas[0].state == once)
+    }
+
+    @Test func anAcknowledgementClearsOnlyTheNoticeItAcknowledges() throws {
+        var cluster = Cluster()
+        try cluster.run(.createSecret(name: "db", clientRequestToken: token(1), description: nil, kmsKeyId: nil, value: sealed("x"),
+                                      tags: [], replicas: [ReplicaRegion(region: "eu-west-1", kmsKeyId: nil)]))
+        let arn = try #require(cluster.primary.state.arn(name: "db", accountId: account))
+        // The primary records the copy's notice; before its acknowledgement reaches eu-west-1,
+        // the replica is promoted there.
+        let before = cluster.primary.state
+        let recorded = try cluster.primary.run(.recordReplicaNotices(region: "eu-west-1",
+                                                                     notices: [arn: ReplicaNotice(kind: .seeded)])).get()
+        let euContext = DecisionContext(now: t0, region: "eu-west-1", accountId: account, arnSuffix: "ZZZZZZ", versionId: "v")
+        for fact in try cluster.replicas[0].state.decide(.stopReplicationToReplica(secretId: "db"), context: euContext).get() {
+            cluster.replicas[0].state.apply(fact)
+        }
+        cluster.lsn += 1
+        try cluster.replicas[0].receive(recorded, routes: before.routes(for: recorded), lsn: cluster.lsn,
+                                        primaryState: cluster.primary.state)
+        // The promotion is still to be told.
+        #expect(cluster.replicas[0].state.sources["us-east-1"]?.notices[arn] == ReplicaNotice(kind: .promoted))
+        try cluster.reportNotices()
+        #expect(cluster.primary.state.secrets[arn]?.replicas == [])
+    }
+
+    @Test func copiesAreLoggedWithoutValuesAndFilledFromTheState() throws {
+        var primary = Harness()
+        let big = NewValue(sealed: SealedValue(kind: .binary, envelope: Array(repeating: 7, count: 65_600), keyId: "k",
+                                               equalityToken: [1]), plaintextSize: 65_536)
+        primary.ok(.createSecret(name: "big", clientRequestToken: token(1), description: nil, kmsKeyId: nil, value: big, tags: []))
+        for n in 2...60 {
+            var value = big
+            value.sealed.equalityToken = [UInt8(n)]
+            primary.ok(.putSecretValue(secretId: "big", clientRequestToken: token(n), value: value, versionStages: nil))
+        }
+        let facts = primary.ok(.replicateSecretToRegions(
+            secretId: "big", replicas: [ReplicaRegion(region: "eu-west-1", kmsKeyId: nil),
+                                        ReplicaRegion(region: "ap-southeast-2", kmsKeyId: nil)], forceOverwrite: false))
+        // Two copies of a 4 MB secret: the record stays small.
+        #expect(Fact.encode(routed: facts, routes: facts.map { _ in [] }).count < 64 * 1024)
+        guard case let .replicaSeeded(_, _, copy) = try #require(facts.last) else {
+            Issue.record("no copy")
+            return
+        }
+        #expect(copy.versions.count == 60 && copy.versions.allSatisfy { $0.sealed.envelope.isEmpty })
+        let filled = try #require(primary.state.filledCopy(copy))
+        let arn = try #require(primary.state.arn(name: "big", accountId: account))
+        #expect(filled.versions == primary.state.secrets[arn]?.versions)
+        // A version gone since is left out; a secret gone since has no copy.
+        var later = primary.state
+        later.apply(.versionsRemoved(arn: arn, versionIds: [copy.versions[0].versionId]))
+        #expect(later.filledCopy(copy)?.versions.count == 59)
+        later.apply(.secretPurged(arn: arn))
+        #expect(later.filledCopy(copy) == nil)
     }
 
     /// A random workload on the primary, shipped record by record: every replica ends equal to

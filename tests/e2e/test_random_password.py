@@ -112,9 +112,8 @@ def test_aws_cli_error_exit_code(dev_node):
     assert "InvalidParameterException" in out.stderr or "InvalidRequestException" in out.stderr
 
 
-def test_operations_not_built_yet_answer_an_aws_error_not_a_fake_success(dev_node):
-    # Replication comes with its own issue: until then an AWS error, never a fake success.
+def test_replication_operations_on_a_missing_secret_answer_awss_error(dev_node):
     with pytest.raises(ClientError) as raised:
         dev_node.client().remove_regions_from_replication(SecretId="anything", RemoveReplicaRegions=["eu-west-1"])
-    assert raised.value.response["Error"]["Code"] == "InvalidRequestException"
+    assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400

@@ -231,6 +231,33 @@ def test_removing_a_region_deletes_its_copy(replicated):
     us.delete_secret(SecretId="remove/me", ForceDeleteWithoutRecovery=True)
 
 
+def test_a_promotion_reaches_an_idle_primary(replicated):
+    cluster, _ = replicated
+    us, eu = cluster.client(PRIMARY), cluster.client(EU)
+    us.create_secret(Name="promote/idle", SecretString="x", AddReplicaRegions=[{"Region": EU}])
+    eventually(lambda: assert_equal(us.describe_secret(SecretId="promote/idle")["ReplicationStatus"][0]["Status"], "InSync"))
+    eu.stop_replication_to_replica(SecretId="promote/idle")
+    # Nothing more is written in us-east-1: the notice travels with the heartbeats.
+    eventually(lambda: assert_equal("ReplicationStatus" in us.describe_secret(SecretId="promote/idle"), False), timeout=15)
+    us.delete_secret(SecretId="promote/idle", ForceDeleteWithoutRecovery=True)
+    assert eu.get_secret_value(SecretId="promote/idle")["SecretString"] == "x"
+
+
+def test_a_large_secret_replicates_whole(replicated):
+    cluster, _ = replicated
+    us, ap = cluster.client(PRIMARY), cluster.client(AP)
+    us.create_secret(Name="large/blob", SecretBinary=os.urandom(60_000))
+    for _ in range(40):
+        us.put_secret_value(SecretId="large/blob", SecretBinary=os.urandom(60_000))
+    # 41 versions of 60 KB: about 2.5 MB in one copy.
+    us.replicate_secret_to_regions(SecretId="large/blob", AddReplicaRegions=[{"Region": AP}])
+    eventually(lambda: counts_match(us, ap, "large/blob"), timeout=30)
+    for version in version_ids(us, "large/blob")[:5]:
+        assert (ap.get_secret_value(SecretId="large/blob", VersionId=version)["SecretBinary"]
+                == us.get_secret_value(SecretId="large/blob", VersionId=version)["SecretBinary"])
+    eventually(lambda: assert_equal(us.describe_secret(SecretId="large/blob")["ReplicationStatus"][0]["Status"], "InSync"))
+
+
 def test_one_front_endpoint_serves_every_region(replicated):
     cluster, _ = replicated
     if not cluster.manifest.get("front"):

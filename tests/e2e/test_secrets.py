@@ -269,15 +269,22 @@ def test_kms_key_change_rewraps(sm, dev_node):
     assert sm.get_secret_value(SecretId=name, VersionStage="AWSPREVIOUS")["SecretString"] == "one"
 
 
-def test_replication_is_refused_not_faked(sm):
-    with pytest.raises(ClientError) as e:
-        sm.create_secret(Name=unique(), SecretString="x", AddReplicaRegions=[{"Region": "eu-west-1"}])
-    assert error_of(e)[0] == "InvalidRequestException"
+def test_a_single_node_refuses_replica_regions_it_has_no_node_for(sm):
+    # `strongroom dev` is one region: a replica elsewhere would stay InProgress for ever.
     name = unique()
+    with pytest.raises(ClientError) as e:
+        sm.create_secret(Name=name, SecretString="x", AddReplicaRegions=[{"Region": "eu-west-1"}])
+    assert error_of(e) == ("InvalidParameterException",
+                           "Invalid replica region: eu-west-1 is not a region of this Strongroom cluster.")
+    with pytest.raises(ClientError):
+        sm.describe_secret(SecretId=name)  # nothing was created
     sm.create_secret(Name=name, SecretString="x")
     with pytest.raises(ClientError) as e:
         sm.replicate_secret_to_regions(SecretId=name, AddReplicaRegions=[{"Region": "eu-west-1"}])
-    assert error_of(e)[0] == "InvalidRequestException"
+    assert error_of(e)[0] == "InvalidParameterException"
+    with pytest.raises(ClientError) as e:
+        sm.replicate_secret_to_regions(SecretId=name, AddReplicaRegions=[{"Region": "us-east-1"}])
+    assert error_of(e) == ("InvalidParameterException", "Invalid replica region.")
 
 
 def test_accounts_are_separate(dev_node, sm):

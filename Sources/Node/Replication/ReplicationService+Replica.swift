@@ -54,12 +54,30 @@ extension ReplicationService {
         }
         try link.send(.hello(Hello(nodeId: nodeId, region: region, sourceRegion: peer.region, position: position, notices: notices)),
                       timeout: settings.deadAfterSeconds)
+        // Notices go with the hello, then with acks: at once when they change, and again every
+        // heartbeat period while any is pending (a lost or unrecorded one is sent again; the
+        // source acknowledges each through the log, which is what clears it here).
         var lastNotices = notices
+        var lastNoticesSent = MonotonicClock.seconds()
+        func noticesDue() -> [UInt8] {
+            let current = storage.read { Self.encodeNotices($0.sources[peer.region], source: peer.region) }
+            let now = MonotonicClock.seconds()
+            guard !current.isEmpty, current != lastNotices || now - lastNoticesSent >= settings.heartbeatSeconds else {
+                lastNotices = current
+                return []
+            }
+            lastNotices = current
+            lastNoticesSent = now
+            return current
+        }
+        /// The newest position acknowledged on this link (an ack may repeat it to carry notices).
+        var ackable: LogPosition? = nil
         guard let first = try link.receive(timeout: settings.deadAfterSeconds) else {
             throw LinkError(.timedOut, "no welcome within \(settings.deadAfterSeconds) s")
         }
         switch first {
         case .welcome(let welcome):
+            if welcome.mode == .stream { ackable = position ?? .start }
             sources.withLock { state in
                 state[peer.region]?.connected = true
                 state[peer.region]?.lastError = nil
@@ -77,15 +95,18 @@ extension ReplicationService {
 
         var lastHeard = MonotonicClock.seconds()
         var snapshotParts: UInt32 = 0
+        var snapshotCopied: Set<String> = []
         let outstanding = Outstanding()
         while !isStopping {
             guard let message = try link.receive(timeout: settings.heartbeatSeconds) else {
                 if MonotonicClock.seconds() - lastHeard > settings.deadAfterSeconds {
                     throw LinkError(.timedOut, "nothing heard for \(settings.deadAfterSeconds) s")
                 }
-                let applied = storage.read { $0.sources[peer.region] }
-                try link.send(.heartbeat(Heartbeat(position: LogPosition(epoch: applied?.epoch ?? 0, lsn: applied?.lsn ?? 0),
-                                                   sentAtMillis: Self.nowMillis())), timeout: sendTimeout)
+                try sendHeartbeat(link, source: peer.region)
+                if let ackable {
+                    let notices = noticesDue()
+                    if !notices.isEmpty { try link.send(.ack(Ack(position: ackable, notices: notices)), timeout: sendTimeout) }
+                }
                 continue
             }
             lastHeard = MonotonicClock.seconds()
@@ -106,19 +127,23 @@ extension ReplicationService {
                 }
             case .snapshot(let part):
                 guard part.index == snapshotParts else { throw LinkError(.io, "snapshot part \(part.index) out of order") }
-                try applySnapshotPart(part, from: peer.region, outstanding)
+                try applySnapshotPart(part, from: peer.region, copied: &snapshotCopied, outstanding)
                 snapshotParts += 1
                 if part.isLast {
                     try awaitDurable(outstanding)
                     acked = part.position
                     snapshotParts = 0
+                    snapshotCopied = []
                 }
             case .heartbeat(let heartbeat):
                 sources.withLock { $0[peer.region]?.sourcePosition = heartbeat.position }
-                // Answered, so that the source hears from an idle subscriber too.
-                let applied = storage.read { $0.sources[peer.region] }
-                try link.send(.heartbeat(Heartbeat(position: LogPosition(epoch: applied?.epoch ?? 0, lsn: applied?.lsn ?? 0),
-                                                   sentAtMillis: Self.nowMillis())), timeout: sendTimeout)
+                // Answered, so that the source hears from an idle subscriber too; pending notices
+                // (a promotion while the source writes nothing) go with it.
+                try sendHeartbeat(link, source: peer.region)
+                if let ackable {
+                    let notices = noticesDue()
+                    if !notices.isEmpty { try link.send(.ack(Ack(position: ackable, notices: notices)), timeout: sendTimeout) }
+                }
             case .refused(let reason):
                 throw LinkError(.refused, "closed by the source: \(reason)")
             default:
@@ -126,12 +151,16 @@ extension ReplicationService {
             }
             if let acked {
                 sources.withLock { $0[peer.region]?.appliedPosition = acked }
-                let notices = storage.read { Self.encodeNotices($0.sources[peer.region], source: peer.region) }
-                let changed = notices != lastNotices
-                lastNotices = notices
-                try link.send(.ack(Ack(position: acked, notices: changed ? notices : [])), timeout: sendTimeout)
+                ackable = acked
+                try link.send(.ack(Ack(position: acked, notices: noticesDue())), timeout: sendTimeout)
             }
         }
+    }
+
+    private func sendHeartbeat(_ link: FramedLink, source: String) throws {
+        let applied = storage.read { $0.sources[source] }
+        try link.send(.heartbeat(Heartbeat(position: LogPosition(epoch: applied?.epoch ?? 0, lsn: applied?.lsn ?? 0),
+                                           sentAtMillis: Self.nowMillis())), timeout: sendTimeout)
     }
 
     /// This region's pending notices for `source`, as the hello and acks carry them.
@@ -166,27 +195,27 @@ extension ReplicationService {
         }
     }
 
-    /// One snapshot part: the first drops this source's replicas and forgets the position (a
-    /// crash part-way through makes the next link start again from nothing); the last sets the
-    /// position the snapshot was taken at.
-    private func applySnapshotPart(_ part: SnapshotPart, from source: String, _ outstanding: Outstanding) throws {
+    /// One snapshot part, applied as one record of this log: the copies replace this region's
+    /// in place (readers never see a replica missing while the snapshot arrives). The last part
+    /// removes the replicas of that source the snapshot did not hold and sets the position it
+    /// was taken at; until then a crash leaves the old position, and the next link asks again.
+    private func applySnapshotPart(
+        _ part: SnapshotPart, from source: String, copied: inout Set<String>, _ outstanding: Outstanding
+    ) throws {
         guard case .success(let seeds) = Fact.decodeList(part.payload),
               seeds.allSatisfy({ if case .replicaSeeded = $0 { true } else { false } }) else {
             throw LinkError(.io, "snapshot part \(part.index) does not decode")
         }
         let localRegion = region
         let seal = replicaSealer
+        for case let .replicaSeeded(_, _, secret) in seeds { copied.insert(Names.arn(secret.arn, inRegion: localRegion)) }
+        let seen = copied
         try submit(outstanding) { state throws(ReplicaSealingFailure) in
-            var facts: [Fact] = []
-            var scratch = state
-            if part.index == 0 {
-                facts = [.replicasDropped(sourceRegion: source), .replicatedThrough(sourceRegion: source, epoch: 0, lsn: 0)]
-                for fact in facts { scratch.apply(fact) }
-            }
-            let taken = try scratch.intake(seeds, from: source, epoch: part.position.epoch, lsn: part.position.lsn,
-                                           localRegion: localRegion, seal: seal)
-            facts += taken.filter { if case .replicatedThrough = $0 { false } else { true } }
+            var facts = try state.intake(seeds, from: source, epoch: part.position.epoch, lsn: part.position.lsn,
+                                         localRegion: localRegion, seal: seal, snapshot: true)
+                .filter { if case .replicatedThrough = $0 { false } else { true } }
             if part.isLast {
+                facts += state.intakeSnapshotEnd(from: source, copied: seen, localRegion: localRegion)
                 facts.append(.replicatedThrough(sourceRegion: source, epoch: part.position.epoch, lsn: part.position.lsn))
             }
             return facts

@@ -48,6 +48,13 @@ extension ReplicationService {
             try? link.send(.refused("the hello does not match the certificate"), timeout: 1)
             return
         }
+        // Only the configured peers: a certificate of the cluster CA alone does not make a node
+        // one of this cluster's regions (it would receive that region's data keys).
+        guard settings.peers.contains(where: { $0.nodeId.utf8.elementsEqual(hello.nodeId.utf8) && $0.region == hello.region }) else {
+            log.error("replication: refused \(hello.nodeId) of \(hello.region) (\(where_)): not a configured peer")
+            try? link.send(.refused("node \(hello.nodeId) of \(hello.region) is not a peer of this node"), timeout: 1)
+            return
+        }
         guard hello.sourceRegion == region, hello.region != region else {
             log.error("replication: refused \(hello.nodeId): it asked for the log of \(hello.sourceRegion), this node serves \(region)'s")
             try? link.send(.refused("this node serves the log of \(region)"), timeout: 1)
@@ -167,7 +174,15 @@ extension ReplicationService {
                 var shipped: [Fact] = []
                 switch JournalSecretStorage.routedFacts(of: record) {
                 case .success(let entries):
-                    for entry in entries where entry.routes.contains(subscriberRegion) { shipped.append(try export(entry.fact)) }
+                    for entry in entries where entry.routes.contains(subscriberRegion) {
+                        var fact = entry.fact
+                        // A copy is logged without its values: filled in from the state now.
+                        if case let .replicaSeeded(seedRegion, force, copy) = fact {
+                            guard let filled = storage.readCommitted({ state, _ in state.filledCopy(copy) }) else { continue }
+                            fact = .replicaSeeded(region: seedRegion, forceOverwrite: force, secret: filled)
+                        }
+                        shipped.append(try export(fact))
+                    }
                 case .failure(let error):
                     throw LinkError(.io, "record at LSN \(record.lsn) does not decode: \(error)")
                 }
@@ -177,6 +192,9 @@ extension ReplicationService {
                 // regions would otherwise keep each other's logs growing).
                 guard !shipped.isEmpty || record.lsn == last.lsn else { continue }
                 let entry = ShippedRecord(position: LogPosition(epoch: record.epoch, lsn: record.lsn), payload: Fact.encode(list: shipped))
+                guard RecordBatch.frameOverheadBytes + entry.encodedByteCount <= ReplicationProtocol.maximumFrameBytes else {
+                    throw LinkError(.io, "record at LSN \(record.lsn) is \(entry.encodedByteCount) bytes for \(subscriberRegion), more than a frame holds")
+                }
                 if !batch.isEmpty && size + entry.encodedByteCount > ReplicationProtocol.maximumFrameBytes {
                     try send(batch, to: subscriber)
                     batch = []
@@ -209,7 +227,6 @@ extension ReplicationService {
 
     /// Reads the subscriber's acks, notices and heartbeats until the link closes.
     private func readAcks(_ subscriber: SubscriberLink, region subscriberRegion: String) {
-        var lastNotices: [UInt8] = []
         defer {
             subscriber.link.close()
             subscriber.progress.broadcast()
@@ -233,10 +250,9 @@ extension ReplicationService {
                         try progress.recordAck(ack.position, atMillis: now)
                     }
                     subscriber.progress.broadcast()
-                    if !ack.notices.isEmpty && ack.notices != lastNotices {
-                        lastNotices = ack.notices
-                        recordNotices(ack.notices, from: subscriberRegion)
-                    }
+                    // Every time: the subscriber repeats pending notices at most once a heartbeat
+                    // period, and a repeat is recorded as a no-op plus a fresh acknowledgement.
+                    recordNotices(ack.notices, from: subscriberRegion)
                 case .heartbeat:
                     subscriber.progress.withLock { $0.heard(atMillis: now) }
                 case .refused(let reason):

@@ -185,7 +185,9 @@ final class ReplicationService: Sendable {
                 continue
             }
             guard let accepted else { continue }
-            if subscribers.withLock({ $0.count }) >= Self.maximumSubscriberLinks {
+            // Counted by threads, handshakes in progress included: a peer that only opens TCP
+            // connections cannot make the node start threads without bound.
+            if linkThreads.withLock({ $0 }) >= 2 * Self.maximumSubscriberLinks {
                 log.error("replication: refusing a connection from \(accepted.peer.map(\.description) ?? "?"): \(Self.maximumSubscriberLinks) links already")
                 continue
             }
