@@ -66,8 +66,9 @@ struct ByteReader {
     private let bytes: [UInt8]
     private(set) var offset = 0
     /// The layout being read: 1 before replication (no `boundARN`, `primaryRegion`, `replicas`),
-    /// 2 since. Set from the format byte or magic of what is decoded.
-    var layout: UInt8 = 2
+    /// 2 before replicas' access days (no `ReplicaStatus.lastAccessedDate`,
+    /// `ReplicaNotice.accessedDay`), 3 since. Set from the format byte or magic of what is decoded.
+    var layout: UInt8 = 3
 
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 
@@ -203,11 +204,13 @@ extension ByteWriter {
         optional(replica.kmsKeyId) { $0.string($1) }
         byte(replica.state.rawValue)
         optional(replica.message) { $0.string($1) }
+        optional(replica.lastAccessedDate) { $0.int($1) }
     }
 
     mutating func notice(_ notice: ReplicaNotice) {
         byte(notice.kind.rawValue)
         optional(notice.message) { $0.string($1) }
+        optional(notice.accessedDay) { $0.int($1) }
     }
 
     mutating func version(_ version: SecretVersion) {
@@ -285,7 +288,8 @@ extension ByteReader {
         let region = try string()
         let kmsKeyId = try optionalString()
         guard let state = ReplicaStatus.State(rawValue: try byte()) else { throw failure("bad replication status") }
-        return ReplicaStatus(region: region, kmsKeyId: kmsKeyId, state: state, message: try optionalString())
+        return ReplicaStatus(region: region, kmsKeyId: kmsKeyId, state: state, message: try optionalString(),
+                             lastAccessedDate: layout >= 3 ? try optionalInt() : nil)
     }
 
     mutating func replicas() throws(SecretStoreDecodingError) -> [ReplicaStatus] {
@@ -293,8 +297,10 @@ extension ByteReader {
     }
 
     mutating func notice() throws(SecretStoreDecodingError) -> ReplicaNotice {
-        guard let kind = ReplicaNotice.Kind(rawValue: try byte()) else { throw failure("bad replica notice kind") }
-        return ReplicaNotice(kind: kind, message: try optionalString())
+        guard let kind = ReplicaNotice.Kind(rawValue: try byte()), layout >= 3 || kind != .accessed else {
+            throw failure("bad replica notice kind")
+        }
+        return ReplicaNotice(kind: kind, message: try optionalString(), accessedDay: layout >= 3 ? try optionalInt() : nil)
     }
 
     mutating func version() throws(SecretStoreDecodingError) -> SecretVersion {

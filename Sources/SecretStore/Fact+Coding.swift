@@ -1,7 +1,8 @@
 extension Fact {
-    /// Format of a fact record; bumped when the layout changes. Format 1 (before replication)
-    /// is still read: its values have no bound ARN and its secrets no replication members.
-    static let formatVersion: UInt8 = 2
+    /// Format of a fact record; bumped when the layout changes. Formats 1 (before replication:
+    /// values without a bound ARN, secrets without replication members) and 2 (replica statuses
+    /// and notices without access days) are still read.
+    static let formatVersion: UInt8 = 3
 
     private enum Kind: UInt8 {
         case secretCreated = 1, versionAdded, versionsRemoved, labelsMoved, metadataUpdated, secretDeleted,
@@ -136,7 +137,7 @@ extension Fact {
 
     private static func decode(from reader: inout ByteReader) throws(SecretStoreDecodingError) -> Fact {
         let format = try reader.byte()
-        guard format == 1 || format == formatVersion else { throw reader.failure("unknown fact format \(format)") }
+        guard (1...formatVersion).contains(format) else { throw reader.failure("unknown fact format \(format)") }
         reader.layout = format
         let rawKind = try reader.byte()
         guard let kind = Kind(rawValue: rawKind), format >= 2 || kind.rawValue <= Kind.valuesResealed.rawValue else {

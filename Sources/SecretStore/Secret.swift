@@ -143,12 +143,16 @@ public struct ReplicaStatus: Sendable, Hashable {
     public var kmsKeyId: String?
     public var state: State
     public var message: String?
+    /// Midnight UTC of the last day the copy was read in its region, as the replica region
+    /// reported it; nil until then (AWS omits `LastAccessedDate` for a replica never read).
+    public var lastAccessedDate: Int64?
 
-    public init(region: String, kmsKeyId: String?, state: State, message: String? = nil) {
+    public init(region: String, kmsKeyId: String?, state: State, message: String? = nil, lastAccessedDate: Int64? = nil) {
         self.region = region
         self.kmsKeyId = kmsKeyId
         self.state = state
         self.message = message
+        self.lastAccessedDate = lastAccessedDate
     }
 }
 
@@ -163,14 +167,20 @@ public struct ReplicaNotice: Sendable, Hashable {
         case failed = 2
         /// StopReplicationToReplica made the replica a standalone secret of its region.
         case promoted = 3
+        /// The copy was read (`accessedDay` says which day); nothing else to report.
+        case accessed = 4
     }
 
     public var kind: Kind
     public var message: String?
+    /// The last day (midnight UTC) the copy was read in the replica region, carried by any
+    /// kind of notice so that a pending one is amended rather than replaced.
+    public var accessedDay: Int64?
 
-    public init(kind: Kind, message: String? = nil) {
+    public init(kind: Kind, message: String? = nil, accessedDay: Int64? = nil) {
         self.kind = kind
         self.message = message
+        self.accessedDay = accessedDay
     }
 }
 

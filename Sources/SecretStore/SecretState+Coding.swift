@@ -1,7 +1,9 @@
 extension SecretState {
-    /// "SRS1": before replication (layout 1, no sources); "SRS2" since. Both are read.
+    /// "SRS1": before replication (layout 1, no sources); "SRS2": before replicas' access days
+    /// (layout 2); "SRS3" since. All are read.
     static let snapshotMagicV1: [UInt8] = Array("SRS1".utf8)
-    static let snapshotMagic: [UInt8] = Array("SRS2".utf8)
+    static let snapshotMagicV2: [UInt8] = Array("SRS2".utf8)
+    static let snapshotMagic: [UInt8] = Array("SRS3".utf8)
 
     /// A snapshot: magic, every secret in ARN order (the name index is derived), then each
     /// replication source's progress in region order.
@@ -28,7 +30,8 @@ extension SecretState {
         do throws(SecretStoreDecodingError) {
             let magic = [try reader.byte(), try reader.byte(), try reader.byte(), try reader.byte()]
             switch magic {
-            case snapshotMagic: reader.layout = 2
+            case snapshotMagic: reader.layout = 3
+            case snapshotMagicV2: reader.layout = 2
             case snapshotMagicV1: reader.layout = 1
             default: throw reader.failure("not a SecretState snapshot")
             }

@@ -178,7 +178,9 @@ extension SecretState {
         case let .recordAccess(secretId):
             let secret = try findLive(secretId, context)
             let day = Self.day(of: now)
-            return secret.lastAccessedDate == day ? [] : [.secretAccessed(arn: secret.arn, day: day)]
+            guard secret.lastAccessedDate != day else { return [] }
+            // A replica's read is also news for its primary's ReplicationStatus.
+            return [.secretAccessed(arn: secret.arn, day: day)] + [accessNotice(for: secret, day: day)].compactMap { $0 }
 
         case let .replicateSecretToRegions(secretId, replicas, forceOverwrite):
             let secret = try findOwnedLive(secretId, context)

@@ -155,7 +155,7 @@ extension SecretState {
     }
 
     /// A replica region's notices, recorded on the primary: its replica status set (InSync,
-    /// Failed, or the region dropped after a promotion there), and each notice acknowledged back
+    /// Failed, the day the copy was last read, or the region dropped after a promotion there), and each notice acknowledged back
     /// to the region so that it stops sending it. Notices about secrets gone or no longer
     /// replicated there are only acknowledged.
     public func recordNotices(_ notices: [String: ReplicaNotice], from region: String) -> [Fact] {
@@ -164,6 +164,9 @@ extension SecretState {
             if let secret = secrets[arn], !secret.isReplica,
                let index = secret.replicas.firstIndex(where: { $0.region == region }) {
                 var replicas = secret.replicas
+                if let day = notice.accessedDay, day > replicas[index].lastAccessedDate ?? .min {
+                    replicas[index].lastAccessedDate = day
+                }
                 switch notice.kind {
                 case .seeded:
                     if replicas[index].state == .inProgress {
@@ -175,6 +178,8 @@ extension SecretState {
                     replicas[index].message = notice.message
                 case .promoted:
                     replicas.remove(at: index)
+                case .accessed:
+                    break
                 }
                 if replicas != secret.replicas { facts.append(.replicationSet(arn: arn, replicas: replicas)) }
             }
@@ -261,6 +266,17 @@ extension SecretState {
             .map { .replicaRemoved(arn: $0, region: localRegion) }
     }
 
+    /// A replica copy read on a new `day`: the notice that tells its primary, for the
+    /// `LastAccessedDate` of its ReplicationStatus. A notice still pending for that secret (a
+    /// copy's confirmation) is amended, not replaced; nil for a secret that is not a replica.
+    func accessNotice(for secret: Secret, day: Int64) -> Fact? {
+        guard let source = secret.primaryRegion else { return nil }
+        let primaryARN = Names.arn(secret.arn, inRegion: source)
+        var notice = sources[source]?.notices[primaryARN] ?? ReplicaNotice(kind: .accessed)
+        notice.accessedDay = day
+        return .replicaNoticeSet(sourceRegion: source, primaryARN: primaryARN, notice: notice)
+    }
+
     private func isReplica(_ arn: String, of sourceRegion: String) -> Bool {
         secrets[arn]?.primaryRegion == sourceRegion
     }
@@ -342,6 +358,9 @@ extension SecretState {
         copy.primaryRegion = source
         copy.replicas = []
         copy.kmsKeyId = kmsKeyId
+        // LastAccessedDate is the region's own: a fresh copy was never read here, and a copy
+        // sent again (a snapshot catch-up) keeps the day it has.
+        copy.lastAccessedDate = secrets[local].flatMap { $0.primaryRegion == source ? $0.lastAccessedDate : nil }
         for index in copy.versions.indices {
             switch seal(copy.versions[index].sealed, copy.versions[index].versionId, kmsKeyId, secret.accountId) {
             case .success(let sealed): copy.versions[index].sealed = sealed
@@ -349,7 +368,9 @@ extension SecretState {
             }
         }
         out.append(.replicaSeeded(region: localRegion, forceOverwrite: force, secret: copy))
-        out.append(.replicaNoticeSet(sourceRegion: source, primaryARN: primaryARN, notice: ReplicaNotice(kind: .seeded)))
+        // The confirmation replaces any pending notice, so it carries the copy's access day on.
+        out.append(.replicaNoticeSet(sourceRegion: source, primaryARN: primaryARN,
+                                     notice: ReplicaNotice(kind: .seeded, accessedDay: copy.lastAccessedDate)))
         return out
     }
 }

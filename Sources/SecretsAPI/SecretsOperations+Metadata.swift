@@ -124,7 +124,9 @@ extension SecretsOperations {
             object([("Region", .string(replica.region)),
                     ("KmsKeyId", .string(replica.kmsKeyId ?? Keyring.defaultAlias)),
                     ("Status", .string(replica.state.name)),
-                    ("StatusMessage", replica.message.map { .string($0) })])
+                    ("StatusMessage", replica.message.map { .string($0) }),
+                    // The replica region's own last read (a day), omitted until it reports one.
+                    ("LastAccessedDate", replica.lastAccessedDate.map(Self.timestamp))])
         })
     }
 

@@ -36,7 +36,9 @@ import TestSupport
         .valuesResealed(arn: arn, values: [ResealedValue(versionId: "v-1", sealed: version.sealed)], date: 11),
         .valuesResealed(arn: arn, values: [], date: 12),
         .replicationSet(arn: arn, replicas: [ReplicaStatus(region: "eu-west-1", kmsKeyId: "alias/k", state: .failed, message: "m"),
-                                             ReplicaStatus(region: "ap-southeast-2", kmsKeyId: nil, state: .inProgress)]),
+                                             ReplicaStatus(region: "ap-southeast-2", kmsKeyId: nil, state: .inProgress),
+                                             ReplicaStatus(region: "sa-east-1", kmsKeyId: nil, state: .inSync, message: "ok",
+                                                           lastAccessedDate: 86_400_000)]),
         .replicaSeeded(region: "eu-west-1", forceOverwrite: true, secret: Secret(
             arn: arn, name: "a", accountId: "111122223333", description: nil, kmsKeyId: "k", tags: [], createdDate: 1,
             lastChangedDate: 2, versions: [version, SecretVersion(versionId: "v-2", stages: [], createdDate: 3, sealed: SealedValue(
@@ -48,15 +50,17 @@ import TestSupport
         .replicatedThrough(sourceRegion: "us-east-1", epoch: 3, lsn: .max),
         .replicaNoticeSet(sourceRegion: "us-east-1", primaryARN: arn, notice: ReplicaNotice(kind: .failed, message: "why")),
         .replicaNoticeSet(sourceRegion: "us-east-1", primaryARN: arn, notice: nil),
+        .replicaNoticeSet(sourceRegion: "us-east-1", primaryARN: arn, notice: ReplicaNotice(kind: .accessed, accessedDay: 0)),
+        .noticeAcknowledged(arn: arn, region: "eu-west-1", notice: ReplicaNotice(kind: .seeded, accessedDay: 172_800_000)),
         .replicasDropped(sourceRegion: "us-east-1"),
     ]
 
     /// Records and snapshots written before replication (format 1, "SRS1") still decode.
     @Test func formatOneStillDecodes() throws {
         let created = Self.facts[0]
-        let v2 = created.encode()
-        #expect(v2.first == 2)
-        #expect(Fact.decode([1] + v2.dropFirst()) == .success(created))
+        let v3 = created.encode()
+        #expect(v3.first == 3)
+        #expect(Fact.decode([1] + v3.dropFirst()) == .success(created))
         // A new kind in format 1 is refused.
         let seeded = Self.facts.first { if case .replicaSeeded = $0 { true } else { false } }!
         #expect(Fact.decode([1] + seeded.encode().dropFirst()).isFailure)
@@ -64,10 +68,34 @@ import TestSupport
         var state = SecretState()
         state.apply(created)
         let snapshot = state.encode()
-        #expect(Array(snapshot.prefix(4)) == Array("SRS2".utf8))
+        #expect(Array(snapshot.prefix(4)) == Array("SRS3".utf8))
         // SRS1: no replication members after the secret (primaryRegion nil, no replicas) and no sources.
         let v1 = Array("SRS1".utf8) + snapshot[4..<(snapshot.count - 3)]
         #expect(SecretState.decode(v1) == .success(state))
+    }
+
+    /// Records and snapshots written before replicas' access days (format 2, "SRS2") still
+    /// decode: a replica status or notice ends without its optional day.
+    @Test func formatTwoStillDecodes() throws {
+        let status = ReplicaStatus(region: "eu-west-1", kmsKeyId: nil, state: .inSync, message: "m")
+        let set = Fact.replicationSet(arn: Self.arn, replicas: [status])
+        let v3 = set.encode()
+        #expect(v3.first == 3 && v3.last == 0)
+        #expect(Fact.decode([2] + v3.dropFirst().dropLast()) == .success(set))
+        // Format 2 with a day's bytes is refused (trailing bytes), and so is the new notice kind.
+        #expect(Fact.decode([2] + v3.dropFirst()).isFailure)
+        let accessed = Fact.noticeAcknowledged(arn: Self.arn, region: "eu-west-1", notice: ReplicaNotice(kind: .accessed))
+        #expect(Fact.decode([2] + accessed.encode().dropFirst().dropLast()).isFailure)
+        let seeded = Fact.noticeAcknowledged(arn: Self.arn, region: "eu-west-1", notice: ReplicaNotice(kind: .seeded))
+        #expect(Fact.decode([2] + seeded.encode().dropFirst().dropLast()) == .success(seeded))
+
+        var state = SecretState()
+        state.apply(Self.facts[0])
+        state.apply(.replicaNoticeSet(sourceRegion: "us-east-1", primaryARN: Self.arn, notice: ReplicaNotice(kind: .seeded)))
+        let snapshot = state.encode()
+        #expect(snapshot.last == 0)
+        let v2 = Array("SRS2".utf8) + snapshot[4..<(snapshot.count - 1)]
+        #expect(SecretState.decode(v2) == .success(state))
     }
 
     @Test func routedRecordsRoundTripAndRefuseDamage() {

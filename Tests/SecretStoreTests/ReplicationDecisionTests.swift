@@ -64,6 +64,16 @@ private struct Cluster {
         return result
     }
 
+    /// A GetSecretValue of `name` in replica `index`'s region at `now`: its access day, and the
+    /// notice that carries it to the primary.
+    mutating func read(_ name: String, inReplica index: Int, now: Int64) throws {
+        let context = DecisionContext(now: now, region: replicas[index].region, accountId: account, arnSuffix: "ZZZZZZ",
+                                      versionId: "v")
+        for fact in try replicas[index].state.decide(.recordAccess(secretId: name), context: context).get() {
+            replicas[index].state.apply(fact)
+        }
+    }
+
     /// The replica's notices, recorded on the primary and acknowledged back, as the link does.
     mutating func reportNotices() throws {
         for index in replicas.indices {
@@ -217,8 +227,12 @@ private func comparable(_ secret: Secret) -> Secret {
         for command in writes {
             #expect(eu.state.decide(command, context: euRegion) == .failure(.replicaReadOnly), "\(command)")
         }
-        // Reads record their access day locally.
-        #expect(try eu.state.decide(.recordAccess(secretId: "db"), context: euRegion).get().count == 1)
+        // Reads record their access day locally, and tell the primary.
+        let read = try eu.state.decide(.recordAccess(secretId: "db"), context: euRegion).get()
+        #expect(read.count == 2)
+        if case .replicaNoticeSet("us-east-1", _, let notice?) = read.last { #expect(notice.accessedDay != nil) } else {
+            Issue.record("no access notice: \(read)")
+        }
         // The primary cannot delete it while it has replicas.
         if case .failure(let error) = cluster.primary.run(.deleteSecret(secretId: "db", recoveryWindowInDays: nil,
                                                                          forceDeleteWithoutRecovery: true)) {
@@ -299,6 +313,66 @@ private func comparable(_ secret: Secret) -> Secret {
         #expect(cluster.primary.state.secrets[arn]?.replicas == [])
     }
 
+    /// ReplicationStatus' LastAccessedDate is the replica region's own last read, reported by
+    /// notice: amended onto a pending confirmation, never moved back, and never a change of the
+    /// secret itself (no LastChangedDate, nothing shipped).
+    @Test func aReplicaReadBecomesItsStatusLastAccessedDate() throws {
+        var cluster = Cluster()
+        let day = Limits.millisPerDay
+        try cluster.run(.createSecret(name: "db", clientRequestToken: token(1), description: nil, kmsKeyId: nil, value: sealed("x"),
+                                      tags: [], replicas: []))
+        try cluster.run(.recordAccess(secretId: "db"))
+        try cluster.run(.replicateSecretToRegions(secretId: "db", replicas: [ReplicaRegion(region: "eu-west-1", kmsKeyId: nil)],
+                                                  forceOverwrite: false))
+        let arn = try #require(cluster.primary.state.arn(name: "db", accountId: account))
+        let local = Names.arn(arn, inRegion: "eu-west-1")
+        // The primary's reads are not the replica region's.
+        #expect(cluster.primary.state.secrets[arn]?.lastAccessedDate == SecretState.day(of: t0))
+        #expect(cluster.replicas[0].state.secrets[local]?.lastAccessedDate == nil)
+
+        // Read before the copy's confirmation went out: the pending notice is amended.
+        try cluster.read("db", inReplica: 0, now: t0 + 2 * day)
+        let readDay = SecretState.day(of: t0 + 2 * day)
+        #expect(cluster.replicas[0].state.secrets[local]?.lastAccessedDate == readDay)
+        #expect(cluster.replicas[0].state.sources["us-east-1"]?.notices[arn] == ReplicaNotice(kind: .seeded, accessedDay: readDay))
+        let changed = cluster.primary.state.secrets[arn]?.lastChangedDate
+        try cluster.reportNotices()
+        let status = try #require(cluster.primary.state.secrets[arn]?.replicas.first)
+        #expect(status == ReplicaStatus(region: "eu-west-1", kmsKeyId: nil, state: .inSync, message: ReplicaStatus.succeededMessage,
+                                        lastAccessedDate: readDay))
+        #expect(cluster.primary.state.secrets[arn]?.lastChangedDate == changed)
+        #expect(cluster.replicas[0].state.sources["us-east-1"]?.notices.isEmpty == true)
+
+        // The same day again: nothing; a later day: an access notice of its own.
+        try cluster.read("db", inReplica: 0, now: t0 + 2 * day + 1000)
+        #expect(cluster.replicas[0].state.sources["us-east-1"]?.notices.isEmpty == true)
+        try cluster.read("db", inReplica: 0, now: t0 + 5 * day)
+        let later = SecretState.day(of: t0 + 5 * day)
+        #expect(cluster.replicas[0].state.sources["us-east-1"]?.notices[arn] == ReplicaNotice(kind: .accessed, accessedDay: later))
+        let before = cluster.primary.state
+        let recorded = try cluster.primary.run(.recordReplicaNotices(
+            region: "eu-west-1", notices: try #require(cluster.replicas[0].state.sources["us-east-1"]?.notices))).get()
+        #expect(recorded.count == 2)
+        // The status change stays in us-east-1; only the acknowledgement goes to eu-west-1.
+        #expect(before.routes(for: recorded) == [[], ["eu-west-1"]])
+        #expect(cluster.primary.state.secrets[arn]?.replicas.first?.lastAccessedDate == later)
+        // A late resend of an older day does not move it back.
+        try cluster.run(.recordReplicaNotices(region: "eu-west-1", notices: [arn: ReplicaNotice(kind: .accessed, accessedDay: readDay)]))
+        #expect(cluster.primary.state.secrets[arn]?.replicas.first?.lastAccessedDate == later)
+        // A copy sent again (a snapshot catch-up) keeps the region's own day, and its confirmation
+        // carries that day on.
+        try cluster.read("db", inReplica: 0, now: t0 + 6 * day)
+        let last = SecretState.day(of: t0 + 6 * day)
+        let primary = try #require(cluster.primary.state.secrets[arn])
+        cluster.lsn += 1
+        try cluster.replicas[0].receive([.replicaSeeded(region: "eu-west-1", forceOverwrite: false, secret: primary)],
+                                        routes: [["eu-west-1"]], lsn: cluster.lsn, primaryState: cluster.primary.state)
+        #expect(cluster.replicas[0].state.secrets[local]?.lastAccessedDate == last)
+        #expect(cluster.replicas[0].state.sources["us-east-1"]?.notices[arn] == ReplicaNotice(kind: .seeded, accessedDay: last))
+        try cluster.reportNotices()
+        #expect(cluster.primary.state.secrets[arn]?.replicas.first?.lastAccessedDate == last)
+    }
+
     @Test func copiesAreLoggedWithoutValuesAndFilledFromTheState() throws {
         var primary = Harness()
         let big = NewValue(sealed: SealedValue(kind: .binary, envelope: Array(repeating: 7, count: 65_600), keyId: "k",
@@ -366,6 +440,11 @@ private func comparable(_ secret: Secret) -> Secret {
             default: command = .updateSecret(secretId: name, clientRequestToken: nil, description: "u\(step)", kmsKeyId: nil, value: nil)
             }
             try cluster.run(command)
+            if random.next() % 4 == 0 {
+                let index = Int(random.next() % 2)
+                // A read of a secret the region does not hold (or holds deleted) is refused there; fine.
+                try? cluster.read(name, inReplica: index, now: cluster.primary.now + Int64(step) * Limits.millisPerDay / 40)
+            }
             if random.next() % 5 == 0 { try cluster.reportNotices() }
         }
         try cluster.reportNotices()
@@ -379,7 +458,12 @@ private func comparable(_ secret: Secret) -> Secret {
             #expect(replica.state.secrets.values.allSatisfy { $0.primaryRegion == region })
             #expect(replica.state.sources[region]?.notices.isEmpty ?? true)
             for secret in cluster.primary.state.secrets.values {
-                for status in secret.replicas where status.region == replica.region { #expect(status.state == .inSync) }
+                for status in secret.replicas where status.region == replica.region {
+                    #expect(status.state == .inSync)
+                    // Each region's last read reached its primary's ReplicationStatus.
+                    let copy = replica.state.secrets[Names.arn(secret.arn, inRegion: replica.region)]
+                    #expect(status.lastAccessedDate == copy?.lastAccessedDate, "seed \(seed), \(replica.region)")
+                }
             }
         }
     }

@@ -144,6 +144,31 @@ def test_describe_shows_primary_region_and_replication_status(replicated):
     assert eu.get_secret_value(SecretId=copy["ARN"])["SecretString"] == "staged"
 
 
+def test_a_replica_regions_reads_show_as_its_last_accessed_date_on_the_primary(replicated):
+    cluster, _ = replicated
+    us, eu = cluster.client(PRIMARY), cluster.client(EU)
+    us.create_secret(Name="read/in-eu", SecretString="x", AddReplicaRegions=[{"Region": EU}, {"Region": AP}])
+    us.get_secret_value(SecretId="read/in-eu")
+
+    def in_sync():
+        statuses = us.describe_secret(SecretId="read/in-eu")["ReplicationStatus"]
+        assert [s["Status"] for s in statuses] == ["InSync", "InSync"], statuses
+        return statuses
+    # Read in us-east-1 only: no replica region has a LastAccessedDate (AWS omits it).
+    assert all("LastAccessedDate" not in s for s in eventually(in_sync))
+    assert "LastAccessedDate" not in eu.describe_secret(SecretId="read/in-eu")
+    eu.get_secret_value(SecretId="read/in-eu")
+    day = eu.describe_secret(SecretId="read/in-eu")["LastAccessedDate"]
+
+    def reported():
+        statuses = {s["Region"]: s for s in us.describe_secret(SecretId="read/in-eu")["ReplicationStatus"]}
+        assert statuses[EU].get("LastAccessedDate") == day, statuses
+        assert "LastAccessedDate" not in statuses[AP], statuses
+    eventually(reported)
+    # A status report is not a change of the secret: LastChangedDate stays, in both regions.
+    assert us.describe_secret(SecretId="read/in-eu")["LastChangedDate"] == eu.describe_secret(SecretId="read/in-eu")["LastChangedDate"]
+
+
 def test_a_secret_not_replicated_to_a_region_never_reaches_its_disk(replicated):
     cluster, _ = replicated
 
