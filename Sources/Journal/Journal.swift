@@ -127,6 +127,12 @@ public final class Journal: Sendable {
     /// Counters since open.
     public var statistics: JournalStatistics { core.statistics.withLock { $0 } }
 
+    /// The oldest LSN ``read(from:maxRecords:)`` can still return (the records before it are
+    /// compacted into the snapshot); the next LSN when no segment holds a record yet.
+    public var oldestRetainedLSN: UInt64 {
+        core.table.withLock { $0.segments.first?.firstLSN ?? $0.lastDurableLSN + 1 }
+    }
+
     /// Durable records with LSN ≥ `lsn`, in order: at most `maxRecords`, and about
     /// `maxReadBytes` of payload.
     ///

@@ -1,5 +1,5 @@
 /// Tunables of a ``Journal``. Every queue and buffer has a limit here.
-public struct JournalOptions: Sendable {
+public struct JournalOptions: Sendable, Equatable {
     /// Roll to a new segment file when the next batch would take the current one past this.
     public var segmentBytes: Int
     /// Ask the ``SnapshotSource`` for a snapshot once this many records were appended since the

@@ -68,7 +68,8 @@ public final class Node: Sendable {
                 : "\(configuration.dataDirectory): cannot lock the data directory: \(error.message)")
         }
         do {
-            let (journal, recovered) = try Journal.open(directory: configuration.dataDirectory + "/journal") { [log] in log.info($0) }
+            let (journal, recovered) = try Journal.open(directory: configuration.dataDirectory + "/journal",
+                                                         options: configuration.journal) { [log] in log.info($0) }
             self.journal = journal
             let epoch = max(1, recovered.records.last?.epoch ?? recovered.snapshot?.epoch ?? 1)
             do {

@@ -1,4 +1,5 @@
 public import Foundation
+public import Journal
 public import Platform
 
 /// What one node needs to run, read from the JSON file given to `strongroom serve --config`.
@@ -16,12 +17,14 @@ public import Platform
 ///   "limits": {"maxConnections": 4096, "maxHeaderBytes": 16384, "maxBodyBytes": 1048576,
 ///              "handshakeTimeoutSeconds": 10, "headerTimeoutSeconds": 10,
 ///              "requestTimeoutSeconds": 30, "idleTimeoutSeconds": 60},
-///   "replication": {"listen": "127.0.0.1:7543", "peers": [...]}
+///   "replication": {"listen": "127.0.0.1:7543", "peers": [...]},
+///   "journal": {"segmentBytes": 67108864, "snapshotEveryRecords": 100000, "snapshotEveryBytes": 268435456}
 /// }
 /// ```
 /// Relative paths are taken from the configuration file's directory. `listen` may be one
 /// address or a list; `eventLoops` defaults to the number of cores; every limit has a default;
-/// `replication` (see ``ReplicationSettings``) is optional.
+/// `replication` (see ``ReplicationSettings``) is optional; `journal` tunes the region log's
+/// segment size and how often it is compacted into a snapshot (each has a default).
 public struct NodeConfiguration: Sendable, Equatable {
     public var nodeId: String
     public var region: String
@@ -36,6 +39,8 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var limits: ServerLimits
     /// How this node exchanges region logs with the other regions' nodes; nil: it does not.
     public var replication: ReplicationSettings?
+    /// The region log's tunables (only those in ``JournalSettings`` are configurable).
+    public var journal = JournalOptions()
 
     public init(nodeId: String, region: String, listen: [SocketAddress], dataDirectory: String, certificateFile: String,
                 privateKeyFile: String, caFile: String, iamFile: String, keyringFile: String,
@@ -90,7 +95,9 @@ public struct NodeConfiguration: Sendable, Equatable {
             let raw = try string(key, in: object, at: prefix)
             return raw.hasPrefix("/") ? raw : Files.absolutePath(base + "/" + raw)
         }
-        let known: Set<String> = ["nodeId", "region", "listen", "dataDirectory", "tls", "iam", "keyring", "eventLoops", "limits", "replication"]
+        let known: Set<String> = [
+            "nodeId", "region", "listen", "dataDirectory", "tls", "iam", "keyring", "eventLoops", "limits", "replication", "journal",
+        ]
         if let unknown = root.keys.sorted().first(where: { !known.contains($0) }) {
             throw Problem("unknown setting '\(unknown)'")
         }
@@ -129,6 +136,10 @@ public struct NodeConfiguration: Sendable, Equatable {
         }
         if let replication = root["replication"] {
             configuration.replication = try ReplicationSettings.decode(replication, nodeId: nodeId, region: region, apiListen: listen)
+        }
+        if let journal = root["journal"] {
+            guard let object = journal as? [String: Any] else { throw Problem("'journal' must be an object") }
+            configuration.journal = try JournalSettings.decode(object)
         }
         return configuration
     }
@@ -170,6 +181,7 @@ public struct NodeConfiguration: Sendable, Equatable {
             "iam": iamFile, "keyring": keyringFile, "eventLoops": eventLoops, "limits": limits.encoded(),
         ]
         if let replication { object["replication"] = replication.encoded() }
+        if journal != JournalOptions() { object["journal"] = JournalSettings.encoded(journal) }
         return (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
     }
 }
@@ -232,6 +244,40 @@ public struct ServerLimits: Sendable, Equatable {
             if let intPath { out[name] = self[keyPath: intPath] }
             if let doublePath { out[name] = self[keyPath: doublePath] }
         }
+        return out
+    }
+}
+
+/// The `journal` settings: the region log's segment size and snapshot thresholds. The rest of
+/// `JournalOptions` (queue and batch limits) keeps its defaults.
+enum JournalSettings {
+    // Safety: an immutable table of key paths, never mutated after initialisation.
+    nonisolated(unsafe) static let fields: [(String, WritableKeyPath<JournalOptions, Int>, ClosedRange<Int>)] = [
+        ("segmentBytes", \.segmentBytes, 4096...(1 << 30)),
+        ("snapshotEveryRecords", \.snapshotEveryRecords, 1...1_000_000_000),
+        ("snapshotEveryBytes", \.snapshotEveryBytes, 4096...(1 << 40)),
+    ]
+
+    static func decode(_ object: [String: Any]) throws(NodeConfiguration.Problem) -> JournalOptions {
+        var options = JournalOptions()
+        let names = Set(fields.map(\.0))
+        if let unknown = object.keys.sorted().first(where: { !names.contains($0) }) {
+            throw NodeConfiguration.Problem("unknown setting 'journal.\(unknown)'")
+        }
+        for (name, path, range) in fields {
+            guard let raw = object[name] else { continue }
+            guard !isJSONBoolean(raw), let number = raw as? NSNumber, number.doubleValue.rounded() == number.doubleValue,
+                  Double(range.lowerBound) <= number.doubleValue, number.doubleValue <= Double(range.upperBound) else {
+                throw NodeConfiguration.Problem("'journal.\(name)' must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            options[keyPath: path] = number.intValue
+        }
+        return options
+    }
+
+    static func encoded(_ options: JournalOptions) -> [String: Any] {
+        var out: [String: Any] = [:]
+        for (name, path, _) in fields { out[name] = options[keyPath: path] }
         return out
     }
 }

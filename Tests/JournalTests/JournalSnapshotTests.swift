@@ -26,6 +26,9 @@ import Platform
             #expect(after.count < before.count)
             let firstKept = try #require(after.first.flatMap { JournalFormat.parseSegmentName($0) })
             #expect(firstKept <= 31)
+            #expect(journal.oldestRetainedLSN == firstKept && firstKept > 1)
+            #expect(try journal.read(from: firstKept, maxRecords: 1).map(\.lsn) == [firstKept])
+            expectJournalError(.missingSegment) { _ = try journal.read(from: firstKept - 1, maxRecords: 1) }
             #expect(directory.files().contains(JournalFormat.snapshotName(lsn: 30)))
             let error = expectJournalError(.missingSegment) { _ = try journal.read(from: 1) }
             #expect(error?.message.contains("compacted") == true)

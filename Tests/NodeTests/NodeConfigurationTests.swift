@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Node
 import Platform
+import Journal
 
 @Suite struct NodeConfigurationTests {
     static var valid: [String: Any] {
@@ -38,6 +39,20 @@ import Platform
         #expect(c.listen.count == 2 && c.listen[1].isIPv6)
     }
 
+    @Test func journalSettings() throws {
+        var object = Self.valid
+        object["journal"] = ["segmentBytes": 4096, "snapshotEveryRecords": 8]
+        let c = try decode(object)
+        #expect(c.journal.segmentBytes == 4096 && c.journal.snapshotEveryRecords == 8)
+        #expect(c.journal.snapshotEveryBytes == JournalOptions().snapshotEveryBytes)
+        #expect(try NodeConfiguration.decode(c.encoded(), relativeTo: "/elsewhere") == c)
+        // The defaults are not written out.
+        let plain = try decode(Self.valid)
+        #expect(plain.journal == JournalOptions())
+        let written = try JSONSerialization.jsonObject(with: plain.encoded()) as? [String: Any]
+        #expect(written?["journal"] == nil)
+    }
+
     @Test(arguments: [
         ("nodeId", nil, "'nodeId' is missing"),
         ("region", "mars", "'region' must look like"),
@@ -48,6 +63,12 @@ import Platform
         ("limits", ["maxBodyBytes": -1], "'limits.maxBodyBytes'"),
         ("limits", ["maxConnections": 1.5], "whole number"),
         ("limits", ["bogus": 1], "unknown setting 'limits.bogus'"),
+        ("journal", 5, "'journal' must be an object"),
+        ("journal", ["segmentBytes": 100], "'journal.segmentBytes' must be a whole number from 4096"),
+        ("journal", ["snapshotEveryRecords": 0], "'journal.snapshotEveryRecords'"),
+        ("journal", ["snapshotEveryRecords": 2.5], "'journal.snapshotEveryRecords'"),
+        ("journal", ["snapshotEveryBytes": true], "'journal.snapshotEveryBytes'"),
+        ("journal", ["maxQueuedBytes": 1], "unknown setting 'journal.maxQueuedBytes'"),
         ("colour", "red", "unknown setting 'colour'"),
     ] as [(String, (any Sendable)?, String)])
     func rejections(key: String, value: (any Sendable)?, expected: String) {

@@ -395,6 +395,47 @@ def test_a_killed_replica_catches_up_with_nothing_missing_or_duplicated(own_clus
     assert cluster.client(EU).get_secret_value(SecretId="kill/one")["SecretString"] == "v31"
 
 
+def test_a_restarted_source_is_resumed_by_streaming_not_a_snapshot(own_cluster):
+    """Records with nothing for a region are acknowledged without being logged there; the
+    position they reach is still logged soon after, so that a source that compacts its log
+    and restarts finds the replica where it left it, not behind what it retains."""
+    cluster = own_cluster
+    us, eu = cluster.client(PRIMARY), cluster.client(EU)
+    us.create_secret(Name="resume/db", SecretString="v0", AddReplicaRegions=[{"Region": EU}])
+    eventually(lambda: eu.describe_secret(SecretId="resume/db"))
+    # us-east-1 again with a small log: 4 KiB segments, compacted every 8 records.
+    kill(cluster.node(PRIMARY)["pid"], signal.SIGTERM)
+    config_path = cluster.directory / PRIMARY / "config.json"
+    config = json.loads(config_path.read_text())
+    config["journal"] = {"segmentBytes": 4096, "snapshotEveryRecords": 8}
+    config_path.write_text(json.dumps(config))
+    log = cluster.directory / EU / "node.log"
+
+    def subscriptions():
+        return [line for line in log.read_text().splitlines() if f"subscribed to {PRIMARY}" in line]
+    before = len(subscriptions())
+    cluster.extra.append(start_node(cluster, PRIMARY))
+    us = cluster.client(PRIMARY)
+    eventually(lambda: assert_equal(len(subscriptions()) > before, True), timeout=30)
+    # Its log moves on, and is compacted, with writes eu-west-1 never receives.
+    for i in range(40):
+        us.create_secret(Name=f"resume/local-{i}", SecretString="stays home " + "x" * 200)
+    compactions = re.findall(r"removed (\d+) covered segments", (cluster.directory / PRIMARY / "node.log").read_text())
+    assert sum(int(n) for n in compactions) > 0, compactions
+    time.sleep(2.5)  # beyond a heartbeat period (1 s)
+    before = len(subscriptions())
+    proc = cluster.extra.pop()
+    proc.terminate()
+    proc.wait(timeout=30)
+    cluster.extra.append(start_node(cluster, PRIMARY))
+    us = cluster.client(PRIMARY)
+    us.put_secret_value(SecretId="resume/db", SecretString="after the restart")
+    eventually(lambda: assert_equal(eu.get_secret_value(SecretId="resume/db")["SecretString"], "after the restart"),
+               timeout=30)
+    resumed = subscriptions()[before:]
+    assert resumed and all("(streaming;" in line for line in resumed), resumed
+
+
 def test_stop_replication_to_replica_works_with_the_primary_down(own_cluster):
     cluster = own_cluster
     us, eu, ap = cluster.client(PRIMARY), cluster.client(EU), cluster.client(AP)

@@ -97,7 +97,27 @@ extension ReplicationService {
         var snapshotParts: UInt32 = 0
         var snapshotCopied: Set<String> = []
         let outstanding = Outstanding()
+        // Records with nothing for this region are acknowledged without being logged, so the
+        // logged position can fall behind. It is logged (a record of the position alone) at most
+        // once a heartbeat period while behind, and when the link ends: a source that compacts
+        // its log and restarts would otherwise find this region behind what it retains, and
+        // send a whole snapshot where a few records would do.
+        var positionCheckedAt = MonotonicClock.seconds()
+        func logAcknowledgedPosition() throws {
+            positionCheckedAt = MonotonicClock.seconds()
+            guard let ackable, ackable.lsn > 0, snapshotParts == 0 else { return }
+            let logged = storage.read { $0.sources[peer.region].map { LogPosition(epoch: $0.epoch, lsn: $0.lsn) } }
+            guard logged.map({ $0 < ackable }) ?? true else { return }
+            let localRegion = region
+            let seal = replicaSealer
+            try submit(outstanding) { state throws(ReplicaSealingFailure) in
+                try state.intake([], from: peer.region, epoch: ackable.epoch, lsn: ackable.lsn, localRegion: localRegion, seal: seal)
+            }
+            try awaitDurable(outstanding)
+        }
+        defer { if !isStopping { try? logAcknowledgedPosition() } }
         while !isStopping {
+            if MonotonicClock.seconds() - positionCheckedAt >= settings.heartbeatSeconds { try logAcknowledgedPosition() }
             guard let message = try link.receive(timeout: settings.heartbeatSeconds) else {
                 if MonotonicClock.seconds() - lastHeard > settings.deadAfterSeconds {
                     throw LinkError(.timedOut, "nothing heard for \(settings.deadAfterSeconds) s")

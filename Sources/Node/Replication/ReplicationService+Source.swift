@@ -70,7 +70,8 @@ extension ReplicationService {
             do {
                 _ = try journal.read(from: position.lsn + 1, maxRecords: 1)
             } catch {
-                oldestRetained = .max
+                // Compacted (or unreadable): whatever the journal says, LSN + 1 is not there.
+                oldestRetained = max(journal.oldestRetainedLSN, position.lsn + 2)
             }
         }
         let decision = ReplicationDecisions.catchUp(subscriber: hello.position, source: source, oldestRetainedLSN: oldestRetained)
