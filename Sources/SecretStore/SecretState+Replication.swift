@@ -240,18 +240,20 @@ extension SecretState {
     /// purges the other secret first. Records at or before the position already applied are
     /// ignored (idempotent redelivery).
     ///
-    /// - Throws: when a new version of a replica cannot be wrapped here (its key left the
-    ///   keyring): nothing of the record is applied, and the link retries it later rather than
-    ///   leave the copy without that version.
+    /// A value that cannot be wrapped here (its key left this region's keyring, or it does not
+    /// verify) fails that secret only: a copy refuses to start, and a copy that cannot take a
+    /// new version is removed rather than left serving an old AWSCURRENT. Either way the source
+    /// hears a Failed notice, stops shipping that secret here, and the other secrets go on;
+    /// ReplicateSecretToRegions tries the region again.
     public func intake(
         _ facts: [Fact], from sourceRegion: String, epoch: UInt64, lsn: UInt64, localRegion: String,
         seal: ReplicaSealer, snapshot: Bool = false
-    ) throws(ReplicaSealingFailure) -> [Fact] {
+    ) -> [Fact] {
         // A snapshot replaces whatever this region holds of the source, wherever its position was.
         if !snapshot, let progress = sources[sourceRegion], progress.epoch == epoch, lsn <= progress.lsn { return [] }
         var out: [Fact] = []
         for fact in facts {
-            out += try intake(fact, from: sourceRegion, localRegion: localRegion, seal: seal)
+            out += intake(fact, from: sourceRegion, localRegion: localRegion, seal: seal)
         }
         out.append(.replicatedThrough(sourceRegion: sourceRegion, epoch: epoch, lsn: lsn))
         return out
@@ -281,9 +283,7 @@ extension SecretState {
         secrets[arn]?.primaryRegion == sourceRegion
     }
 
-    private func intake(
-        _ fact: Fact, from source: String, localRegion: String, seal: ReplicaSealer
-    ) throws(ReplicaSealingFailure) -> [Fact] {
+    private func intake(_ fact: Fact, from source: String, localRegion: String, seal: ReplicaSealer) -> [Fact] {
         let primaryARN = fact.arn
         let local = Names.arn(primaryARN, inRegion: localRegion)
         switch fact {
@@ -309,7 +309,10 @@ extension SecretState {
             var copy = version
             switch seal(version.sealed, version.versionId, secret.kmsKeyId, secret.accountId) {
             case .success(let sealed): copy.sealed = sealed
-            case .failure(let failure): throw failure
+            case .failure(let failure):
+                return [.replicaRemoved(arn: local, region: localRegion),
+                        .replicaNoticeSet(sourceRegion: source, primaryARN: primaryARN,
+                                          notice: ReplicaNotice(kind: .failed, message: "Replication failed: \(failure.message)"))]
             }
             return [.versionAdded(arn: local, version: copy, moves: moves, date: date)]
         case let .versionsRemoved(_, ids):

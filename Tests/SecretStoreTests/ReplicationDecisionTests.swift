@@ -40,7 +40,7 @@ private struct Replica {
             }
         }
         let sealer: ReplicaSealer = { [self] in self.seal($0, $1, $2, $3) }
-        let local = try state.intake(shipped, from: source, epoch: 1, lsn: lsn, localRegion: self.region, seal: sealer)
+        let local = state.intake(shipped, from: source, epoch: 1, lsn: lsn, localRegion: self.region, seal: sealer)
         for fact in local { state.apply(fact) }
         position = lsn
     }
@@ -201,6 +201,47 @@ private func comparable(_ secret: Secret) -> Secret {
         #expect(status.state == .failed)
         #expect(status.message == "Replication failed: key alias/nope is missing")
         #expect(cluster.replicas[0].state.secrets.isEmpty)
+    }
+
+    /// A copy that can no longer take a new version (its key left the replica's keyring) fails
+    /// alone: it is removed there, its primary marks the region Failed and stops shipping it,
+    /// the other secrets go on, and ReplicateSecretToRegions makes a new copy once it can.
+    @Test func aCopyThatCannotTakeANewVersionFailsAlone() throws {
+        var cluster = Cluster()
+        for name in ["db", "other"] {
+            try cluster.run(.createSecret(name: name, clientRequestToken: token(name == "db" ? 1 : 2), description: nil,
+                                          kmsKeyId: nil, value: sealed("x"), tags: [],
+                                          replicas: [ReplicaRegion(region: "eu-west-1", kmsKeyId: name == "db" ? "alias/gone" : nil)]))
+        }
+        try cluster.reportNotices()
+        let arn = try #require(cluster.primary.state.arn(name: "db", accountId: account))
+        let local = Names.arn(arn, inRegion: "eu-west-1")
+        #expect(cluster.replicas[0].state.secrets[local] != nil)
+        cluster.replicas[0].missingKey = "alias/gone"
+        try cluster.run(.putSecretValue(secretId: "db", clientRequestToken: token(3), value: sealed("y"), versionStages: nil))
+        try cluster.run(.putSecretValue(secretId: "other", clientRequestToken: token(4), value: sealed("z"), versionStages: nil))
+        // The position moved on; the copy is gone rather than serving the old AWSCURRENT.
+        #expect(cluster.replicas[0].state.sources["us-east-1"]?.lsn == cluster.lsn)
+        #expect(cluster.replicas[0].state.secrets[local] == nil)
+        let other = try #require(cluster.primary.state.arn(name: "other", accountId: account))
+        #expect(cluster.replicas[0].state.secrets[Names.arn(other, inRegion: "eu-west-1")]?.versions.count == 2)
+        try cluster.reportNotices()
+        let status = try #require(cluster.primary.state.secrets[arn]?.replicas.first)
+        #expect(status.state == .failed)
+        #expect(status.message == "Replication failed: key alias/gone is missing")
+        // No longer shipped there.
+        let facts = try cluster.run(.tagResource(secretId: "db", tags: [SecretTag(key: "a", value: "b")])).get()
+        let routes = cluster.primary.state.routes(for: facts)
+        #expect(routes.allSatisfy { $0.isEmpty })
+        // The key is back: trying the region again copies the secret whole.
+        cluster.replicas[0].missingKey = nil
+        try cluster.run(.replicateSecretToRegions(secretId: "db", replicas: [ReplicaRegion(region: "eu-west-1", kmsKeyId: "alias/gone")],
+                                                  forceOverwrite: false))
+        try cluster.reportNotices()
+        #expect(cluster.primary.state.secrets[arn]?.replicas.first?.state == .inSync)
+        #expect(cluster.replicas[0].state.secrets[local]?.versions.count == 2)
+        #expect(comparable(try #require(cluster.replicas[0].state.secrets[local]))
+            == comparable(try #require(cluster.primary.state.secrets[arn])))
     }
 
     @Test func replicasRefuseWritesAndPromoteWithoutThePrimary() throws {

@@ -110,8 +110,8 @@ extension ReplicationService {
             guard logged.map({ $0 < ackable }) ?? true else { return }
             let localRegion = region
             let seal = replicaSealer
-            try submit(outstanding) { state throws(ReplicaSealingFailure) in
-                try state.intake([], from: peer.region, epoch: ackable.epoch, lsn: ackable.lsn, localRegion: localRegion, seal: seal)
+            submit(outstanding) { state in
+                state.intake([], from: peer.region, epoch: ackable.epoch, lsn: ackable.lsn, localRegion: localRegion, seal: seal)
             }
             try awaitDurable(outstanding)
         }
@@ -209,9 +209,9 @@ extension ReplicationService {
         guard !facts.isEmpty else { return }
         let localRegion = region
         let seal = replicaSealer
-        try submit(outstanding) { state throws(ReplicaSealingFailure) in
-            try state.intake(facts, from: source, epoch: record.position.epoch, lsn: record.position.lsn,
-                             localRegion: localRegion, seal: seal)
+        submit(outstanding) { state in
+            state.intake(facts, from: source, epoch: record.position.epoch, lsn: record.position.lsn,
+                         localRegion: localRegion, seal: seal)
         }
     }
 
@@ -230,8 +230,8 @@ extension ReplicationService {
         let seal = replicaSealer
         for case let .replicaSeeded(_, _, secret) in seeds { copied.insert(Names.arn(secret.arn, inRegion: localRegion)) }
         let seen = copied
-        try submit(outstanding) { state throws(ReplicaSealingFailure) in
-            var facts = try state.intake(seeds, from: source, epoch: part.position.epoch, lsn: part.position.lsn,
+        submit(outstanding) { state in
+            var facts = state.intake(seeds, from: source, epoch: part.position.epoch, lsn: part.position.lsn,
                                          localRegion: localRegion, seal: seal, snapshot: true)
                 .filter { if case .replicatedThrough = $0 { false } else { true } }
             if part.isLast {
@@ -247,16 +247,17 @@ extension ReplicationService {
         let state = ConditionLock<(count: Int, failure: String?)>((0, nil))
     }
 
-    private func submit(_ outstanding: Outstanding, _ decide: (SecretState) throws(ReplicaSealingFailure) -> [Fact]) throws {
-        var refusal: String?
+    /// Submits one replica write, decided against the state it is applied to. A copy this region
+    /// refuses (a name clash, a value it cannot wrap) is logged here; the source hears of it by
+    /// the Failed notice among the facts.
+    private func submit(_ outstanding: Outstanding, _ decide: (SecretState) -> [Fact]) {
         outstanding.state.withLock { $0.count += 1 }
-        storage.write({ state in
-            do throws(ReplicaSealingFailure) {
-                return .success(WriteDecision(facts: try decide(state), answer: .null))
-            } catch {
-                refusal = error.message
-                return .failure(AWSError(.internalServiceError, error.message))
+        storage.write({ [log] state in
+            let facts = decide(state)
+            for case let .replicaNoticeSet(source, arn, notice?) in facts where notice.kind == .failed {
+                log.error("replication: the copy of \(arn) from \(source) failed here: \(notice.message ?? "no reason given")")
             }
+            return .success(WriteDecision(facts: facts, answer: .null))
         }, completion: { result in
             outstanding.state.withLock { state in
                 state.count -= 1
@@ -264,7 +265,6 @@ extension ReplicationService {
             }
             outstanding.state.broadcast()
         })
-        if let refusal { throw LinkError(.io, "cannot apply: \(refusal)") }
     }
 
     /// Waits until every submitted replica write is durable; throws the first failure.
