@@ -53,6 +53,11 @@ extension ReplicaStatus {
     public static func nameClashMessage(name: String, region: String) -> String {
         "Replication failed: Secret name \(name) already exists in region \(region)."
     }
+
+    /// The StatusMessage of a replica that a forced copy from another region replaced.
+    public static func overwrittenMessage(region: String, by source: String) -> String {
+        "Replication failed: the replica in \(region) was overwritten by a secret replicated from \(source) with ForceOverwriteReplicaSecret."
+    }
 }
 
 extension Names {
@@ -353,7 +358,15 @@ extension SecretState {
             guard let existing = secrets[other] else { continue }
             if existing.primaryRegion == source { continue }
             guard force else { return failed(ReplicaStatus.nameClashMessage(name: secret.name, region: localRegion)) }
-            if !out.contains(.secretPurged(arn: other)) { out.append(.secretPurged(arn: other)) }
+            guard !out.contains(.secretPurged(arn: other)) else { continue }
+            out.append(.secretPurged(arn: other))
+            // The secret given way may be a replica of a third region: its primary must hear
+            // that the copy is gone (a primary here is purged with its own routes).
+            if let otherSource = existing.primaryRegion {
+                out.append(.replicaNoticeSet(
+                    sourceRegion: otherSource, primaryARN: Names.arn(existing.arn, inRegion: otherSource),
+                    notice: ReplicaNotice(kind: .failed, message: ReplicaStatus.overwrittenMessage(region: localRegion, by: source))))
+            }
         }
         let kmsKeyId = secret.replicas.first { $0.region == localRegion }?.kmsKeyId
         var copy = secret

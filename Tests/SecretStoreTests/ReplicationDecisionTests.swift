@@ -203,6 +203,34 @@ private func comparable(_ secret: Secret) -> Secret {
         #expect(cluster.replicas[0].state.secrets.isEmpty)
     }
 
+    /// A forced copy that replaces a replica of a third region tells that region's primary.
+    @Test func aForcedCopyOverAnotherRegionsReplicaTellsItsPrimary() throws {
+        var cluster = Cluster()
+        // eu-west-1 holds a replica of ap-southeast-2's "db".
+        let apARN = "arn:aws:secretsmanager:ap-southeast-2:\(account):secret:db-ApApAp"
+        var apSecret = Secret(arn: apARN, name: "db", accountId: account, description: nil, kmsKeyId: nil, tags: [],
+                              createdDate: t0, lastChangedDate: t0)
+        apSecret.versions = [SecretVersion(versionId: token(9), stages: ["AWSCURRENT"], createdDate: t0, sealed: sealed("ap").sealed)]
+        apSecret.replicas = [ReplicaStatus(region: "eu-west-1", kmsKeyId: nil, state: .inProgress)]
+        var apState = SecretState()
+        apState.apply(.replicaSeeded(region: "", forceOverwrite: false, secret: apSecret))
+        try cluster.replicas[0].receive([.replicaSeeded(region: "eu-west-1", forceOverwrite: false, secret: apSecret)],
+                                        routes: [["eu-west-1"]], lsn: 1, primaryState: apState, from: "ap-southeast-2")
+        let apLocal = Names.arn(apARN, inRegion: "eu-west-1")
+        #expect(cluster.replicas[0].state.secrets[apLocal]?.primaryRegion == "ap-southeast-2")
+        // us-east-1's "db", forced into eu-west-1.
+        try cluster.run(.createSecret(name: "db", clientRequestToken: token(1), description: nil, kmsKeyId: nil, value: sealed("us"),
+                                      tags: [], replicas: [ReplicaRegion(region: "eu-west-1", kmsKeyId: nil)], forceOverwriteReplica: true))
+        #expect(cluster.replicas[0].state.secrets[apLocal] == nil)
+        let notice = cluster.replicas[0].state.sources["ap-southeast-2"]?.notices[apARN]
+        #expect(notice == ReplicaNotice(kind: .failed, message: ReplicaStatus.overwrittenMessage(region: "eu-west-1", by: "us-east-1")))
+        // ap-southeast-2 records it: eu-west-1 is Failed there, and no longer shipped to.
+        var apPrimary = Harness()
+        apPrimary.state = apState
+        apPrimary.ok(.recordReplicaNotices(region: "eu-west-1", notices: [apARN: try #require(notice)]))
+        #expect(apPrimary.state.secrets[apARN]?.replicas.first?.state == .failed)
+    }
+
     /// A copy that can no longer take a new version (its key left the replica's keyring) fails
     /// alone: it is removed there, its primary marks the region Failed and stops shipping it,
     /// the other secrets go on, and ReplicateSecretToRegions makes a new copy once it can.

@@ -237,6 +237,28 @@ def test_a_name_clash_fails_unless_forced(replicated):
     eventually(lambda: assert_equal(us.describe_secret(SecretId="clash/name")["ReplicationStatus"][0]["Status"], "InSync"))
 
 
+def test_a_forced_copy_over_a_third_regions_replica_tells_that_primary(replicated):
+    cluster, _ = replicated
+    us, eu, ap = cluster.client(PRIMARY), cluster.client(EU), cluster.client(AP)
+    ap.create_secret(Name="clash/three", SecretString="ap value", AddReplicaRegions=[{"Region": EU}])
+    eventually(lambda: assert_equal(ap.describe_secret(SecretId="clash/three")["ReplicationStatus"][0]["Status"], "InSync"))
+    assert eu.describe_secret(SecretId="clash/three")["PrimaryRegion"] == AP
+    us.create_secret(Name="clash/three", SecretString="us value", AddReplicaRegions=[{"Region": EU}],
+                     ForceOverwriteReplicaSecret=True)
+    eventually(lambda: assert_equal(eu.get_secret_value(SecretId="clash/three")["SecretString"], "us value"))
+    assert eu.describe_secret(SecretId="clash/three")["PrimaryRegion"] == PRIMARY
+
+    def ap_told():
+        status = ap.describe_secret(SecretId="clash/three")["ReplicationStatus"][0]
+        assert status["Region"] == EU and status["Status"] == "Failed", status
+        assert "overwritten by a secret replicated from us-east-1" in status["StatusMessage"], status
+    eventually(ap_told)
+    # eu-west-1 follows us-east-1's secret now, whatever ap-southeast-2 writes.
+    ap.put_secret_value(SecretId="clash/three", SecretString="ap later")
+    us.put_secret_value(SecretId="clash/three", SecretString="us later")
+    eventually(lambda: assert_equal(eu.get_secret_value(SecretId="clash/three")["SecretString"], "us later"))
+
+
 def test_removing_a_region_deletes_its_copy(replicated):
     cluster, _ = replicated
     us, ap = cluster.client(PRIMARY), cluster.client(AP)
