@@ -349,7 +349,11 @@ extension SecretState {
         let primaryARN = secret.arn
         let local = Names.arn(primaryARN, inRegion: localRegion)
         func failed(_ message: String) -> [Fact] {
-            [.replicaNoticeSet(sourceRegion: source, primaryARN: primaryARN, notice: ReplicaNotice(kind: .failed, message: message))]
+            // A copy of this secret already here (a snapshot sending it again) goes too: the
+            // primary stops shipping a Failed region, so it would only grow stale.
+            let stale: [Fact] = isReplica(local, of: source) ? [.replicaRemoved(arn: local, region: localRegion)] : []
+            return stale + [.replicaNoticeSet(sourceRegion: source, primaryARN: primaryARN,
+                                              notice: ReplicaNotice(kind: .failed, message: message))]
         }
         var out: [Fact] = []
         // Another secret of that name here: a stale copy of the same source is replaced; anything

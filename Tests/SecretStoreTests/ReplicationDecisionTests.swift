@@ -261,6 +261,16 @@ private func comparable(_ secret: Secret) -> Secret {
         let facts = try cluster.run(.tagResource(secretId: "db", tags: [SecretTag(key: "a", value: "b")])).get()
         let routes = cluster.primary.state.routes(for: facts)
         #expect(routes.allSatisfy { $0.isEmpty })
+        // A copy sent again that cannot be wrapped (a snapshot catch-up) does not leave a stale one.
+        let otherLocal = Names.arn(other, inRegion: "eu-west-1")
+        cluster.replicas[0].missingKey = "default"
+        var snapshotCopy = try #require(cluster.primary.state.secrets[other])
+        snapshotCopy.replicas = [ReplicaStatus(region: "eu-west-1", kmsKeyId: "default", state: .inSync)]
+        cluster.lsn += 1
+        try cluster.replicas[0].receive([.replicaSeeded(region: "eu-west-1", forceOverwrite: false, secret: snapshotCopy)],
+                                        routes: [["eu-west-1"]], lsn: cluster.lsn, primaryState: cluster.primary.state)
+        #expect(cluster.replicas[0].state.secrets[otherLocal] == nil)
+        #expect(cluster.replicas[0].state.sources["us-east-1"]?.notices[other]?.kind == .failed)
         // The key is back: trying the region again copies the secret whole.
         cluster.replicas[0].missingKey = nil
         try cluster.run(.replicateSecretToRegions(secretId: "db", replicas: [ReplicaRegion(region: "eu-west-1", kmsKeyId: "alias/gone")],
