@@ -195,7 +195,8 @@ extension SecretState {
         case .description: secret.description.map { [$0] } ?? []
         case .tagKey: secret.tags.map(\.key)
         case .tagValue: secret.tags.map(\.value)
-        case .primaryRegion: Names.parseARN(secret.arn).map { [$0.region] } ?? []
+        // A replica's primary is the region it is copied from; any other secret's is its own.
+        case .primaryRegion: secret.primaryRegion.map { [$0] } ?? Names.parseARN(secret.arn).map { [$0.region] } ?? []
         // No AWS service owns a secret here.
         case .owningService: []
         case .all: [secret.name] + (secret.description.map { [$0] } ?? []) + secret.tags.map(\.key)

@@ -146,6 +146,22 @@ private func comparable(_ secret: Secret) -> Secret {
         #expect(again == [.noticeAcknowledged(arn: arn, region: "eu-west-1", notice: ReplicaNotice(kind: .seeded))])
     }
 
+    /// ListSecrets' primary-region filter matches a replica by the region it is copied from.
+    @Test func thePrimaryRegionFilterMatchesReplicasByTheirPrimary() throws {
+        var cluster = Cluster()
+        try cluster.run(.createSecret(name: "db", clientRequestToken: token(1), description: nil, kmsKeyId: nil, value: sealed("x"),
+                                      tags: [], replicas: [ReplicaRegion(region: "eu-west-1", kmsKeyId: nil)]))
+        let eu = cluster.replicas[0].state
+        func names(_ region: String) throws -> [String] {
+            try eu.listSecrets(accountId: account, filters: [ListSecretsFilter(key: .primaryRegion, values: [region])]).get().items.map(\.name)
+        }
+        #expect(try names("us-east-1") == ["db"])
+        #expect(try names("eu-west-1").isEmpty)
+        let primary = cluster.primary.state
+        #expect(try primary.listSecrets(accountId: account, filters: [ListSecretsFilter(key: .primaryRegion, values: ["us-east-1"])])
+            .get().items.map(\.name) == ["db"])
+    }
+
     @Test func aNameClashFailsUnlessForced() throws {
         var cluster = Cluster()
         // A secret of the same name created in eu-west-1 itself.

@@ -140,6 +140,11 @@ def test_describe_shows_primary_region_and_replication_status(replicated):
     # ListSecrets entries carry PrimaryRegion, not ReplicationStatus (AWS's SecretListEntry).
     assert listed["app/db"]["PrimaryRegion"] == PRIMARY and "ReplicationStatus" not in listed["app/db"]
     assert "PrimaryRegion" not in listed["local/never-leaves-7c2e"]
+    # ListSecrets' primary-region filter finds a replica by the region it is copied from.
+    def by_primary(client, region):
+        return {s["Name"] for s in client.list_secrets(Filters=[{"Key": "primary-region", "Values": [region]}])["SecretList"]}
+    assert {"app/db", "eu-only/token"} <= by_primary(eu, PRIMARY)
+    assert "app/db" not in by_primary(eu, EU)
     # The replica's own key wraps its copies: reading them needs only eu-west-1's keyring.
     assert eu.get_secret_value(SecretId=copy["ARN"])["SecretString"] == "staged"
 
