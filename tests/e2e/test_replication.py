@@ -1,5 +1,6 @@
 """Replication on a real three-region cluster (cluster/up): us-east-1 writes, eu-west-1 and
 ap-southeast-2 serve their copies, over mutual TLS between real `strongroom` processes."""
+import base64
 import json
 import os
 import re
@@ -396,6 +397,67 @@ def counts_match(us, replica, name):
     got = version_ids(replica, name)
     assert got == want, (len(got), len(want))
     assert len(set(got)) == len(got)
+
+
+def restart_with_keyring(cluster, region, change):
+    """Stops a region's node (SIGTERM), changes its keyring file with `change(keys)`, and starts it again."""
+    node = cluster.node(region)
+    proc = next((p for p in cluster.extra if p.poll() is None and p.args[-1].startswith(str(cluster.directory / region))), None)
+    if proc is not None:
+        cluster.extra.remove(proc)
+        proc.terminate()
+        proc.wait(timeout=30)
+    else:
+        kill(node["pid"], signal.SIGTERM)
+    path = cluster.directory / region / "keyring.json"
+    keyring = json.loads(path.read_text())
+    keyring["keys"] = change(keyring["keys"])
+    path.write_text(json.dumps(keyring))
+    os.chmod(path, 0o600)
+    cluster.extra.append(start_node(cluster, region))
+
+
+def test_a_replica_key_gone_from_the_keyring_fails_that_secret_alone(own_cluster):
+    cluster = own_cluster
+    us, eu = cluster.client(PRIMARY), cluster.client(EU)
+    app_key = {"accountId": "123456789012", "aliases": ["alias/eu-app"],
+               "description": "eu-west-1 key for the app", "keyId": "0d1f6c2e-5b7a-4c1e-9f3d-2a8b6c4e1f00",
+               "material": base64.b64encode(os.urandom(32)).decode(), "region": EU}
+    restart_with_keyring(cluster, EU, lambda keys: keys + [app_key])
+    us.create_secret(Name="keyed/db", SecretString="v1", AddReplicaRegions=[{"Region": EU, "KmsKeyId": "alias/eu-app"}])
+    us.create_secret(Name="keyed/other", SecretString="o1", AddReplicaRegions=[{"Region": EU}])
+    eventually(lambda: assert_equal(eu.get_secret_value(SecretId="keyed/db")["SecretString"], "v1"))
+    eventually(lambda: assert_equal(eu.get_secret_value(SecretId="keyed/other")["SecretString"], "o1"))
+    assert eu.describe_secret(SecretId="keyed/db")["KmsKeyId"] == "alias/eu-app"
+
+    # The key leaves eu-west-1's keyring; us-east-1 writes on.
+    restart_with_keyring(cluster, EU, lambda keys: [k for k in keys if k["keyId"] != app_key["keyId"]])
+    eu = cluster.client(EU)
+    us.put_secret_value(SecretId="keyed/db", SecretString="v2")
+    us.put_secret_value(SecretId="keyed/other", SecretString="o2")
+    # The other secret keeps replicating; the keyed one fails alone and says why.
+    eventually(lambda: assert_equal(eu.get_secret_value(SecretId="keyed/other")["SecretString"], "o2"))
+
+    def failed():
+        status = us.describe_secret(SecretId="keyed/db")["ReplicationStatus"][0]
+        assert status["Status"] == "Failed", status
+        assert "alias/eu-app" in status["StatusMessage"] and status["StatusMessage"].startswith("Replication failed"), status
+    eventually(failed)
+    with pytest.raises(ClientError) as gone:
+        eu.get_secret_value(SecretId="keyed/db")
+    assert gone.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert "failed here" in (cluster.directory / EU / "node.log").read_text()
+    # Later writes go on to eu-west-1 for the other secret, not for the failed one.
+    us.put_secret_value(SecretId="keyed/other", SecretString="o3")
+    eventually(lambda: assert_equal(eu.get_secret_value(SecretId="keyed/other")["SecretString"], "o3"))
+
+    # The key is back: ReplicateSecretToRegions makes a whole new copy.
+    restart_with_keyring(cluster, EU, lambda keys: keys + [app_key])
+    eu = cluster.client(EU)
+    us.replicate_secret_to_regions(SecretId="keyed/db", AddReplicaRegions=[{"Region": EU, "KmsKeyId": "alias/eu-app"}])
+    eventually(lambda: assert_equal(eu.get_secret_value(SecretId="keyed/db")["SecretString"], "v2"))
+    eventually(lambda: assert_equal(us.describe_secret(SecretId="keyed/db")["ReplicationStatus"][0]["Status"], "InSync"))
+    counts_match(us, eu, "keyed/db")
 
 
 def test_a_killed_replica_catches_up_with_nothing_missing_or_duplicated(own_cluster):

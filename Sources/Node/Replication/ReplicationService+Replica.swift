@@ -115,7 +115,8 @@ extension ReplicationService {
             }
             try awaitDurable(outstanding)
         }
-        defer { if !isStopping { try? logAcknowledgedPosition() } }
+        // Also when this node stops: `stop()` waits for this thread before the journal closes.
+        defer { try? logAcknowledgedPosition() }
         while !isStopping {
             if MonotonicClock.seconds() - positionCheckedAt >= settings.heartbeatSeconds { try logAcknowledgedPosition() }
             guard let message = try link.receive(timeout: settings.heartbeatSeconds) else {
