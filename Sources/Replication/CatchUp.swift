@@ -46,3 +46,28 @@ public enum ReplicationDecisions {
         return .stream(after: subscriber)
     }
 }
+
+extension ReplicationDecisions {
+    /// How far the acknowledged position may run ahead of the logged one before a replica logs
+    /// it on its own while its link is up.
+    public static let positionLogGap: UInt64 = 1024
+
+    /// Whether a replica logs its acknowledged position on its own (a record of the position
+    /// alone). Records with nothing for its region are acknowledged without being logged, so
+    /// the logged position falls behind; a source that compacts its log past it would answer
+    /// the next link with a whole snapshot.
+    ///
+    /// - While the link is up: once it is `positionLogGap` records behind (or the epoch moved).
+    ///   A smaller gap must not do: the position record is itself a record of this region's
+    ///   log, which its peers receive with nothing for them, so logging on every small gap
+    ///   would make two idle regions log each other's position records forever.
+    /// - When the link ends: whenever it is behind at all (a rare event, and the one a
+    ///   restart of the source follows).
+    public static func shouldLogPosition(acknowledged: LogPosition?, logged: LogPosition?, linkEnding: Bool) -> Bool {
+        guard let acknowledged, acknowledged.lsn > 0 else { return false }
+        let logged = logged ?? .start
+        guard logged < acknowledged else { return false }
+        if acknowledged.epoch != logged.epoch { return true }
+        return acknowledged.lsn - logged.lsn >= (linkEnding ? 1 : positionLogGap)
+    }
+}

@@ -70,4 +70,52 @@ import Replication
             }
         }
     }
+
+    @Test func aPositionIsLoggedOnItsOwnOnlyWhenFarBehindOrAtTheLinksEnd() {
+        let gap = ReplicationDecisions.positionLogGap
+        func decide(_ acked: LogPosition?, _ logged: LogPosition?, ending: Bool) -> Bool {
+            ReplicationDecisions.shouldLogPosition(acknowledged: acked, logged: logged, linkEnding: ending)
+        }
+        let at = { (lsn: UInt64) in LogPosition(epoch: 1, lsn: lsn) }
+        #expect(!decide(nil, nil, ending: true))
+        #expect(!decide(.start, nil, ending: true))
+        #expect(!decide(at(5), at(5), ending: true))
+        #expect(!decide(at(5), at(7), ending: true))  // never backwards
+        #expect(decide(at(6), at(5), ending: true))
+        #expect(!decide(at(6), at(5), ending: false))
+        #expect(!decide(at(5 + gap - 1), at(5), ending: false))
+        #expect(decide(at(5 + gap), at(5), ending: false))
+        #expect(decide(at(1), nil, ending: false))  // nothing logged yet for that source
+        #expect(decide(LogPosition(epoch: 2, lsn: 1), at(9), ending: false))
+    }
+
+    /// Regions that all subscribe to each other and write nothing: each position record is a
+    /// record of its region's log that its peers receive with nothing for them. The rule must
+    /// let that bookkeeping die out (the rule of logging every gap would not: checked too).
+    @Test(arguments: [2, 3, 5])
+    func idleRegionsStopLoggingEachOthersPositions(regions: Int) {
+        func simulate(rounds: Int, rule: (LogPosition, LogPosition) -> Bool) -> [UInt64] {
+            var lsn = [UInt64](repeating: 3, count: regions)  // a few records each to start with
+            var logged = [[LogPosition]](repeating: [LogPosition](repeating: .start, count: regions), count: regions)
+            var history: [UInt64] = []
+            for _ in 0..<rounds {
+                let snapshot = lsn
+                for replica in 0..<regions {
+                    for source in 0..<regions where source != replica {
+                        let acked = LogPosition(epoch: 1, lsn: snapshot[source])
+                        if rule(acked, logged[replica][source]) {
+                            logged[replica][source] = acked
+                            lsn[replica] += 1
+                        }
+                    }
+                }
+                history.append(lsn.reduce(0, +))
+            }
+            return history
+        }
+        let rule = simulate(rounds: 200) { ReplicationDecisions.shouldLogPosition(acknowledged: $0, logged: $1, linkEnding: false) }
+        #expect(rule.suffix(100).allSatisfy { $0 == rule.last })
+        let everyGap = simulate(rounds: 200) { ReplicationDecisions.shouldLogPosition(acknowledged: $0, logged: $1, linkEnding: true) }
+        #expect(everyGap.last! > everyGap[99])
+    }
 }

@@ -98,16 +98,14 @@ extension ReplicationService {
         var snapshotCopied: Set<String> = []
         let outstanding = Outstanding()
         // Records with nothing for this region are acknowledged without being logged, so the
-        // logged position can fall behind. It is logged (a record of the position alone) at most
-        // once a heartbeat period while behind, and when the link ends: a source that compacts
-        // its log and restarts would otherwise find this region behind what it retains, and
-        // send a whole snapshot where a few records would do.
+        // logged position can fall behind; it is logged on its own when far behind (checked once
+        // a heartbeat period) and when the link ends (`ReplicationDecisions.shouldLogPosition`).
         var positionCheckedAt = MonotonicClock.seconds()
-        func logAcknowledgedPosition() throws {
+        func logAcknowledgedPosition(linkEnding: Bool) throws {
             positionCheckedAt = MonotonicClock.seconds()
-            guard let ackable, ackable.lsn > 0, snapshotParts == 0 else { return }
+            guard let ackable, snapshotParts == 0 else { return }
             let logged = storage.read { $0.sources[peer.region].map { LogPosition(epoch: $0.epoch, lsn: $0.lsn) } }
-            guard logged.map({ $0 < ackable }) ?? true else { return }
+            guard ReplicationDecisions.shouldLogPosition(acknowledged: ackable, logged: logged, linkEnding: linkEnding) else { return }
             let localRegion = region
             let seal = replicaSealer
             submit(outstanding) { state in
@@ -116,9 +114,9 @@ extension ReplicationService {
             try awaitDurable(outstanding)
         }
         // Also when this node stops: `stop()` waits for this thread before the journal closes.
-        defer { try? logAcknowledgedPosition() }
+        defer { try? logAcknowledgedPosition(linkEnding: true) }
         while !isStopping {
-            if MonotonicClock.seconds() - positionCheckedAt >= settings.heartbeatSeconds { try logAcknowledgedPosition() }
+            if MonotonicClock.seconds() - positionCheckedAt >= settings.heartbeatSeconds { try logAcknowledgedPosition(linkEnding: false) }
             guard let message = try link.receive(timeout: settings.heartbeatSeconds) else {
                 if MonotonicClock.seconds() - lastHeard > settings.deadAfterSeconds {
                     throw LinkError(.timedOut, "nothing heard for \(settings.deadAfterSeconds) s")
