@@ -16,6 +16,8 @@ public struct SecretStoreDecodingError: Error, Sendable, Equatable, CustomString
 /// UTF-8 and bytes, one byte for flags and optionals. The same value always gives the same bytes.
 struct ByteWriter {
     private(set) var bytes: [UInt8] = []
+    /// The layout being written (see `ByteReader.layout`): 2 leaves out the access days.
+    var layout: UInt8 = 3
 
     mutating func byte(_ value: UInt8) { bytes.append(value) }
 
@@ -204,13 +206,13 @@ extension ByteWriter {
         optional(replica.kmsKeyId) { $0.string($1) }
         byte(replica.state.rawValue)
         optional(replica.message) { $0.string($1) }
-        optional(replica.lastAccessedDate) { $0.int($1) }
+        if layout >= 3 { optional(replica.lastAccessedDate) { $0.int($1) } }
     }
 
     mutating func notice(_ notice: ReplicaNotice) {
         byte(notice.kind.rawValue)
         optional(notice.message) { $0.string($1) }
-        optional(notice.accessedDay) { $0.int($1) }
+        if layout >= 3 { optional(notice.accessedDay) { $0.int($1) } }
     }
 
     mutating func version(_ version: SecretVersion) {

@@ -1,7 +1,8 @@
 extension Fact {
     /// Format of a fact record; bumped when the layout changes. Formats 1 (before replication:
     /// values without a bound ARN, secrets without replication members) and 2 (replica statuses
-    /// and notices without access days) are still read.
+    /// and notices without access days) are still read, and each fact is written in the lowest
+    /// format that holds it (`format`).
     static let formatVersion: UInt8 = 3
 
     private enum Kind: UInt8 {
@@ -11,10 +12,33 @@ extension Fact {
              replicatedThrough, replicaNoticeSet, replicasDropped
     }
 
+    /// The lowest format that holds this fact: 3 only for the facts that carry an access day
+    /// (or the `.accessed` notice), so that a node of the previous version still reads every
+    /// other fact a newer one ships to it (a rolling upgrade).
+    var format: UInt8 {
+        func needsDays(_ notice: ReplicaNotice?) -> Bool {
+            guard let notice else { return false }
+            return notice.accessedDay != nil || notice.kind == .accessed
+        }
+        switch self {
+        case let .replicationSet(_, replicas):
+            return replicas.contains { $0.lastAccessedDate != nil } ? 3 : 2
+        case let .replicaSeeded(_, _, secret):
+            return secret.replicas.contains { $0.lastAccessedDate != nil } ? 3 : 2
+        case let .noticeAcknowledged(_, _, notice):
+            return needsDays(notice) ? 3 : 2
+        case let .replicaNoticeSet(_, _, notice):
+            return needsDays(notice) ? 3 : 2
+        default:
+            return 2
+        }
+    }
+
     /// The journal record body: deterministic bytes (the same fact always encodes the same).
     public func encode() -> [UInt8] {
         var writer = ByteWriter()
-        writer.byte(Self.formatVersion)
+        writer.layout = format
+        writer.byte(writer.layout)
         switch self {
         case let .secretCreated(arn, name, accountId, description, kmsKeyId, tags, date):
             writer.byte(Kind.secretCreated.rawValue)

@@ -58,9 +58,9 @@ import TestSupport
     /// Records and snapshots written before replication (format 1, "SRS1") still decode.
     @Test func formatOneStillDecodes() throws {
         let created = Self.facts[0]
-        let v3 = created.encode()
-        #expect(v3.first == 3)
-        #expect(Fact.decode([1] + v3.dropFirst()) == .success(created))
+        let v2 = created.encode()
+        #expect(v2.first == 2)
+        #expect(Fact.decode([1] + v2.dropFirst()) == .success(created))
         // A new kind in format 1 is refused.
         let seeded = Self.facts.first { if case .replicaSeeded = $0 { true } else { false } }!
         #expect(Fact.decode([1] + seeded.encode().dropFirst()).isFailure)
@@ -75,19 +75,37 @@ import TestSupport
     }
 
     /// Records and snapshots written before replicas' access days (format 2, "SRS2") still
-    /// decode: a replica status or notice ends without its optional day.
-    @Test func formatTwoStillDecodes() throws {
+    /// decode, and a fact without an access day is still written in format 2, so that a node
+    /// of the previous version reads it (a rolling upgrade); only a day needs format 3.
+    @Test func formatTwoIsStillReadAndWrittenWhenNoDayIsCarried() throws {
         let status = ReplicaStatus(region: "eu-west-1", kmsKeyId: nil, state: .inSync, message: "m")
         let set = Fact.replicationSet(arn: Self.arn, replicas: [status])
-        let v3 = set.encode()
-        #expect(v3.first == 3 && v3.last == 0)
-        #expect(Fact.decode([2] + v3.dropFirst().dropLast()) == .success(set))
-        // Format 2 with a day's bytes is refused (trailing bytes), and so is the new notice kind.
-        #expect(Fact.decode([2] + v3.dropFirst()).isFailure)
+        #expect(set.encode().first == 2)
+        #expect(Fact.decode(set.encode()) == .success(set))
+        var dated = status
+        dated.lastAccessedDate = 86_400_000
+        let withDay = Fact.replicationSet(arn: Self.arn, replicas: [status, dated])
+        #expect(withDay.encode().first == 3)
+        #expect(Fact.decode(withDay.encode()) == .success(withDay))
+        // Format-3 bytes labelled 2 are refused (trailing bytes), and so is the new notice kind.
+        #expect(Fact.decode([2] + withDay.encode().dropFirst()).isFailure)
         let accessed = Fact.noticeAcknowledged(arn: Self.arn, region: "eu-west-1", notice: ReplicaNotice(kind: .accessed))
+        #expect(accessed.encode().first == 3)
         #expect(Fact.decode([2] + accessed.encode().dropFirst().dropLast()).isFailure)
-        let seeded = Fact.noticeAcknowledged(arn: Self.arn, region: "eu-west-1", notice: ReplicaNotice(kind: .seeded))
-        #expect(Fact.decode([2] + seeded.encode().dropFirst().dropLast()) == .success(seeded))
+        for fact in [Fact.noticeAcknowledged(arn: Self.arn, region: "eu-west-1", notice: ReplicaNotice(kind: .seeded)),
+                     .replicaNoticeSet(sourceRegion: "us-east-1", primaryARN: Self.arn, notice: ReplicaNotice(kind: .failed, message: "x")),
+                     .replicaNoticeSet(sourceRegion: "us-east-1", primaryARN: Self.arn, notice: nil)] {
+            #expect(fact.encode().first == 2)
+            #expect(Fact.decode(fact.encode()) == .success(fact))
+        }
+        for fact in [Fact.noticeAcknowledged(arn: Self.arn, region: "eu-west-1", notice: ReplicaNotice(kind: .seeded, accessedDay: 0)),
+                     .replicaNoticeSet(sourceRegion: "us-east-1", primaryARN: Self.arn, notice: ReplicaNotice(kind: .accessed, accessedDay: 7))] {
+            #expect(fact.encode().first == 3)
+            #expect(Fact.decode(fact.encode()) == .success(fact))
+        }
+        // Of the corpus, only the three facts that carry a day are written as format 3.
+        #expect(Self.facts.filter { $0.encode().first == 3 }.count == 3)
+        #expect(Self.facts.allSatisfy { $0.encode().first == 2 || $0.encode().first == 3 })
 
         var state = SecretState()
         state.apply(Self.facts[0])
