@@ -52,22 +52,44 @@ extension ReplicationDecisions {
     /// it on its own while its link is up.
     public static let positionLogGap: UInt64 = 1024
 
+    /// When a replica considers logging its acknowledged position.
+    public enum PositionCheck: Sendable, Hashable {
+        /// Once a heartbeat period while the link is up.
+        case periodic
+        /// The link ended and the node goes on (a cut, a timeout, the source restarting): the
+        /// next link starts from the acknowledged position kept in memory, not the logged one.
+        case linkEnded
+        /// This node is stopping: what is not logged now is forgotten.
+        case nodeStopping
+    }
+
     /// Whether a replica logs its acknowledged position on its own (a record of the position
     /// alone). Records with nothing for its region are acknowledged without being logged, so
     /// the logged position falls behind; a source that compacts its log past it would answer
-    /// the next link with a whole snapshot.
+    /// the next start with a whole snapshot.
     ///
-    /// - While the link is up: once it is `positionLogGap` records behind (or the epoch moved).
-    ///   A smaller gap must not do: the position record is itself a record of this region's
-    ///   log, which its peers receive with nothing for them, so logging on every small gap
-    ///   would make two idle regions log each other's position records forever.
-    /// - When the link ends: whenever it is behind at all (a rare event, and the one a
-    ///   restart of the source follows).
-    public static func shouldLogPosition(acknowledged: LogPosition?, logged: LogPosition?, linkEnding: Bool) -> Bool {
-        guard let acknowledged, acknowledged.lsn > 0 else { return false }
+    /// - `.periodic`: once it is `positionLogGap` records behind (or the epoch moved). A smaller
+    ///   gap must not do: the position record is itself a record of this region's log, which
+    ///   its peers receive with nothing for them, so logging on every small gap would make two
+    ///   idle regions log each other's position records forever.
+    /// - `.linkEnded`: never, for the same reason with flapping links (the next link resumes
+    ///   from memory).
+    /// - `.nodeStopping`: whenever it is behind at all (once per stop, and the one moment the
+    ///   position in memory would be lost).
+    public static func shouldLogPosition(acknowledged: LogPosition?, logged: LogPosition?, check: PositionCheck) -> Bool {
+        guard let acknowledged, acknowledged.lsn > 0, check != .linkEnded else { return false }
         let logged = logged ?? .start
         guard logged < acknowledged else { return false }
         if acknowledged.epoch != logged.epoch { return true }
-        return acknowledged.lsn - logged.lsn >= (linkEnding ? 1 : positionLogGap)
+        return acknowledged.lsn - logged.lsn >= (check == .nodeStopping ? 1 : positionLogGap)
+    }
+
+    /// Where a replica's next link to a source starts: its logged position, or the position it
+    /// acknowledged on an earlier link of this process when that is further (the records in
+    /// between had nothing for it, or they would have been logged before being acknowledged).
+    public static func resumePosition(logged: LogPosition?, acknowledged: LogPosition?) -> LogPosition? {
+        guard let acknowledged else { return logged }
+        guard let logged else { return acknowledged.lsn > 0 ? acknowledged : nil }
+        return max(logged, acknowledged)
     }
 }

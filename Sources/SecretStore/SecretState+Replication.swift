@@ -194,6 +194,20 @@ extension SecretState {
     }
 }
 
+extension Fact {
+    /// The fact as it is shipped to a replica region: a copy's replica list without the other
+    /// regions' access days. The replica keeps no replica list (it reads only its own region's
+    /// key from it), and the days would make the fact need format 3, which a node of the
+    /// previous version cannot read.
+    public var forShipping: Fact {
+        guard case let .replicaSeeded(region, force, secret) = self,
+              secret.replicas.contains(where: { $0.lastAccessedDate != nil }) else { return self }
+        var copy = secret
+        for index in copy.replicas.indices { copy.replicas[index].lastAccessedDate = nil }
+        return .replicaSeeded(region: region, forceOverwrite: force, secret: copy)
+    }
+}
+
 extension SealedValue {
     /// A value left out of a logged copy (see `SecretState.filledCopy`).
     public static func omitted(kind: Kind) -> SealedValue {

@@ -71,39 +71,54 @@ import Replication
         }
     }
 
-    @Test func aPositionIsLoggedOnItsOwnOnlyWhenFarBehindOrAtTheLinksEnd() {
+    @Test func aPositionIsLoggedOnItsOwnOnlyWhenFarBehindOrWhenTheNodeStops() {
         let gap = ReplicationDecisions.positionLogGap
-        func decide(_ acked: LogPosition?, _ logged: LogPosition?, ending: Bool) -> Bool {
-            ReplicationDecisions.shouldLogPosition(acknowledged: acked, logged: logged, linkEnding: ending)
+        func decide(_ acked: LogPosition?, _ logged: LogPosition?, _ check: ReplicationDecisions.PositionCheck) -> Bool {
+            ReplicationDecisions.shouldLogPosition(acknowledged: acked, logged: logged, check: check)
         }
         let at = { (lsn: UInt64) in LogPosition(epoch: 1, lsn: lsn) }
-        #expect(!decide(nil, nil, ending: true))
-        #expect(!decide(.start, nil, ending: true))
-        #expect(!decide(at(5), at(5), ending: true))
-        #expect(!decide(at(5), at(7), ending: true))  // never backwards
-        #expect(decide(at(6), at(5), ending: true))
-        #expect(!decide(at(6), at(5), ending: false))
-        #expect(!decide(at(5 + gap - 1), at(5), ending: false))
-        #expect(decide(at(5 + gap), at(5), ending: false))
-        #expect(decide(at(1), nil, ending: false))  // nothing logged yet for that source
-        #expect(decide(LogPosition(epoch: 2, lsn: 1), at(9), ending: false))
+        #expect(!decide(nil, nil, .nodeStopping))
+        #expect(!decide(.start, nil, .nodeStopping))
+        #expect(!decide(at(5), at(5), .nodeStopping))
+        #expect(!decide(at(5), at(7), .nodeStopping))  // never backwards
+        #expect(decide(at(6), at(5), .nodeStopping))
+        #expect(!decide(at(6), at(5), .periodic))
+        #expect(!decide(at(5 + gap), at(5), .linkEnded))
+        #expect(!decide(at(5 + gap - 1), at(5), .periodic))
+        #expect(decide(at(5 + gap), at(5), .periodic))
+        #expect(decide(at(1), nil, .periodic))  // nothing logged yet for that source
+        #expect(decide(LogPosition(epoch: 2, lsn: 1), at(9), .periodic))
     }
 
-    /// Regions that all subscribe to each other and write nothing: each position record is a
-    /// record of its region's log that its peers receive with nothing for them. The rule must
-    /// let that bookkeeping die out (the rule of logging every gap would not: checked too).
+    @Test func aNewLinkResumesFromTheFurtherOfLoggedAndAcknowledged() {
+        let at = { (lsn: UInt64) in LogPosition(epoch: 1, lsn: lsn) }
+        #expect(ReplicationDecisions.resumePosition(logged: nil, acknowledged: nil) == nil)
+        #expect(ReplicationDecisions.resumePosition(logged: nil, acknowledged: .start) == nil)
+        #expect(ReplicationDecisions.resumePosition(logged: at(3), acknowledged: nil) == at(3))
+        #expect(ReplicationDecisions.resumePosition(logged: nil, acknowledged: at(2)) == at(2))
+        #expect(ReplicationDecisions.resumePosition(logged: at(3), acknowledged: at(9)) == at(9))
+        #expect(ReplicationDecisions.resumePosition(logged: at(9), acknowledged: at(3)) == at(9))
+    }
+
+    /// Regions that all subscribe to each other and write nothing, their links cut now and
+    /// then: each position record is a record of its region's log that its peers receive with
+    /// nothing for them. The rule must let that bookkeeping die out; logging on every small
+    /// gap, or at every link's end, would not (checked too).
     @Test(arguments: [2, 3, 5])
     func idleRegionsStopLoggingEachOthersPositions(regions: Int) {
-        func simulate(rounds: Int, rule: (LogPosition, LogPosition) -> Bool) -> [UInt64] {
+        typealias Rule = (_ acked: LogPosition, _ logged: LogPosition, _ check: ReplicationDecisions.PositionCheck) -> Bool
+        func simulate(rounds: Int, rule: Rule) -> [UInt64] {
             var lsn = [UInt64](repeating: 3, count: regions)  // a few records each to start with
             var logged = [[LogPosition]](repeating: [LogPosition](repeating: .start, count: regions), count: regions)
             var history: [UInt64] = []
-            for _ in 0..<rounds {
+            for round in 0..<rounds {
                 let snapshot = lsn
                 for replica in 0..<regions {
                     for source in 0..<regions where source != replica {
                         let acked = LogPosition(epoch: 1, lsn: snapshot[source])
-                        if rule(acked, logged[replica][source]) {
+                        // Every third round each link is cut, and ends, after the periodic check.
+                        for check in round % 3 == 0 ? [.periodic, .linkEnded] : [ReplicationDecisions.PositionCheck.periodic]
+                        where rule(acked, logged[replica][source], check) {
                             logged[replica][source] = acked
                             lsn[replica] += 1
                         }
@@ -113,9 +128,15 @@ import Replication
             }
             return history
         }
-        let rule = simulate(rounds: 200) { ReplicationDecisions.shouldLogPosition(acknowledged: $0, logged: $1, linkEnding: false) }
-        #expect(rule.suffix(100).allSatisfy { $0 == rule.last })
-        let everyGap = simulate(rounds: 200) { ReplicationDecisions.shouldLogPosition(acknowledged: $0, logged: $1, linkEnding: true) }
-        #expect(everyGap.last! > everyGap[99])
+        let rule = simulate(rounds: 300) { ReplicationDecisions.shouldLogPosition(acknowledged: $0, logged: $1, check: $2) }
+        #expect(rule.suffix(150).allSatisfy { $0 == rule.last })
+        let everyGap = simulate(rounds: 300) { acked, logged, _ in
+            ReplicationDecisions.shouldLogPosition(acknowledged: acked, logged: logged, check: .nodeStopping)
+        }
+        #expect(everyGap.last! > everyGap[149])
+        let atEveryLinkEnd = simulate(rounds: 300) { acked, logged, check in
+            ReplicationDecisions.shouldLogPosition(acknowledged: acked, logged: logged, check: check == .linkEnded ? .nodeStopping : check)
+        }
+        #expect(atEveryLinkEnd.last! > atEveryLinkEnd[149])
     }
 }

@@ -44,6 +44,9 @@ import TestSupport
             lastChangedDate: 2, versions: [version, SecretVersion(versionId: "v-2", stages: [], createdDate: 3, sealed: SealedValue(
                 kind: .string, envelope: [1], keyId: "t", equalityToken: [], boundARN: "arn:aws:secretsmanager:x:1:secret:y"))],
             primaryRegion: "us-east-1", replicas: [ReplicaStatus(region: "eu-west-1", kmsKeyId: nil, state: .inSync)])),
+        .replicaSeeded(region: "eu-west-1", forceOverwrite: false, secret: Secret(
+            arn: arn, name: "a", accountId: "111122223333", description: nil, kmsKeyId: nil, tags: [], createdDate: 1,
+            lastChangedDate: 2, replicas: [ReplicaStatus(region: "eu-west-1", kmsKeyId: nil, state: .inSync, lastAccessedDate: 0)])),
         .replicaRemoved(arn: arn, region: "eu-west-1"),
         .replicaPromoted(arn: arn, date: 13),
         .noticeAcknowledged(arn: arn, region: "eu-west-1", notice: ReplicaNotice(kind: .promoted)),
@@ -103,8 +106,17 @@ import TestSupport
             #expect(fact.encode().first == 3)
             #expect(Fact.decode(fact.encode()) == .success(fact))
         }
-        // Of the corpus, only the three facts that carry a day are written as format 3.
-        #expect(Self.facts.filter { $0.encode().first == 3 }.count == 3)
+        // Of the corpus, only the four facts that carry a day are written as format 3; a copy
+        // is shipped without its replica list's days, so as format 2.
+        #expect(Self.facts.filter { $0.encode().first == 3 }.count == 4)
+        let datedCopy = try #require(Self.facts.first { if case .replicaSeeded = $0 { $0.encode().first == 3 } else { false } })
+        #expect(datedCopy.forShipping.encode().first == 2)
+        guard case let .replicaSeeded(_, _, shipped) = datedCopy.forShipping, case let .replicaSeeded(_, _, logged) = datedCopy else {
+            Issue.record("not a copy")
+            return
+        }
+        #expect(shipped.replicas.map(\.lastAccessedDate) == [nil] && logged.replicas.map(\.lastAccessedDate) == [0])
+        #expect(Self.facts.filter { $0.encode().first == 2 }.allSatisfy { $0.forShipping == $0 })
         #expect(Self.facts.allSatisfy { $0.encode().first == 2 || $0.encode().first == 3 })
 
         var state = SecretState()

@@ -417,18 +417,27 @@ def restart_with_keyring(cluster, region, change):
     cluster.extra.append(start_node(cluster, region))
 
 
-def own_lsns(cluster):
-    """Each node's own log LSN, from `strongroom status --json`."""
+def node_status(cluster, region):
+    """`strongroom status --json` of a region's node."""
     p = cluster.principal()
     env = dict(os.environ, AWS_ACCESS_KEY_ID=p["accessKeyId"], AWS_SECRET_ACCESS_KEY=p["secretAccessKey"],
                AWS_CA_BUNDLE=cluster.manifest["caBundle"], AWS_REGION=PRIMARY)
-    lsns = {}
-    for region in cluster.regions:
-        run = subprocess.run([str(BINARY), "status", "--endpoint", cluster.node(region)["endpoint"], "--json"],
-                             capture_output=True, text=True, env=env, timeout=30)
-        assert run.returncode == 0, run.stderr
-        lsns[region] = json.loads(run.stdout)["logs"][0]["lsn"]
-    return lsns
+    run = subprocess.run([str(BINARY), "status", "--endpoint", cluster.node(region)["endpoint"], "--json"],
+                         capture_output=True, text=True, env=env, timeout=30)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+def own_lsns(cluster):
+    """Each node's own log LSN."""
+    return {region: node_status(cluster, region)["logs"][0]["lsn"] for region in cluster.regions}
+
+
+def acknowledged_everything(cluster, source, subscriber):
+    """The subscriber has acknowledged the source's whole log."""
+    own = node_status(cluster, source)["logs"][0]
+    acked = [s["ackedLSN"] for s in own["subscribers"] if s["region"] == subscriber]
+    assert acked == [own["lsn"]], (own["lsn"], acked)
 
 
 def test_an_idle_cluster_writes_nothing(own_cluster):
@@ -515,9 +524,10 @@ def test_a_killed_replica_catches_up_with_nothing_missing_or_duplicated(own_clus
 
 
 def test_a_restarted_source_is_resumed_by_streaming_not_a_snapshot(own_cluster):
-    """Records with nothing for a region are acknowledged without being logged there; the
-    position they reach is still logged soon after, so that a source that compacts its log
-    and restarts finds the replica where it left it, not behind what it retains."""
+    """Records with nothing for a region are acknowledged without being logged there; a new
+    link starts from the acknowledged position kept in memory, and a stopping replica logs it,
+    so that a source that compacts its log finds the replica where it left it, not behind
+    what it retains, whichever of the two restarts."""
     cluster = own_cluster
     us, eu = cluster.client(PRIMARY), cluster.client(EU)
     us.create_secret(Name="resume/db", SecretString="v0", AddReplicaRegions=[{"Region": EU}])
@@ -543,7 +553,8 @@ def test_a_restarted_source_is_resumed_by_streaming_not_a_snapshot(own_cluster):
         compactions = re.findall(r"removed (\d+) covered segments", (cluster.directory / PRIMARY / "node.log").read_text())
         assert sum(int(n) for n in compactions) > 0, compactions
     eventually(compacted)  # snapshots are taken in the background
-    time.sleep(2.5)  # beyond a heartbeat period (1 s)
+    eventually(lambda: acknowledged_everything(cluster, PRIMARY, EU))
+    # The source restarts: the replica's next link starts from the position it acknowledged.
     before = len(subscriptions())
     proc = cluster.extra.pop()
     proc.terminate()
@@ -552,6 +563,21 @@ def test_a_restarted_source_is_resumed_by_streaming_not_a_snapshot(own_cluster):
     us = cluster.client(PRIMARY)
     us.put_secret_value(SecretId="resume/db", SecretString="after the restart")
     eventually(lambda: assert_equal(eu.get_secret_value(SecretId="resume/db")["SecretString"], "after the restart"),
+               timeout=30)
+    resumed = subscriptions()[before:]
+    assert resumed and all("(streaming;" in line for line in resumed), resumed
+
+    # More local writes, compacted; then the replica restarts: it logged the acknowledged
+    # position as it stopped, so it resumes there too.
+    for i in range(40, 80):
+        us.create_secret(Name=f"resume/local-{i}", SecretString="stays home " + "x" * 200)
+    eventually(lambda: acknowledged_everything(cluster, PRIMARY, EU))
+    kill(cluster.node(EU)["pid"], signal.SIGTERM)
+    before = len(subscriptions())
+    cluster.extra.append(start_node(cluster, EU))
+    eu = cluster.client(EU)
+    us.put_secret_value(SecretId="resume/db", SecretString="after the replica's restart")
+    eventually(lambda: assert_equal(eu.get_secret_value(SecretId="resume/db")["SecretString"], "after the replica's restart"),
                timeout=30)
     resumed = subscriptions()[before:]
     assert resumed and all("(streaming;" in line for line in resumed), resumed

@@ -48,10 +48,12 @@ extension ReplicationService {
         else {
             throw LinkError(.refused, "the certificate at \(peer.address) does not name node \(peer.nodeId) of \(peer.region)")
         }
-        let (position, notices) = storage.read { state -> (LogPosition?, [UInt8]) in
+        let (logged, notices) = storage.read { state -> (LogPosition?, [UInt8]) in
             let progress = state.sources[peer.region]
             return (progress.map { LogPosition(epoch: $0.epoch, lsn: $0.lsn) }, Self.encodeNotices(progress, source: peer.region))
         }
+        let position = ReplicationDecisions.resumePosition(
+            logged: logged, acknowledged: sources.withLock { $0[peer.region]?.appliedPosition })
         try link.send(.hello(Hello(nodeId: nodeId, region: region, sourceRegion: peer.region, position: position, notices: notices)),
                       timeout: settings.deadAfterSeconds)
         // Notices go with the hello, then with acks: at once when they change, and again every
@@ -99,13 +101,13 @@ extension ReplicationService {
         let outstanding = Outstanding()
         // Records with nothing for this region are acknowledged without being logged, so the
         // logged position can fall behind; it is logged on its own when far behind (checked once
-        // a heartbeat period) and when the link ends (`ReplicationDecisions.shouldLogPosition`).
+        // a heartbeat period) and when this node stops (`ReplicationDecisions.shouldLogPosition`).
         var positionCheckedAt = MonotonicClock.seconds()
-        func logAcknowledgedPosition(linkEnding: Bool) throws {
+        func logAcknowledgedPosition(_ check: ReplicationDecisions.PositionCheck) throws {
             positionCheckedAt = MonotonicClock.seconds()
             guard let ackable, snapshotParts == 0 else { return }
             let logged = storage.read { $0.sources[peer.region].map { LogPosition(epoch: $0.epoch, lsn: $0.lsn) } }
-            guard ReplicationDecisions.shouldLogPosition(acknowledged: ackable, logged: logged, linkEnding: linkEnding) else { return }
+            guard ReplicationDecisions.shouldLogPosition(acknowledged: ackable, logged: logged, check: check) else { return }
             let localRegion = region
             let seal = replicaSealer
             submit(outstanding) { state in
@@ -113,10 +115,11 @@ extension ReplicationService {
             }
             try awaitDurable(outstanding)
         }
-        // Also when this node stops: `stop()` waits for this thread before the journal closes.
-        defer { try? logAcknowledgedPosition(linkEnding: true) }
+        // When this node stops (`stop()` waits for this thread before the journal closes); a
+        // link that merely ended resumes from the acknowledged position kept in memory.
+        defer { try? logAcknowledgedPosition(isStopping ? .nodeStopping : .linkEnded) }
         while !isStopping {
-            if MonotonicClock.seconds() - positionCheckedAt >= settings.heartbeatSeconds { try logAcknowledgedPosition(linkEnding: false) }
+            if MonotonicClock.seconds() - positionCheckedAt >= settings.heartbeatSeconds { try logAcknowledgedPosition(.periodic) }
             guard let message = try link.receive(timeout: settings.heartbeatSeconds) else {
                 if MonotonicClock.seconds() - lastHeard > settings.deadAfterSeconds {
                     throw LinkError(.timedOut, "nothing heard for \(settings.deadAfterSeconds) s")

@@ -144,7 +144,7 @@ extension ReplicationService {
 
     /// A fact with its values in transfer form.
     private func export(_ fact: Fact) throws(AWSError) -> Fact {
-        try fact.mapSealedValues { (value: SealedValue, arn: String, versionId: String) throws(AWSError) -> SealedValue in
+        try fact.forShipping.mapSealedValues { (value: SealedValue, arn: String, versionId: String) throws(AWSError) -> SealedValue in
             try sealer.exportForReplication(value, arn: arn, versionId: versionId)
         }
     }
