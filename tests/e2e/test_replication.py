@@ -542,6 +542,13 @@ def test_a_restarted_source_is_resumed_by_streaming_not_a_snapshot(own_cluster):
 
     def subscriptions():
         return [line for line in log.read_text().splitlines() if f"subscribed to {PRIMARY}" in line]
+
+    def resumed_by_streaming(us, eu, value, since):
+        """A write reaches eu-west-1, over links that all started by streaming."""
+        us.put_secret_value(SecretId="resume/db", SecretString=value)
+        eventually(lambda: assert_equal(eu.get_secret_value(SecretId="resume/db")["SecretString"], value), timeout=30)
+        resumed = subscriptions()[since:]
+        assert resumed and all("(streaming;" in line for line in resumed), resumed
     before = len(subscriptions())
     cluster.extra.append(start_node(cluster, PRIMARY))
     us = cluster.client(PRIMARY)
@@ -561,11 +568,7 @@ def test_a_restarted_source_is_resumed_by_streaming_not_a_snapshot(own_cluster):
     proc.wait(timeout=30)
     cluster.extra.append(start_node(cluster, PRIMARY))
     us = cluster.client(PRIMARY)
-    us.put_secret_value(SecretId="resume/db", SecretString="after the restart")
-    eventually(lambda: assert_equal(eu.get_secret_value(SecretId="resume/db")["SecretString"], "after the restart"),
-               timeout=30)
-    resumed = subscriptions()[before:]
-    assert resumed and all("(streaming;" in line for line in resumed), resumed
+    resumed_by_streaming(us, cluster.client(EU), "after the restart", since=before)
 
     # More local writes, compacted; then the replica restarts: it logged the acknowledged
     # position as it stopped, so it resumes there too.
@@ -576,11 +579,7 @@ def test_a_restarted_source_is_resumed_by_streaming_not_a_snapshot(own_cluster):
     before = len(subscriptions())
     cluster.extra.append(start_node(cluster, EU))
     eu = cluster.client(EU)
-    us.put_secret_value(SecretId="resume/db", SecretString="after the replica's restart")
-    eventually(lambda: assert_equal(eu.get_secret_value(SecretId="resume/db")["SecretString"], "after the replica's restart"),
-               timeout=30)
-    resumed = subscriptions()[before:]
-    assert resumed and all("(streaming;" in line for line in resumed), resumed
+    resumed_by_streaming(us, eu, "after the replica's restart", since=before)
 
 
 def test_stop_replication_to_replica_works_with_the_primary_down(own_cluster):
