@@ -48,20 +48,21 @@ extension ReplicationService {
         else {
             throw LinkError(.refused, "the certificate at \(peer.address) does not name node \(peer.nodeId) of \(peer.region)")
         }
-        let (logged, notices) = storage.read { state -> (LogPosition?, [UInt8]) in
+        let (logged, notices) = storage.read { state -> (LogPosition?, [[UInt8]]) in
             let progress = state.sources[peer.region]
             return (progress.map { LogPosition(epoch: $0.epoch, lsn: $0.lsn) }, Self.encodeNotices(progress, source: peer.region))
         }
         let position = ReplicationDecisions.resumePosition(
             logged: logged, acknowledged: sources.withLock { $0[peer.region]?.appliedPosition })
-        try link.send(.hello(Hello(nodeId: nodeId, region: region, sourceRegion: peer.region, position: position, notices: notices)),
-                      timeout: settings.deadAfterSeconds)
+        try link.send(.hello(Hello(nodeId: nodeId, region: region, sourceRegion: peer.region, position: position,
+                                   notices: notices.first ?? [])), timeout: settings.deadAfterSeconds)
         // Notices go with the hello, then with acks: at once when they change, and again every
         // heartbeat period while any is pending (a lost or unrecorded one is sent again; the
         // source acknowledges each through the log, which is what clears it here).
-        var lastNotices = notices
+        // The hello carries the first list only; the others go with the first ack.
+        var lastNotices = Array(notices.prefix(1))
         var lastNoticesSent = MonotonicClock.seconds()
-        func noticesDue() -> [UInt8] {
+        func noticesDue() -> [[UInt8]] {
             let current = storage.read { Self.encodeNotices($0.sources[peer.region], source: peer.region) }
             let now = MonotonicClock.seconds()
             guard !current.isEmpty, current != lastNotices || now - lastNoticesSent >= settings.heartbeatSeconds else {
@@ -126,8 +127,7 @@ extension ReplicationService {
                 }
                 try sendHeartbeat(link, source: peer.region)
                 if let ackable {
-                    let notices = noticesDue()
-                    if !notices.isEmpty { try link.send(.ack(Ack(position: ackable, notices: notices)), timeout: sendTimeout) }
+                    for notices in noticesDue() { try link.send(.ack(Ack(position: ackable, notices: notices)), timeout: sendTimeout) }
                 }
                 continue
             }
@@ -163,8 +163,7 @@ extension ReplicationService {
                 // (a promotion while the source writes nothing) go with it.
                 try sendHeartbeat(link, source: peer.region)
                 if let ackable {
-                    let notices = noticesDue()
-                    if !notices.isEmpty { try link.send(.ack(Ack(position: ackable, notices: notices)), timeout: sendTimeout) }
+                    for notices in noticesDue() { try link.send(.ack(Ack(position: ackable, notices: notices)), timeout: sendTimeout) }
                 }
             case .refused(let reason):
                 throw LinkError(.refused, "closed by the source: \(reason)")
@@ -174,7 +173,9 @@ extension ReplicationService {
             if let acked {
                 sources.withLock { $0[peer.region]?.appliedPosition = acked }
                 ackable = acked
-                try link.send(.ack(Ack(position: acked, notices: noticesDue())), timeout: sendTimeout)
+                let lists = noticesDue()
+                try link.send(.ack(Ack(position: acked, notices: lists.first ?? [])), timeout: sendTimeout)
+                for notices in lists.dropFirst() { try link.send(.ack(Ack(position: acked, notices: notices)), timeout: sendTimeout) }
             }
         }
     }
@@ -185,12 +186,17 @@ extension ReplicationService {
                                            sentAtMillis: Self.nowMillis())), timeout: sendTimeout)
     }
 
-    /// This region's pending notices for `source`, as the hello and acks carry them.
-    static func encodeNotices(_ progress: SourceProgress?, source: String) -> [UInt8] {
+    /// This region's pending notices for `source`, as the hello and acks carry them: one list
+    /// of the notices without an access day, and one of those with one. A node of the previous
+    /// version cannot read an access day and refuses a whole list it cannot read; apart, it
+    /// still records the others (copies confirmed or refused, promotions) during an upgrade.
+    static func encodeNotices(_ progress: SourceProgress?, source: String) -> [[UInt8]] {
         guard let progress, !progress.notices.isEmpty else { return [] }
-        return Fact.encode(list: progress.notices.sorted { $0.key < $1.key }.map {
-            .replicaNoticeSet(sourceRegion: source, primaryARN: $0.key, notice: $0.value)
-        })
+        let facts = progress.notices.sorted { $0.key < $1.key }.map {
+            (fact: Fact.replicaNoticeSet(sourceRegion: source, primaryARN: $0.key, notice: $0.value),
+             dated: $0.value.accessedDay != nil || $0.value.kind == .accessed)
+        }
+        return [facts.filter { !$0.dated }, facts.filter(\.dated)].filter { !$0.isEmpty }.map { Fact.encode(list: $0.map(\.fact)) }
     }
 
     /// The replica's sealer: values in transfer form wrapped under this region's keyring.
