@@ -16,19 +16,15 @@ extension Fact {
     /// (or the `.accessed` notice), so that a node of the previous version still reads every
     /// other fact a newer one ships to it (a rolling upgrade).
     var format: UInt8 {
-        func needsDays(_ notice: ReplicaNotice?) -> Bool {
-            guard let notice else { return false }
-            return notice.accessedDay != nil || notice.kind == .accessed
-        }
         switch self {
         case let .replicationSet(_, replicas):
             return replicas.contains { $0.lastAccessedDate != nil } ? 3 : 2
         case let .replicaSeeded(_, _, secret):
             return secret.replicas.contains { $0.lastAccessedDate != nil } ? 3 : 2
         case let .noticeAcknowledged(_, _, notice):
-            return needsDays(notice) ? 3 : 2
+            return notice.carriesAccessDay ? 3 : 2
         case let .replicaNoticeSet(_, _, notice):
-            return needsDays(notice) ? 3 : 2
+            return notice?.carriesAccessDay == true ? 3 : 2
         default:
             return 2
         }

@@ -182,6 +182,10 @@ public struct ReplicaNotice: Sendable, Hashable {
         self.message = message
         self.accessedDay = accessedDay
     }
+
+    /// Whether it carries an access day (or is the `.accessed` kind): what only format 3 holds,
+    /// and what a node of the previous version cannot read.
+    public var carriesAccessDay: Bool { accessedDay != nil || kind == .accessed }
 }
 
 /// A replica region's progress through one source region's log: the last applied record's

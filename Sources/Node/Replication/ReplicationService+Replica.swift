@@ -73,6 +73,14 @@ extension ReplicationService {
             lastNoticesSent = now
             return current
         }
+        /// Acknowledges `position`, one ack per notice list due; with `always`, one ack even when
+        /// no notice is due.
+        func acknowledge(_ position: LogPosition, always: Bool) throws {
+            let lists = noticesDue()
+            for notices in lists.isEmpty && always ? [[]] : lists {
+                try link.send(.ack(Ack(position: position, notices: notices)), timeout: sendTimeout)
+            }
+        }
         /// The newest position acknowledged on this link (an ack may repeat it to carry notices).
         var ackable: LogPosition? = nil
         guard let first = try link.receive(timeout: settings.deadAfterSeconds) else {
@@ -126,9 +134,7 @@ extension ReplicationService {
                     throw LinkError(.timedOut, "nothing heard for \(settings.deadAfterSeconds) s")
                 }
                 try sendHeartbeat(link, source: peer.region)
-                if let ackable {
-                    for notices in noticesDue() { try link.send(.ack(Ack(position: ackable, notices: notices)), timeout: sendTimeout) }
-                }
+                if let ackable { try acknowledge(ackable, always: false) }
                 continue
             }
             lastHeard = MonotonicClock.seconds()
@@ -162,9 +168,7 @@ extension ReplicationService {
                 // Answered, so that the source hears from an idle subscriber too; pending notices
                 // (a promotion while the source writes nothing) go with it.
                 try sendHeartbeat(link, source: peer.region)
-                if let ackable {
-                    for notices in noticesDue() { try link.send(.ack(Ack(position: ackable, notices: notices)), timeout: sendTimeout) }
-                }
+                if let ackable { try acknowledge(ackable, always: false) }
             case .refused(let reason):
                 throw LinkError(.refused, "closed by the source: \(reason)")
             default:
@@ -173,9 +177,7 @@ extension ReplicationService {
             if let acked {
                 sources.withLock { $0[peer.region]?.appliedPosition = acked }
                 ackable = acked
-                let lists = noticesDue()
-                try link.send(.ack(Ack(position: acked, notices: lists.first ?? [])), timeout: sendTimeout)
-                for notices in lists.dropFirst() { try link.send(.ack(Ack(position: acked, notices: notices)), timeout: sendTimeout) }
+                try acknowledge(acked, always: true)
             }
         }
     }
@@ -194,7 +196,7 @@ extension ReplicationService {
         guard let progress, !progress.notices.isEmpty else { return [] }
         let facts = progress.notices.sorted { $0.key < $1.key }.map {
             (fact: Fact.replicaNoticeSet(sourceRegion: source, primaryARN: $0.key, notice: $0.value),
-             dated: $0.value.accessedDay != nil || $0.value.kind == .accessed)
+             dated: $0.value.carriesAccessDay)
         }
         return [facts.filter { !$0.dated }, facts.filter(\.dated)].filter { !$0.isEmpty }.map { Fact.encode(list: $0.map(\.fact)) }
     }
