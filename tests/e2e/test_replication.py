@@ -724,8 +724,10 @@ def test_a_cut_link_heals_and_catches_up_with_nothing_missing_or_duplicated(own_
         proxy.stop()
 
 
-def make_certificate(directory: Path, name: str, ca_cert: Path | None, ca_key: Path | None, uri: str) -> tuple[Path, Path]:
-    """A P-256 certificate with the SAN URI `uri`, issued by the CA given (or a new foreign CA)."""
+def make_certificate(directory: Path, name: str, ca_cert: Path | None, ca_key: Path | None, uri: str,
+                     expired: bool = False) -> tuple[Path, Path]:
+    """A P-256 certificate with the SAN URI `uri`, issued by the CA given (or a new foreign CA);
+    with `expired`, valid only for a day in 2020."""
     directory.mkdir(parents=True, exist_ok=True)
     if ca_cert is None:
         ca_key = directory / "foreign-ca.key"
@@ -737,8 +739,28 @@ def make_certificate(directory: Path, name: str, ca_cert: Path | None, ca_key: P
     subprocess.run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                     "-keyout", str(key), "-out", str(csr), "-subj", f"/CN={name}"], check=True, capture_output=True)
     ext.write_text(f"subjectAltName=URI:{uri},IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n")
-    subprocess.run(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca_cert), "-CAkey", str(ca_key),
-                    "-CAcreateserial", "-out", str(cert), "-days", "2", "-extfile", str(ext)], check=True, capture_output=True)
+    if not expired:
+        subprocess.run(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca_cert), "-CAkey", str(ca_key),
+                        "-CAcreateserial", "-out", str(cert), "-days", "2", "-extfile", str(ext)], check=True, capture_output=True)
+        return cert, key
+    # `openssl x509` (3.0) cannot set past dates; `openssl ca` can.
+    (directory / "index.txt").write_text("")
+    (directory / "serial").write_text("1000\n")
+    config = directory / "ca.cnf"
+    config.write_text(f"""[ca]
+default_ca = local
+[local]
+database = {directory / "index.txt"}
+serial = {directory / "serial"}
+new_certs_dir = {directory}
+default_md = sha256
+policy = anything
+[anything]
+commonName = supplied
+""")
+    subprocess.run(["openssl", "ca", "-batch", "-config", str(config), "-cert", str(ca_cert), "-keyfile", str(ca_key),
+                    "-in", str(csr), "-out", str(cert), "-notext", "-extfile", str(ext),
+                    "-startdate", "20200101000000Z", "-enddate", "20200102000000Z"], check=True, capture_output=True)
     return cert, key
 
 
@@ -794,6 +816,21 @@ def test_a_node_with_a_foreign_ca_certificate_is_refused(replicated, tmp_path):
     received = replication_handshake(cluster, cert, key, hello_frame("eu-west-1-a", EU, PRIMARY))
     assert b"SRPL" not in received, "a node with a foreign CA's certificate was answered"
     eventually(lambda: assert_equal("replication: refused a link" in log_path.read_text()[before:], True), timeout=10)
+
+
+def test_an_expired_certificate_of_the_cluster_ca_is_refused(replicated, tmp_path):
+    cluster, _ = replicated
+    ca_cert, ca_key = cluster.directory / "ca.pem", cluster.directory / "ca.key"
+    log_path = cluster.directory / PRIMARY / "node.log"
+    cert, key = make_certificate(tmp_path, "eu-old", ca_cert, ca_key, "spiffe://strongroom/region/eu-west-1/node/eu-west-1-a",
+                                 expired=True)
+    dates = subprocess.run(["openssl", "x509", "-in", str(cert), "-noout", "-enddate"], capture_output=True, text=True).stdout
+    assert "2020" in dates, dates
+    before = len(log_path.read_text())
+    received = replication_handshake(cluster, cert, key, hello_frame("eu-west-1-a", EU, PRIMARY))
+    assert b"SRPL" not in received, "a node with an expired certificate was answered"
+    eventually(lambda: assert_equal("replication: refused a link" in log_path.read_text()[before:], True), timeout=10)
+    assert "expired" in log_path.read_text()[before:]
 
 
 def test_a_certificate_naming_another_node_than_the_hello_is_refused(replicated, tmp_path):
