@@ -181,13 +181,14 @@ struct RequestValidator {
         return first.lowercased() + name.dropFirst()
     }
 
-    /// A JSON number as an integer, truncating a fraction as Coral does; nil when out of `bounds`.
+    /// A JSON number as an integer; nil when it has a fraction (`10.5`: AWS answers a
+    /// SerializationException rather than truncating) or is out of `bounds`. An integral value
+    /// written with a fraction or an exponent (`10.0`, `1e1`) is that integer.
     static func integer(_ text: String, within bounds: ClosedRange<Int64>) -> Int64? {
         if let exact = Int64(text) { return bounds.contains(exact) ? exact : nil }
-        guard let d = Double(text), d.isFinite else { return nil }
-        let t = d.rounded(.towardZero)
-        guard t >= Double(bounds.lowerBound), t <= Double(bounds.upperBound), t < 9.2e18, t > -9.2e18 else { return nil }
-        return Int64(t)
+        guard let d = Double(text), d.isFinite, d.rounded(.towardZero) == d else { return nil }
+        guard d >= Double(bounds.lowerBound), d <= Double(bounds.upperBound), d < 9.2e18, d > -9.2e18 else { return nil }
+        return Int64(d)
     }
 }
 

@@ -87,6 +87,19 @@ extension SigV4 {
                 throw AWSError(.invalidSignature, "'\(timeHeader)' must be a 'SignedHeader' in the AWS Authorization.")
             }
 
+            // Every `x-amz-*` header the request carries must be signed too (AWS's rule): an
+            // unsigned `X-Amz-Target` would let a captured, signed read be replayed as a delete.
+            for header in request.headers where Self.mustBeSigned(header.name) {
+                let name = Self.lowercasedASCII(header.name)
+                if !signedHeaders.contains(name) {
+                    throw AWSError(.invalidSignature, "'\(header.name)' must be a 'SignedHeader' in the AWS Authorization.")
+                }
+            }
+            if let token = parsed.sessionToken, token.isEmpty {
+                // An empty token is no token: refused rather than taken for long-term keys.
+                throw AWSError(.unrecognizedClient, Self.unrecognizedClientMessage)
+            }
+
             let accessKeyId = parts[0]
             guard let secret = secretAccessKey(accessKeyId, parsed.sessionToken) else {
                 throw AWSError(.unrecognizedClient, Self.unrecognizedClientMessage)
@@ -138,13 +151,24 @@ extension SigV4 {
         }
 
         fileprivate static func parse(_ request: AWSRequest) throws(AWSError) -> Parsed {
+            // One of each: with two, the verifier and whatever reads the request next could
+            // disagree about which one counts.
+            for name in Self.singleHeaders where request.headerValues(name).count > 1 {
+                throw AWSError(.incompleteSignature, "The request must not carry more than one '\(name)' header.")
+            }
             let authorization = request.header("Authorization")
             let query = Self.queryParameters(request.query)
             let queryAuth = query["X-Amz-Algorithm"] != nil
             if authorization != nil && queryAuth {
                 throw AWSError(.invalidSignature, "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.")
             }
-            if queryAuth { return try parseQuery(query, request: request) }
+            if queryAuth {
+                for name in ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date", "X-Amz-Security-Token"]
+                where Self.queryParameterCount(name, in: request.query) > 1 {
+                    throw AWSError(.incompleteSignature, "AWS query-string parameters must not repeat '\(name)'. Re-examine the query-string parameters.")
+                }
+                return try parseQuery(query, request: request)
+            }
             // A header in any other scheme is no SigV4 credential at all.
             guard let authorization, authorization.hasPrefix("AWS4-") else {
                 throw AWSError(.missingAuthenticationToken, "Missing Authentication Token")
@@ -166,7 +190,13 @@ extension SigV4 {
                 guard let eq = token.firstIndex(of: UInt8(ascii: "=")) else {
                     throw AWSError(.incompleteSignature, "'\(String(decoding: token, as: UTF8.self))' not a valid key=value pair (missing equal-sign) in Authorization header: '\(authorization)'.")
                 }
-                params[String(decoding: token[..<eq], as: UTF8.self)] = String(decoding: token[(eq + 1)...], as: UTF8.self)
+                let name = String(decoding: token[..<eq], as: UTF8.self)
+                // A repeated parameter is refused: "the last Signature= wins" would let a
+                // proxy and this verifier read two different signatures.
+                if params[name] != nil {
+                    throw AWSError(.incompleteSignature, "Authorization header has a duplicate '\(name)' parameter. Authorization=" + authorization)
+                }
+                params[name] = String(decoding: token[(eq + 1)...], as: UTF8.self)
             }
             var missing = ""
             for name in ["Credential", "Signature", "SignedHeaders"] where (params[name] ?? "").isEmpty {
@@ -230,6 +260,23 @@ extension SigV4 {
             )
         }
 
+        /// Headers that may appear at most once in a signed request.
+        static let singleHeaders = ["Authorization", "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Target"]
+
+        /// Whether a header must be among the signed headers when present: every `x-amz-*`
+        /// header (`x-amzn-*`, e.g. a trace id a proxy adds, is not one).
+        static func mustBeSigned(_ name: String) -> Bool {
+            let prefix = "x-amz-".utf8
+            let bytes = name.utf8
+            guard bytes.count > prefix.count else { return false }
+            return AWSRequest.equalIgnoringASCIICase(bytes.prefix(prefix.count), prefix)
+        }
+
+        /// `text` with ASCII letters lower-cased (header names are compared that way).
+        static func lowercasedASCII(_ text: String) -> String {
+            String(decoding: text.utf8.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
+        }
+
         /// `text` split at every `separator` byte, empty pieces kept.
         static func split(_ text: String, on separator: UInt8) -> [String] {
             var out: [String] = []
@@ -244,6 +291,13 @@ extension SigV4 {
             }
             out.append(String(decoding: piece, as: UTF8.self))
             return out
+        }
+
+        /// How many times the decoded parameter `name` occurs in a raw query.
+        static func queryParameterCount(_ name: String, in rawQuery: String) -> Int {
+            rawQuery.split(separator: "&", omittingEmptySubsequences: true).count { part in
+                SigV4.percentDecode(part.firstIndex(of: "=").map { part[..<$0] } ?? part) == name
+            }
         }
 
         /// Decoded query parameters; for a repeated name the first value wins.

@@ -172,6 +172,8 @@ import Testing
         (#"{"PasswordLength": [32]}"#, "Start of list found where not expected"),
         (#"{"PasswordLength": {"n": 32}}"#, "Start of structure or map found where not expected."),
         (#"{"PasswordLength": 1e30}"#, "NUMBER_VALUE can not be converted to a Long"),
+        (#"{"PasswordLength": -3.7}"#, "NUMBER_VALUE can not be converted to a Long"),
+        (#"{"PasswordLength": 10.5}"#, "NUMBER_VALUE can not be converted to a Long"),
         (#"{"ExcludeNumbers": "true"}"#, "STRING_VALUE can not be converted to a Boolean"),
         (#"{"ExcludeNumbers": 1}"#, "NUMBER_VALUE can not be converted to a Boolean"),
         (#"{"ExcludeCharacters": 5}"#, "NUMBER_VALUE can not be converted to a String"),
@@ -179,6 +181,11 @@ import Testing
     ])
     func wrongJSONTypes(_ body: String, _ message: String) throws {
         try expectError(Fixture.signed("GetRandomPassword", body: body), status: 400, type: "SerializationException", message: message)
+    }
+
+    @Test func aFractionalMaxResultsIsNotTruncated() throws {
+        try expectError(Fixture.signed("ListSecrets", body: #"{"MaxResults": 10.5}"#), status: 400,
+                        type: "SerializationException", message: "NUMBER_VALUE can not be converted to an Integer")
     }
 
     @Test func serializationBeatsValidation() throws {
@@ -192,7 +199,6 @@ import Testing
         ("PutResourcePolicy", "{}", "2 validation errors detected: Value null at 'secretId' failed to satisfy constraint: Member must not be null; Value null at 'resourcePolicy' failed to satisfy constraint: Member must not be null"),
         ("GetRandomPassword", #"{"PasswordLength": 5000}"#, "1 validation error detected: Value '5000' at 'passwordLength' failed to satisfy constraint: Member must have value less than or equal to 4096"),
         ("GetRandomPassword", #"{"PasswordLength": 0}"#, "1 validation error detected: Value '0' at 'passwordLength' failed to satisfy constraint: Member must have value greater than or equal to 1"),
-        ("GetRandomPassword", #"{"PasswordLength": -3.7}"#, "1 validation error detected: Value '-3' at 'passwordLength' failed to satisfy constraint: Member must have value greater than or equal to 1"),
         ("GetSecretValue", #"{"SecretId": ""}"#, "1 validation error detected: Value '' at 'secretId' failed to satisfy constraint: Member must have length greater than or equal to 1"),
         ("GetSecretValue", #"{"SecretId": "s", "VersionId": "short"}"#, "1 validation error detected: Value 'short' at 'versionId' failed to satisfy constraint: Member must have length greater than or equal to 32"),
         ("ListSecrets", #"{"MaxResults": 101, "SortOrder": "up"}"#, "2 validation errors detected: Value '101' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 100; Value 'up' at 'sortOrder' failed to satisfy constraint: Member must satisfy enum value set: [asc, desc]"),

@@ -227,8 +227,81 @@ import Testing
     }
 
     @Test func dateHeaderCanCarryTheTime() throws {
-        let request = signedWith(signedHeaders: ["date", "host"], headers: [(name: "Date", value: "Sun, 30 Aug 2015 12:36:00 GMT")], dropAmzDate: true)
+        let request = signedWith(signedHeaders: ["date", "host", "x-amz-target"], headers: [(name: "Date", value: "Sun, 30 Aug 2015 12:36:00 GMT")], dropAmzDate: true)
         _ = try verify(request)
+    }
+
+    // MARK: Hostile requests: what a captured signature must not be stretched to cover
+
+    /// A read signed without `x-amz-target`, replayed as a delete: refused before the
+    /// signature is even computed, whatever the target says.
+    @Test(arguments: ["secretsmanager.ListSecrets", "secretsmanager.DeleteSecret"])
+    func targetMustBeSigned(_ target: String) {
+        var request = signedWith(signedHeaders: ["content-type", "host", "x-amz-date"])
+        request.headers = request.headers.map { $0.name == "X-Amz-Target" ? (name: $0.name, value: target) : $0 }
+        expectError(request, .invalidSignature, "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.")
+    }
+
+    @Test(arguments: ["X-Amz-Content-Sha256", "x-amz-user-agent", "X-AMZ-ANYTHING"])
+    func everyAmzHeaderMustBeSigned(_ name: String) {
+        let request = signedWith(signedHeaders: ["content-type", "host", "x-amz-date", "x-amz-target"], headers: [(name: name, value: "x")])
+        expectError(request, .invalidSignature, "'\(name)' must be a 'SignedHeader' in the AWS Authorization.")
+    }
+
+    @Test func amznHeadersNeedNoSignature() throws {
+        let request = signedWith(signedHeaders: ["content-type", "host", "x-amz-date", "x-amz-target"],
+                                 headers: [(name: "X-Amzn-Trace-Id", value: "Root=1-5759e988-bd862e3fe1be46a994272793")])
+        _ = try verify(request)
+    }
+
+    @Test func signedAmzHeadersAreAccepted() throws {
+        let request = signedWith(signedHeaders: ["content-type", "host", "x-amz-content-sha256", "x-amz-date", "x-amz-target"],
+                                 headers: [(name: "X-Amz-Content-Sha256", value: "UNSIGNED-PAYLOAD")])
+        _ = try verify(request)
+    }
+
+    @Test(arguments: ["Authorization", "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Target"])
+    func repeatedAuthenticationHeadersAreRefused(_ name: String) {
+        var request = Fixture.signed("ListSecrets")
+        let value = request.header(name) ?? "x"
+        request.headers.append((name: name, value: value))
+        if request.headerValues(name).count == 1 { request.headers.append((name: name, value: value)) }
+        expectError(request, .incompleteSignature, "The request must not carry more than one '\(name)' header.")
+    }
+
+    @Test(arguments: ["Credential", "SignedHeaders", "Signature"])
+    func repeatedAuthorizationParametersAreRefused(_ parameter: String) throws {
+        let request = Fixture.signed("ListSecrets")
+        let header = try #require(request.header("Authorization"))
+        let start = try #require(header.range(of: "\(parameter)="))
+        let end = header[start.upperBound...].firstIndex(of: ",") ?? header.endIndex
+        let repeated = header + ", " + header[start.lowerBound..<end]
+        expectError(withAuthorization(repeated, request), .incompleteSignature,
+                    "Authorization header has a duplicate '\(parameter)' parameter. Authorization=" + repeated)
+    }
+
+    @Test func theFirstSignatureDoesNotWinEither() throws {
+        // The valid signature first and a forged one last, and the other way round: both refused.
+        let request = Fixture.signed("ListSecrets")
+        let header = try #require(request.header("Authorization"))
+        let forged = String(repeating: "0", count: 64)
+        for variant in [header + ", Signature=" + forged, header.replacingOccurrences(of: "Signature=", with: "Signature=\(forged), Signature=")] {
+            #expect(throws: AWSError.self) { try self.verify(self.withAuthorization(variant, request)) }
+        }
+    }
+
+    @Test func emptySessionTokenWithLongTermKeysIsRefused() {
+        var request = Fixture.call("ListSecrets", extraHeaders: [(name: "X-Amz-Security-Token", value: "")])
+        request = SigV4.sign(request, accessKeyId: Fixture.accessKeyId, secretAccessKey: Self.secret,
+                             region: Fixture.region, service: "secretsmanager", now: Fixture.now)
+        expectError(request, .unrecognizedClient, "The security token included in the request is invalid.")
+    }
+
+    @Test(arguments: ["X-Amz-Signature", "X-Amz-Credential", "X-Amz-SignedHeaders", "X-Amz-Date"])
+    func repeatedQueryAuthenticationParametersAreRefused(_ parameter: String) {
+        var request = Fixture.call("ListSecrets")
+        request.query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=a&X-Amz-Date=20150830T123600Z&X-Amz-SignedHeaders=host&X-Amz-Signature=b&\(parameter)=c"
+        expectError(request, .incompleteSignature, "AWS query-string parameters must not repeat '\(parameter)'. Re-examine the query-string parameters.")
     }
 
     @Test func bothHeaderAndQueryAuthentication() {
@@ -247,13 +320,17 @@ import Testing
     @Test func queryStringAuthentication() throws {
         var request = Fixture.call("ListSecrets")
         let credential = SigV4.uriEncode("\(Fixture.accessKeyId)/20150830/us-east-1/secretsmanager/aws4_request")
-        request.query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=\(credential)&X-Amz-Date=20150830T123600Z&X-Amz-SignedHeaders=host"
+        request.query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=\(credential)&X-Amz-Date=20150830T123600Z&X-Amz-SignedHeaders=host%3Bx-amz-target"
         let scope = SigV4.Scope(date: "20150830", region: Fixture.region, service: "secretsmanager")
         let sig = SigV4.signature(for: request, accessKeyId: Fixture.accessKeyId, secretAccessKey: Self.secret,
-                                  scope: scope, amzDate: "20150830T123600Z", signedHeaders: ["host"])
+                                  scope: scope, amzDate: "20150830T123600Z", signedHeaders: ["host", "x-amz-target"])
         request.query += "&X-Amz-Signature=\(sig.signature)"
         #expect(try verify(request).accessKeyId == Fixture.accessKeyId)
-        request.query = request.query.replacingOccurrences(of: "SignedHeaders=host", with: "SignedHeaders=content-type;host")
+        // The query form binds the target too.
+        var unbound = request
+        unbound.query = request.query.replacingOccurrences(of: "SignedHeaders=host%3Bx-amz-target", with: "SignedHeaders=host")
+        #expect(throws: AWSError(.invalidSignature, "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.")) { try self.verify(unbound) }
+        request.query = request.query.replacingOccurrences(of: "SignedHeaders=host%3Bx-amz-target", with: "SignedHeaders=content-type;host;x-amz-target")
         #expect(throws: AWSError.self) { try self.verify(request) }
     }
 }
