@@ -100,7 +100,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NodeTests",
-            dependencies: ["Node", "Platform", "TLS", "HTTP1", "SecretsAPI", "Cryptography", "Journal", "SecretStore", "JSON"],
+            dependencies: ["Node", "Platform", "TLS", "HTTP1", "SecretsAPI", "Cryptography", "Journal", "SecretStore", "JSON", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

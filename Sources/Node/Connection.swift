@@ -45,6 +45,10 @@ final class Connection {
     var keepAliveAfterResponse = true
     /// The peer closed its side (TCP FIN or TLS close_notify).
     var peerClosed = false
+    /// Whether the peer has sent at least one byte (a connection that has not is `silent`).
+    var receivedBytes = false
+    /// The address the peer connects from, the key of its share of unfinished handshakes.
+    var sourceAddress: String { info.peer?.host ?? "" }
     /// The epoll interest last registered, to avoid needless epoll_ctl calls.
     var registeredInterest: EpollEvents = []
     /// When lingering began, and how many bytes were discarded since.

@@ -43,6 +43,8 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private var connections: [UInt64: Connection] = [:]
+    /// Which connection to give up for a new one at a limit (this loop's share of the limits).
+    private var admission: ConnectionAdmission
     /// `siblings`, copied once on the loop's thread.
     private var siblingsCache: [WeakLoop] = []
     private var nextId: UInt64 = 0
@@ -78,9 +80,17 @@ final class EventLoop: @unchecked Sendable {
         scratch.deallocate()
     }
 
-    init(index: Int, listeners: [Int32], context: TLSContext, handler: any RequestHandler, limits: ServerLimits,
+    init(index: Int, loopCount: Int = 1, listeners: [Int32], context: TLSContext, handler: any RequestHandler, limits: ServerLimits,
          connectionCount: ConnectionCounter, log: Logger) throws(Errno) {
         self.index = index
+        // Each loop holds about 1/loopCount of the connections (new ones go to the loop with
+        // the fewest), so it enforces that share of the limits on unfinished handshakes.
+        let loops = max(1, loopCount)
+        admission = ConnectionAdmission(limits: .init(
+            maxConnections: nil,
+            maxUnfinished: max(1, (limits.maxUnfinishedConnections + loops - 1) / loops),
+            maxUnfinishedPerAddress: max(1, (limits.maxUnfinishedPerAddress + loops - 1) / loops)
+        ))
         self.listeners = listeners
         self.context = context
         self.handler = handler
@@ -244,7 +254,9 @@ final class EventLoop: @unchecked Sendable {
                 return
             }
             guard let accepted else { return }
-            guard connectionCount.tryIncrement(limit: limits.maxConnections) else {
+            guard connectionCount.tryIncrement(limit: limits.maxConnections) || makeRoom() else {
+                log.repeated("refused connections: all \(limits.maxConnections) busy with requests",
+                             "refused a connection from \(accepted.peer.map(\.description) ?? "?"): all \(limits.maxConnections) connections are busy with requests")
                 accepted.takeDescriptor().close()
                 continue
             }
@@ -267,6 +279,28 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
+    /// At the connection limit: gives up this loop's least valuable connection (see
+    /// `ConnectionAdmission`) and takes its slot. False when every one is busy with a request.
+    private func makeRoom() -> Bool {
+        while let victim = admission.victimForCapacity() {
+            guard let connection = connections[victim] else {
+                admission.remove(victim)
+                continue
+            }
+            evict(connection, reason: "the server is at its \(limits.maxConnections) connections")
+            if connectionCount.tryIncrement(limit: limits.maxConnections) { return true }
+        }
+        return false
+    }
+
+    /// Closes a connection to make room for a new one, logged once per 10 s per reason.
+    private func evict(_ connection: Connection, reason: String) {
+        let standing = admission.standing(of: connection.id).map { "\($0)" } ?? "busy"
+        log.repeated("gave up connections for newer ones: \(reason)",
+                     "gave up a \(standing) connection from \(connection.info.peer.map(\.description) ?? "?") for a newer one: \(reason)")
+        close(connection)
+    }
+
     /// Takes a connected socket into this loop. `counted`: `load` already includes it.
     private func register(_ socket: consuming FileDescriptor, peer: SocketAddress?, counted: Bool) {
         if !counted { load.add(1, ordering: .relaxed) }
@@ -283,7 +317,19 @@ final class EventLoop: @unchecked Sendable {
         nextId += 1
         let connection = Connection(id: nextId, socket: socket, tls: tls, limits: httpLimits,
                                     info: ConnectionInfo(peer: peer), now: Self.now())
+        switch admission.decide(address: connection.sourceAddress) {
+        case .admitEvicting(let victim):
+            if let old = connections[victim] {
+                evict(old, reason: "too many unfinished TLS handshakes (from \(connection.sourceAddress), or in all)")
+            } else {
+                admission.remove(victim)
+            }
+        case .admit, .refuse:
+            // `refuse` needs a total, which this loop leaves to the shared counter.
+            break
+        }
         connections[connection.id] = connection
+        admission.add(connection.id, address: connection.sourceAddress)
         do {
             try epoll.add(connection.socket.rawValue, events: [.readable, .readHangup], tag: connection.id)
             connection.registeredInterest = [.readable, .readHangup]
@@ -323,7 +369,25 @@ final class EventLoop: @unchecked Sendable {
             // The client sent FIN or close_notify and every complete request was answered.
             finishAfterFlush(connection)
         }
-        if connection.state != .closed { updateInterest(connection) }
+        if connection.state != .closed {
+            updateInterest(connection)
+            updateStanding(connection)
+        }
+    }
+
+    /// Tells admission what the connection is worth now (after any change of state).
+    private func updateStanding(_ connection: Connection) {
+        let standing: ConnectionAdmission.Standing?
+        switch connection.state {
+        case .handshaking: standing = connection.receivedBytes ? .handshaking : .silent
+        case .open:
+            standing = connection.parser.isIdle && connection.requestStartedAt == nil && !connection.hasPendingOutput ? .idle : .reading
+        case .awaitingResponse: standing = nil
+        case .closingAfterFlush: standing = .reading
+        case .lingering: standing = .lingering
+        case .closed: return
+        }
+        admission.update(connection.id, to: standing)
     }
 
     /// Reads and drops what a client sends after its final response; closes at EOF, error or a bound.
@@ -365,6 +429,7 @@ final class EventLoop: @unchecked Sendable {
                 connection.peerClosed = true
             case .transferred(let n):
                 total += n
+                connection.receivedBytes = true
                 connection.tls.receiveCiphertext(UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
                 // A short read drained the socket: the next read would only say EAGAIN (a
                 // system call per request). Epoll is level-triggered, so bytes that arrive
@@ -579,6 +644,7 @@ final class EventLoop: @unchecked Sendable {
         connection.state = .closed
         epoll.remove(connection.socket.rawValue)
         connections[connection.id] = nil
+        admission.remove(connection.id)
         connectionCount.decrement()
         load.subtract(1, ordering: .relaxed)
         // The descriptor and the TLS session are released with the Connection object.
@@ -589,17 +655,22 @@ final class EventLoop: @unchecked Sendable {
     private func checkDeadlines(now: Double) {
         guard now - lastDeadlineCheck >= Double(Self.tickMilliseconds) / 1000 else { return }
         lastDeadlineCheck = now
+        if index == 0 { log.flushSummaries() }
         for connection in Array(connections.values) {
             switch connection.state {
             case .handshaking:
-                if now - connection.acceptedAt > limits.handshakeTimeout { close(connection) }
+                let limit = connection.receivedBytes ? limits.handshakeTimeout : min(limits.silentTimeout, limits.handshakeTimeout)
+                if now - connection.acceptedAt > limit { close(connection) }
             case .open:
                 if let started = connection.requestStartedAt {
                     let limit = connection.parser.isReadingHeaders ? limits.headerTimeout : limits.requestTimeout
                     if now - started > limit {
                         respond(connection, with: errorResponse(status: 408, reason: "Request Timeout"), keepAlive: false)
                         flush(connection)
-                        if connection.state != .closed { updateInterest(connection) }
+                        if connection.state != .closed {
+                            updateInterest(connection)
+                            updateStanding(connection)
+                        }
                     }
                 } else if now - connection.lastActivity > limits.idleTimeout {
                     close(connection)
@@ -610,7 +681,10 @@ final class EventLoop: @unchecked Sendable {
                     connection.requestSerial &+= 1
                     respond(connection, with: errorResponse(status: 500, reason: "Internal Server Error"), keepAlive: false)
                     flush(connection)
-                    if connection.state != .closed { updateInterest(connection) }
+                    if connection.state != .closed {
+                        updateInterest(connection)
+                        updateStanding(connection)
+                    }
                 }
             case .closingAfterFlush:
                 // A peer that never reads its final response is not kept forever.

@@ -1,4 +1,5 @@
 public import Platform
+import Foundation
 
 /// How `strongroom front` runs: where it listens, its certificate, the CA the nodes' certificates
 /// chain to, and which node serves each region.
@@ -49,10 +50,13 @@ public struct FrontConfiguration: Sendable {
     public static let usage = """
           strongroom front --listen HOST:PORT --certificate FILE --private-key FILE --ca FILE
                            --route REGION=HOST:PORT [--route REGION=HOST:PORT]... [--max-connections N]
+                           [--limit NAME=VALUE]...
               Run the front proxy: HTTPS on HOST:PORT with the given certificate and key; each
               request goes, bytes unchanged, to the node of the region its SigV4 credential scope
               names (over HTTPS, trusting only the CA in --ca), and the node's answer comes back.
               A request naming no known region is answered 400; an unreachable node, 503.
+              --limit sets one of a node's "limits" (e.g. silentTimeoutSeconds=3,
+              maxUnfinishedConnections=1024, maxUnfinishedPerAddress=256, logMaxBytes=67108864).
               Runs until SIGTERM or SIGINT.
         """
 
@@ -61,11 +65,21 @@ public struct FrontConfiguration: Sendable {
     public static func parse(arguments: [String]) throws(Problem) -> FrontConfiguration {
         var single: [String: String] = [:]
         var routes: [String: SocketAddress] = [:]
+        var limitSettings: [String: Any] = [:]
         var rest = arguments[...]
-        let names: Set = ["--listen", "--certificate", "--private-key", "--ca", "--route", "--max-connections"]
+        let names: Set = ["--listen", "--certificate", "--private-key", "--ca", "--route", "--max-connections", "--limit"]
         while let flag = rest.popFirst() {
             guard names.contains(flag) else { throw Problem("unknown option '\(flag)'") }
             guard let value = rest.popFirst(), !value.hasPrefix("--") else { throw Problem("\(flag) needs a value") }
+            if flag == "--limit" {
+                guard let equals = value.firstIndex(of: "="), let number = Double(value[value.index(after: equals)...]) else {
+                    throw Problem("--limit takes NAME=NUMBER, got '\(value)'")
+                }
+                let name = String(value[..<equals])
+                guard limitSettings[name] == nil else { throw Problem("--limit: \(name) is given twice") }
+                limitSettings[name] = NSNumber(value: number)
+                continue
+            }
             if flag == "--route" {
                 let (region, address) = try parseRoute(value)
                 guard routes[region] == nil else { throw Problem("--route: region \(region) is given twice") }
@@ -88,6 +102,14 @@ public struct FrontConfiguration: Sendable {
             listen: listen, certificateFile: try required("--certificate"), privateKeyFile: try required("--private-key"),
             caFile: try required("--ca"), routes: routes
         )
+        if !limitSettings.isEmpty {
+            if limitSettings["maxConnections"] == nil { limitSettings["maxConnections"] = NSNumber(value: Self.defaultMaxConnections) }
+            do {
+                configuration.limits = try ServerLimits.decode(limitSettings)
+            } catch {
+                throw Problem("--limit: \(error.message)")
+            }
+        }
         if let text = single["--max-connections"] {
             guard let count = Int(text), (1...100_000).contains(count) else {
                 throw Problem("--max-connections takes a whole number from 1 to 100000, got '\(text)'")

@@ -34,9 +34,14 @@ final class FrontConnection: @unchecked Sendable {
     private let busy = Atomic<Bool>(false)
     private let limits: ServerLimits
 
-    init(client: TLSStream, proxy: FrontProxy) {
+    /// Tells the front's admission what this connection is worth (idle ones may be given up
+    /// for new connections when the front is full).
+    private let ticket: GuardedAcceptor.Ticket
+
+    init(client: TLSStream, proxy: FrontProxy, ticket: GuardedAcceptor.Ticket) {
         self.client = client
         self.proxy = proxy
+        self.ticket = ticket
         self.limits = proxy.configuration.limits
     }
 
@@ -73,6 +78,7 @@ final class FrontConnection: @unchecked Sendable {
                 let timeout: Double
                 if parser.isIdle {
                     busy.store(false, ordering: .releasing)
+                    ticket.update(.idle)
                     if proxy.isStopping { return }
                     requestStartedAt = nil
                     timeout = limits.idleTimeout
@@ -91,6 +97,7 @@ final class FrontConnection: @unchecked Sendable {
                     return
                 }
                 if bytes.isEmpty { return }
+                if !busy.load(ordering: .relaxed) { ticket.update(.reading) }
                 busy.store(true, ordering: .releasing)
                 parser.append(bytes)
                 unforwarded.append(contentsOf: bytes)
@@ -106,7 +113,9 @@ final class FrontConnection: @unchecked Sendable {
                 let raw = Array(unforwarded[0..<length])
                 unforwarded.removeSubrange(0..<length)
                 requestStartedAt = nil
+                ticket.update(nil)  // with a node: never given up until answered
                 guard forward(request, raw: raw), !proxy.isStopping else { return }
+                ticket.update(.reading)
             }
         }
     }

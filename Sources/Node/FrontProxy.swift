@@ -34,9 +34,11 @@ public final class FrontProxy: Sendable {
         init(_ descriptor: consuming FileDescriptor) { self.descriptor = descriptor }
     }
     private let listener: Listener
-    private let acceptor = Mutex<OSThread?>(nil)
+    private let acceptThread = Mutex<OSThread?>(nil)
     private let stopping = Atomic<Bool>(false)
-    private let connectionCount = ConnectionCounter()
+    /// Admission: silent connections wait without a thread, and a full front gives up its
+    /// least valuable connection for a new one (see `GuardedAcceptor`).
+    let acceptor: GuardedAcceptor
     /// Live client connections, to close them on stop; the count is what `stopAndJoin` waits on.
     private let live = ConditionLock<[UInt64: FrontConnection]>([:])
     private let nextId = Atomic<UInt64>(0)
@@ -45,6 +47,12 @@ public final class FrontProxy: Sendable {
     public init(configuration: FrontConfiguration, log: Logger) throws(StartupError) {
         self.configuration = configuration
         self.log = log
+        let limits = configuration.limits
+        acceptor = GuardedAcceptor(name: "front", limits: .init(
+            admission: .init(maxConnections: limits.maxConnections, maxUnfinished: limits.maxUnfinishedConnections,
+                             maxUnfinishedPerAddress: limits.maxUnfinishedPerAddress),
+            silentTimeout: limits.silentTimeout
+        ), log: log)
         do {
             serverContext = try TLSContext.server(certificateChainFile: configuration.certificateFile,
                                                   privateKeyFile: configuration.privateKeyFile)
@@ -66,7 +74,7 @@ public final class FrontProxy: Sendable {
     /// Starts accepting connections.
     public func start() throws(Errno) {
         let thread = try OSThread.start(name: "front-accept") { [self] in acceptLoop() }
-        acceptor.withLock { $0 = thread }
+        acceptThread.withLock { $0 = thread }
         let routes = configuration.routes.sorted { $0.key < $1.key }.map { "\($0.key) → \($0.value)" }.joined(separator: ", ")
         log.info("front listening on https://\(boundAddress); routes: \(routes)")
     }
@@ -75,7 +83,7 @@ public final class FrontProxy: Sendable {
     /// then closes the rest and waits until every connection thread has finished.
     public func stopAndJoin() {
         stopping.store(true, ordering: .releasing)
-        acceptor.withLock { $0 }?.join()
+        acceptThread.withLock { $0 }?.join()
         for connection in live.withLock({ Array($0.values) }) where !connection.isBusy { connection.closeAll() }
         let deadline = MonotonicClock.seconds() + Self.stopGraceSeconds
         while !live.withLock({ $0.isEmpty }) && MonotonicClock.seconds() < deadline { OSThread.sleep(seconds: 0.02) }
@@ -108,52 +116,24 @@ public final class FrontProxy: Sendable {
     // MARK: - Accepting
 
     private func acceptLoop() {
-        var lastRefusalLog = 0.0
-        while !isStopping {
-            let ready: Bool
-            do {
-                ready = try Poll.wait(listener.descriptor.rawValue, for: .readable, timeout: 0.2)
-            } catch {
-                log.error("poll on the listener: \(error)")
-                OSThread.sleep(seconds: Self.acceptPauseSeconds)
-                continue
-            }
-            guard ready else { continue }
-            let accepted: AcceptedSocket?
-            do {
-                accepted = try TCPSocket.accept(listener.descriptor.rawValue)
-            } catch {
-                log.error("accept: \(error); pausing accepts for \(Int(Self.acceptPauseSeconds * 1000)) ms")
-                OSThread.sleep(seconds: Self.acceptPauseSeconds)
-                continue
-            }
-            guard let accepted else { continue }
-            guard connectionCount.tryIncrement(limit: configuration.limits.maxConnections) else {
-                accepted.takeDescriptor().close()
-                let now = MonotonicClock.seconds()
-                if now - lastRefusalLog > 1 {
-                    log.error("\(configuration.limits.maxConnections) connections open; refusing new ones")
-                    lastRefusalLog = now
-                }
-                continue
-            }
-            let peer = accepted.peer
+        acceptor.run(listener: listener.descriptor.rawValue, isStopping: { isStopping }) { socket, peer, ticket in
             // A descriptor cannot be captured by the thread's closure: its number is handed over.
-            let raw = accepted.takeDescriptor().releaseOwnership()
+            let raw = socket.releaseOwnership()
             do {
-                try OSThread.startDetached(name: "front-conn") { [self] in serve(FileDescriptor(owning: raw), peer: peer) }
+                try OSThread.startDetached(name: "front-conn") { [self] in serve(FileDescriptor(owning: raw), peer: peer, ticket: ticket) }
+                return true
             } catch {
                 FileDescriptor(owning: raw).close()
-                connectionCount.decrement()
-                log.error("cannot start a connection thread: \(error)")
+                log.repeated("front: cannot start connection threads", "cannot start a connection thread: \(error)")
                 OSThread.sleep(seconds: Self.acceptPauseSeconds)
+                return false
             }
         }
     }
 
     /// One client connection, on its own thread, from the TLS handshake to the close.
-    private func serve(_ socket: consuming FileDescriptor, peer: SocketAddress?) {
-        defer { connectionCount.decrement() }
+    private func serve(_ socket: consuming FileDescriptor, peer: SocketAddress?, ticket: GuardedAcceptor.Ticket) {
+        defer { ticket.finish() }
         let client: TLSStream
         do {
             client = try TLSStream.accept(socket, context: serverContext, timeout: configuration.limits.handshakeTimeout, peer: peer)
@@ -161,7 +141,7 @@ public final class FrontProxy: Sendable {
             return  // a client that cannot complete a handshake is not worth a log line
         }
         let id = nextId.add(1, ordering: .relaxed).newValue
-        let connection = FrontConnection(client: client, proxy: self)
+        let connection = FrontConnection(client: client, proxy: self, ticket: ticket)
         live.withLock { $0[id] = connection }
         defer {
             connection.closeAll()

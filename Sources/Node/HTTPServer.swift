@@ -30,7 +30,7 @@ final class HTTPServer: Sendable {
         let raws = listeners.map { $0.descriptor.rawValue }
         var loops: [EventLoop] = []
         for index in 0..<max(1, eventLoops) {
-            loops.append(try EventLoop(index: index, listeners: raws, context: context, handler: handler, limits: limits,
+            loops.append(try EventLoop(index: index, loopCount: max(1, eventLoops), listeners: raws, context: context, handler: handler, limits: limits,
                                        connectionCount: connectionCount, log: log))
         }
         for loop in loops { loop.setSiblings(loops) }

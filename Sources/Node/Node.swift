@@ -41,8 +41,9 @@ public final class Node: Sendable {
 
     /// Checks everything the configuration names and binds the listeners; nothing is served
     /// until `start`. Any problem throws a `StartupError` naming the file and the reason.
-    public init(configuration: NodeConfiguration, log: Logger = Logger(label: "strongroom")) throws(StartupError) {
+    public init(configuration: NodeConfiguration, log: Logger? = nil) throws(StartupError) {
         self.configuration = configuration
+        let log = log ?? Logger(label: "strongroom", maxBytes: configuration.limits.logMaxBytes)
         self.log = log
         // Secret values, data keys and keyring keys live in this process's memory: never in a core file.
         if !ResourceLimits.disableCoreDumps() { log.error("could not disable core dumps (setrlimit RLIMIT_CORE)") }

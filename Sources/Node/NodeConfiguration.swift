@@ -16,7 +16,9 @@ public import Platform
 ///   "eventLoops": 2,
 ///   "limits": {"maxConnections": 4096, "maxHeaderBytes": 16384, "maxBodyBytes": 1048576,
 ///              "handshakeTimeoutSeconds": 10, "headerTimeoutSeconds": 10,
-///              "requestTimeoutSeconds": 30, "idleTimeoutSeconds": 60},
+///              "requestTimeoutSeconds": 30, "idleTimeoutSeconds": 60, "silentTimeoutSeconds": 3,
+///              "maxUnfinishedConnections": 1024, "maxUnfinishedPerAddress": 256,
+///              "logMaxBytes": 67108864},
 ///   "replication": {"listen": "127.0.0.1:7543", "peers": [...]},
 ///   "journal": {"segmentBytes": 67108864, "snapshotEveryRecords": 100000, "snapshotEveryBytes": 268435456}
 /// }
@@ -202,6 +204,18 @@ public struct ServerLimits: Sendable, Equatable {
     public var requestTimeout: Double = 30
     /// A keep-alive connection with no request in progress is closed after this long.
     public var idleTimeout: Double = 60
+    /// A connection that has sent not one byte is closed after this long (a TLS client sends
+    /// its ClientHello at once; an idle TCP connection only holds a slot).
+    public var silentTimeout: Double = 3
+    /// Connections that have not finished their TLS handshake, in all; past it a new one takes
+    /// the place of the oldest (silent ones first).
+    public var maxUnfinishedConnections = 1024
+    /// Connections from one source address that have not finished their handshake; past it
+    /// a new one from that address takes the place of that address's oldest.
+    public var maxUnfinishedPerAddress = 256
+    /// The operational log's file (standard error, when it is a regular file) is rotated past
+    /// this size, one previous file kept: at most about twice this on disk.
+    public var logMaxBytes = Logger.defaultMaxBytes
 
     public init() {}
 
@@ -214,6 +228,10 @@ public struct ServerLimits: Sendable, Equatable {
         ("headerTimeoutSeconds", nil, \.headerTimeout, 0.1...3600),
         ("requestTimeoutSeconds", nil, \.requestTimeout, 0.1...3600),
         ("idleTimeoutSeconds", nil, \.idleTimeout, 0.1...86400),
+        ("silentTimeoutSeconds", nil, \.silentTimeout, 0.1...3600),
+        ("maxUnfinishedConnections", \.maxUnfinishedConnections, nil, 1...1_000_000),
+        ("maxUnfinishedPerAddress", \.maxUnfinishedPerAddress, nil, 1...1_000_000),
+        ("logMaxBytes", \.logMaxBytes, nil, 4096...68_719_476_736),
     ]
 
     static func decode(_ object: [String: Any]) throws(NodeConfiguration.Problem) -> ServerLimits {

@@ -25,5 +25,13 @@ public struct FileDescriptor: ~Copyable, Sendable {
         return raw
     }
 
+    /// A second descriptor for the same open file (dup(2), close-on-exec): for a watcher that
+    /// must be able to shut a socket down from another thread whatever its owner does with
+    /// its own descriptor (a shutdown acts on the socket, so it reaches the owner's too).
+    public func duplicate() throws(Errno) -> FileDescriptor {
+        let raw = rawValue
+        return FileDescriptor(owning: try systemCall("fcntl(F_DUPFD_CLOEXEC)") { fcntl(raw, F_DUPFD_CLOEXEC, 0) })
+    }
+
     deinit { _ = Glibc.close(rawValue) }
 }

@@ -48,6 +48,33 @@ public enum Poll {
     }
 }
 
+extension Poll {
+    /// Waits until at least one of `fds` is readable (or has an error or hang-up), or until
+    /// `timeout` seconds have passed.
+    ///
+    /// - Returns: the descriptors that are ready, in the order given; empty on a timeout or
+    ///   a signal.
+    /// - Throws: `Errno` for a failure other than EINTR (ENOMEM).
+    public static func readable(_ fds: [Int32], timeout: Double) throws(Errno) -> [Int32] {
+        let milliseconds = timeout <= 0 ? 0 : Int32(min((timeout * 1000).rounded(.up), Double(maximumWaitMilliseconds)))
+        var descriptors = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        let result = descriptors.withUnsafeMutableBufferPointer { Glibc.poll($0.baseAddress, nfds_t($0.count), milliseconds) }
+        if result > 0 {
+            return descriptors.compactMap { d in
+                precondition(d.revents & Int16(POLLNVAL) == 0, "poll: descriptor \(d.fd) is not open (a descriptor bug)")
+                return d.revents != 0 ? d.fd : nil
+            }
+        }
+        if result == 0 { return [] }
+        let code = errno
+        switch code {
+        case EINTR: return []
+        case EFAULT, EINVAL: preconditionFailure("poll failed with \(String(cString: strerror(code))): a pointer or argument bug")
+        default: throw Errno(code: code, operation: "poll")
+        }
+    }
+}
+
 extension TCPSocket {
     /// Shuts both directions (shutdown(2) with SHUT_RDWR): a thread blocked in `poll` or `read`
     /// on this socket wakes up and sees an end of file, a writer gets an error. The descriptor

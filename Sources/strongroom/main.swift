@@ -234,7 +234,7 @@ case "front":
     Signals.prepare()
     do {
         let configuration = try FrontConfiguration.parse(arguments: Array(arguments.dropFirst()))
-        let front = try FrontProxy(configuration: configuration, log: Logger(label: "front"))
+        let front = try FrontProxy(configuration: configuration, log: Logger(label: "front", maxBytes: configuration.limits.logMaxBytes))
         do {
             try front.start()
         } catch {

@@ -15,51 +15,59 @@ extension ReplicationService {
     /// Records read from the journal per batch.
     static let readBatchRecords = 512
 
-    func serve(_ descriptor: consuming FileDescriptor, peer: SocketAddress?) {
+    func serve(_ descriptor: consuming FileDescriptor, peer: SocketAddress?, ticket: GuardedAcceptor.Ticket) {
         let where_ = peer.map(\.description) ?? "an unknown address"
         let stream: TLSStream
         do {
             stream = try TLSStream.accept(descriptor, context: serverContext, timeout: settings.deadAfterSeconds, peer: peer)
         } catch {
-            log.error("replication: refused a link from \(where_): \(error)")
+            // Anyone can connect here: one line per address per 10 s, then a count.
+            log.repeated("replication: refused links from \(peer?.host ?? "?")", "replication: refused a link from \(where_): \(error)")
             return
         }
         let link = FramedLink(stream)
         defer { link.close() }
         guard let certificate = stream.peerCertificate, let identity = NodeIdentity.identity(of: certificate) else {
-            log.error("replication: refused a link from \(where_): its certificate names no node")
+            log.repeated("replication: refused links from \(peer?.host ?? "?")", "replication: refused a link from \(where_): its certificate names no node")
             try? link.send(.refused("the certificate names no strongroom node"), timeout: 1)
             return
         }
         let hello: Hello
         do {
             guard case .hello(let received)? = try link.receive(timeout: settings.deadAfterSeconds) else {
-                log.error("replication: \(identity.nodeId) (\(where_)) sent no hello")
+                log.repeated("replication: refused links from \(peer?.host ?? "?")", "replication: \(identity.nodeId) (\(where_)) sent no hello")
                 return
             }
             hello = received
         } catch {
-            log.error("replication: link from \(identity.nodeId) (\(where_)): \(error)")
+            log.repeated("replication: refused links from \(peer?.host ?? "?")", "replication: link from \(identity.nodeId) (\(where_)): \(error)")
             return
         }
         // Names compared as bytes: String equality would accept canonically equivalent spellings.
         guard hello.nodeId.utf8.elementsEqual(identity.nodeId.utf8), hello.region.utf8.elementsEqual(identity.region.utf8) else {
-            log.error("replication: refused \(where_): its hello claims node \(hello.nodeId) of \(hello.region), its certificate names \(identity.nodeId) of \(identity.region)")
+            log.repeated("replication: refused links from \(peer?.host ?? "?")", "replication: refused \(where_): its hello claims node \(hello.nodeId) of \(hello.region), its certificate names \(identity.nodeId) of \(identity.region)")
             try? link.send(.refused("the hello does not match the certificate"), timeout: 1)
             return
         }
         // Only the configured peers: a certificate of the cluster CA alone does not make a node
         // one of this cluster's regions (it would receive that region's data keys).
         guard settings.peers.contains(where: { $0.nodeId.utf8.elementsEqual(hello.nodeId.utf8) && $0.region == hello.region }) else {
-            log.error("replication: refused \(hello.nodeId) of \(hello.region) (\(where_)): not a configured peer")
+            log.repeated("replication: refused links from \(peer?.host ?? "?")", "replication: refused \(hello.nodeId) of \(hello.region) (\(where_)): not a configured peer")
             try? link.send(.refused("node \(hello.nodeId) of \(hello.region) is not a peer of this node"), timeout: 1)
             return
         }
         guard hello.sourceRegion == region, hello.region != region else {
-            log.error("replication: refused \(hello.nodeId): it asked for the log of \(hello.sourceRegion), this node serves \(region)'s")
+            log.repeated("replication: refused links from \(peer?.host ?? "?")", "replication: refused \(hello.nodeId): it asked for the log of \(hello.sourceRegion), this node serves \(region)'s")
             try? link.send(.refused("this node serves the log of \(region)"), timeout: 1)
             return
         }
+        if subscribers.withLock({ $0.count }) >= Self.maximumSubscriberLinks {
+            log.repeated("replication: refused links: \(Self.maximumSubscriberLinks) already", "replication: refused \(hello.nodeId) of \(hello.region): \(Self.maximumSubscriberLinks) links already")
+            try? link.send(.refused("this node serves \(Self.maximumSubscriberLinks) links already"), timeout: 1)
+            return
+        }
+        // An authenticated, configured peer: its link is never given up for a new connection.
+        ticket.update(nil)
         recordNotices(hello.notices, from: hello.region)
 
         // Where it starts: after its position, or from a filtered snapshot.

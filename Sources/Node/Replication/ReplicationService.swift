@@ -25,6 +25,7 @@ final class ReplicationService: Sendable {
     let serverContext: TLSContext
     let clientContext: TLSContext
     private let listener: Mutex<FileDescriptor?>
+    let acceptor: GuardedAcceptor
     let boundAddress: SocketAddress
 
     /// Subscriber links being served, by a link number (for `status`).
@@ -39,6 +40,15 @@ final class ReplicationService: Sendable {
 
     /// The most subscriber links served at once (each is two threads).
     static let maximumSubscriberLinks = 32
+    /// Admission on the replication port, which anyone who can reach it can connect to: at
+    /// most 16 connections between accept and a finished handshake (each has a thread), 4 of
+    /// them from one address, and 2 s for a connection to send its first byte. A real peer
+    /// sends its ClientHello at once and finishes in milliseconds, so over a limit the newest
+    /// connection takes the place of a silent one, else of the oldest unfinished handshake.
+    static let acceptLimits = GuardedAcceptor.Limits(
+        admission: .init(maxConnections: nil, maxUnfinished: 16, maxUnfinishedPerAddress: 4),
+        silentTimeout: 2
+    )
     /// Unacknowledged records a subscriber may have in flight before the source waits.
     static let windowRecords: UInt64 = 4096
     /// How long a send may block on a slow peer before the link is given up.
@@ -83,6 +93,7 @@ final class ReplicationService: Sendable {
         self.journal = journal
         self.sealer = sealer
         self.log = log
+        acceptor = GuardedAcceptor(name: "replication", limits: Self.acceptLimits, log: log)
         do {
             serverContext = try MutualTLS.serverContext(certificateFile: certificateFile, privateKeyFile: privateKeyFile, caFile: caFile)
             clientContext = try MutualTLS.clientContext(certificateFile: certificateFile, privateKeyFile: privateKeyFile, caFile: caFile)
@@ -172,31 +183,14 @@ final class ReplicationService: Sendable {
     // MARK: - Accepting subscribers
 
     private func acceptLoop() {
-        while !isStopping {
-            let accepted: AcceptedSocket?
-            do {
-                let fd = listener.withLock { $0?.rawValue ?? -1 }
-                guard fd >= 0 else { return }
-                guard try Poll.wait(fd, for: .readable, timeout: 0.25) else { continue }
-                accepted = try TCPSocket.accept(fd)
-            } catch {
-                log.error("replication: accept: \(error)")
-                OSThread.sleep(seconds: 0.1)
-                continue
-            }
-            guard let accepted else { continue }
-            // Counted by threads, handshakes in progress included: a peer that only opens TCP
-            // connections cannot make the node start threads without bound.
-            if linkThreads.withLock({ $0 }) >= 2 * Self.maximumSubscriberLinks {
-                log.error("replication: refusing a connection from \(accepted.peer.map(\.description) ?? "?"): \(Self.maximumSubscriberLinks) links already")
-                continue
-            }
-            let peer = accepted.peer
-            let descriptor = accepted.takeDescriptor()
+        let fd = listener.withLock { $0?.rawValue ?? -1 }
+        guard fd >= 0 else { return }
+        acceptor.run(listener: fd, isStopping: { isStopping }) { descriptor, peer, ticket in
             let box = DescriptorBox(descriptor)
-            _ = spawn("repl-serve") { [self] in
+            return spawn("repl-serve") { [self] in
+                defer { ticket.finish() }
                 guard let descriptor = box.take() else { return }
-                serve(descriptor, peer: peer)
+                serve(descriptor, peer: peer, ticket: ticket)
             }
         }
     }
