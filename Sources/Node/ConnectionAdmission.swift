@@ -8,11 +8,15 @@
 /// worth least, in this order:
 ///
 /// 1. `lingering`: already answered, only draining what the client still sends;
-/// 2. `silent`: accepted, but not one byte received (a real TLS client speaks first, at once);
-/// 3. `handshaking`: bytes received, handshake not finished;
-/// 4. `idle`: a kept-alive connection between requests (clients reconnect, as they do after
-///    any server-side idle close);
-/// 5. `reading`: a request partly received, or a final answer still being written.
+/// 2. `silent`: not one byte received for longer than a short grace (`silentGrace`: a real TLS
+///    client speaks first, at once);
+/// 3. `idle`: a kept-alive connection between requests (clients reconnect, as they do after
+///    any server-side idle close); before the two below, because a flood of connections that
+///    finished their handshake and then idle must not push out the clients arriving now;
+/// 4. `fresh`: accepted a moment ago, nothing received yet (it has not had the time);
+/// 5. `handshaking`: bytes received, handshake not finished (stalled ones are bounded apart,
+///    by the limits on unfinished connections);
+/// 6. `reading`: a request partly received, or a final answer still being written.
 ///
 /// Within a standing, the one that entered it first goes first. A connection whose request is
 /// with the handler is never given up (its standing is nil). Two more limits bound the
@@ -26,12 +30,15 @@
 struct ConnectionAdmission {
     /// How much a connection is worth keeping, least first (the eviction order).
     enum Standing: Int, CaseIterable, Comparable, Sendable {
-        case lingering, silent, handshaking, idle, reading
+        case lingering, silent, idle, fresh, handshaking, reading
 
         static func < (a: Standing, b: Standing) -> Bool { a.rawValue < b.rawValue }
 
         /// Whether the TLS handshake is still to finish.
-        var isUnfinished: Bool { self == .silent || self == .handshaking }
+        var isUnfinished: Bool { self == .silent || self == .fresh || self == .handshaking }
+
+        /// The unfinished standings, in the order they are given up.
+        static let unfinished: [Standing] = [.silent, .fresh, .handshaking]
     }
 
     /// The limits admission enforces.
@@ -110,10 +117,10 @@ struct ConnectionAdmission {
     mutating func decide(address: String) -> Decision {
         if unfinished(from: address) >= limits.maxUnfinishedPerAddress {
             // Over the address's share: its own oldest unfinished connection makes room.
-            if let victim = oldest(in: [.silent, .handshaking], address: address) { return .admitEvicting(victim) }
+            if let victim = oldest(in: Standing.unfinished, address: address) { return .admitEvicting(victim) }
         }
         if unfinishedCount >= limits.maxUnfinished {
-            if let victim = oldest(in: [.silent, .handshaking], address: nil) { return .admitEvicting(victim) }
+            if let victim = oldest(in: Standing.unfinished, address: nil) { return .admitEvicting(victim) }
         }
         if let max = limits.maxConnections, tracked.count >= max {
             return victimForCapacity().map { .admitEvicting($0) } ?? .refuse
@@ -127,11 +134,17 @@ struct ConnectionAdmission {
         oldest(in: Standing.allCases, address: nil)
     }
 
-    /// Starts tracking a new connection, `silent`.
-    mutating func add(_ id: UInt64, address: String) {
+    /// How long a new connection may take to send its first byte before it counts as
+    /// `silent`: its ClientHello follows the TCP handshake's last packet at once, so a quarter
+    /// of a second is generous even across continents.
+    static let silentGrace = 0.25
+
+    /// Starts tracking a new connection: `fresh` (it has not had the time to speak yet; the
+    /// caller marks it `silent` after `silentGrace`, or `handshaking` once bytes arrive).
+    mutating func add(_ id: UInt64, address: String, standing: Standing = .fresh) {
         precondition(tracked[id] == nil, "connection \(id) is already tracked")
         tracked[id] = Tracked(address: address, standing: nil, generation: 0)
-        update(id, to: .silent)
+        update(id, to: standing)
     }
 
     /// Records a connection's standing (nil: busy, never evicted).

@@ -336,7 +336,13 @@ final class EventLoop: @unchecked Sendable {
         } catch {
             log.error("epoll add: \(error)")
             close(connection)
+            return
         }
+        // The ClientHello usually arrived with the connection: take it now rather than a
+        // wake-up later. That saves a round through epoll, and a real client is no longer
+        // `fresh` (the first to be given up among unfinished handshakes) while a burst of
+        // new connections from its address is accepted ahead of its first read.
+        service(connection, events: .readable)
     }
 
     // MARK: - Servicing a connection
@@ -379,7 +385,12 @@ final class EventLoop: @unchecked Sendable {
     private func updateStanding(_ connection: Connection) {
         let standing: ConnectionAdmission.Standing?
         switch connection.state {
-        case .handshaking: standing = connection.receivedBytes ? .handshaking : .silent
+        case .handshaking:
+            if connection.receivedBytes {
+                standing = .handshaking
+            } else {
+                standing = Self.now() - connection.acceptedAt > ConnectionAdmission.silentGrace ? .silent : .fresh
+            }
         case .open:
             standing = connection.parser.isIdle && connection.requestStartedAt == nil && !connection.hasPendingOutput ? .idle : .reading
         case .awaitingResponse: standing = nil
@@ -660,7 +671,11 @@ final class EventLoop: @unchecked Sendable {
             switch connection.state {
             case .handshaking:
                 let limit = connection.receivedBytes ? limits.handshakeTimeout : min(limits.silentTimeout, limits.handshakeTimeout)
-                if now - connection.acceptedAt > limit { close(connection) }
+                if now - connection.acceptedAt > limit {
+                    close(connection)
+                } else {
+                    updateStanding(connection)  // silent once its grace has passed
+                }
             case .open:
                 if let started = connection.requestStartedAt {
                     let limit = connection.parser.isReadingHeaders ? limits.headerTimeout : limits.requestTimeout

@@ -62,6 +62,8 @@ final class GuardedAcceptor: Sendable {
         var fd: Int32
         var peer: SocketAddress?
         var acceptedAt: Double
+        /// Whether admission was told it is silent (its grace has passed).
+        var markedSilent = false
     }
 
     let name: String
@@ -83,7 +85,7 @@ final class GuardedAcceptor: Sendable {
     /// Connections tracked now (with the acceptor or with a thread).
     var tracked: Int { registry.withLock { $0.admission.count } }
 
-    /// Accepts on `listener` until `isStopping` says so (checked at least every 0.25 s), then
+    /// Accepts on `listener` until `isStopping` says so (checked at least every 0.1 s), then
     /// closes the connections it still holds. `start` is given each connection that has sent
     /// its first byte; it returns false when it could not start a thread (the connection is
     /// then closed and forgotten).
@@ -102,16 +104,21 @@ final class GuardedAcceptor: Sendable {
         while !isStopping() {
             log.flushSummaries()
             let now = MonotonicClock.seconds()
-            // The silent connections whose time is up.
-            for (id, entry) in silent where now - entry.acceptedAt > limits.silentTimeout {
-                silent[id] = nil
-                FileDescriptor(owning: entry.fd).close()
-                registry.withLock { $0.admission.remove(id) }
+            // The silent connections whose time is up, and those whose grace has passed.
+            for (id, entry) in silent {
+                if now - entry.acceptedAt > limits.silentTimeout {
+                    silent[id] = nil
+                    FileDescriptor(owning: entry.fd).close()
+                    registry.withLock { $0.admission.remove(id) }
+                } else if !entry.markedSilent && now - entry.acceptedAt > ConnectionAdmission.silentGrace {
+                    silent[id]?.markedSilent = true
+                    registry.withLock { $0.admission.update(id, to: .silent) }
+                }
             }
             let byFd = Dictionary(uniqueKeysWithValues: silent.map { ($0.value.fd, $0.key) })
             let ready: [Int32]
             do {
-                ready = try Poll.readable([listener] + silent.values.map(\.fd), timeout: 0.25)
+                ready = try Poll.readable([listener] + silent.values.map(\.fd), timeout: 0.1)
             } catch {
                 log.error("\(name): poll: \(error)")
                 OSThread.sleep(seconds: 0.1)

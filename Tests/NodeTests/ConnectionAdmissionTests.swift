@@ -34,8 +34,8 @@ import Testing
 
         func decide(address: String) -> ConnectionAdmission.Decision {
             if unfinished(from: address) >= limits.maxUnfinishedPerAddress,
-               let victim = oldest([.silent, .handshaking], address: address) { return .admitEvicting(victim) }
-            if unfinished >= limits.maxUnfinished, let victim = oldest([.silent, .handshaking], address: nil) {
+               let victim = oldest([.silent, .fresh, .handshaking], address: address) { return .admitEvicting(victim) }
+            if unfinished >= limits.maxUnfinished, let victim = oldest([.silent, .fresh, .handshaking], address: nil) {
                 return .admitEvicting(victim)
             }
             if let max = limits.maxConnections, items.count >= max {
@@ -44,9 +44,9 @@ import Testing
             return .admit
         }
 
-        mutating func add(_ id: UInt64, address: String) {
+        mutating func add(_ id: UInt64, address: String, standing: Standing) {
             clock += 1
-            items.append(Item(id: id, address: address, standing: .silent, entered: clock))
+            items.append(Item(id: id, address: address, standing: standing, entered: clock))
         }
 
         mutating func update(_ id: UInt64, to standing: Standing?) {
@@ -85,8 +85,9 @@ import Testing
                 case .admit: break
                 }
                 nextId += 1
-                admission.add(nextId, address: address)
-                reference.add(nextId, address: address)
+                let standing: Standing = [.silent, .fresh, .handshaking].randomElement(using: &rng)!
+                admission.add(nextId, address: address, standing: standing)
+                reference.add(nextId, address: address, standing: standing)
             } else if let item = reference.items.randomElement(using: &rng) {
                 if roll < 9 {
                     let choices: [Standing?] = Standing.allCases + [nil]
@@ -109,12 +110,12 @@ import Testing
         var admission = ConnectionAdmission(limits: .init(maxConnections: 3, maxUnfinished: 3, maxUnfinishedPerAddress: 3))
         admission.add(1, address: "a")
         admission.update(1, to: .idle)
-        admission.add(2, address: "b")  // silent
-        admission.add(3, address: "b")  // silent
+        admission.add(2, address: "b", standing: .silent)
+        admission.add(3, address: "b", standing: .silent)
         #expect(admission.decide(address: "c") == .admitEvicting(2))
     }
 
-    @Test func silentBeforeHandshakingBeforeIdleBeforeReading() {
+    @Test func silentBeforeIdleBeforeHandshakingBeforeReading() {
         var admission = ConnectionAdmission(limits: .init(maxConnections: 4, maxUnfinished: 10, maxUnfinishedPerAddress: 10))
         for id: UInt64 in 1...4 { admission.add(id, address: "a") }
         admission.update(1, to: .reading)
@@ -128,14 +129,14 @@ import Testing
             admission.add(100 + UInt64(order.count), address: "z")
             admission.update(100 + UInt64(order.count), to: nil)
         }
-        #expect(order == [3, 2, 1])
+        #expect(order == [2, 3, 1])
         #expect(admission.decide(address: "z") == .refuse)
     }
 
     @Test func oneAddressCannotHoldMoreThanItsShareOfHandshakes() {
         var admission = ConnectionAdmission(limits: .init(maxConnections: nil, maxUnfinished: 100, maxUnfinishedPerAddress: 2))
-        admission.add(1, address: "attacker")
-        admission.add(2, address: "attacker")
+        admission.add(1, address: "attacker", standing: .silent)
+        admission.add(2, address: "attacker", standing: .silent)
         #expect(admission.decide(address: "attacker") == .admitEvicting(1))
         #expect(admission.decide(address: "peer") == .admit)
         // A connection that finished its handshake no longer counts against the share.
@@ -143,12 +144,36 @@ import Testing
         #expect(admission.decide(address: "attacker") == .admit)
     }
 
+    @Test func withinOneAddressTheClientMidHandshakeGoesLast() {
+        // A flood and a real client behind one address (NAT, or loopback in the tests): over
+        // the address's share, the connections that have sent nothing go first.
+        var admission = ConnectionAdmission(limits: .init(maxConnections: nil, maxUnfinished: 100, maxUnfinishedPerAddress: 3))
+        admission.add(1, address: "nat")
+        admission.update(1, to: .handshaking)  // the client: its ClientHello is in
+        admission.add(2, address: "nat")
+        admission.add(3, address: "nat")
+        #expect(admission.decide(address: "nat") == .admitEvicting(2))
+    }
+
     @Test func silentConnectionsGoBeforeOnesThatStartedTheirHandshake() {
         var admission = ConnectionAdmission(limits: .init(maxConnections: nil, maxUnfinished: 2, maxUnfinishedPerAddress: 10))
         admission.add(1, address: "peer")
-        admission.update(1, to: .handshaking)
-        admission.add(2, address: "attacker")
+        admission.add(2, address: "attacker", standing: .silent)
         #expect(admission.decide(address: "attacker") == .admitEvicting(2))
+    }
+
+    @Test func aConnectionAcceptedAMomentAgoIsNotTakenForASilentOne() {
+        // The race a TLS flood against a full server exposed: a real client's connection,
+        // accepted a microsecond before the flood's next one, had not sent its ClientHello yet.
+        var admission = ConnectionAdmission(limits: .init(maxConnections: 3, maxUnfinished: 10, maxUnfinishedPerAddress: 10))
+        admission.add(1, address: "flood")
+        admission.update(1, to: .idle)
+        admission.add(2, address: "flood")
+        admission.update(2, to: .idle)
+        admission.add(3, address: "client")  // fresh until its grace has passed
+        #expect(admission.decide(address: "flood") == .admitEvicting(1))
+        admission.update(3, to: .silent)  // the grace passed without a byte
+        #expect(admission.decide(address: "flood") == .admitEvicting(3))
     }
 
     @Test func staleEntriesDoNotPileUpBehindALongLivedHead() {

@@ -212,6 +212,15 @@ class IdleFlood:
             return None
         return s
 
+    @staticmethod
+    def _still_open(s) -> bool:
+        try:
+            return s.recv(4096) != b""
+        except ssl.SSLWantReadError:
+            return True
+        except OSError:
+            return False
+
     def _run(self):
         sockets = {}
         watcher = select.epoll()
@@ -220,10 +229,12 @@ class IdleFlood:
             while not self._stop.is_set() and time.monotonic() < deadline:
                 # Drop what the server closed (readable: an EOF, a reset, or an alert).
                 for fd, _ in watcher.poll(0):
-                    s = sockets.pop(fd, None)
-                    if s is not None:
-                        watcher.unregister(fd)
-                        s.close()
+                    s = sockets.get(fd)
+                    if s is None or (self.tls and self._still_open(s)):
+                        continue  # TLS 1.3 session tickets arrive after the handshake
+                    del sockets[fd]
+                    watcher.unregister(fd)
+                    s.close()
                 for _ in range(min(self.batch, self.target - len(sockets))):
                     s = self._connect(self.opened)
                     if s is None:
@@ -245,17 +256,21 @@ class IdleFlood:
 
 
 def legit_calls(client, seconds: float, pause: float = 0.05, name: str = "hostile/legit"):
-    """Calls GetSecretValue for `seconds`; returns (successes, failures, latencies)."""
+    """Calls GetSecretValue for `seconds`, each on a new connection (a kept-alive one would
+    hide a server that accepts nobody new); returns (successes, failures, latencies)."""
     ok, failed, latencies = 0, [], []
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         started = time.monotonic()
         try:
-            client.get_secret_value(SecretId=name)
+            answer = client.get_secret_value(SecretId=name)
+            if os.environ.get("HOSTILE_DEBUG"):
+                print(f"call {time.monotonic() - started:.3f}s retries {answer['ResponseMetadata'].get('RetryAttempts')}")
             ok += 1
             latencies.append(time.monotonic() - started)
         except Exception as error:  # noqa: BLE001 - any failure counts against the rate
             failed.append(repr(error)[:200])
+        client._endpoint.http_session.close()  # the next call connects anew
         time.sleep(pause)
     return ok, failed, latencies
 

@@ -153,25 +153,40 @@ def test_idle_keep_alive_connection_is_closed(strict_node):
         assert 2 <= time.monotonic() - started < 8
 
 
-def test_connection_limit_refuses_the_extra_connection_and_keeps_serving(strict_node):
+def test_a_full_node_gives_up_a_silent_connection_for_the_new_one(strict_node):
+    """At maxConnections (64) of silent TCP connections, a 65th is not refused (that is how a
+    flood of idle connections locked clients out): the node gives up one of the silent ones
+    and the newcomer completes its handshake and is answered."""
+    import select
     import socket
-    import ssl
     held = []
     try:
         for _ in range(64):
             held.append(socket.create_connection(("127.0.0.1", strict_node.port), timeout=5))
         time.sleep(0.5)
-        # The 65th is accepted by the kernel and closed by the node at once: no TLS handshake.
-        extra = socket.create_connection(("127.0.0.1", strict_node.port), timeout=5)
-        context = ssl.create_default_context(cafile=strict_node.ca)
-        with pytest.raises((ssl.SSLError, ConnectionResetError, BrokenPipeError, OSError)):
-            context.wrap_socket(extra, server_hostname="127.0.0.1")
-        extra.close()
+        with connect(strict_node) as sock:
+            head, body = signed_request(strict_node, "GetRandomPassword", {"PasswordLength": 8})
+            sock.sendall(head + body)
+            assert len(read_response(sock, bytearray()).json()["RandomPassword"]) == 8
+        # Exactly the room needed was made: one held connection closed by the node.
+        readable, _, _ = select.select(held, [], [], 1.0)
+        closed = [s for s in readable if s.recv(1) == b""]
+        assert len(closed) == 1, len(closed)
     finally:
         for s in held:
             s.close()
     time.sleep(0.5)
     healthy(strict_node)
+
+
+def test_silent_connections_are_closed_after_the_silent_timeout(strict_node):
+    import socket
+    with socket.create_connection(("127.0.0.1", strict_node.port), timeout=10) as sock:
+        started = time.monotonic()
+        assert sock.recv(1) == b""
+        waited = time.monotonic() - started
+    # silentTimeoutSeconds defaults to 3 (checked every 100 ms), well before the 10 s handshake timeout.
+    assert 2.5 < waited < 5, waited
 
 
 @pytest.mark.parametrize("version", ["TLSv1_2", "TLSv1_3"])
