@@ -1,4 +1,5 @@
 """End-to-end fixtures: real `strongroom` processes on 127.0.0.1, driven over TLS."""
+import contextlib
 import json
 import os
 import signal
@@ -206,6 +207,22 @@ def start_cluster(directory: Path, regions: list[str] | None = None) -> Cluster:
     up = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
     assert up.returncode == 0, f"cluster/up failed ({up.returncode}):\n{up.stdout}\n{up.stderr}"
     return Cluster(directory, json.loads((directory / "cluster.json").read_text()), up.stdout + up.stderr)
+
+
+@contextlib.contextmanager
+def restartable_cluster(directory: Path, regions: list[str] | None = None):
+    """A cluster for tests that stop and restart its nodes: processes they start again go in
+    `extra` and are stopped by PID at the end, before `cluster/down` stops the rest."""
+    running = start_cluster(directory, regions)
+    running.extra = []
+    try:
+        yield running
+    finally:
+        for proc in running.extra:
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(timeout=30)
+        running.down()
 
 
 @pytest.fixture(scope="module")

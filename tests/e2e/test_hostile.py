@@ -19,7 +19,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from conftest import start_cluster
+from conftest import restartable_cluster
 from test_replication import eventually, kill, start_node
 
 US, EU = "us-east-1", "eu-west-1"
@@ -28,14 +28,8 @@ US, EU = "us-east-1", "eu-west-1"
 @pytest.fixture(scope="module")
 def pair(binary, tmp_path_factory):
     """A two-region cluster with its front, for this module (processes stopped by PID)."""
-    running = start_cluster(tmp_path_factory.mktemp("hostile") / "c", regions=[US, EU])
-    running.extra = []
-    yield running
-    for proc in running.extra:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=30)
-    running.down()
+    with restartable_cluster(tmp_path_factory.mktemp("hostile") / "c", regions=[US, EU]) as running:
+        yield running
 
 
 def raise_fd_limit(needed: int) -> None:

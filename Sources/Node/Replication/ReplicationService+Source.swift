@@ -17,47 +17,52 @@ extension ReplicationService {
 
     func serve(_ descriptor: consuming FileDescriptor, peer: SocketAddress?, ticket: GuardedAcceptor.Ticket) {
         let where_ = peer.map(\.description) ?? "an unknown address"
+        // Anyone can connect here: each kind of refusal is logged once per address per 10 s,
+        // then counted (the key leaves out the port, which changes with every connection).
+        let host = peer?.host ?? "?"
+        func refused(_ reason: String, _ message: String) {
+            log.repeated("replication: refused links from \(host): \(reason)", message)
+        }
         let stream: TLSStream
         do {
             stream = try TLSStream.accept(descriptor, context: serverContext, timeout: settings.deadAfterSeconds, peer: peer)
         } catch {
-            // Anyone can connect here: one line per address per 10 s, then a count.
-            log.repeated("replication: refused links from \(peer?.host ?? "?")", "replication: refused a link from \(where_): \(error)")
+            refused("\(error)".replacingOccurrences(of: where_, with: host), "replication: refused a link from \(where_): \(error)")
             return
         }
         let link = FramedLink(stream)
         defer { link.close() }
         guard let certificate = stream.peerCertificate, let identity = NodeIdentity.identity(of: certificate) else {
-            log.repeated("replication: refused links from \(peer?.host ?? "?")", "replication: refused a link from \(where_): its certificate names no node")
+            refused("a certificate that names no node", "replication: refused a link from \(where_): its certificate names no node")
             try? link.send(.refused("the certificate names no strongroom node"), timeout: 1)
             return
         }
         let hello: Hello
         do {
             guard case .hello(let received)? = try link.receive(timeout: settings.deadAfterSeconds) else {
-                log.repeated("replication: refused links from \(peer?.host ?? "?")", "replication: \(identity.nodeId) (\(where_)) sent no hello")
+                refused("no hello", "replication: \(identity.nodeId) (\(where_)) sent no hello")
                 return
             }
             hello = received
         } catch {
-            log.repeated("replication: refused links from \(peer?.host ?? "?")", "replication: link from \(identity.nodeId) (\(where_)): \(error)")
+            refused("no readable hello", "replication: link from \(identity.nodeId) (\(where_)): \(error)")
             return
         }
         // Names compared as bytes: String equality would accept canonically equivalent spellings.
         guard hello.nodeId.utf8.elementsEqual(identity.nodeId.utf8), hello.region.utf8.elementsEqual(identity.region.utf8) else {
-            log.repeated("replication: refused links from \(peer?.host ?? "?")", "replication: refused \(where_): its hello claims node \(hello.nodeId) of \(hello.region), its certificate names \(identity.nodeId) of \(identity.region)")
+            refused("a hello that does not match the certificate", "replication: refused \(where_): its hello claims node \(hello.nodeId) of \(hello.region), its certificate names \(identity.nodeId) of \(identity.region)")
             try? link.send(.refused("the hello does not match the certificate"), timeout: 1)
             return
         }
         // Only the configured peers: a certificate of the cluster CA alone does not make a node
         // one of this cluster's regions (it would receive that region's data keys).
         guard settings.peers.contains(where: { $0.nodeId.utf8.elementsEqual(hello.nodeId.utf8) && $0.region == hello.region }) else {
-            log.repeated("replication: refused links from \(peer?.host ?? "?")", "replication: refused \(hello.nodeId) of \(hello.region) (\(where_)): not a configured peer")
+            refused("not a configured peer", "replication: refused \(hello.nodeId) of \(hello.region) (\(where_)): not a configured peer")
             try? link.send(.refused("node \(hello.nodeId) of \(hello.region) is not a peer of this node"), timeout: 1)
             return
         }
         guard hello.sourceRegion == region, hello.region != region else {
-            log.repeated("replication: refused links from \(peer?.host ?? "?")", "replication: refused \(hello.nodeId): it asked for the log of \(hello.sourceRegion), this node serves \(region)'s")
+            refused("asked for another log", "replication: refused \(hello.nodeId): it asked for the log of \(hello.sourceRegion), this node serves \(region)'s")
             try? link.send(.refused("this node serves the log of \(region)"), timeout: 1)
             return
         }
