@@ -16,6 +16,15 @@ let package = Package(
     products: [
         .executable(name: "strongroom", targets: ["strongroom"]),
         .executable(name: "strongroom-load", targets: ["strongroom-load"]),
+        // The parsers that face untrusted bytes, as libraries for FuzzTesting/ (a package of
+        // its own that links each into a libFuzzer driver); not for other packages.
+        .library(name: "HTTP1", targets: ["HTTP1"]),
+        .library(name: "JSON", targets: ["JSON"]),
+        .library(name: "Policy", targets: ["Policy"]),
+        .library(name: "SecretsAPI", targets: ["SecretsAPI"]),
+        .library(name: "Journal", targets: ["Journal"]),
+        .library(name: "Replication", targets: ["Replication"]),
+        .library(name: "Audit", targets: ["Audit"]),
     ],
     targets: [
         // The C boundary: OpenSSL through pkg-config, macros through one audited shim target,
@@ -89,10 +98,26 @@ let package = Package(
             resources: [.copy("Regressions")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "PolicyTests", dependencies: ["Policy", "JSON", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"], resources: [.copy("Regressions")], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PolicyTests",
+            dependencies: ["Policy", "JSON", "TestSupport"],
+            resources: [.copy("Regressions")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "SecretStoreTests", dependencies: ["SecretStore", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "AuditTests", dependencies: ["Audit", "JSON", "Cryptography", "Platform"], swiftSettings: swiftSettings),
-        .testTarget(name: "SecretsAPITests", dependencies: ["SecretsAPI", "Cryptography", "SecretStore", "JSON"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AuditTests",
+            dependencies: ["Audit", "JSON", "Cryptography", "Platform", "TestSupport"],
+            resources: [.copy("Regressions")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SecretsAPITests",
+            dependencies: ["SecretsAPI", "Cryptography", "SecretStore", "JSON", "TestSupport"],
+            resources: [.copy("Regressions")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "LoadGeneratorTests",
             dependencies: ["LoadGenerator", "Platform", "TLS", "Cryptography", "SecretsAPI", "HTTP1", "TestSupport"],

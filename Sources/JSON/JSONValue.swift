@@ -50,7 +50,9 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
 }
 
 extension JSONValue {
-    /// Nesting limit: deeper documents are rejected rather than risking the stack.
+    /// Nesting limit: at most this many objects and arrays inside one another, empty or not.
+    /// Deeper documents are rejected rather than risking the stack; ``isWellFormed`` applies the
+    /// same limit, so that what a writer checks is exactly what reads back.
     public static let maximumDepth = 64
 
     /// Parses one complete JSON document (surrounding whitespace allowed) from UTF-8 bytes.
@@ -188,12 +190,17 @@ private struct JSONParser {
         while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
     }
 
+    /// `depth` counts the containers around the value. A container beyond the limit is refused
+    /// before its contents are looked at: refusing only values inside it (as this once did) let
+    /// 65 nested *empty* arrays through, which ``JSONValue/isWellFormed`` calls too deep, so the
+    /// audit trail cut down records that would have read back (found by the JSON fuzz target's
+    /// well-formedness property).
     mutating func parseValue(depth: Int) throws(JSONParseError) -> JSONValue {
-        guard depth <= JSONValue.maximumDepth else { throw error("nesting deeper than \(JSONValue.maximumDepth)") }
         guard index < bytes.count else { throw error("unexpected end of input") }
         switch bytes[index] {
-        case UInt8(ascii: "{"): return try parseObject(depth: depth)
-        case UInt8(ascii: "["): return try parseArray(depth: depth)
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            guard depth < JSONValue.maximumDepth else { throw error("nesting deeper than \(JSONValue.maximumDepth)") }
+            return bytes[index] == UInt8(ascii: "{") ? try parseObject(depth: depth) : try parseArray(depth: depth)
         case UInt8(ascii: "\""): return .string(try parseString())
         case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
         case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)

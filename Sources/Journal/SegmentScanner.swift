@@ -162,8 +162,11 @@ enum SegmentScanner {
         while candidate + RecordFrame.overheadBytes <= size {
             let found = try reader.withBytes(at: candidate) { bytes -> (lsn: UInt64, batchFirst: UInt64, frameBytes: Int)? in
                 // Every frame takes at least `overheadBytes`, so a record this far past the damage
-                // cannot have an LSN beyond this bound: cheap to check before a checksum.
-                let reachable = lastLSN + 1 + UInt64((candidate - offset) / RecordFrame.overheadBytes)
+                // cannot have an LSN beyond this bound: cheap to check before a checksum. The sum
+                // saturates: a segment whose LSNs end near UInt64.max (a damaged or crafted file
+                // with valid checksums) is reported, not trapped on (found by fuzzing).
+                let (sum, overflow) = (lastLSN + 1).addingReportingOverflow(UInt64((candidate - offset) / RecordFrame.overheadBytes))
+                let reachable = overflow ? UInt64.max : sum
                 guard let header = RecordFrame.peekHeader(bytes), header.type != 0,
                     header.lsn > lastLSN, header.lsn <= reachable, header.epoch >= lastEpoch
                 else { return nil }

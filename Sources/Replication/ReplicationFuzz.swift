@@ -1,3 +1,5 @@
+internal import Journal
+
 /// The fuzz entry point of the frame decoder, for a libFuzzer harness and for replaying the
 /// regression corpus in the tests. Traps (a finding) when an invariant breaks.
 public enum ReplicationFuzz {
@@ -52,5 +54,46 @@ public enum ReplicationFuzz {
         }
         outcome.bufferedByteCount = decoder.bufferedByteCount
         return outcome
+    }
+}
+
+extension ReplicationFuzz {
+    /// A frame limit small enough that a fuzzer's short inputs reach the `.tooLarge` refusal.
+    static let smallMaximumFrameBytes = 64
+
+    /// The replication fuzz target: ``decodeStream(_:)`` over `data` as received, and over
+    /// `data` with every frame's checksum made right, since a fuzzer rarely gets a CRC32C right
+    /// by itself and every payload decoder sits behind it. Also decodes under a small frame
+    /// limit, whole and byte by byte, which must agree too.
+    public static func run(_ data: [UInt8]) {
+        let data = Array(data.prefix(maxInputBytes))
+        decodeStream(data)
+        let repaired = withChecksumsRepaired(data)
+        if repaired != data { decodeStream(repaired) }
+        let whole = decode(repaired, chunkSize: max(1, repaired.count), maximumFrameBytes: smallMaximumFrameBytes)
+        precondition(decode(repaired, chunkSize: 1, maximumFrameBytes: smallMaximumFrameBytes) == whole,
+                     "byte-at-a-time decoding under a small frame limit disagrees with whole-input decoding")
+        for message in whole.messages {
+            precondition(ReplicationProtocol.encode(message).count <= smallMaximumFrameBytes, "a frame over the limit was decoded")
+        }
+    }
+
+    /// `data` with the checksum of each frame, from the start for as long as frames have the
+    /// magic and a length that fits, set to the CRC32C of its checksummed bytes.
+    static func withChecksumsRepaired(_ data: [UInt8]) -> [UInt8] {
+        var bytes = data
+        var offset = 0
+        let magic = ReplicationProtocol.magic
+        let prefix = ReplicationProtocol.prefixBytes
+        while offset + prefix <= bytes.count, bytes[offset..<(offset + magic.count)].elementsEqual(magic) {
+            let length = bytes[(offset + 4)..<(offset + 8)].reduce(0) { $0 << 8 | Int($1) }
+            guard length >= ReplicationProtocol.minimumLength, offset + prefix + length <= bytes.count else { break }
+            let checksum = CRC32C.checksum(Array(bytes[(offset + prefix)..<(offset + prefix + length)]))
+            for index in 0..<4 {
+                bytes[offset + 8 + index] = UInt8(truncatingIfNeeded: checksum >> (24 - 8 * UInt32(index)))
+            }
+            offset += prefix + length
+        }
+        return bytes
     }
 }

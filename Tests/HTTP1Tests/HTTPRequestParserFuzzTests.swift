@@ -5,16 +5,11 @@ import TestSupport
 
 @Suite("HTTPRequestParserFuzz")
 struct HTTPRequestParserFuzzTests {
-    /// Every file in Regressions/ (the fuzz corpus and past findings), by name.
-    static let regressionFiles = Regressions.names(in: .module)
-
-    @Test func corpusIsPresent() {
-        #expect(Self.regressionFiles.count >= 5)
-    }
-
-    @Test(arguments: regressionFiles)
-    func replay(_ name: String) throws {
-        HTTPRequestParserFuzz.run(try Regressions.bytes(name, in: .module))
+    /// Seeds, past findings and the committed corpus (scripts/fuzz http1 grows it).
+    @Test func replaysRegressionsAndCorpus() throws {
+        let counts = try FuzzReplay.replay("http1", bundle: .module, run: HTTPRequestParserFuzz.run)
+        #expect(counts.regressions >= 5, "Regressions/ is missing or nearly empty")
+        #expect(counts.corpus >= 20, "FuzzTesting/Corpus/http1 is missing or nearly empty")
     }
 
     @Test(arguments: [UInt8(0), 1, 2, 7, 200, 255])

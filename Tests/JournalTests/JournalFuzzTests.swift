@@ -1,19 +1,30 @@
 import Foundation
-import Journal
+@testable import Journal
 import Testing
 import TestSupport
 
 @Suite struct JournalFuzzTests {
-    /// Every file in Regressions/ (the fuzz corpus and past findings), by name.
-    static let regressionFiles = Regressions.names(in: .module)
-
-    @Test func corpusIsPresent() {
-        #expect(Self.regressionFiles.count >= 3)
+    /// Seeds, past findings and the committed corpus (scripts/fuzz journal grows it).
+    @Test func replaysRegressionsAndCorpus() throws {
+        let counts = try FuzzReplay.replay("journal", bundle: .module, run: JournalFuzz.run)
+        #expect(counts.regressions >= 3, "Regressions/ is missing or nearly empty")
+        #expect(counts.corpus >= 10, "FuzzTesting/Corpus/journal is missing or nearly empty")
     }
 
-    @Test(arguments: regressionFiles)
-    func replay(_ name: String) throws {
-        JournalFuzz.decodeFrames(try Regressions.bytes(name, in: .module))
+    /// A valid snapshot loads and re-encodes; damaged, cut or lengthened ones are refused
+    /// (each a `.badSnapshot`, or the entry point traps).
+    @Test func snapshots() {
+        let state: [UInt8] = Array("state".utf8)
+        let valid = JournalFormat.encodeSnapshotHeader(lsn: 7, epoch: 2, state: state) + state
+        JournalFuzz.run(valid)
+        JournalFuzz.run(valid + [0])
+        JournalFuzz.run(Array(valid.dropLast()))
+        for index in [0, 9, 13, 30, 37, 41, 44] {
+            var damaged = valid
+            damaged[index] ^= 0x01
+            JournalFuzz.run(damaged)
+        }
+        JournalFuzz.run(JournalFormat.encodeSnapshotHeader(lsn: 1, epoch: 0, state: []))
     }
 
     @Test func edgeInputs() {

@@ -4,16 +4,27 @@ import Testing
 import TestSupport
 
 @Suite struct ReplicationFuzzTests {
-    /// Every file in Regressions/ (the fuzz corpus and past findings), by name.
-    static let regressionFiles = Regressions.names(in: .module)
-
-    @Test func corpusIsPresent() {
-        #expect(Self.regressionFiles.count >= 5)
+    /// Seeds, past findings and the committed corpus (scripts/fuzz replication grows it).
+    @Test func replaysRegressionsAndCorpus() throws {
+        let counts = try FuzzReplay.replay("replication", bundle: .module, run: ReplicationFuzz.run)
+        #expect(counts.regressions >= 5, "Regressions/ is missing or nearly empty")
+        #expect(counts.corpus >= 10, "FuzzTesting/Corpus/replication is missing or nearly empty")
     }
 
-    @Test(arguments: regressionFiles)
-    func replay(_ name: String) throws {
-        ReplicationFuzz.decodeStream(try Regressions.bytes(name, in: .module))
+    /// Repairing checksums fixes exactly the checksums: a stream with every checksum zeroed
+    /// decodes, once repaired, to the messages it was made from.
+    @Test func checksumRepair() {
+        let stream = sampleMessages.flatMap(ReplicationProtocol.encode)
+        var zeroed = stream
+        var offset = 0
+        for message in sampleMessages {
+            let count = ReplicationProtocol.encode(message).count
+            for index in (offset + 8)..<(offset + 12) { zeroed[index] = 0 }
+            offset += count
+        }
+        #expect(decodeAll(zeroed).error != nil)
+        #expect(ReplicationFuzz.withChecksumsRepaired(zeroed) == stream)
+        ReplicationFuzz.run(zeroed)
     }
 
     /// The corpus's valid stream still decodes to messages (a format change shows up here).

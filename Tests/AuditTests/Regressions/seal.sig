@@ -1,0 +1,1 @@
+{"version":1,"file":"audit-000001.jsonl","firstSequence":1,"lastSequence":3,"recordCount":3,"sha256":"c9db675463d1c810c53a238ef5172a5523a320dc4e5781d749a1c8b3f33d3092","lastRecordHash":"cc9511b561b0a91a7409ebe79fc22821a4e37afe30f1c2565ac4414b1cb991f9","hmac":"d77be09de97ec863b5d615c1855ef8340392d43ec0916575131ae9a12f340155"}
