@@ -49,10 +49,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "HTTP1", swiftSettings: swiftSettings),
-        .target(name: "Journal", dependencies: ["Platform", "CSystemShims"], swiftSettings: swiftSettings),
-        // The replication wire protocol and its pure decisions (no I/O, no clocks): Journal only
-        // for CRC32C.
-        .target(name: "Replication", dependencies: ["Journal"], swiftSettings: swiftSettings),
+        // CRC32C, the checksum of every frame on disk and on the wire (pure; the CPU's CRC32
+        // instruction through CSystemShims where it has one).
+        .target(name: "Checksum", dependencies: ["CSystemShims"], swiftSettings: swiftSettings),
+        .target(name: "Journal", dependencies: ["Platform", "Checksum"], swiftSettings: swiftSettings),
+        // The replication wire protocol and its pure decisions (no I/O, no clocks).
+        .target(name: "Replication", dependencies: ["Checksum"], swiftSettings: swiftSettings),
         .target(name: "SecretStore", swiftSettings: swiftSettings),
         .target(name: "JSON", swiftSettings: swiftSettings),
         .target(name: "Policy", dependencies: ["JSON"], swiftSettings: swiftSettings),
@@ -78,6 +80,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
 
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], swiftSettings: swiftSettings),
+        .testTarget(name: "ChecksumTests", dependencies: ["Checksum", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "CryptographyTests", dependencies: ["Cryptography"], swiftSettings: swiftSettings),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "Cryptography"], swiftSettings: swiftSettings),
         .testTarget(
@@ -88,13 +91,13 @@ let package = Package(
         ),
         .testTarget(
             name: "JournalTests",
-            dependencies: ["Journal", "Platform", "TestSupport"],
+            dependencies: ["Journal", "Checksum", "Platform", "TestSupport"],
             resources: [.copy("Regressions")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ReplicationTests",
-            dependencies: ["Replication", "Journal", "TestSupport"],
+            dependencies: ["Replication", "Checksum", "Journal", "TestSupport"],
             resources: [.copy("Regressions")],
             swiftSettings: swiftSettings
         ),

@@ -1,3 +1,4 @@
+import Checksum
 internal import Platform
 
 /// What recovery hands the running journal.

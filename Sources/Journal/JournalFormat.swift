@@ -1,3 +1,5 @@
+import Checksum
+
 /// File names and the checksummed headers of segment and snapshot files. Pure.
 enum JournalFormat {
     static let formatVersion: UInt32 = 1

@@ -1,3 +1,4 @@
+import Checksum
 import Synchronization
 internal import Platform
 

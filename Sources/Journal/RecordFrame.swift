@@ -1,3 +1,5 @@
+import Checksum
+
 /// The on-disk frame of one record. Pure: no I/O.
 ///
 ///     [u32 length of everything after the checksum]

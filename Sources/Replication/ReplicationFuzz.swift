@@ -1,4 +1,4 @@
-internal import Journal
+internal import Checksum
 
 /// The fuzz entry point of the frame decoder, for a libFuzzer harness and for replaying the
 /// regression corpus in the tests. Traps (a finding) when an invariant breaks.

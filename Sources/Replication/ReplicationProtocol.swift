@@ -1,4 +1,4 @@
-internal import Journal
+internal import Checksum
 
 /// The replication wire format. Every frame, big-endian:
 ///

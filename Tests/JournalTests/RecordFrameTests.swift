@@ -1,3 +1,4 @@
+import Checksum
 import Testing
 @testable import Journal
 import TestSupport

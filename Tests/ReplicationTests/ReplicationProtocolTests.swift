@@ -1,4 +1,4 @@
-import Journal
+import Checksum
 import Testing
 @testable import Replication
 import TestSupport

@@ -1,4 +1,4 @@
-import Journal
+import Checksum
 @testable import Replication
 import TestSupport
 

@@ -1,5 +1,5 @@
 import Testing
-@testable import Journal
+@testable import Checksum
 import TestSupport
 
 @Suite struct CRC32CTests {
