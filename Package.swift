@@ -60,12 +60,59 @@ let package = Package(
         .target(name: "Policy", dependencies: ["JSON"], swiftSettings: swiftSettings),
         .target(name: "Audit", dependencies: ["JSON", "Cryptography", "Platform"], swiftSettings: swiftSettings),
         .target(name: "SecretsAPI", dependencies: ["Cryptography", "SecretStore", "JSON", "Policy"], swiftSettings: swiftSettings),
+        // The runtime, bottom up (docs/ARCHITECTURE.md has the picture).
+        // The operational log: summarized, rate-limited, rotated.
+        .target(name: "Logging", dependencies: ["Platform"], swiftSettings: swiftSettings),
+        // Which connection to give up for a new one (pure).
+        .target(name: "Admission", swiftSettings: swiftSettings),
+        // The node's and the front's configuration files and flags, and node identities.
+        .target(name: "Configuration", dependencies: ["Platform", "Journal", "TLS", "Logging"], swiftSettings: swiftSettings),
+        // TLS byte streams between processes with deadlines, mutual TLS, and thread-per-connection
+        // acceptance with admission.
+        .target(name: "Links", dependencies: ["Platform", "TLS", "Logging", "Admission"], swiftSettings: swiftSettings),
+        // The HTTPS server: epoll event loops, connections, deadlines, admission.
         .target(
-            name: "Node",
-            dependencies: ["Platform", "Cryptography", "TLS", "HTTP1", "SecretsAPI", "Journal", "JSON", "Audit", "Replication", "SecretStore"],
+            name: "HTTPServer",
+            dependencies: ["Platform", "TLS", "HTTP1", "Logging", "Admission", "Configuration"],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "strongroom", dependencies: ["Node", "Journal", "Audit"], swiftSettings: swiftSettings),
+        // `strongroom front`: routes each request to its region's node by its SigV4 scope.
+        .target(
+            name: "Front",
+            dependencies: ["Platform", "TLS", "HTTP1", "JSON", "SecretsAPI", "Logging", "Admission", "Configuration", "Links"],
+            swiftSettings: swiftSettings
+        ),
+        // The secrets' storage on the region log, the purge of expired secrets, the audit sink.
+        .target(
+            name: "NodeStorage",
+            dependencies: ["Platform", "Journal", "SecretStore", "SecretsAPI", "Audit", "JSON", "Logging"],
+            swiftSettings: swiftSettings
+        ),
+        // Log shipping between regions over mutual TLS: the source and replica services.
+        .target(
+            name: "ReplicationTransport",
+            dependencies: ["Platform", "TLS", "Journal", "Replication", "SecretStore", "SecretsAPI", "JSON", "Logging",
+                           "Admission", "Configuration", "Links", "NodeStorage"],
+            swiftSettings: swiftSettings
+        ),
+        // Making nodes' files: `strongroom dev`, `strongroom cluster init`, IAM tools.
+        .target(
+            name: "Provisioning",
+            dependencies: ["Platform", "Cryptography", "TLS", "Configuration"],
+            swiftSettings: swiftSettings
+        ),
+        // A node: wires storage, the server, replication and the audit trail together; status.
+        .target(
+            name: "Node",
+            dependencies: ["Platform", "Cryptography", "TLS", "HTTP1", "SecretsAPI", "Journal", "JSON", "Audit", "Logging",
+                           "Configuration", "HTTPServer", "NodeStorage", "ReplicationTransport", "Links"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "strongroom",
+            dependencies: ["Node", "Platform", "Audit", "Front", "Provisioning", "Configuration", "Logging"],
+            swiftSettings: swiftSettings
+        ),
         // The benchmark's load generator: closed-loop HTTP/1.1 (TLS, SigV4) with latency histograms.
         .target(
             name: "LoadGenerator",
@@ -123,12 +170,14 @@ let package = Package(
         ),
         .testTarget(
             name: "LoadGeneratorTests",
-            dependencies: ["LoadGenerator", "Platform", "TLS", "Cryptography", "SecretsAPI", "HTTP1", "TestSupport"],
+            dependencies: ["LoadGenerator", "Platform", "TLS", "Cryptography", "SecretsAPI", "HTTP1", "JSON", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "NodeTests",
-            dependencies: ["Node", "Platform", "TLS", "HTTP1", "SecretsAPI", "Cryptography", "Journal", "SecretStore", "JSON", "TestSupport"],
+            dependencies: ["Node", "Platform", "TLS", "HTTP1", "SecretsAPI", "Cryptography", "Journal", "SecretStore", "JSON", "TestSupport",
+                           "Logging", "Admission", "Configuration", "Links", "HTTPServer", "Front", "NodeStorage",
+                           "ReplicationTransport", "Provisioning"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -5,6 +5,11 @@ import Journal
 public import Platform
 import SecretsAPI
 import TLS
+public import Configuration
+import HTTPServer
+public import Logging
+import NodeStorage
+import ReplicationTransport
 
 /// One running node: configuration checked, data directory locked, HTTPS served until a
 /// shutdown signal. `SIGHUP` reloads the IAM configuration; an invalid file keeps the old one.

@@ -5,6 +5,7 @@ import JSON
 public import Platform
 import SecretsAPI
 import TLS
+import Links
 
 /// The client of `strongroom status`: one SigV4-signed `Strongroom.GetNodeStatus` call over
 /// TLS to a node, answered with the node's status document (see `ReplicationService.status()`).

@@ -2,6 +2,10 @@ import Audit
 import Foundation
 import Node
 import Platform
+import Configuration
+import Front
+import Logging
+import Provisioning
 
 /// The `strongroom` command line. Exit status: 0 on a clean stop, 2 for a usage or
 /// configuration problem (one line on standard error, nothing started).
@@ -164,8 +168,12 @@ case "dev":
         }
         say(DevEnvironment.banner(endpointJSON: endpoint, directory: Files.absolutePath(directory)))
         run(node)
-    } catch {
+    } catch let error as ProvisioningError {
         fail(error.message)
+    } catch let error as Node.StartupError {
+        fail(error.message)
+    } catch {
+        fail("\(error)")
     }
 case "serve":
     Signals.prepare()
@@ -188,7 +196,7 @@ case "cluster":
         let given = options(rest.dropFirst(), allowed: ["--dir", "--regions"])
         let directory = Files.absolutePath(given["--dir"] ?? ClusterEnvironment.defaultDirectory)
         do {
-            let regions = try given["--regions"].map { text throws(Node.StartupError) in try ClusterEnvironment.parseRegions(text) }
+            let regions = try given["--regions"].map { text throws(ProvisioningError) in try ClusterEnvironment.parseRegions(text) }
             let nodes = try ClusterEnvironment.initialize(directory: directory, regions: regions ?? ClusterEnvironment.defaultRegions, now: Date())
             say("made a cluster of \(nodes.count) regions in \(directory): " + nodes.map { "\($0.nodeId) https://\($0.listen[0])" }.joined(separator: ", "))
         } catch {

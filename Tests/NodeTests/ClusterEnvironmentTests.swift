@@ -3,6 +3,8 @@ import Testing
 @testable import Node
 import Platform
 import TLS
+@testable import Configuration
+@testable import Provisioning
 
 @Suite struct ClusterEnvironmentTests {
     /// A fresh directory path (not created) under the temporary directory.
@@ -141,8 +143,8 @@ import TLS
         let noFront = try #require(try JSONSerialization.jsonObject(
             with: try ClusterEnvironment.manifest(directory: dir, pids: ["us-east-1": 11, "eu-west-1": 12], frontPid: nil)) as? [String: Any])
         #expect(noFront["front"] is NSNull && noFront["frontPid"] is NSNull)
-        #expect(throws: Node.StartupError.self) { try ClusterEnvironment.manifest(directory: dir, pids: ["us-east-1": 11], frontPid: nil) }
-        #expect(throws: Node.StartupError.self) {
+        #expect(throws: ProvisioningError.self) { try ClusterEnvironment.manifest(directory: dir, pids: ["us-east-1": 11], frontPid: nil) }
+        #expect(throws: ProvisioningError.self) {
             try ClusterEnvironment.manifest(directory: dir, pids: ["us-east-1": 11, "eu-west-1": 12, "us-west-2": 14], frontPid: nil)
         }
     }

@@ -1,6 +1,7 @@
 @testable import Node
 import TestSupport
 import Testing
+@testable import Admission
 
 /// The admission decision against a plain reference (a list scanned in full), over random
 /// arrivals, state changes and closes; and the cases the hostile-client probe found.

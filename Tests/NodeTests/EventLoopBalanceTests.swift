@@ -4,6 +4,9 @@ import Testing
 @testable import Node
 import Platform
 import TLS
+@testable import Configuration
+@testable import HTTPServer
+@testable import Logging
 
 /// New connections are spread over the event loops, although EPOLLEXCLUSIVE wakes one loop,
 /// which accepts the whole backlog.

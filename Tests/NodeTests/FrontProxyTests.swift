@@ -6,6 +6,11 @@ import Platform
 import SecretsAPI
 import Testing
 import TLS
+@testable import Configuration
+@testable import Front
+@testable import HTTPServer
+@testable import Links
+@testable import Logging
 
 /// The front proxy between a TLS client and two tiny TLS HTTP backends (the node's own
 /// HTTPServer with a handler that says which region it is), all on 127.0.0.1.

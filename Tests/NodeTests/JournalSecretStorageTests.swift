@@ -6,6 +6,8 @@ import Platform
 import SecretStore
 import Synchronization
 import Testing
+@testable import Logging
+@testable import NodeStorage
 @testable import Node
 @testable import SecretsAPI
 

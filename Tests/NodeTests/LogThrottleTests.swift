@@ -1,6 +1,7 @@
 @testable import Node
 import TestSupport
 import Testing
+@testable import Logging
 
 /// The log's bounds, with time passed in: repeated events summarized per key, lines rate
 /// limited, the number of keys bounded.

@@ -3,6 +3,8 @@ import Testing
 @testable import Node
 import Platform
 import Journal
+@testable import Configuration
+import HTTP1
 
 @Suite struct NodeConfigurationTests {
     static var valid: [String: Any] {
@@ -89,13 +91,6 @@ import Journal
         } catch {
             #expect(error.message.hasPrefix("/nonexistent/strongroom.json: "))
         }
-    }
-}
-
-@Suite struct HTTPDateTests {
-    @Test func imfFixdate() {
-        #expect(HTTPDate.format(epochSeconds: 784111777) == "Sun, 06 Nov 1994 08:49:37 GMT")
-        #expect(HTTPDate.format(epochSeconds: 0) == "Thu, 01 Jan 1970 00:00:00 GMT")
     }
 }
 

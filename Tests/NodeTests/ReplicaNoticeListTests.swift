@@ -1,6 +1,7 @@
 import Testing
 @testable import Node
 import SecretStore
+@testable import ReplicationTransport
 
 /// The notices a replica sends its source go in two lists, so that a source of the previous
 /// version (which cannot read an access day, and refuses a whole list it cannot read) still

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Node
 import Platform
+@testable import Configuration
 
 @Suite struct ReplicationSettingsTests {
     static var replication: [String: Any] {

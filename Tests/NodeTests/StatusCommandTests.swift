@@ -4,6 +4,9 @@ import JSON
 @testable import Node
 import Platform
 import Testing
+@testable import Logging
+@testable import Provisioning
+@testable import Configuration
 
 /// `strongroom status` against a real node: a dev environment in a temporary directory served
 /// on an ephemeral 127.0.0.1 port over TLS, called through `NodeStatusClient` and `StatusCommand`.

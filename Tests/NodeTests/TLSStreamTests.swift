@@ -3,6 +3,8 @@ import Foundation
 import Platform
 import Testing
 import TLS
+@testable import Configuration
+@testable import Links
 
 /// TLSStream and the node mutual-TLS contexts over real sockets on 127.0.0.1.
 @Suite struct TLSStreamTests {

@@ -5,6 +5,8 @@ import Platform
 import Synchronization
 import Testing
 import TLS
+import Configuration
+import Links
 
 /// A cluster CA written to a fresh temporary directory, issuing node certificates to files
 /// (keys 0600, as the TLS context factories require).

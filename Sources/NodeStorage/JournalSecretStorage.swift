@@ -1,0 +1,205 @@
+package import JSON
+package import Journal
+import Platform
+package import SecretStore
+package import SecretsAPI
+import Synchronization
+package import Logging
+
+/// The node's secrets: the state machine's state in memory, every change a record of the
+/// region log.
+///
+/// Writes are pipelined. Under one lock a write is decided against `pending` (the committed
+/// state plus every write queued before it), its facts are queued to the journal as one record,
+/// and applied to `pending`; the journal's group commit makes many such records durable with one
+/// fdatasync. Completions run on the journal's writer thread in LSN order: each applies its
+/// facts to `committed`, which is all readers ever see, then answers.
+///
+/// When an append fails (disk full, I/O error) the journal halts and fails every append queued
+/// behind it, since those writes were decided against a state that included the failed one.
+/// The storage then refuses writes (a retryable InternalServiceError) until the last in-flight
+/// append has completed, rebuilds `pending` from `committed`, and resumes the journal.
+package final class JournalSecretStorage: SecretStorage, SnapshotSource {
+    /// The journal record type of a decision before replication (`Fact.encode(list:)`); read only.
+    package static let decisionRecordType: UInt16 = 1
+    /// The journal record type of a decision with its routes (`Fact.encode(routed:routes:)`):
+    /// the regions each fact ships to.
+    package static let routedRecordType: UInt16 = 2
+
+    private struct State {
+        var committed: SecretState
+        var committedLSN: UInt64
+        var pending: SecretState
+        /// Appends queued and not yet completed.
+        var inFlight = 0
+        /// An append failed: `pending` is wrong until the in-flight ones drain.
+        var failed = false
+        /// The sequence number of the newest queued write.
+        var lastQueued: UInt64 = 0
+        /// Idempotent answers (no facts) waiting for the writes queued before them.
+        var waiters: [(after: UInt64, answer: JSONValue, completion: @Sendable (Result<JSONValue, AWSError>) -> Void)] = []
+    }
+
+    private let journal: Journal
+    package let epoch: UInt64
+    private let state: Mutex<State>
+    private let log: Logger
+    /// The committed LSN, for threads that wait for new records (replication's shippers).
+    private let commits: ConditionLock<UInt64>
+
+    /// Why the log cannot be turned back into state: the node must not start.
+    package struct RecoveryError: Error, CustomStringConvertible {
+        package var description: String
+    }
+
+    /// Rebuilds the state from what journal recovery returned: the snapshot, then every record.
+    package init(journal: Journal, recovered: Recovered, epoch: UInt64, log: Logger) throws(RecoveryError) {
+        var secrets = SecretState()
+        var lsn: UInt64 = 0
+        if let snapshot = recovered.snapshot {
+            switch SecretState.decode(snapshot.state) {
+            case .success(let decoded): secrets = decoded
+            case .failure(let error): throw RecoveryError(description: "snapshot at LSN \(snapshot.lsn): \(error)")
+            }
+            lsn = snapshot.lsn
+        }
+        for record in recovered.records {
+            switch Self.facts(of: record) {
+            case .success(let facts): for fact in facts { secrets.apply(fact) }
+            case .failure(let error): throw RecoveryError(description: "record at LSN \(record.lsn): \(error)")
+            }
+            lsn = record.lsn
+        }
+        self.journal = journal
+        self.epoch = epoch
+        self.log = log
+        state = Mutex(State(committed: secrets, committedLSN: lsn, pending: secrets))
+        commits = ConditionLock(lsn)
+    }
+
+    /// A record's facts with their routes (a record from before replication has no routes).
+    package static func routedFacts(of record: JournalRecord) -> Result<[(fact: Fact, routes: [String])], RecoveryError> {
+        switch record.type {
+        case decisionRecordType:
+            return Fact.decodeList(record.payload).map { $0.map { (fact: $0, routes: []) } }
+                .mapError { RecoveryError(description: "\($0)") }
+        case routedRecordType:
+            return Fact.decodeRouted(record.payload).mapError { RecoveryError(description: "\($0)") }
+        default:
+            return .failure(RecoveryError(description: "type \(record.type), which this node does not know"))
+        }
+    }
+
+    package static func facts(of record: JournalRecord) -> Result<[Fact], RecoveryError> {
+        routedFacts(of: record).map { $0.map(\.fact) }
+    }
+
+    /// The newest committed LSN once it is beyond `lsn`, or after `timeout` seconds whatever it is.
+    package func waitForCommit(beyond lsn: UInt64, timeout: Double) -> UInt64 {
+        commits.withLock(waitingUntil: { $0 > lsn }, timeout: timeout) { committed, _ in committed }
+    }
+
+    /// Wakes threads in `waitForCommit` (at shutdown).
+    package func wakeWaiters() { commits.broadcast() }
+
+    /// The committed state with its LSN (a replication snapshot's source).
+    package func readCommitted<T>(_ body: (SecretState, UInt64) -> T) -> T {
+        state.withLock { body($0.committed, $0.committedLSN) }
+    }
+
+    /// The newest committed LSN.
+    package var committedLSN: UInt64 { state.withLock { $0.committedLSN } }
+
+    /// Secrets in the committed state (for the startup log line).
+    package var secretCount: Int { state.withLock { $0.committed.secrets.count } }
+
+    package func read<T>(_ body: (SecretState) -> T) -> T {
+        state.withLock { body($0.committed) }
+    }
+
+    package func write(
+        _ decide: (SecretState) -> Result<WriteDecision, AWSError>,
+        completion: @escaping @Sendable (Result<JSONValue, AWSError>) -> Void
+    ) {
+        let immediate = state.withLock { state -> Result<JSONValue, AWSError>? in
+            if state.failed {
+                guard state.inFlight == 0 else { return .failure(AWSError.storageUnavailable) }
+                recoverFromFailure(&state)
+            }
+            let decision: WriteDecision
+            switch decide(state.pending) {
+            case .failure(let error): return .failure(error)
+            case .success(let decided): decision = decided
+            }
+            if decision.facts.isEmpty {
+                // Nothing to log, but the answer may rest on writes not yet durable.
+                guard state.inFlight > 0 else { return .success(decision.answer) }
+                state.waiters.append((state.lastQueued, decision.answer, completion))
+                return nil
+            }
+            let sequence = state.lastQueued + 1
+            let facts = decision.facts
+            let answer = decision.answer
+            let payload = Fact.encode(routed: facts, routes: state.pending.routes(for: facts))
+            let refused = journal.tryAppend(type: Self.routedRecordType, epoch: epoch, payload: payload) {
+                [self] result in
+                completed(sequence, facts: facts, answer: answer, result: result, completion: completion)
+            }
+            // Refused at once (halted, overloaded, closed): retryable, no detail of the disk.
+            if refused != nil { return .failure(AWSError.storageUnavailable) }
+            state.lastQueued = sequence
+            state.inFlight += 1
+            for fact in facts { state.pending.apply(fact) }
+            return nil
+        }
+        if let immediate { completion(immediate) }
+    }
+
+    /// On the journal's writer thread, in LSN order.
+    private func completed(
+        _ sequence: UInt64, facts: [Fact], answer: JSONValue, result: Result<UInt64, JournalError>,
+        completion: @Sendable (Result<JSONValue, AWSError>) -> Void
+    ) {
+        var released: [(@Sendable (Result<JSONValue, AWSError>) -> Void, Result<JSONValue, AWSError>)] = []
+        state.withLock { state in
+            state.inFlight -= 1
+            switch result {
+            case .success(let lsn):
+                for fact in facts { state.committed.apply(fact) }
+                state.committedLSN = lsn
+                while let first = state.waiters.first, first.after <= sequence {
+                    released.append((first.completion, .success(first.answer)))
+                    state.waiters.removeFirst()
+                }
+            case .failure(let error):
+                if !state.failed { log.error("write not stored, refusing writes until the journal drains: \(error)") }
+                state.failed = true
+                // Idempotent answers queued behind a failed write rest on it: they fail too.
+                for waiter in state.waiters { released.append((waiter.completion, .failure(AWSError.storageUnavailable))) }
+                state.waiters.removeAll()
+            }
+            if state.failed && state.inFlight == 0 { recoverFromFailure(&state) }
+        }
+        if case .success(let lsn) = result {
+            commits.withLock { $0 = max($0, lsn) }
+            commits.broadcast()
+        }
+        completion(result.map { _ in answer }.mapError { _ in AWSError.storageUnavailable })
+        for (waiter, outcome) in released { waiter(outcome) }
+    }
+
+    /// Every queued append has completed since a failure: forget what never became durable.
+    private func recoverFromFailure(_ state: inout State) {
+        state.pending = state.committed
+        state.failed = false
+        journal.resume()
+        log.info("journal resumed after a failed write; accepting writes again")
+    }
+
+    // MARK: SnapshotSource
+
+    package func captureSnapshot() -> (lsn: UInt64, epoch: UInt64, state: [UInt8]) {
+        let (lsn, copy) = state.withLock { ($0.committedLSN, $0.committed) }
+        return (lsn, epoch, copy.encode())
+    }
+}

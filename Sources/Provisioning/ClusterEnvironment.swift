@@ -1,0 +1,233 @@
+public import Foundation
+import Cryptography
+import Platform
+public import Configuration
+
+/// `strongroom cluster`: a local multi-region cluster in one directory, one node per region on
+/// 127.0.0.1, made by `init` and described, once its processes run, by `cluster.json`.
+///
+/// ```
+/// DIR/ca.pem, ca.key            the cluster CA (key 0600)
+/// DIR/iam.json                  one IAM file for every node (the two dev accounts)
+/// DIR/<region>/node.pem|key     SAN URI spiffe://strongroom/region/<region>/node/<nodeId>, IP 127.0.0.1
+/// DIR/<region>/config.json      for `strongroom serve --config`, with a replication section
+/// DIR/<region>/keyring.json     the region's keys; DIR/<region>/data/ its data directory
+/// DIR/front/front.pem|key       the front's certificate (IP 127.0.0.1, no node identity)
+/// DIR/front.json                the front's listen address, files, routes and command line
+/// DIR/cluster.json              written by `cluster/up` once the processes run (`manifest`)
+/// ```
+public enum ClusterEnvironment {
+    public static let defaultRegions = ["us-east-1", "eu-west-1", "ap-southeast-2"]
+    public static let defaultDirectory = ".strongroom-cluster"
+    /// A local cluster is a handful of processes on one machine.
+    public static let maximumRegions = 16
+
+    /// The id of a region's node: `<region>-a` (one node per region for now).
+    public static func nodeId(region: String) -> String { "\(region)-a" }
+
+    /// Parses `--regions`: a comma-separated list of distinct region names, 1 to `maximumRegions`.
+    public static func parseRegions(_ text: String) throws(ProvisioningError) -> [String] {
+        let regions = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard (1...maximumRegions).contains(regions.count) else {
+            throw ProvisioningError("--regions takes 1 to \(maximumRegions) regions, got \(regions.count)")
+        }
+        for (index, region) in regions.enumerated() {
+            guard NodeConfiguration.isValidRegion(region) else {
+                throw ProvisioningError("--regions: '\(region)' is not a region name such as us-east-1")
+            }
+            guard !regions[..<index].contains(region) else { throw ProvisioningError("--regions names \(region) twice") }
+        }
+        return regions
+    }
+
+    /// Makes a new cluster in `directory`, which must be missing or empty (an existing cluster is
+    /// never overwritten). Returns the nodes' configurations in the order of `regions`.
+    public static func initialize(directory: String, regions: [String], now: Date) throws(ProvisioningError) -> [NodeConfiguration] {
+        precondition(!regions.isEmpty && Set(regions).count == regions.count, "regions come from parseRegions")
+        let dir = Files.absolutePath(directory)
+        if let entries = try? Files.listDirectory(dir), !entries.isEmpty {
+            let what = entries.contains("ca.pem") ? "a cluster" : "files (\(entries.sorted().prefix(3).joined(separator: ", ")))"
+            throw ProvisioningError("\(dir) already holds \(what); remove it or use another --dir")
+        }
+        try makeDirectory(dir)
+
+        let caPath = dir + "/ca.pem", caKeyPath = dir + "/ca.key", iamPath = dir + "/iam.json"
+        try DevEnvironment.writeCertificateAuthority(commonName: "Strongroom local cluster CA", certificate: caPath, privateKey: caKeyPath, now: now)
+        var random = SystemRandomSource()
+        try DevEnvironment.writeFile(Array(try DevEnvironment.iamDocument(random: &random).utf8), to: iamPath, mode: 0o600)
+
+        // Two ports per node (API, replication) and one for the front, distinct, picked now.
+        let ports = try freePorts(count: 2 * regions.count + 1)
+        let apiAddresses = regions.indices.map { SocketAddress(host: "127.0.0.1", port: ports[2 * $0])! }
+        let replicationAddresses = regions.indices.map { SocketAddress(host: "127.0.0.1", port: ports[2 * $0 + 1])! }
+
+        var configurations: [NodeConfiguration] = []
+        for (index, region) in regions.enumerated() {
+            let nodeDir = dir + "/" + region
+            let nodeId = nodeId(region: region)
+            try makeDirectory(nodeDir)
+            try DevEnvironment.writeCertificate(
+                commonName: nodeId, organizationalUnit: region, dnsNames: [], ipAddresses: ["127.0.0.1"],
+                uris: [NodeIdentity.uri(region: region, nodeId: nodeId)], certificate: nodeDir + "/node.pem", privateKey: nodeDir + "/node.key",
+                caCertificate: caPath, caPrivateKey: caKeyPath, now: now)
+            let keyring = try DevEnvironment.keyring(region: region, random: &random)
+            try DevEnvironment.writeFile(Array(keyring.encoded()), to: nodeDir + "/keyring.json", mode: 0o600)
+            let peers = regions.indices.filter { $0 != index }.map {
+                ReplicationSettings.Peer(nodeId: Self.nodeId(region: regions[$0]), region: regions[$0], address: replicationAddresses[$0])
+            }
+            let configuration = NodeConfiguration(
+                nodeId: nodeId, region: region, listen: [apiAddresses[index]], dataDirectory: nodeDir + "/data",
+                certificateFile: nodeDir + "/node.pem", privateKeyFile: nodeDir + "/node.key", caFile: caPath,
+                iamFile: iamPath, keyringFile: nodeDir + "/keyring.json",
+                replication: ReplicationSettings(listen: replicationAddresses[index], peers: peers))
+            try DevEnvironment.writeFile(Array(configuration.encoded()), to: nodeDir + "/config.json", mode: 0o600)
+            configurations.append(configuration)
+        }
+
+        let frontDir = dir + "/front"
+        try makeDirectory(frontDir)
+        try DevEnvironment.writeCertificate(
+            commonName: "front", organizationalUnit: nil, dnsNames: [], ipAddresses: ["127.0.0.1"], uris: [],
+            certificate: frontDir + "/front.pem", privateKey: frontDir + "/front.key",
+            caCertificate: caPath, caPrivateKey: caKeyPath, now: now)
+        let front = SocketAddress(host: "127.0.0.1", port: ports[2 * regions.count])!
+        try DevEnvironment.writeFile(
+            Array(frontDocument(listen: front, directory: frontDir, caFile: caPath, routes: configurations)),
+            to: dir + "/front.json", mode: 0o644)
+        return configurations
+    }
+
+    /// `front.json`: what `strongroom front` is started with, as settings and as its arguments.
+    static func frontDocument(listen: SocketAddress, directory: String, caFile: String, routes: [NodeConfiguration]) -> Data {
+        let certificate = directory + "/front.pem", privateKey = directory + "/front.key"
+        var arguments = ["front", "--listen", listen.description, "--certificate", certificate, "--private-key", privateKey, "--ca", caFile]
+        for node in routes { arguments += ["--route", "\(node.region)=\(node.listen[0])"] }
+        let object: [String: Any] = [
+            "listen": listen.description, "certificate": certificate, "privateKey": privateKey, "ca": caFile,
+            "routes": Dictionary(uniqueKeysWithValues: routes.map { ($0.region, $0.listen[0].description) }),
+            "arguments": arguments,
+        ]
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
+    }
+
+    /// The nodes' configurations of the cluster in `directory`, ordered by region name.
+    public static func nodes(directory: String) throws(ProvisioningError) -> [NodeConfiguration] {
+        let dir = Files.absolutePath(directory)
+        let entries: [String]
+        do {
+            entries = try Files.listDirectory(dir)
+        } catch {
+            throw ProvisioningError("\(dir): no cluster here (\(error.message)); make one with strongroom cluster init")
+        }
+        var nodes: [NodeConfiguration] = []
+        for entry in entries.sorted() where NodeConfiguration.isValidRegion(entry) && Files.exists("\(dir)/\(entry)/config.json") {
+            do {
+                nodes.append(try NodeConfiguration.load(path: "\(dir)/\(entry)/config.json"))
+            } catch {
+                throw ProvisioningError(error.message)
+            }
+        }
+        guard !nodes.isEmpty else { throw ProvisioningError("\(dir): no cluster here; make one with strongroom cluster init") }
+        return nodes
+    }
+
+    /// `cluster.json`: the CA, the accounts (as `endpoint.json` lists them), the front and every
+    /// node with its endpoints, data directory and process id.
+    /// - Parameters:
+    ///   - pids: each running node's process id, by region; every node must have one.
+    ///   - frontPid: nil when no front runs; `front` and `frontPid` are then null.
+    public static func manifest(directory: String, pids: [String: Int32], frontPid: Int32?) throws(ProvisioningError) -> Data {
+        let dir = Files.absolutePath(directory)
+        let configurations = try nodes(directory: dir)
+        let known = Set(configurations.map(\.region))
+        if let stray = pids.keys.sorted().first(where: { !known.contains($0) }) {
+            throw ProvisioningError("\(dir) has no node in \(stray)")
+        }
+        var nodes: [[String: Any]] = []
+        for node in configurations {
+            guard let pid = pids[node.region] else { throw ProvisioningError("no process id given for the node in \(node.region)") }
+            nodes.append([
+                "id": node.nodeId, "region": node.region, "endpoint": "https://\(node.listen[0])",
+                "replication": node.replication.map { $0.listen.description } ?? NSNull(),
+                "dataDir": node.dataDirectory, "pid": pid,
+            ])
+        }
+        var front: Any = NSNull()
+        if frontPid != nil {
+            guard let data = FileManager.default.contents(atPath: dir + "/front.json"),
+                  let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+                  let listen = object["listen"] as? String else {
+                throw ProvisioningError("\(dir)/front.json: cannot read the front's settings")
+            }
+            front = "https://\(listen)"
+        }
+        let object: [String: Any] = [
+            "caBundle": configurations[0].caFile, "accounts": try DevEnvironment.describeAccounts(iamFile: configurations[0].iamFile),
+            "front": front, "nodes": nodes, "frontPid": frontPid.map { Int($0) as Any } ?? NSNull(),
+        ]
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
+    }
+
+    /// What `cluster/up` prints: every endpoint and the exports for the first account's admin.
+    public static func banner(manifest: Data, directory: String) -> String {
+        guard let root = (try? JSONSerialization.jsonObject(with: manifest)) as? [String: Any],
+              let ca = root["caBundle"] as? String, let nodes = root["nodes"] as? [[String: Any]],
+              // us-east-1 when the cluster has it (the default cluster's first region), else the first listed.
+              let first = nodes.first(where: { $0["region"] as? String == ClusterEnvironment.defaultRegions[0] }) ?? nodes.first,
+              let firstEndpoint = first["endpoint"] as? String, let firstRegion = first["region"] as? String,
+              let accounts = root["accounts"] as? [[String: Any]],
+              let admin = (accounts.first?["principals"] as? [[String: Any]])?.first(where: { $0["name"] as? String == "admin" }),
+              let keyId = admin["accessKeyId"] as? String, let secret = admin["secretAccessKey"] as? String
+        else { return "cluster.json is incomplete" }
+        let front = root["front"] as? String
+        var lines = ["Strongroom cluster in \(directory) (credentials of every account and user: \(directory)/cluster.json)", ""]
+        for node in nodes {
+            let region = node["region"] as? String ?? "?"
+            lines.append("  \(region.padding(toLength: 16, withPad: " ", startingAt: 0)) \(node["endpoint"] as? String ?? "?")"
+                + "  replication \(node["replication"] as? String ?? "-")  pid \(node["pid"] as? Int ?? 0)")
+        }
+        lines.append("  \("front".padding(toLength: 16, withPad: " ", startingAt: 0)) "
+            + (front.map { "\($0)  pid \(root["frontPid"] as? Int ?? 0)  (routes by the request's region)" } ?? "not running"))
+        let secondRegion = nodes.first { $0["region"] as? String != firstRegion }?["region"] as? String ?? firstRegion
+        lines += [
+            "", "Use it as account \(accounts.first?["accountId"] as? String ?? "")'s admin:", "",
+            "  export AWS_ENDPOINT_URL=\(front ?? firstEndpoint)",
+            "  export AWS_CA_BUNDLE=\(ca)",
+            "  export AWS_ACCESS_KEY_ID=\(keyId)",
+            "  export AWS_SECRET_ACCESS_KEY=\(secret)",
+            "  export AWS_DEFAULT_REGION=\(firstRegion)", "",
+            "  aws secretsmanager list-secrets" + (front == nil ? "" : " --region \(secondRegion)"),
+            "", "Stop it with: cluster/down --dir \(directory)",
+        ]
+        return lines.joined(separator: "\n")
+    }
+
+    private static func makeDirectory(_ path: String) throws(ProvisioningError) {
+        do {
+            try Files.makeDirectory(path)
+        } catch {
+            throw ProvisioningError("\(path): cannot create the directory: \(error.message)")
+        }
+    }
+
+    /// `count` distinct free TCP ports on 127.0.0.1, each bound and released. Another process
+    /// may take one before the cluster starts; `cluster/up` then reports that node's failure.
+    static func freePorts(count: Int) throws(ProvisioningError) -> [UInt16] {
+        var ports: [UInt16] = []
+        var attempts = 0
+        while ports.count < count {
+            attempts += 1
+            guard attempts <= 10 * count else { throw ProvisioningError("cannot find \(count) free ports on 127.0.0.1") }
+            let listener: FileDescriptor
+            do {
+                listener = try TCPSocket.listen(on: SocketAddress(host: "127.0.0.1", port: 0)!, backlog: 1)
+            } catch {
+                throw ProvisioningError("cannot bind a port on 127.0.0.1: \(error.message)")
+            }
+            let port = try? TCPSocket.localPort(listener)
+            listener.close()
+            if let port, !ports.contains(port) { ports.append(port) }
+        }
+        return ports
+    }
+}

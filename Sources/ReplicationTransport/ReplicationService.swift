@@ -1,0 +1,291 @@
+import Foundation
+package import Journal
+package import JSON
+package import Platform
+package import Replication
+import SecretStore
+package import SecretsAPI
+package import Synchronization
+package import TLS
+package import Configuration
+package import Links
+package import Logging
+package import NodeStorage
+import Admission
+
+/// Log shipping between regions, for one node: it serves its own region's log to the other
+/// regions' nodes (the source side, `ReplicationService+Source.swift`) and subscribes to theirs
+/// (the replica side, `ReplicationService+Replica.swift`), over mutual TLS.
+///
+/// Threads: one accepting subscribers; per subscriber link, one shipping and one reading; per
+/// peer, one subscribing. All stop at `stop()`; every wait is bounded by the heartbeat period.
+package final class ReplicationService: Sendable {
+    package let nodeId: String
+    package let region: String
+    package let settings: ReplicationSettings
+    package let storage: JournalSecretStorage
+    package let journal: Journal
+    package let sealer: ValueSealer
+    package let log: Logger
+    package let serverContext: TLSContext
+    package let clientContext: TLSContext
+    private let listener: Mutex<FileDescriptor?>
+    package let acceptor: GuardedAcceptor
+    package let boundAddress: SocketAddress
+
+    /// Subscriber links being served, by a link number (for `status`).
+    package let subscribers = Mutex<[Int: SubscriberLink]>([:])
+    private let nextLinkNumber = Atomic<Int>(0)
+    /// What each peer subscription last saw (for `status`), by source region.
+    package let sources = Mutex<[String: SourceLinkState]>([:])
+    private let threads = Mutex<[OSThread]>([])
+    /// Link threads running (detached).
+    private let linkThreads = ConditionLock<Int>(0)
+    package let stopping = Atomic<Bool>(false)
+
+    /// The most subscriber links served at once (each is two threads).
+    package static let maximumSubscriberLinks = 32
+    /// Admission on the replication port, which anyone who can reach it can connect to: at
+    /// most 16 connections between accept and a finished handshake (each has a thread), 4 of
+    /// them from one address, and 2 s for a connection to send its first byte. A real peer
+    /// sends its ClientHello at once and finishes in milliseconds, so over a limit the newest
+    /// connection takes the place of a silent one, else of the oldest unfinished handshake.
+    package static let acceptLimits = GuardedAcceptor.Limits(
+        admission: .init(maxConnections: nil, maxUnfinished: 16, maxUnfinishedPerAddress: 4),
+        silentTimeout: 2
+    )
+    /// Unacknowledged records a subscriber may have in flight before the source waits.
+    package static let windowRecords: UInt64 = 4096
+    /// How long a send may block on a slow peer before the link is given up.
+    package var sendTimeout: Double { settings.deadAfterSeconds }
+
+    /// The shipping view of one subscriber link.
+    package final class SubscriberLink: Sendable {
+        package let link: FramedLink
+        package let progress: ConditionLock<SubscriberProgress>
+        package let connectedAtMillis: Int64
+        package init(link: FramedLink, progress: SubscriberProgress, connectedAtMillis: Int64) {
+            self.link = link
+            self.progress = ConditionLock(progress)
+            self.connectedAtMillis = connectedAtMillis
+        }
+    }
+
+    /// The replica side's view of one source region.
+    package struct SourceLinkState: Sendable {
+        package var peer: ReplicationSettings.Peer
+        package var connected = false
+        package var lastError: String?
+        /// The source's newest position, from its heartbeats and welcome.
+        package var sourcePosition: LogPosition?
+        /// The newest position acknowledged to the source (empty records included, which are
+        /// acknowledged without being logged).
+        package var appliedPosition: LogPosition?
+        package var lastHeardAtMillis: Int64?
+        package var connects = 0
+    }
+
+    package struct StartError: Error, CustomStringConvertible {
+        package var description: String
+    }
+
+    package init(nodeId: String, region: String, settings: ReplicationSettings, certificateFile: String, privateKeyFile: String,
+         caFile: String, storage: JournalSecretStorage, journal: Journal, sealer: ValueSealer, log: Logger) throws(StartError) {
+        self.nodeId = nodeId
+        self.region = region
+        self.settings = settings
+        self.storage = storage
+        self.journal = journal
+        self.sealer = sealer
+        self.log = log
+        acceptor = GuardedAcceptor(name: "replication", limits: Self.acceptLimits, log: log)
+        do {
+            serverContext = try MutualTLS.serverContext(certificateFile: certificateFile, privateKeyFile: privateKeyFile, caFile: caFile)
+            clientContext = try MutualTLS.clientContext(certificateFile: certificateFile, privateKeyFile: privateKeyFile, caFile: caFile)
+        } catch {
+            throw StartError(description: "replication TLS: \(error)")
+        }
+        do {
+            let fd = try TCPSocket.listen(on: settings.listen)
+            let port = try TCPSocket.localPort(fd)
+            boundAddress = SocketAddress(host: settings.listen.host, port: port) ?? settings.listen
+            listener = Mutex(fd)
+        } catch {
+            throw StartError(description: "cannot listen for replication on \(settings.listen): \(error.message)")
+        }
+    }
+
+    /// The other regions: where secrets may be replicated to.
+    package var peerRegions: Set<String> { Set(settings.peers.map(\.region)) }
+
+    package func start() throws(StartError) {
+        do {
+            let accept = try OSThread.start(name: "repl-accept") { [self] in acceptLoop() }
+            threads.withLock { $0.append(accept) }
+            for peer in settings.peers {
+                sources.withLock { $0[peer.region] = SourceLinkState(peer: peer) }
+                let thread = try OSThread.start(name: "repl-\(peer.region)") { [self] in subscribeLoop(to: peer) }
+                threads.withLock { $0.append(thread) }
+            }
+        } catch {
+            throw StartError(description: "cannot start replication threads: \(error)")
+        }
+        log.info("replication listening on \(boundAddress) (mutual TLS); subscribing to "
+            + (settings.peers.isEmpty ? "no other region" : settings.peers.map { "\($0.region) at \($0.address)" }.joined(separator: ", ")))
+    }
+
+    /// Closes every link and joins every thread.
+    package func stop() {
+        stopping.store(true, ordering: .releasing)
+        for link in subscribers.withLock({ Array($0.values) }) { link.link.close() }
+        storage.wakeWaiters()
+        let pending = threads.withLock { list -> [OSThread] in
+            let out = list
+            list.removeAll()
+            return out
+        }
+        for thread in pending where !thread.isCurrent { thread.join() }
+        // The accept thread has stopped: no new links. Close the ones left and wait for their
+        // threads (each wait inside them is bounded by the heartbeat period).
+        for link in subscribers.withLock({ Array($0.values) }) { link.link.close() }
+        storage.wakeWaiters()
+        linkThreads.withLock(waitingUntil: { $0 == 0 }) { _ in }
+        _ = listener.withLock { $0.take() }
+    }
+
+    package var isStopping: Bool { stopping.load(ordering: .acquiring) }
+
+    /// Starts a detached thread for one link (links come and go: their threads are not kept
+    /// for joining); `stop()` waits for the running ones to finish.
+    package func spawn(_ name: String, _ body: @escaping @Sendable () -> Void) -> Bool {
+        linkThreads.withLock { $0 += 1 }
+        do {
+            try OSThread.startDetached(name: name) { [self] in
+                body()
+                linkThreads.withLock { $0 -= 1 }
+                linkThreads.broadcast()
+            }
+            return true
+        } catch {
+            linkThreads.withLock { $0 -= 1 }
+            log.error("replication: cannot start a thread: \(error)")
+            return false
+        }
+    }
+
+    package func registerLink(_ link: SubscriberLink) -> Int {
+        let number = nextLinkNumber.add(1, ordering: .relaxed).newValue
+        subscribers.withLock { $0[number] = link }
+        return number
+    }
+
+    package func unregisterLink(_ number: Int) {
+        _ = subscribers.withLock { $0.removeValue(forKey: number) }
+    }
+
+    package static func nowMillis() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+
+    // MARK: - Accepting subscribers
+
+    private func acceptLoop() {
+        let fd = listener.withLock { $0?.rawValue ?? -1 }
+        guard fd >= 0 else { return }
+        acceptor.run(listener: fd, isStopping: { isStopping }) { descriptor, peer, ticket in
+            let box = DescriptorBox(descriptor)
+            return spawn("repl-serve") { [self] in
+                defer { ticket.finish() }
+                guard let descriptor = box.take() else { return }
+                serve(descriptor, peer: peer, ticket: ticket)
+            }
+        }
+    }
+
+    /// Hands a descriptor to another thread exactly once.
+    package final class DescriptorBox: Sendable {
+        private let descriptor: Mutex<FileDescriptor?>
+        package init(_ descriptor: consuming FileDescriptor) { self.descriptor = Mutex(descriptor) }
+        package func take() -> FileDescriptor? { descriptor.withLock { $0.take() } }
+    }
+
+    // MARK: - Status
+
+    /// The status of a node without a replication section: its own log only.
+    package static func standaloneStatus(nodeId: String, region: String, storage: JournalSecretStorage, journal: Journal) -> JSONValue {
+        .object([
+            (key: "nodeId", value: .string(nodeId)),
+            (key: "region", value: .string(region)),
+            (key: "role", value: .string("primary")),
+            (key: "replication", value: .null),
+            (key: "logs", value: .array([.object([
+                (key: "region", value: .string(region)),
+                (key: "role", value: .string("primary")),
+                (key: "epoch", value: .number(String(storage.epoch))),
+                (key: "lsn", value: .number(String(storage.committedLSN))),
+                (key: "subscribers", value: .array([])),
+            ])])),
+        ])
+    }
+
+    /// The node's replication state, for `strongroom status`.
+    package func status() -> JSONValue {
+        let now = Self.nowMillis()
+        let committed = storage.committedLSN
+        let links = subscribers.withLock { Array($0.values) }
+        var subscriberEntries: [JSONValue] = []
+        for link in links.sorted(by: { $0.connectedAtMillis < $1.connectedAtMillis }) {
+            let progress = link.progress.withLock { $0 }
+            let heard: JSONValue = progress.lastHeardAtMillis.map { .number(String(max(0, now - $0))) } ?? .null
+            subscriberEntries.append(.object([
+                (key: "nodeId", value: .string(progress.nodeId)),
+                (key: "region", value: .string(progress.region)),
+                (key: "link", value: .string("connected")),
+                (key: "ackedEpoch", value: .number(String(progress.acked.epoch))),
+                (key: "ackedLSN", value: .number(String(progress.acked.lsn))),
+                (key: "shippedLSN", value: .number(String(progress.shipped.lsn))),
+                (key: "lagRecords", value: .number(String(progress.lagRecords(sourceLSN: committed)))),
+                (key: "lagMillis", value: .number(String(progress.lagMillis(nowMillis: now)))),
+                (key: "lastHeardMillisAgo", value: heard),
+            ]))
+        }
+        let own: JSONValue = .object([
+            (key: "region", value: .string(region)),
+            (key: "role", value: .string("primary")),
+            (key: "epoch", value: .number(String(storage.epoch))),
+            (key: "lsn", value: .number(String(committed))),
+            (key: "subscribers", value: .array(subscriberEntries)),
+        ])
+        let positions = storage.read { $0.sources }
+        var held: [JSONValue] = [own]
+        for (sourceRegion, state) in sources.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
+            let durable = positions[sourceRegion].map { LogPosition(epoch: $0.epoch, lsn: $0.lsn) }
+            let applied = [durable, state.appliedPosition].compactMap { $0 }.max()
+            let sourceLSN = state.sourcePosition?.lsn
+            var lag = JSONValue.null
+            if let sourceLSN, let applied { lag = .number(String(sourceLSN > applied.lsn ? sourceLSN - applied.lsn : 0)) }
+            let epoch: JSONValue = applied.map { .number(String($0.epoch)) } ?? .null
+            let lsn: JSONValue = applied.map { .number(String($0.lsn)) } ?? .null
+            let source: JSONValue = sourceLSN.map { .number(String($0)) } ?? .null
+            let heard: JSONValue = state.lastHeardAtMillis.map { .number(String(max(0, now - $0))) } ?? .null
+            let lastError: JSONValue = state.lastError.map { .string($0) } ?? .null
+            held.append(.object([
+                (key: "region", value: .string(sourceRegion)),
+                (key: "role", value: .string("replica")),
+                (key: "source", value: .string("\(state.peer.nodeId) at \(state.peer.address)")),
+                (key: "epoch", value: epoch),
+                (key: "lsn", value: lsn),
+                (key: "sourceLSN", value: source),
+                (key: "lagRecords", value: lag),
+                (key: "link", value: .string(state.connected ? "connected" : "disconnected")),
+                (key: "lastHeardMillisAgo", value: heard),
+                (key: "lastError", value: lastError),
+            ]))
+        }
+        return .object([
+            (key: "nodeId", value: .string(nodeId)),
+            (key: "region", value: .string(region)),
+            (key: "role", value: .string("primary")),
+            (key: "replication", value: .string(boundAddress.description)),
+            (key: "logs", value: .array(held)),
+        ])
+    }
+}
