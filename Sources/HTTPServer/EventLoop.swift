@@ -32,6 +32,8 @@ package final class EventLoop: @unchecked Sendable {
     private let context: TLSContext
     private let handler: any RequestHandler
     private let limits: ServerLimits
+    /// The deadlines of `ConnectionLifecycle`, from the limits and this loop's constants.
+    private let timeouts: ConnectionLifecycle.Timeouts
     private let httpLimits: HTTPLimits
     private let connectionCount: ConnectionCounter
     private let log: Logger
@@ -98,6 +100,11 @@ package final class EventLoop: @unchecked Sendable {
         self.context = context
         self.handler = handler
         self.limits = limits
+        timeouts = ConnectionLifecycle.Timeouts(
+            handshake: limits.handshakeTimeout, silent: limits.silentTimeout, header: limits.headerTimeout,
+            request: limits.requestTimeout, idle: limits.idleTimeout, handler: Self.handlerTimeoutSeconds,
+            linger: Self.lingerSeconds
+        )
         self.httpLimits = HTTPLimits(maxHeaderBytes: limits.maxHeaderBytes, maxBodyBytes: limits.maxBodyBytes)
         self.connectionCount = connectionCount
         self.log = log
@@ -386,21 +393,9 @@ package final class EventLoop: @unchecked Sendable {
 
     /// Tells admission what the connection is worth now (after any change of state).
     private func updateStanding(_ connection: Connection) {
-        let standing: ConnectionAdmission.Standing?
-        switch connection.state {
-        case .handshaking:
-            if connection.receivedBytes {
-                standing = .handshaking
-            } else {
-                standing = Self.now() - connection.acceptedAt > ConnectionAdmission.silentGrace ? .silent : .fresh
-            }
-        case .open:
-            standing = connection.parser.isIdle && connection.requestStartedAt == nil && !connection.hasPendingOutput ? .idle : .reading
-        case .awaitingResponse: standing = nil
-        case .closingAfterFlush: standing = .reading
-        case .lingering: standing = .lingering
-        case .closed: return
-        }
+        guard connection.state != .closed else { return }
+        let standing = connection.lifecycle.standing(now: Self.now(), parserIdle: connection.parser.isIdle,
+                                                     hasPendingOutput: connection.hasPendingOutput)
         admission.update(connection.id, to: standing)
     }
 
@@ -443,7 +438,7 @@ package final class EventLoop: @unchecked Sendable {
                 connection.peerClosed = true
             case .transferred(let n):
                 total += n
-                connection.receivedBytes = true
+                connection.lifecycle.bytesReceived()
                 connection.tls.receiveCiphertext(UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
                 // A short read drained the socket: the next read would only say EAGAIN (a
                 // system call per request). Epoll is level-triggered, so bytes that arrive
@@ -479,7 +474,7 @@ package final class EventLoop: @unchecked Sendable {
                 status = try connection.tls.readPlaintext(into: &connection.plaintext)
             } catch {
                 // A failed handshake or a corrupt record: send the alert OpenSSL queued, then go.
-                connection.state = .closingAfterFlush
+                connection.lifecycle.finishAfterFlush()
                 flush(connection)
                 return
             }
@@ -487,7 +482,7 @@ package final class EventLoop: @unchecked Sendable {
             case .progressed:
                 // Only decrypted bytes count as activity: a trickle of partial TLS records does
                 // not keep a connection alive.
-                connection.lastActivity = Self.now()
+                connection.lifecycle.plaintextReceived(now: Self.now())
                 connection.parser.append(connection.plaintext)
             case .wantMoreCiphertext:
                 break readLoop
@@ -498,7 +493,7 @@ package final class EventLoop: @unchecked Sendable {
         }
         if connection.plaintext.capacity > Self.keptBufferCapacity { connection.plaintext = [] }
         if connection.state == .handshaking && connection.tls.isHandshakeComplete {
-            connection.state = .open
+            connection.lifecycle.handshakeCompleted()
         }
         dispatchRequests(connection)
     }
@@ -518,11 +513,9 @@ package final class EventLoop: @unchecked Sendable {
             case .expectContinue:
                 _ = write(connection, HTTPResponse.continueBytes)
             case .request(let request):
-                connection.state = .awaitingResponse
+                connection.lifecycle.dispatched(now: Self.now())
                 connection.keepAliveAfterResponse = request.keepAlive
-                connection.requestStartedAt = nil
                 connection.requestSerial &+= 1
-                connection.dispatchedAt = Self.now()
                 let id = connection.id, serial = connection.requestSerial
                 let owner = loopThread
                 handler.handle(request, connection: connection.info) { [self] response in
@@ -538,11 +531,7 @@ package final class EventLoop: @unchecked Sendable {
     }
 
     private func trackRequestStart(_ connection: Connection) {
-        if connection.parser.isIdle {
-            connection.requestStartedAt = nil
-        } else if connection.requestStartedAt == nil {
-            connection.requestStartedAt = Self.now()
-        }
+        connection.lifecycle.requestProgress(parserIdle: connection.parser.isIdle, now: Self.now())
     }
 
     private func complete(connectionId: UInt64, serial: UInt64, response: HTTPResponse) {
@@ -560,13 +549,8 @@ package final class EventLoop: @unchecked Sendable {
         var response = response
         response.headers.append((name: "Date", value: currentHTTPDate()))
         let written = write(connection, response.serialized(keepAlive: keepAlive))
-        connection.lastActivity = Self.now()
-        if keepAlive && written {
-            connection.state = .open
-        } else {
-            connection.tls.shutdown()
-            connection.state = .closingAfterFlush
-        }
+        if !(keepAlive && written) { connection.tls.shutdown() }
+        connection.lifecycle.responded(keepAlive: keepAlive && written, now: Self.now())
     }
 
     /// The `Date` header's text, formatted once a second rather than per response.
@@ -579,7 +563,7 @@ package final class EventLoop: @unchecked Sendable {
     /// Ends the connection politely once what is queued has been sent.
     private func finishAfterFlush(_ connection: Connection) {
         connection.tls.shutdown()
-        connection.state = .closingAfterFlush
+        connection.lifecycle.finishAfterFlush()
         flush(connection)
     }
 
@@ -594,7 +578,7 @@ package final class EventLoop: @unchecked Sendable {
             try connection.tls.writePlaintext(plaintext)
             return true
         } catch {
-            connection.state = .closingAfterFlush
+            connection.lifecycle.finishAfterFlush()
             return false
         }
     }
@@ -631,8 +615,7 @@ package final class EventLoop: @unchecked Sendable {
             return
         }
         TCPSocket.shutdownWrite(connection.socket.rawValue)
-        connection.state = .lingering
-        connection.lingerStartedAt = Self.now()
+        connection.lifecycle.startLingering(now: Self.now())
         updateInterest(connection)
     }
 
@@ -655,7 +638,7 @@ package final class EventLoop: @unchecked Sendable {
 
     private func close(_ connection: Connection) {
         guard connection.state != .closed else { return }
-        connection.state = .closed
+        connection.lifecycle.closed()
         epoll.remove(connection.socket.rawValue)
         connections[connection.id] = nil
         admission.remove(connection.id)
@@ -671,46 +654,26 @@ package final class EventLoop: @unchecked Sendable {
         lastDeadlineCheck = now
         if index == 0 { log.flushSummaries() }
         for connection in Array(connections.values) {
-            switch connection.state {
-            case .handshaking:
-                let limit = connection.receivedBytes ? limits.handshakeTimeout : min(limits.silentTimeout, limits.handshakeTimeout)
-                if now - connection.acceptedAt > limit {
-                    close(connection)
-                } else {
-                    updateStanding(connection)  // silent once its grace has passed
-                }
-            case .open:
-                if let started = connection.requestStartedAt {
-                    let limit = connection.parser.isReadingHeaders ? limits.headerTimeout : limits.requestTimeout
-                    if now - started > limit {
-                        respond(connection, with: errorResponse(status: 408, reason: "Request Timeout"), keepAlive: false)
-                        flush(connection)
-                        if connection.state != .closed {
-                            updateInterest(connection)
-                            updateStanding(connection)
-                        }
-                    }
-                } else if now - connection.lastActivity > limits.idleTimeout {
-                    close(connection)
-                }
-            case .awaitingResponse:
-                if now - connection.dispatchedAt > Self.handlerTimeoutSeconds {
-                    log.error("a request on connection \(connection.id) had no answer after \(Int(Self.handlerTimeoutSeconds)) s")
-                    connection.requestSerial &+= 1
-                    respond(connection, with: errorResponse(status: 500, reason: "Internal Server Error"), keepAlive: false)
-                    flush(connection)
-                    if connection.state != .closed {
-                        updateInterest(connection)
-                        updateStanding(connection)
-                    }
-                }
-            case .closingAfterFlush:
-                // A peer that never reads its final response is not kept forever.
-                if now - connection.lastActivity > limits.requestTimeout { close(connection) }
-            case .lingering:
-                if now - connection.lingerStartedAt > Self.lingerSeconds { close(connection) }
-            case .closed:
-                break
+            let due = connection.lifecycle.deadline(now: now, readingHeaders: connection.parser.isReadingHeaders, timeouts: timeouts)
+            switch due {
+            case .none:
+                // A connection that has sent nothing becomes `silent` once its grace has passed.
+                if connection.state == .handshaking { updateStanding(connection) }
+                continue
+            case .close:
+                close(connection)
+                continue
+            case .requestTimeout:
+                respond(connection, with: errorResponse(status: 408, reason: "Request Timeout"), keepAlive: false)
+            case .handlerTimeout:
+                log.error("a request on connection \(connection.id) had no answer after \(Int(timeouts.handler)) s")
+                connection.requestSerial &+= 1
+                respond(connection, with: errorResponse(status: 500, reason: "Internal Server Error"), keepAlive: false)
+            }
+            flush(connection)
+            if connection.state != .closed {
+                updateInterest(connection)
+                updateStanding(connection)
             }
         }
     }
