@@ -75,6 +75,9 @@ public enum StatusCommand {
         } else {
             lines.append("replication: not configured (single region)")
         }
+        if let divergence = status["divergence"], divergence != .null {
+            lines.append("DIVERGED: \(text(divergence["facts"])) fact(s) about secrets this node does not hold; the first: \(text(divergence["first"]))")
+        }
         guard case .array(let logs)? = status["logs"] else { return lines.joined(separator: "\n") }
         for log in logs {
             let role = text(log["role"])

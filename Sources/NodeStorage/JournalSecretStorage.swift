@@ -36,6 +36,10 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
         var failed = false
         /// The sequence number of the newest queued write.
         var lastQueued: UInt64 = 0
+        /// Facts about a secret the state does not hold (the state has diverged from its log):
+        /// how many, and the first one's description.
+        var divergences = 0
+        var firstDivergence: String?
         /// Idempotent answers (no facts) waiting for the writes queued before them.
         var waiters: [(after: UInt64, answer: JSONValue, completion: @Sendable (Result<JSONValue, AWSError>) -> Void)] = []
     }
@@ -56,6 +60,8 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
     package init(journal: Journal, recovered: Recovered, epoch: UInt64, log: Logger) throws(RecoveryError) {
         var secrets = SecretState()
         var lsn: UInt64 = 0
+        var divergences = 0
+        var firstDivergence: String?
         if let snapshot = recovered.snapshot {
             switch SecretState.decode(snapshot.state) {
             case .success(let decoded): secrets = decoded
@@ -65,7 +71,11 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
         }
         for record in recovered.records {
             switch Self.facts(of: record) {
-            case .success(let facts): for fact in facts { secrets.apply(fact) }
+            case .success(let facts):
+                for fact in facts where !secrets.apply(fact) {
+                    divergences += 1
+                    if firstDivergence == nil { firstDivergence = Self.divergence(fact, lsn: record.lsn) }
+                }
             case .failure(let error): throw RecoveryError(description: "record at LSN \(record.lsn): \(error)")
             }
             lsn = record.lsn
@@ -73,8 +83,23 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
         self.journal = journal
         self.epoch = epoch
         self.log = log
-        state = Mutex(State(committed: secrets, committedLSN: lsn, pending: secrets))
+        var initial = State(committed: secrets, committedLSN: lsn, pending: secrets)
+        initial.divergences = divergences
+        initial.firstDivergence = firstDivergence
+        state = Mutex(initial)
+        if let firstDivergence { log.error("the state has diverged from its log: \(divergences) fact(s) about secrets it does not hold; the first: \(firstDivergence)") }
         commits = ConditionLock(lsn)
+    }
+
+    /// One fact about a secret the state does not hold, described for the operator (no value).
+    static func divergence(_ fact: Fact, lsn: UInt64) -> String {
+        "record \(lsn) has a fact (\(fact.kindName)) about \(fact.arn), which this node does not hold"
+    }
+
+    /// Facts about secrets the state did not hold since the node started (0 while the state
+    /// and its log agree), and the first of them: `strongroom status` shows them.
+    package var divergence: (count: Int, first: String?) {
+        state.withLock { ($0.divergences, $0.firstDivergence) }
     }
 
     /// A record's facts with their routes (a record from before replication has no routes).
@@ -165,7 +190,14 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
             state.inFlight -= 1
             switch result {
             case .success(let lsn):
-                for fact in facts { state.committed.apply(fact) }
+                for fact in facts where !state.committed.apply(fact) {
+                    state.divergences += 1
+                    if state.firstDivergence == nil {
+                        let text = Self.divergence(fact, lsn: lsn)
+                        state.firstDivergence = text
+                        log.error("the state has diverged from its log: \(text)")
+                    }
+                }
                 state.committedLSN = lsn
                 while let first = state.waiters.first, first.after <= sequence {
                     released.append((first.completion, .success(first.answer)))

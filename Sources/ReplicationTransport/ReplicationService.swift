@@ -223,7 +223,15 @@ package final class ReplicationService: Sendable {
                 (key: "lsn", value: .number(String(storage.committedLSN))),
                 (key: "subscribers", value: .array([])),
             ])])),
+            (key: "divergence", value: divergenceStatus(storage)),
         ])
+    }
+
+    /// Facts the node's state could not apply (it has diverged from its log): null while none.
+    package static func divergenceStatus(_ storage: JournalSecretStorage) -> JSONValue {
+        let (count, first) = storage.divergence
+        guard count > 0 else { return .null }
+        return .object([(key: "facts", value: .number(String(count))), (key: "first", value: first.map { .string($0) } ?? .null)])
     }
 
     /// The node's replication state, for `strongroom status`.
@@ -286,6 +294,7 @@ package final class ReplicationService: Sendable {
             (key: "role", value: .string("primary")),
             (key: "replication", value: .string(boundAddress.description)),
             (key: "logs", value: .array(held)),
+            (key: "divergence", value: Self.divergenceStatus(storage)),
         ])
     }
 }

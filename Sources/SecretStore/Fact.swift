@@ -51,6 +51,11 @@ public enum Fact: Sendable, Hashable {
     /// Every replica of `sourceRegion` dropped (a snapshot catch-up follows with the copies).
     case replicasDropped(sourceRegion: String)
 
+    /// The fact's case name (e.g. `versionAdded`), for messages: never its values.
+    public var kindName: String {
+        Mirror(reflecting: self).children.first?.label ?? "\(self)"
+    }
+
     /// The secret the fact is about; "" for the facts about a replication source.
     public var arn: String {
         switch self {

@@ -42,9 +42,14 @@ public struct SecretState: Sendable, Equatable {
         names[NameKey(accountId: accountId, name: name)]
     }
 
-    /// Folds one decided fact into the state. No validation: a fact about a secret that is not
-    /// here (impossible when replaying a log from its start) changes nothing.
-    public mutating func apply(_ fact: Fact) {
+    /// Folds one decided fact into the state. No validation: facts are decided against this
+    /// state (or, on a replica, translated by `intake`, which drops facts about secrets it does
+    /// not hold), so a fact about a secret that is not here means the state has diverged from
+    /// the log that decided it. It changes nothing, and the result says so: false. The caller
+    /// must not ignore that (the storage reports it, and `strongroom status` shows it).
+    @discardableResult
+    public mutating func apply(_ fact: Fact) -> Bool {
+        var held = true
         switch fact {
         case let .secretCreated(arn, name, accountId, description, kmsKeyId, tags, date):
             secrets[arn] = Secret(
@@ -52,29 +57,29 @@ public struct SecretState: Sendable, Equatable {
                 tags: tags, createdDate: date, lastChangedDate: date)
             names[NameKey(accountId: accountId, name: name)] = arn
         case let .versionAdded(arn, version, moves, date):
-            update(arn) { secret in
+            held = update(arn) { secret in
                 secret.versions.append(version)
                 Self.applyMoves(moves, to: &secret)
                 secret.lastChangedDate = date
             }
         case let .versionsRemoved(arn, ids):
-            update(arn) { secret in
+            held = update(arn) { secret in
                 let removed = Set(ids)
                 secret.versions.removeAll { removed.contains($0.versionId) }
             }
         case let .labelsMoved(arn, moves, date):
-            update(arn) { secret in
+            held = update(arn) { secret in
                 Self.applyMoves(moves, to: &secret)
                 secret.lastChangedDate = date
             }
         case let .metadataUpdated(arn, description, kmsKeyId, date):
-            update(arn) { secret in
+            held = update(arn) { secret in
                 if let description { secret.description = description }
                 if let kmsKeyId { secret.kmsKeyId = kmsKeyId }
                 secret.lastChangedDate = date
             }
         case let .valuesResealed(arn, values, date):
-            update(arn) { secret in
+            held = update(arn) { secret in
                 for value in values {
                     if let index = secret.versions.firstIndex(where: { $0.versionId == value.versionId }) {
                         secret.versions[index].sealed = value.sealed
@@ -83,41 +88,41 @@ public struct SecretState: Sendable, Equatable {
                 secret.lastChangedDate = date
             }
         case let .secretDeleted(arn, deletionDate):
-            update(arn) { $0.deletedDate = deletionDate }
+            held = update(arn) { $0.deletedDate = deletionDate }
         case let .secretRestored(arn, date):
-            update(arn) { secret in
+            held = update(arn) { secret in
                 secret.deletedDate = nil
                 secret.lastChangedDate = date
             }
         case let .secretPurged(arn):
             remove(arn)
         case let .tagsSet(arn, tags, date):
-            update(arn) { secret in
+            held = update(arn) { secret in
                 secret.tags = tags
                 secret.lastChangedDate = date
             }
         case let .policySet(arn, policy, date):
-            update(arn) { secret in
+            held = update(arn) { secret in
                 secret.resourcePolicy = policy
                 secret.lastChangedDate = date
             }
         case let .rotationSet(arn, rotation, date):
-            update(arn) { secret in
+            held = update(arn) { secret in
                 secret.rotation = rotation
                 secret.lastChangedDate = date
             }
         case let .secretAccessed(arn, day):
-            update(arn) { $0.lastAccessedDate = day }
+            held = update(arn) { $0.lastAccessedDate = day }
         case let .replicationSet(arn, replicas):
-            update(arn) { $0.replicas = replicas }
+            held = update(arn) { $0.replicas = replicas }
         case let .replicaSeeded(_, _, secret):
             // On the primary the secret is its own (not a replica): the copy changes nothing.
-            if let existing = secrets[secret.arn], !existing.isReplica { return }
+            if let existing = secrets[secret.arn], !existing.isReplica { return true }
             insert(secret)
         case let .replicaRemoved(arn, _):
             if secrets[arn]?.isReplica == true { remove(arn) }
         case let .replicaPromoted(arn, date):
-            update(arn) { secret in
+            held = update(arn) { secret in
                 secret.primaryRegion = nil
                 secret.replicas = []
                 secret.lastChangedDate = date
@@ -132,6 +137,7 @@ public struct SecretState: Sendable, Equatable {
         case let .replicasDropped(region):
             for arn in secrets.values.filter({ $0.primaryRegion == region }).map(\.arn) { remove(arn) }
         }
+        return held
     }
 
     /// Adds or replaces a secret (and its name).
@@ -152,11 +158,13 @@ public struct SecretState: Sendable, Equatable {
         }
     }
 
-    private mutating func update(_ arn: String, _ body: (inout Secret) -> Void) {
+    /// Changes the secret `arn` in place; false when there is none.
+    private mutating func update(_ arn: String, _ body: (inout Secret) -> Void) -> Bool {
         // In place: copying the secret out left its versions array shared, so every change
         // (a put appends a version) copied all of a secret's versions.
-        guard secrets[arn] != nil else { return }
+        guard secrets[arn] != nil else { return false }
         body(&secrets[arn]!)
+        return true
     }
 
     static func applyMoves(_ moves: [LabelMove], to secret: inout Secret) {

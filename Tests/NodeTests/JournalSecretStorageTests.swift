@@ -8,6 +8,7 @@ import Synchronization
 import Testing
 @testable import Logging
 @testable import NodeStorage
+@testable import ReplicationTransport
 @testable import Node
 @testable import SecretsAPI
 
@@ -131,6 +132,34 @@ import Testing
 
     /// Known values written, a snapshot taken, more written: no file of the data directory
     /// (segments, snapshot) holds any of the plaintexts.
+    /// A record about a secret the state does not hold (a log from another node, a bug in
+    /// replication) is not ignored: the storage counts it, names the first, and status shows it.
+    @Test func aFactAboutAMissingSecretIsReportedAsADivergence() async throws {
+        let directory = Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            let (journal, _) = try Journal.open(directory: directory + "/journal", storage: FileJournalStorage()) { _ in }
+            let gone = "arn:aws:secretsmanager:us-east-1:123456789012:secret:gone-AbCdEf"
+            _ = try await journal.append(type: JournalSecretStorage.decisionRecordType, epoch: 1,
+                                         payload: Fact.encode(list: [.secretDeleted(arn: gone, deletionDate: 0)]))
+            journal.close()
+        }
+        let opened = try Self.open(directory)
+        defer { opened.journal.close() }
+        let divergence = opened.storage.divergence
+        #expect(divergence.count == 1)
+        #expect(divergence.first == "record 1 has a fact (secretDeleted) about arn:aws:secretsmanager:us-east-1:123456789012:secret:gone-AbCdEf, which this node does not hold")
+        let status = ReplicationService.standaloneStatus(nodeId: "n", region: "us-east-1", storage: opened.storage, journal: opened.journal)
+        #expect(status["divergence"]?["facts"] == .number("1"))
+        // A healthy state says so with null.
+        let healthy = Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: healthy) }
+        let clean = try Self.open(healthy)
+        defer { clean.journal.close() }
+        #expect(clean.storage.divergence.count == 0)
+        #expect(ReplicationService.standaloneStatus(nodeId: "n", region: "us-east-1", storage: clean.storage, journal: clean.journal)["divergence"] == .null)
+    }
+
     @Test func noPlaintextInSegmentsOrSnapshots() throws {
         let directory = Self.directory()
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -2,6 +2,16 @@ import Testing
 import SecretStore
 
 @Suite struct SecretStateLifecycleTests {
+    @Test func aFactAboutASecretThatIsNotHereSaysSo() {
+        var state = SecretState()
+        let deleted = state.apply(.secretDeleted(arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:gone-AbCdEf", deletionDate: 0))
+        let tagged = state.apply(.tagsSet(arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:gone-AbCdEf", tags: [], date: 0))
+        #expect(!deleted && !tagged)
+        #expect(state.secrets.isEmpty)
+        let position = state.apply(.replicatedThrough(sourceRegion: "eu-west-1", epoch: 1, lsn: 1))
+        #expect(position)
+    }
+
     private func created(_ name: String = "app/db") -> (Harness, String) {
         var h = Harness()
         h.ok(.createSecret(name: name, clientRequestToken: token(1), description: nil, kmsKeyId: nil,
