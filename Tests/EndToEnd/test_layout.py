@@ -45,3 +45,32 @@ def test_each_kind_of_drift_is_caught():
 
     missing_row = checker.check(targets, imports, doc.replace("| `Low` | x | — |\n", ""))
     assert missing_row == ["docs/ARCHITECTURE.md's module table has no row for Low"]
+
+
+def load_conventions():
+    loader = importlib.machinery.SourceFileLoader("check_conventions", str(ROOT / "scripts" / "check-conventions"))
+    spec = importlib.util.spec_from_loader("check_conventions", loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+def test_the_code_follows_the_written_conventions():
+    result = subprocess.run([str(ROOT / "scripts" / "check-conventions")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_each_convention_is_checked():
+    checker = load_conventions()
+    good = "import Testing\n\nstruct A {}\n"
+    assert checker.check({"Sources/Node/A.swift": good}) == []
+    assert checker.check({"Sources/Node/A.swift": "struct A {}"}) == ["Sources/Node/A.swift:1: no newline at the end of the file"]
+    assert checker.check({"Sources/Node/A.swift": "\tlet x = 1\n"}) == ["Sources/Node/A.swift:1: a tab"]
+    assert checker.check({"Sources/Node/A.swift": "let x = 1 \n"}) == ["Sources/Node/A.swift:1: trailing white space"]
+    assert checker.check({"Sources/JSON/A.swift": "import Foundation\n"}) == ["Sources/JSON/A.swift:1: the pure module JSON imports Foundation"]
+    assert checker.check({"Sources/Policy/A.swift": "func f() { print(1) }\n"}) == ["Sources/Policy/A.swift:1: the pure module Policy prints"]
+    assert checker.check({"Sources/Node/A.swift": "final class A: @unchecked Sendable {}\n"}) == [
+        "Sources/Node/A.swift:1: @unchecked Sendable without a '// Safety:' comment saying why it holds"]
+    assert checker.check({"Sources/Node/A.swift": "// Safety: one thread only.\nfinal class A: @unchecked Sendable {}\n"}) == []
+    assert checker.check({"Sources/Node/A.swift": "// TODO: later\n"}) == ["Sources/Node/A.swift:1: TODO left in the code; file an issue instead"]
+    assert checker.check({"Sources/Node/A.swift": "\n" * 801}) == ["Sources/Node/A.swift:1: 801 lines; split it (at most 800)"]
