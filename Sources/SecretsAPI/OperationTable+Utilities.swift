@@ -1,4 +1,5 @@
 public import JSON
+import AWSProtocol
 extension OperationTable {
     /// Operations that touch no secret: `GetRandomPassword`.
     mutating func registerUtilities() {

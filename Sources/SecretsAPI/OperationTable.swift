@@ -3,6 +3,7 @@ public import Cryptography
 public import Foundation
 public import Policy
 import SecretStore
+public import AWSProtocol
 
 /// What an operation handler gets besides its input: who is calling, where, when, and the
 /// node's randomness.

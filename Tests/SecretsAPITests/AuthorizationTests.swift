@@ -5,6 +5,7 @@ import SecretStore
 import Synchronization
 import Testing
 @testable import SecretsAPI
+import SigV4
 
 /// The service's authorization, sessions and audit records, through signed requests against a
 /// `MemorySecretStorage`: two accounts, an admin and a reader in the first, an admin in the
