@@ -45,7 +45,7 @@ let package = Package(
         ),
         .target(
             name: "TLS",
-            dependencies: ["COpenSSL", "COpenSSLShims", "Cryptography"],
+            dependencies: ["COpenSSL", "COpenSSLShims", "Cryptography", "Platform"],
             swiftSettings: swiftSettings
         ),
         .target(name: "HTTP1", swiftSettings: swiftSettings),
