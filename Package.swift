@@ -21,7 +21,7 @@ let package = Package(
         .library(name: "HTTP1", targets: ["HTTP1"]),
         .library(name: "JSON", targets: ["JSON"]),
         .library(name: "Policy", targets: ["Policy"]),
-        .library(name: "SecretsAPI", targets: ["SecretsAPI"]),
+        .library(name: "SigV4", targets: ["SigV4"]),
         .library(name: "Journal", targets: ["Journal"]),
         .library(name: "Replication", targets: ["Replication"]),
         .library(name: "Audit", targets: ["Audit"]),
@@ -45,7 +45,7 @@ let package = Package(
         ),
         .target(
             name: "TLS",
-            dependencies: ["COpenSSL", "COpenSSLShims", "Cryptography"],
+            dependencies: ["COpenSSL", "COpenSSLShims", "Cryptography", "Platform"],
             swiftSettings: swiftSettings
         ),
         .target(name: "HTTP1", swiftSettings: swiftSettings),
@@ -59,7 +59,16 @@ let package = Package(
         .target(name: "JSON", swiftSettings: swiftSettings),
         .target(name: "Policy", dependencies: ["JSON"], swiftSettings: swiftSettings),
         .target(name: "Audit", dependencies: ["JSON", "Cryptography", "Platform"], swiftSettings: swiftSettings),
-        .target(name: "SecretsAPI", dependencies: ["Cryptography", "SecretStore", "JSON", "Policy"], swiftSettings: swiftSettings),
+        // AWS's wire vocabulary, pure: the request and response as the HTTP layer hands them over,
+        // AWS errors in the JSON 1.1 error shape, SigV4's timestamps.
+        .target(name: "AWSProtocol", dependencies: ["JSON"], swiftSettings: swiftSettings),
+        // AWS Signature Version 4: signing, verification, the region a request is scoped to.
+        .target(name: "SigV4", dependencies: ["Cryptography", "AWSProtocol"], swiftSettings: swiftSettings),
+        .target(
+            name: "SecretsAPI",
+            dependencies: ["Cryptography", "SecretStore", "JSON", "Policy", "AWSProtocol", "SigV4"],
+            swiftSettings: swiftSettings
+        ),
         // The runtime, bottom up (docs/ARCHITECTURE.md has the picture).
         // The operational log: summarized, rate-limited, rotated.
         .target(name: "Logging", dependencies: ["Platform"], swiftSettings: swiftSettings),
@@ -79,19 +88,19 @@ let package = Package(
         // `strongroom front`: routes each request to its region's node by its SigV4 scope.
         .target(
             name: "Front",
-            dependencies: ["Platform", "TLS", "HTTP1", "JSON", "SecretsAPI", "Logging", "Admission", "Configuration", "Links"],
+            dependencies: ["Platform", "TLS", "HTTP1", "JSON", "AWSProtocol", "SigV4", "Logging", "Admission", "Configuration", "Links"],
             swiftSettings: swiftSettings
         ),
         // The secrets' storage on the region log, the purge of expired secrets, the audit sink.
         .target(
             name: "NodeStorage",
-            dependencies: ["Platform", "Journal", "SecretStore", "SecretsAPI", "Audit", "JSON", "Logging"],
+            dependencies: ["Platform", "Journal", "SecretStore", "SecretsAPI", "AWSProtocol", "Audit", "JSON", "Logging"],
             swiftSettings: swiftSettings
         ),
         // Log shipping between regions over mutual TLS: the source and replica services.
         .target(
             name: "ReplicationTransport",
-            dependencies: ["Platform", "TLS", "Journal", "Replication", "SecretStore", "SecretsAPI", "JSON", "Logging",
+            dependencies: ["Platform", "TLS", "Journal", "Replication", "SecretStore", "SecretsAPI", "AWSProtocol", "JSON", "Logging",
                            "Admission", "Configuration", "Links", "NodeStorage"],
             swiftSettings: swiftSettings
         ),
@@ -104,7 +113,7 @@ let package = Package(
         // A node: wires storage, the server, replication and the audit trail together; status.
         .target(
             name: "Node",
-            dependencies: ["Platform", "Cryptography", "TLS", "HTTP1", "SecretsAPI", "Journal", "JSON", "Audit", "Logging",
+            dependencies: ["Platform", "Cryptography", "TLS", "HTTP1", "SecretsAPI", "AWSProtocol", "SigV4", "Journal", "JSON", "Audit", "Logging",
                            "Configuration", "HTTPServer", "NodeStorage", "ReplicationTransport", "Links"],
             swiftSettings: swiftSettings
         ),
@@ -116,7 +125,7 @@ let package = Package(
         // The benchmark's load generator: closed-loop HTTP/1.1 (TLS, SigV4) with latency histograms.
         .target(
             name: "LoadGenerator",
-            dependencies: ["Platform", "TLS", "Cryptography", "SecretsAPI", "JSON", "HTTP1"],
+            dependencies: ["Platform", "TLS", "Cryptography", "AWSProtocol", "SigV4", "JSON", "HTTP1"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "strongroom-load", dependencies: ["LoadGenerator"], swiftSettings: swiftSettings),
@@ -163,19 +172,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "SecretsAPITests",
-            dependencies: ["SecretsAPI", "Cryptography", "SecretStore", "JSON", "TestSupport"],
+            name: "SigV4Tests",
+            dependencies: ["SigV4", "AWSProtocol", "Cryptography", "TestSupport"],
             resources: [.copy("Regressions")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SecretsAPITests",
+            dependencies: ["SecretsAPI", "AWSProtocol", "SigV4", "Cryptography", "SecretStore", "JSON", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "LoadGeneratorTests",
-            dependencies: ["LoadGenerator", "Platform", "TLS", "Cryptography", "SecretsAPI", "HTTP1", "JSON", "TestSupport"],
+            dependencies: ["LoadGenerator", "Platform", "TLS", "Cryptography", "AWSProtocol", "SigV4", "HTTP1", "JSON", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "NodeTests",
-            dependencies: ["Node", "Platform", "TLS", "HTTP1", "SecretsAPI", "Cryptography", "Journal", "SecretStore", "JSON", "TestSupport",
+            dependencies: ["Node", "Platform", "TLS", "HTTP1", "SecretsAPI", "AWSProtocol", "SigV4", "Cryptography", "Journal", "SecretStore", "JSON", "TestSupport",
                            "Logging", "Admission", "Configuration", "Links", "HTTPServer", "Front", "NodeStorage",
                            "ReplicationTransport", "Provisioning"],
             swiftSettings: swiftSettings

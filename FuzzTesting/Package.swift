@@ -14,7 +14,7 @@ let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingL
 let drivers: [(target: String, product: String)] = [
     ("FuzzHTTP1", "HTTP1"),
     ("FuzzJSON", "JSON"),
-    ("FuzzSigV4", "SecretsAPI"),
+    ("FuzzSigV4", "SigV4"),
     ("FuzzPolicy", "Policy"),
     ("FuzzReplication", "Replication"),
     ("FuzzJournal", "Journal"),

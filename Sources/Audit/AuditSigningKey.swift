@@ -46,9 +46,8 @@ public enum AuditSigningKey {
             throw AuditError(.signingKey, path: path, errno: error.code, "\(path): cannot read the audit signing key: \(error)")
         }
         guard let mode else { throw AuditError(.signingKey, path: path, "\(path): the audit signing key is missing") }
-        guard mode & 0o077 == 0 else {
-            let octal = String(mode, radix: 8)
-            throw AuditError(.signingKey, path: path, "\(path): the audit signing key has mode \(octal); it must be 0600 (chmod 600 \(path))")
+        if let violation = Files.ownerOnlyViolation(mode: mode) {
+            throw AuditError(.signingKey, path: path, "\(path): the audit signing key \(violation) (chmod 600 \(path))")
         }
         let bytes: [UInt8]
         do {

@@ -1,12 +1,12 @@
 import HTTP1
 import Platform
-import SecretsAPI
 import Synchronization
 import TLS
 import Configuration
 package import Links
 import Admission
 import Logging
+import AWSProtocol
 
 /// One client connection of the front, run on its own thread: reads requests (with the node's
 /// parser and limits), sends each one's bytes unchanged to its region's node, and relays the

@@ -1,7 +1,8 @@
 import Foundation
 package import HTTP1
 import JSON
-package import SecretsAPI
+package import AWSProtocol
+import SigV4
 
 /// The front's decisions that need no socket: which region a request is for, and the answers it
 /// gives itself (AWS JSON errors, as a node gives them).
@@ -33,7 +34,7 @@ package enum FrontRouting {
             status: error.code.status,
             headers: [
                 (name: "x-amzn-RequestId", value: UUID().uuidString.lowercased()),
-                (name: "Content-Type", value: SecretsManagerService.contentType),
+                (name: "Content-Type", value: AWSJSON.contentType),
                 (name: "Date", value: HTTPDate.format(epochSeconds: Int(Date().timeIntervalSince1970))),
             ],
             body: error.body.serializedBytes()

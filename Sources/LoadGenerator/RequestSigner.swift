@@ -1,6 +1,7 @@
 import Cryptography
 import Foundation
-import SecretsAPI
+import AWSProtocol
+import SigV4
 
 /// SigV4 for the generator's AWS JSON 1.1 calls: `POST /` with exactly the headers Host,
 /// Content-Type, X-Amz-Target and X-Amz-Date, all signed.

@@ -3,6 +3,7 @@ import HTTP1
 import Platform
 import SecretsAPI
 import HTTPServer
+import AWSProtocol
 
 /// Bridges the HTTP server to the Secrets Manager service: one HTTP request in, one AWS JSON
 /// response out. Reads answer on the event loop's thread; writes answer from the journal's writer

@@ -236,8 +236,8 @@ public final class Node: Sendable {
             throw StartupError("\(path): cannot read the \(what): \(error.message)")
         }
         guard let mode else { throw StartupError("\(path): the \(what) does not exist") }
-        if mode & 0o077 != 0 {
-            throw StartupError("\(path): the \(what) is accessible by group or others (mode \(String(mode, radix: 8))); it must be 0600")
+        if let violation = Files.ownerOnlyViolation(mode: mode) {
+            throw StartupError("\(path): the \(what) \(violation)")
         }
     }
 

@@ -6,6 +6,8 @@ public import Platform
 import SecretsAPI
 import TLS
 import Links
+import AWSProtocol
+import SigV4
 
 /// The client of `strongroom status`: one SigV4-signed `Strongroom.GetNodeStatus` call over
 /// TLS to a node, answered with the node's status document (see `ReplicationService.status()`).

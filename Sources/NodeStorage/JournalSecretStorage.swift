@@ -5,6 +5,7 @@ package import SecretStore
 package import SecretsAPI
 import Synchronization
 package import Logging
+package import AWSProtocol
 
 /// The node's secrets: the state machine's state in memory, every change a record of the
 /// region log.

@@ -5,6 +5,7 @@ import SecretStore
 package import SecretsAPI
 import Synchronization
 package import Logging
+import AWSProtocol
 
 /// Purges secrets whose recovery window has passed: once at start, then every
 /// `intervalSeconds`. The purge is a write like any other (a `secretPurged` fact in the region

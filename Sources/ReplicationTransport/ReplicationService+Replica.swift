@@ -5,6 +5,7 @@ package import Platform
 import Replication
 package import SecretStore
 import SecretsAPI
+import AWSProtocol
 import Synchronization
 import TLS
 package import Configuration

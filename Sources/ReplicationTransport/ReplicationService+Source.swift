@@ -11,6 +11,7 @@ import Configuration
 package import Links
 import NodeStorage
 import Logging
+import AWSProtocol
 
 /// The source side: a subscriber from another region connects, proves who it is, and gets this
 /// region's log from its position on: the records routed to its region only, values in transfer

@@ -1,4 +1,5 @@
 public import JSON
+import AWSProtocol
 
 /// Where the service writes its audit records: one per request, allowed or denied.
 ///

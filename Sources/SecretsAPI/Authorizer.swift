@@ -3,6 +3,7 @@ import JSON
 public import Policy
 import SecretStore
 import Synchronization
+import AWSProtocol
 
 /// Authorization of Secrets Manager calls, the way IAM authorizes them: the caller's identity
 /// policies and the secret's resource policy, evaluated by the pure `Policy` module against the

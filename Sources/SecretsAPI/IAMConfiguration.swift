@@ -113,9 +113,10 @@ public struct IAMConfiguration: Sendable {
     public static let sessionKeyByteCount = 32
 
     public private(set) var accounts: [Account]
-    /// The cluster's administrators (principal ARNs): who may use the node's operator calls
-    /// (`strongroom status`, …). Being an admin grants nothing in Secrets Manager: secrets
-    /// follow the identity and resource policies like everyone else's.
+    /// The cluster's administrators (principal ARNs): the only callers of the node's operator
+    /// calls (`strongroom status`, …), and only where their policies allow the call too. Being
+    /// an admin grants nothing in Secrets Manager: secrets follow the identity and resource
+    /// policies like everyone else's.
     public private(set) var admins: [String]
     /// The key that signs and checks session credentials (`strongroom iam issue-session`). The
     /// same on every node, since the whole file is; nil when sessions are not configured.

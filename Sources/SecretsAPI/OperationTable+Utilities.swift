@@ -1,4 +1,5 @@
 public import JSON
+import AWSProtocol
 extension OperationTable {
     /// Operations that touch no secret: `GetRandomPassword`.
     mutating func registerUtilities() {
@@ -30,10 +31,11 @@ extension OperationTable {
 
 extension OperationTable {
     /// `Strongroom.GetNodeStatus`: the node's region, role and logs (`strongroom status`),
-    /// for callers allowed `strongroom:GetNodeStatus` (on resource `*`).
+    /// for the cluster's admins whose policies allow `strongroom:GetNodeStatus` (on resource
+    /// `*`).
     public mutating func registerNodeStatus(_ status: @escaping @Sendable () -> JSONValue) {
         register("GetNodeStatus") { context, _ throws(AWSError) in
-            try context.authorize("strongroom:GetNodeStatus", resource: "*", resourceAccount: context.principal.accountId)
+            try context.authorizeNodeOperation("strongroom:GetNodeStatus")
             return status()
         }
     }

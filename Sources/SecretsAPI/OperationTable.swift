@@ -3,6 +3,7 @@ public import Cryptography
 public import Foundation
 public import Policy
 import SecretStore
+public import AWSProtocol
 
 /// What an operation handler gets besides its input: who is calling, where, when, and the
 /// node's randomness.
@@ -43,6 +44,19 @@ public struct OperationContext: Sendable {
     /// IAM evaluates it on `*`, with identity policies only.
     func authorizeAction(_ action: String) throws(AWSError) {
         try authorize(action, resource: "*", resourceAccount: principal.accountId)
+    }
+
+    /// Authorizes one of the node's own operations (`strongroom:…`): the caller's policies must
+    /// allow it, as for any action, and the caller must be one of the IAM file's `admins`. The
+    /// list says who operates the cluster; a policy alone, which an account's own
+    /// administrator may write, cannot make someone an operator of the nodes. A role listed
+    /// there is an admin in each of its sessions. The refusal reads like IAM's for an action
+    /// without a resource (no `on resource:` part).
+    func authorizeNodeOperation(_ action: String) throws(AWSError) {
+        try authorizeAction(action)
+        guard identities.isAdmin(principal.arn) else {
+            throw AWSError(.notAuthorized, "User: \(caller.arn) is not authorized to perform: \(action) because it is not one of the cluster's admins")
+        }
     }
 }
 

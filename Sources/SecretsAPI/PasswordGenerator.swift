@@ -1,4 +1,5 @@
 public import Cryptography
+public import AWSProtocol
 
 /// `GetRandomPassword`'s generator: AWS's character classes and refusals, uniform draws.
 public struct PasswordGenerator: Sendable {

@@ -1,4 +1,5 @@
 import JSON
+import AWSProtocol
 /// Checks a decoded JSON body against an input shape of the service model, the way AWS's Coral
 /// frontend does, in its two layers:
 ///

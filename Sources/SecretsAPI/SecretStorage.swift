@@ -1,6 +1,7 @@
 public import JSON
 public import SecretStore
 import Synchronization
+public import AWSProtocol
 
 /// What a write decided: the facts to make durable and the answer to send once they are.
 public struct WriteDecision: Sendable {

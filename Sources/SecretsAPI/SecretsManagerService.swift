@@ -3,6 +3,8 @@ public import Cryptography
 public import Foundation
 import Dispatch
 import Synchronization
+public import AWSProtocol
+import SigV4
 
 /// The AWS Secrets Manager API of one node: AWS JSON 1.1 over `POST /`, SigV4, the service
 /// model's validation, and the operations of `OperationTable`.
@@ -14,7 +16,7 @@ import Synchronization
 /// before it reads or decides anything.
 public final class SecretsManagerService: Sendable {
     /// The JSON 1.1 media type of every answer.
-    public static let contentType = "application/x-amz-json-1.1"
+    public static let contentType = AWSJSON.contentType
 
     public let region: String
     private let random: any RandomSource

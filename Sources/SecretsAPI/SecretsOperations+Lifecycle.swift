@@ -1,5 +1,6 @@
 import JSON
 import SecretStore
+import AWSProtocol
 
 /// DeleteSecret and RestoreSecret.
 extension SecretsOperations {

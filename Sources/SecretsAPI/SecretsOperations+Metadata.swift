@@ -3,6 +3,7 @@ import Cryptography
 import Foundation
 import Policy
 import SecretStore
+import AWSProtocol
 
 /// DescribeSecret, ListSecrets, ListSecretVersionIds, TagResource, UntagResource, the
 /// resource-policy operations, RotateSecret and CancelRotateSecret (metadata only).

@@ -1,5 +1,6 @@
 import JSON
 import SecretStore
+import AWSProtocol
 
 /// ReplicateSecretToRegions, RemoveRegionsFromReplication and StopReplicationToReplica. The
 /// copies themselves travel with the region log (see `SecretState+Replication.swift`).

@@ -3,6 +3,7 @@ import Cryptography
 import Foundation
 import Policy
 import SecretStore
+public import AWSProtocol
 
 /// CreateSecret, PutSecretValue, UpdateSecret, UpdateSecretVersionStage, GetSecretValue,
 /// BatchGetSecretValue.

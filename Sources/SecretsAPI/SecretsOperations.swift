@@ -3,6 +3,7 @@ import Cryptography
 import Foundation
 public import SecretStore
 import Policy
+public import AWSProtocol
 
 /// The secrets operations of AWS Secrets Manager over a `SecretStorage`: JSON input to
 /// commands and queries of the pure core, sealing and opening values with `ValueSealer`, and

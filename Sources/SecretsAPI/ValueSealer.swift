@@ -1,5 +1,6 @@
 public import Cryptography
 public import SecretStore
+public import AWSProtocol
 
 /// Seals and opens version values with the node's keyring (the KMS stand-in), the one place
 /// where plaintext meets keys.

@@ -2,6 +2,7 @@ internal import COpenSSL
 internal import COpenSSLShims
 import Cryptography
 import Foundation
+import Platform
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -43,14 +44,8 @@ enum PEMLoader {
         guard status.st_mode & S_IFMT == S_IFREG else {
             throw TLSError(kind: .configuration, message: "cannot read \(origin.asSource): not a regular file")
         }
-        let permissions = status.st_mode & 0o7777
-        if requireOwnerOnly && permissions & 0o077 != 0 {
-            let mode = "0" + String(permissions, radix: 8)
-            let what = permissions & 0o044 != 0 ? "readable" : "accessible"
-            throw TLSError(
-                kind: .configuration,
-                message: "\(origin.asSource) is \(what) by group or others (mode \(mode)); it must be 0600"
-            )
+        if requireOwnerOnly, let violation = Files.ownerOnlyViolation(mode: UInt32(status.st_mode)) {
+            throw TLSError(kind: .configuration, message: "\(origin.asSource) \(violation)")
         }
         guard status.st_size <= maximumFileBytes else {
             throw TLSError(kind: .configuration, message: "\(origin.asSource) is larger than \(maximumFileBytes) bytes")

@@ -27,6 +27,6 @@ import Platform
         #expect(short?.code == .signingKey && short?.message.contains("16 bytes") == true)
         try Files.writeAtomically(Array(repeating: 1, count: 32), to: path, mode: 0o644)
         let open = #expect(throws: AuditError.self) { _ = try AuditSigningKey.load(path: path) }
-        #expect(open?.message.contains("mode 644") == true)
+        #expect(open?.message.contains("is readable by group or others (mode 0644); it must be 0600") == true)
     }
 }

@@ -2,9 +2,10 @@ import Cryptography
 import Foundation
 @testable import LoadGenerator
 import Platform
-import SecretsAPI
 import Testing
 import TestSupport
+import AWSProtocol
+import SigV4
 
 @Suite struct RequestSignerTests {
     static let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"

@@ -3,9 +3,10 @@ import Foundation
 import HTTP1
 import JSON
 import Platform
-import SecretsAPI
 import Synchronization
 import TLS
+import AWSProtocol
+import SigV4
 
 /// A small HTTP/1.1 server on 127.0.0.1 for end-to-end tests of the generator: one thread, one
 /// epoll loop, optional TLS, the project's own request parser, and configurable misbehaviour

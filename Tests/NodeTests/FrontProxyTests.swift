@@ -11,6 +11,7 @@ import TLS
 @testable import HTTPServer
 @testable import Links
 @testable import Logging
+import AWSProtocol
 
 /// The front proxy between a TLS client and two tiny TLS HTTP backends (the node's own
 /// HTTPServer with a handler that says which region it is), all on 127.0.0.1.

@@ -11,6 +11,8 @@ import Testing
 @testable import ReplicationTransport
 @testable import Node
 @testable import SecretsAPI
+import AWSProtocol
+import SigV4
 
 /// The journal-backed storage: pipelined writes, reads that see only durable writes, state
 /// rebuilt from the log (with and without a snapshot), and a failed append that takes every

@@ -41,6 +41,20 @@ import Platform
         #expect(try Files.permissions(of: dir + "/missing") == nil)
     }
 
+    /// Files that hold secrets: any group or other bit is refused, read or not, and the
+    /// message names what is wrong; the file type bits of a full `st_mode` are ignored.
+    @Test(arguments: [
+        (UInt32(0o600), nil), (0o400, nil), (0o700, nil), (0o100600, nil),
+        (0o644, "is readable by group or others (mode 0644); it must be 0600"),
+        (0o604, "is readable by group or others (mode 0604); it must be 0600"),
+        (0o620, "is accessible by group or others (mode 0620); it must be 0600"),
+        (0o601, "is accessible by group or others (mode 0601); it must be 0600"),
+        (0o100660, "is readable by group or others (mode 0660); it must be 0600"),
+    ] as [(UInt32, String?)])
+    func ownerOnlyRule(mode: UInt32, violation: String?) {
+        #expect(Files.ownerOnlyViolation(mode: mode) == violation)
+    }
+
     @Test func readContentsReadsWholeFilesUpToALimit() throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -5,6 +5,8 @@ import SecretStore
 import Synchronization
 import Testing
 @testable import SecretsAPI
+import SigV4
+import AWSProtocol
 
 /// The service's authorization, sessions and audit records, through signed requests against a
 /// `MemorySecretStorage`: two accounts, an admin and a reader in the first, an admin in the
@@ -95,6 +97,61 @@ import Testing
                                                         now: now, random: SeededRandomSource(seed: seed))
             let secret = String(decoding: issued.secretAccessKey.unsafeCopiedBytes, as: UTF8.self)
             return (User(accessKeyId: issued.accessKeyId, secret: secret), issued.sessionToken)
+        }
+    }
+
+    /// `Strongroom.GetNodeStatus` needs both a policy that allows it and a place in `admins`:
+    /// the list says who operates the cluster, the policy what each principal may do.
+    @Test(arguments: [
+        ("admin", "allows", nil),
+        ("operator", "allows", "because it is not one of the cluster's admins"),
+        ("admin", "denies", "because no identity-based policy allows the strongroom:GetNodeStatus action"),
+        ("app", "allows", nil),
+    ] as [(String, String, String?)])
+    func nodeOperationsAreForAdminsWhosePoliciesAllowThem(user: String, adminPolicy: String, refusal: String?) throws {
+        let allow = #"{"name": "ops", "document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "strongroom:*", "Resource": "*"}]}}"#
+        let iam = """
+        {"accounts": [{"accountId": "123456789012", "principals": [
+          {"type": "user", "name": "admin", "arn": "arn:aws:iam::123456789012:user/admin",
+           "accessKeys": [{"accessKeyId": "AKIAADMINOWNER000000", "secretAccessKey": "admin-secret"}],
+           "policies": [\(adminPolicy == "allows" ? allow : "")]},
+          {"type": "user", "name": "operator", "arn": "arn:aws:iam::123456789012:user/operator",
+           "accessKeys": [{"accessKeyId": "AKIAOPERATOR00000000", "secretAccessKey": "operator-secret"}], "policies": [\(allow)]},
+          {"type": "role", "name": "app", "arn": "arn:aws:iam::123456789012:role/app", "policies": [\(allow)]}]}],
+         "admins": ["arn:aws:iam::123456789012:user/admin", "arn:aws:iam::123456789012:role/app"],
+         "sessionSigningKey": "\(Data(Array(repeating: UInt8(7), count: 32)).base64EncodedString())"}
+        """
+        let configuration = try IAMConfiguration(json: Data(iam.utf8))
+        var operations = OperationTable.standard
+        operations.registerNodeStatus { .object([(key: "nodeId", value: .string("n1"))]) }
+        let service = SecretsManagerService(region: Fixture.region, identities: configuration, random: SeededRandomSource(seed: 3),
+                                            operations: operations)
+        var credentials = (accessKeyId: "AKIA\(user.uppercased())", secret: "\(user)-secret", token: String?.none)
+        if user == "admin" { credentials.accessKeyId = "AKIAADMINOWNER000000" }
+        if user == "operator" { credentials.accessKeyId = "AKIAOPERATOR00000000" }
+        if user == "app" {
+            // A role listed in `admins` is an admin in its sessions.
+            let issued = try configuration.issueSession(principalArn: "arn:aws:iam::123456789012:role/app", sessionName: "ops",
+                                                        durationSeconds: 3600, tags: [:], now: Fixture.now,
+                                                        random: SeededRandomSource(seed: 9))
+            credentials = (issued.accessKeyId, String(decoding: issued.secretAccessKey.unsafeCopiedBytes, as: UTF8.self),
+                           issued.sessionToken)
+        }
+        let request = SigV4.sign(
+            AWSRequest(method: "POST", path: "/", headers: [
+                (name: "Host", value: "127.0.0.1"), (name: "Content-Type", value: "application/x-amz-json-1.1"),
+                (name: "X-Amz-Target", value: "Strongroom.GetNodeStatus"),
+            ], body: Array("{}".utf8)),
+            accessKeyId: credentials.accessKeyId, secretAccessKey: SecureBytes(Array(credentials.secret.utf8)),
+            region: Fixture.region, service: "secretsmanager", now: Fixture.now, sessionToken: credentials.token)
+        let answer = try Answer(service.handle(request, now: Fixture.now))
+        if let refusal {
+            #expect(answer.type == "AccessDeniedException")
+            #expect(answer.message?.hasPrefix("User: arn:aws:iam::123456789012:user/\(user) is not authorized to perform: strongroom:GetNodeStatus because ") == true)
+            #expect(answer.message?.hasSuffix(refusal) == true, "\(answer.message ?? "")")
+        } else {
+            #expect(answer.status == 200)
+            #expect(answer.json["nodeId"] == .string("n1"))
         }
     }
 

@@ -2,6 +2,7 @@ import JSON
 import Foundation
 import Testing
 @testable import SecretsAPI
+import AWSProtocol
 
 @Suite struct JSONValueTests {
     func parse(_ text: String) throws(JSONParseError) -> JSONValue { try JSONValue.parse(Array(text.utf8)) }

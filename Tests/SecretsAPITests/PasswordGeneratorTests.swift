@@ -2,6 +2,7 @@ import Cryptography
 import Foundation
 import Testing
 @testable import SecretsAPI
+import AWSProtocol
 
 @Suite struct PasswordGeneratorTests {
     static let upper = Set(PasswordGenerator.uppercase)

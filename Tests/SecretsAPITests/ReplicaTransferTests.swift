@@ -2,6 +2,7 @@ import Cryptography
 import SecretStore
 import Testing
 @testable import SecretsAPI
+import AWSProtocol
 
 /// Values crossing regions: exported from one keyring in transfer form, imported under another
 /// region's key, opened there with the ARN they were sealed under, and nowhere else.

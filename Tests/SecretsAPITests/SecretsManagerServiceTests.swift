@@ -3,6 +3,7 @@ import Cryptography
 import Foundation
 import Testing
 @testable import SecretsAPI
+import AWSProtocol
 
 @Suite struct SecretsManagerServiceTests {
     func answer(_ request: AWSRequest, now: Date = Fixture.now, service: SecretsManagerService? = nil) throws -> (AWSResponse, Answer) {

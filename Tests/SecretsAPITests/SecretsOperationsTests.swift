@@ -3,6 +3,7 @@ import Cryptography
 import Foundation
 import SecretStore
 import Testing
+import AWSProtocol
 @testable import SecretsAPI
 
 /// The secrets operations end to end inside the service (signed JSON in, JSON out) over an

@@ -1,6 +1,6 @@
 import CFuzzerDriver
 import Glibc
-import SecretsAPI
+import SigV4
 
 /// One input, a request to verify, and to sign and verify, to `SigV4Fuzz.run`, which traps on a finding; libFuzzer
 /// then saves the input as `crash-*`.

@@ -2,7 +2,8 @@ import Cryptography
 import Foundation
 import Testing
 import TestSupport
-@testable import SecretsAPI
+import AWSProtocol
+@testable import SigV4
 
 /// Replays the SigV4 fuzz target's past findings and committed corpus (scripts/fuzz sigv4 grows
 /// it) through ``SigV4Fuzz/run(_:)``, which traps when a property breaks, and checks that the

@@ -1,7 +1,8 @@
 import Cryptography
 import Foundation
 import Testing
-@testable import SecretsAPI
+import AWSProtocol
+@testable import SigV4
 
 @Suite struct SigV4TestSuiteTests {
     static let secret = SecureBytes(Array(SigV4TestSuite.secretAccessKey.utf8))

@@ -1,3 +1,4 @@
+public import AWSProtocol
 import Cryptography
 public import Foundation
 

@@ -41,10 +41,10 @@ public struct AWSRequest: Sendable {
 
     /// Header names compared ASCII-case-insensitively, without building lower-cased copies
     /// (this runs several times per request).
-    static func sameName(_ a: String, _ b: String) -> Bool { equalIgnoringASCIICase(a.utf8, b.utf8) }
+    package static func sameName(_ a: String, _ b: String) -> Bool { equalIgnoringASCIICase(a.utf8, b.utf8) }
 
     /// Whether two UTF-8 texts are equal with ASCII letters compared case-insensitively.
-    static func equalIgnoringASCIICase(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
+    package static func equalIgnoringASCIICase(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
         guard a.count == b.count else { return false }
         return zip(a, b).allSatisfy { x, y in
             x == y || (x | 0x20 == y | 0x20 && (0x61...0x7A).contains(x | 0x20))

@@ -1,3 +1,4 @@
+public import AWSProtocol
 public import Cryptography
 public import Foundation
 
