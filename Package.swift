@@ -108,6 +108,8 @@ let package = Package(
                            "Configuration", "HTTPServer", "NodeStorage", "ReplicationTransport", "Links"],
             swiftSettings: swiftSettings
         ),
+        // One command-line syntax for every command (pure): options, usage, help.
+        .target(name: "ArgumentParsing", swiftSettings: swiftSettings),
         .executableTarget(
             name: "strongroom",
             dependencies: ["Node", "Platform", "Audit", "Front", "Provisioning", "Configuration", "Logging"],
@@ -173,6 +175,7 @@ let package = Package(
             dependencies: ["LoadGenerator", "Platform", "TLS", "Cryptography", "SecretsAPI", "HTTP1", "JSON", "TestSupport"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "ArgumentParsingTests", dependencies: ["ArgumentParsing"], swiftSettings: swiftSettings),
         .testTarget(
             name: "NodeTests",
             dependencies: ["Node", "Platform", "TLS", "HTTP1", "SecretsAPI", "Cryptography", "Journal", "SecretStore", "JSON", "TestSupport",
