@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "Logging", dependencies: ["Platform"], swiftSettings: swiftSettings),
         // Which connection to give up for a new one (pure).
         .target(name: "Admission", swiftSettings: swiftSettings),
-        // The node's and the front's configuration files and flags, and node identities.
+        // The node's configuration file, the front's settings, and node identities.
         .target(name: "Configuration", dependencies: ["Platform", "Journal", "TLS", "Logging"], swiftSettings: swiftSettings),
         // TLS byte streams between processes with deadlines, mutual TLS, and thread-per-connection
         // acceptance with admission.
@@ -110,11 +110,13 @@ let package = Package(
         ),
         // One command-line syntax for every command (pure): options, usage, help.
         .target(name: "ArgumentParsing", swiftSettings: swiftSettings),
-        .executableTarget(
-            name: "strongroom",
-            dependencies: ["Node", "Platform", "Audit", "Front", "Provisioning", "Configuration", "Logging"],
+        // Every `strongroom` command: its syntax, the reading of its options, and its run.
+        .target(
+            name: "Commands",
+            dependencies: ["ArgumentParsing", "Node", "Platform", "Audit", "Front", "Provisioning", "Configuration", "Logging"],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(name: "strongroom", dependencies: ["Commands"], swiftSettings: swiftSettings),
         // The benchmark's load generator: closed-loop HTTP/1.1 (TLS, SigV4) with latency histograms.
         .target(
             name: "LoadGenerator",
@@ -176,6 +178,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "ArgumentParsingTests", dependencies: ["ArgumentParsing"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CommandsTests",
+            dependencies: ["Commands", "ArgumentParsing", "Configuration", "Platform"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "NodeTests",
             dependencies: ["Node", "Platform", "TLS", "HTTP1", "SecretsAPI", "Cryptography", "Journal", "SecretStore", "JSON", "TestSupport",
