@@ -74,7 +74,7 @@ let package = Package(
         .target(name: "Logging", dependencies: ["Platform"], swiftSettings: swiftSettings),
         // Which connection to give up for a new one (pure).
         .target(name: "Admission", swiftSettings: swiftSettings),
-        // The node's and the front's configuration files and flags, and node identities.
+        // The node's configuration file, the front's settings, and node identities.
         .target(name: "Configuration", dependencies: ["Platform", "Journal", "TLS", "Logging"], swiftSettings: swiftSettings),
         // TLS byte streams between processes with deadlines, mutual TLS, and thread-per-connection
         // acceptance with admission.
@@ -117,11 +117,15 @@ let package = Package(
                            "Configuration", "HTTPServer", "NodeStorage", "ReplicationTransport", "Links"],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(
-            name: "strongroom",
-            dependencies: ["Node", "Platform", "Audit", "Front", "Provisioning", "Configuration", "Logging"],
+        // One command-line syntax for every command (pure): options, usage, help.
+        .target(name: "ArgumentParsing", swiftSettings: swiftSettings),
+        // Every `strongroom` command: its syntax, the reading of its options, and its run.
+        .target(
+            name: "Commands",
+            dependencies: ["ArgumentParsing", "Node", "Platform", "Audit", "Front", "Provisioning", "Configuration", "Logging"],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(name: "strongroom", dependencies: ["Commands"], swiftSettings: swiftSettings),
         // The benchmark's load generator: closed-loop HTTP/1.1 (TLS, SigV4) with latency histograms.
         .target(
             name: "LoadGenerator",
@@ -185,6 +189,12 @@ let package = Package(
         .testTarget(
             name: "LoadGeneratorTests",
             dependencies: ["LoadGenerator", "Platform", "TLS", "Cryptography", "AWSProtocol", "SigV4", "HTTP1", "JSON", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "ArgumentParsingTests", dependencies: ["ArgumentParsing"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CommandsTests",
+            dependencies: ["Commands", "ArgumentParsing", "Configuration", "Platform"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -46,61 +46,35 @@ public struct FrontConfiguration: Sendable {
         }()
     }
 
-    /// The usage lines of `strongroom front`.
-    public static let usage = """
-          strongroom front --listen HOST:PORT --certificate FILE --private-key FILE --ca FILE
-                           --route REGION=HOST:PORT [--route REGION=HOST:PORT]... [--max-connections N]
-                           [--limit NAME=VALUE]...
-              Run the front proxy: HTTPS on HOST:PORT with the given certificate and key; each
-              request goes, bytes unchanged, to the node of the region its SigV4 credential scope
-              names (over HTTPS, trusting only the CA in --ca), and the node's answer comes back.
-              A request naming no known region is answered 400; an unreachable node, 503.
-              --limit sets one of a node's "limits" (e.g. silentTimeoutSeconds=3,
-              maxUnfinishedConnections=1024, maxUnfinishedPerAddress=256, logMaxBytes=67108864).
-              Runs until SIGTERM or SIGINT.
-        """
-
-    /// Parses the arguments after `front`.
-    /// - Throws: `Problem` naming the first unknown, missing, repeated or malformed option.
-    public static func parse(arguments: [String]) throws(Problem) -> FrontConfiguration {
-        var single: [String: String] = [:]
-        var routes: [String: SocketAddress] = [:]
+    /// Reads the values of `strongroom front`'s options (the command line's syntax is the
+    /// `Commands` module's): `routes` are the `--route REGION=HOST:PORT` values, `limits` the
+    /// `--limit NAME=NUMBER` values, each in the order given.
+    /// - Throws: `Problem` naming the first malformed value, or a region or limit given twice.
+    public static func parse(
+        listen listenText: String, certificateFile: String, privateKeyFile: String, caFile: String,
+        routes routeTexts: [String], maxConnections: String?, limits limitTexts: [String]
+    ) throws(Problem) -> FrontConfiguration {
         var limitSettings: [String: Any] = [:]
-        var rest = arguments[...]
-        let names: Set = ["--listen", "--certificate", "--private-key", "--ca", "--route", "--max-connections", "--limit"]
-        while let flag = rest.popFirst() {
-            guard names.contains(flag) else { throw Problem("unknown option '\(flag)'") }
-            guard let value = rest.popFirst(), !value.hasPrefix("--") else { throw Problem("\(flag) needs a value") }
-            if flag == "--limit" {
-                guard let equals = value.firstIndex(of: "="), let number = Double(value[value.index(after: equals)...]) else {
-                    throw Problem("--limit takes NAME=NUMBER, got '\(value)'")
-                }
-                let name = String(value[..<equals])
-                guard limitSettings[name] == nil else { throw Problem("--limit: \(name) is given twice") }
-                limitSettings[name] = NSNumber(value: number)
-                continue
+        for value in limitTexts {
+            guard let equals = value.firstIndex(of: "="), let number = Double(value[value.index(after: equals)...]) else {
+                throw Problem("--limit takes NAME=NUMBER, got '\(value)'")
             }
-            if flag == "--route" {
-                let (region, address) = try parseRoute(value)
-                guard routes[region] == nil else { throw Problem("--route: region \(region) is given twice") }
-                routes[region] = address
-                continue
-            }
-            guard single[flag] == nil else { throw Problem("\(flag) is given twice") }
-            single[flag] = value
+            let name = String(value[..<equals])
+            guard limitSettings[name] == nil else { throw Problem("--limit: \(name) is given twice") }
+            limitSettings[name] = NSNumber(value: number)
         }
-        func required(_ flag: String) throws(Problem) -> String {
-            guard let value = single[flag] else { throw Problem("front needs \(flag)") }
-            return value
+        var routes: [String: SocketAddress] = [:]
+        for value in routeTexts {
+            let (region, address) = try parseRoute(value)
+            guard routes[region] == nil else { throw Problem("--route: region \(region) is given twice") }
+            routes[region] = address
         }
-        let listenText = try required("--listen")
         guard let listen = SocketAddress(listenText) else {
             throw Problem("--listen: '\(listenText)' is not HOST:PORT with an IP address (or localhost)")
         }
         guard !routes.isEmpty else { throw Problem("front needs at least one --route REGION=HOST:PORT") }
         var configuration = FrontConfiguration(
-            listen: listen, certificateFile: try required("--certificate"), privateKeyFile: try required("--private-key"),
-            caFile: try required("--ca"), routes: routes
+            listen: listen, certificateFile: certificateFile, privateKeyFile: privateKeyFile, caFile: caFile, routes: routes
         )
         if !limitSettings.isEmpty {
             if limitSettings["maxConnections"] == nil { limitSettings["maxConnections"] = NSNumber(value: Self.defaultMaxConnections) }
@@ -110,7 +84,7 @@ public struct FrontConfiguration: Sendable {
                 throw Problem("--limit: \(error.message)")
             }
         }
-        if let text = single["--max-connections"] {
+        if let text = maxConnections {
             guard let count = Int(text), (1...100_000).contains(count) else {
                 throw Problem("--max-connections takes a whole number from 1 to 100000, got '\(text)'")
             }

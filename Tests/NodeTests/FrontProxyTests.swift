@@ -210,11 +210,11 @@ import AWSProtocol
         }
     }
 
-    @Test func theCommandLineIsParsed() throws {
-        let configuration = try FrontConfiguration.parse(arguments: [
-            "--listen", "127.0.0.1:8443", "--certificate", "f.pem", "--private-key", "f.key", "--ca", "ca.pem",
-            "--route", "us-east-1=127.0.0.1:7001", "--route", "eu-west-1=localhost:7002", "--max-connections", "64",
-        ])
+    /// The option values of `strongroom front` (its syntax is tested in CommandsTests).
+    @Test func theOptionValuesAreRead() throws {
+        let configuration = try FrontConfiguration.parse(
+            listen: "127.0.0.1:8443", certificateFile: "f.pem", privateKeyFile: "f.key", caFile: "ca.pem",
+            routes: ["us-east-1=127.0.0.1:7001", "eu-west-1=localhost:7002"], maxConnections: "64", limits: ["silentTimeoutSeconds=3"])
         #expect(configuration.listen == SocketAddress("127.0.0.1:8443"))
         #expect(configuration.routes == ["us-east-1": SocketAddress("127.0.0.1:7001")!, "eu-west-1": SocketAddress("127.0.0.1:7002")!])
         #expect(configuration.limits.maxConnections == 64)
@@ -222,17 +222,19 @@ import AWSProtocol
     }
 
     @Test(arguments: [
-        ["--listen", "127.0.0.1:8443", "--certificate", "f", "--private-key", "k", "--ca", "c"],
-        ["--listen", "127.0.0.1:8443", "--certificate", "f", "--private-key", "k", "--route", "a=127.0.0.1:1"],
-        ["--listen", "nowhere", "--certificate", "f", "--private-key", "k", "--ca", "c", "--route", "a=127.0.0.1:1"],
-        ["--listen", "127.0.0.1:1", "--certificate", "f", "--private-key", "k", "--ca", "c", "--route", "a"],
-        ["--listen", "127.0.0.1:1", "--certificate", "f", "--private-key", "k", "--ca", "c", "--route", "a/b=127.0.0.1:1"],
-        ["--listen", "127.0.0.1:1", "--certificate", "f", "--private-key", "k", "--ca", "c", "--route", "a=127.0.0.1:1", "--route", "a=127.0.0.1:2"],
-        ["--listen", "127.0.0.1:1", "--certificate", "f", "--private-key", "k", "--ca", "c", "--route", "a=127.0.0.1:1", "--bogus", "1"],
-        ["--listen", "127.0.0.1:1", "--certificate", "f", "--private-key", "k", "--ca", "c", "--route", "a=127.0.0.1:1", "--max-connections", "0"],
-        ["--listen"],
-    ])
-    func badCommandLinesAreProblems(arguments: [String]) {
-        #expect(throws: FrontConfiguration.Problem.self) { try FrontConfiguration.parse(arguments: arguments) }
+        ("127.0.0.1:8443", [], nil, []),
+        ("nowhere", ["a=127.0.0.1:1"], nil, []),
+        ("127.0.0.1:1", ["a"], nil, []),
+        ("127.0.0.1:1", ["a/b=127.0.0.1:1"], nil, []),
+        ("127.0.0.1:1", ["a=127.0.0.1:1", "a=127.0.0.1:2"], nil, []),
+        ("127.0.0.1:1", ["a=127.0.0.1:1"], "0", []),
+        ("127.0.0.1:1", ["a=127.0.0.1:1"], nil, ["silentTimeoutSeconds"]),
+        ("127.0.0.1:1", ["a=127.0.0.1:1"], nil, ["silentTimeoutSeconds=3", "silentTimeoutSeconds=4"]),
+    ] as [(String, [String], String?, [String])])
+    func badOptionValuesAreProblems(listen: String, routes: [String], maxConnections: String?, limits: [String]) {
+        #expect(throws: FrontConfiguration.Problem.self) {
+            try FrontConfiguration.parse(listen: listen, certificateFile: "f", privateKeyFile: "k", caFile: "c",
+                                         routes: routes, maxConnections: maxConnections, limits: limits)
+        }
     }
 }

@@ -1,0 +1,36 @@
+import ArgumentParsing
+import Foundation
+import Node
+
+extension Strongroom {
+    /// `strongroom status`: a node's region, role, and each log's replication state.
+    struct Status: StrongroomCommand {
+        static let syntax = Strongroom.syntax(
+            ["status"], [.value("--endpoint", "URL", required: true), .flag("--json"), .value("--ca-bundle", "FILE"), .value("--region", "R")], """
+            Ask the node at URL (https://HOST:PORT) for its region, role, replication address and
+            logs: per subscriber its acked LSN, lag and link; per replica log its source, applied
+            and source LSN, lag, link and last error. A summary, or the node's JSON with --json.
+            Signed with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) for region
+            R (default AWS_REGION, AWS_DEFAULT_REGION, else \(StatusCommand.defaultRegion)), trusting FILE (default
+            AWS_CA_BUNDLE); the caller needs strongroom:GetNodeStatus. Exit 1 when the node cannot
+            be reached or answers with an error (its __type and message on standard error).
+            """)
+
+        var endpoint: String
+        var caBundle: String?
+        var region: String?
+        var json: Bool
+
+        init(_ arguments: ParsedArguments) throws(UsageError) {
+            endpoint = arguments.value("--endpoint") ?? ""
+            caBundle = arguments.value("--ca-bundle")
+            region = arguments.value("--region")
+            json = arguments.has("--json")
+        }
+
+        func run(_ console: Console) -> Int32 {
+            StatusCommand.run(endpoint: endpoint, caBundle: caBundle, region: region, json: json, environment: console.environment,
+                              now: Date(), print: console.say, error: console.warn)
+        }
+    }
+}
