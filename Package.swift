@@ -48,7 +48,9 @@ let package = Package(
             dependencies: ["COpenSSL", "COpenSSLShims", "Cryptography", "Platform"],
             swiftSettings: swiftSettings
         ),
-        .target(name: "HTTP1", swiftSettings: swiftSettings),
+        // SplitMix64, the one seeded generator (fuzz entry points, randomized tests).
+        .target(name: "SeededRandom", swiftSettings: swiftSettings),
+        .target(name: "HTTP1", dependencies: ["SeededRandom"], swiftSettings: swiftSettings),
         // CRC32C, the checksum of every frame on disk and on the wire (pure; the CPU's CRC32
         // instruction through CSystemShims where it has one).
         .target(name: "Checksum", dependencies: ["CSystemShims"], swiftSettings: swiftSettings),
@@ -137,7 +139,7 @@ let package = Package(
         .executableTarget(name: "JournalHarness", dependencies: ["Journal", "Platform"], swiftSettings: swiftSettings),
 
         // Helpers shared by the test targets (seeded generators).
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .target(name: "TestSupport", dependencies: ["SeededRandom"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
 
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], swiftSettings: swiftSettings),
         .testTarget(name: "ChecksumTests", dependencies: ["Checksum", "TestSupport"], swiftSettings: swiftSettings),

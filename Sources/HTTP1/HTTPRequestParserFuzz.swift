@@ -1,3 +1,4 @@
+import SeededRandom
 /// Fuzz entry point for ``HTTPRequestParser``, for a libFuzzer harness and for replaying the
 /// regression corpus in the tests.
 ///
