@@ -90,3 +90,56 @@ extension Errno {
     /// kernel or sandbox that lacks the system call.
     public var isNotSupported: Bool { code == EOPNOTSUPP || code == ENOSYS }
 }
+
+extension Files {
+    /// Why `readSmallRegularFile` could not give a file's bytes.
+    public enum SmallFileFailure: Error, Sendable, Equatable {
+        /// A system call failed (the file is missing, unreadable, …).
+        case system(Errno)
+        /// The path names something other than a regular file.
+        case notRegular
+        /// Group or others may access it; the text says how (see `ownerOnlyViolation`).
+        case notOwnerOnly(String)
+        /// It is larger than the limit.
+        case tooLarge(limit: Int)
+    }
+
+    /// The bytes of a small regular file (a certificate, a key, a configuration). With
+    /// `requireOwnerOnly` a file that group or others may access is refused; the mode is
+    /// checked on the opened descriptor, so the file checked is the file read. A file that
+    /// shrinks while it is read gives what is there.
+    public static func readSmallRegularFile(_ path: String, limit: Int, requireOwnerOnly: Bool) throws(SmallFileFailure) -> [UInt8] {
+        precondition(limit >= 0, "negative limit")
+        let raw: Int32
+        do {
+            raw = try systemCall("open \(path)") { open(path, O_RDONLY | O_CLOEXEC) }
+        } catch {
+            throw .system(error)
+        }
+        let fd = FileDescriptor(owning: raw)
+        var info = stat()
+        do {
+            _ = try systemCall("fstat \(path)") { fstat(raw, &info) }
+        } catch {
+            throw .system(error)
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw .notRegular }
+        if requireOwnerOnly, let violation = ownerOnlyViolation(mode: UInt32(info.st_mode)) { throw .notOwnerOnly(violation) }
+        guard Int(info.st_size) <= limit else { throw .tooLarge(limit: limit) }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        var filled = 0
+        while filled < bytes.count {
+            let n: Int
+            do {
+                n = try systemCall("read \(path)") { bytes.withUnsafeMutableBytes { Glibc.read(raw, $0.baseAddress! + filled, $0.count - filled) } }
+            } catch {
+                throw .system(error)
+            }
+            if n == 0 { break }
+            filled += n
+        }
+        fd.close()
+        bytes.removeLast(bytes.count - filled)
+        return bytes
+    }
+}

@@ -196,3 +196,28 @@ public enum TCPSocket {
         }
     }
 }
+
+extension SocketAddress {
+    /// The text form of a raw IPv4 (4 bytes) or IPv6 (16 bytes) address, as inet_ntop(3) writes
+    /// it (`127.0.0.1`, `::1`); nil for any other length. For addresses read out of certificates.
+    public static func text(ofRawAddress bytes: [UInt8]) -> String? {
+        let family: Int32
+        switch bytes.count {
+        case 4: family = AF_INET
+        case 16: family = AF_INET6
+        default: return nil
+        }
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        let ok = bytes.withUnsafeBytes { raw in inet_ntop(family, raw.baseAddress, &text, socklen_t(text.count)) }
+        guard ok != nil else { return nil }
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+extension SocketAddress {
+    /// Whether `text` is an IPv4 or IPv6 address literal (inet_pton(3) accepts it).
+    public static func isIPLiteral(_ text: String) -> Bool {
+        var scratch = [UInt8](repeating: 0, count: 16)
+        return inet_pton(AF_INET, text, &scratch) == 1 || inet_pton(AF_INET6, text, &scratch) == 1
+    }
+}

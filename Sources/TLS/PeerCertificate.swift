@@ -2,9 +2,7 @@ public import Foundation
 internal import COpenSSL
 internal import COpenSSLShims
 import Cryptography
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// What this module reads out of a verified X.509 certificate: enough to identify a peer node or
 /// client in mutual TLS, and to warn before a certificate expires.
@@ -92,23 +90,18 @@ public struct PeerCertificate: Sendable, Hashable {
     /// Text form of a 4- or 16-byte iPAddress entry; nil for anything else (e.g. a name
     /// constraint's address/mask pair, which cannot appear in an end-entity SAN).
     static func ipText(_ bytes: [UInt8]) -> String? {
-        let family: Int32
-        switch bytes.count {
-        case 4: family = AF_INET
-        case 16: family = AF_INET6
-        default: return nil
-        }
-        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-        let ok = bytes.withUnsafeBytes { raw in inet_ntop(family, raw.baseAddress, &text, socklen_t(text.count)) }
-        guard ok != nil else { return nil }
-        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        SocketAddress.text(ofRawAddress: bytes)
     }
 
     /// An ASN1_TIME as a Date (whole seconds, UTC).
     static func date(_ time: UnsafePointer<ASN1_TIME>?) -> Date {
-        var parts = tm()
-        guard let time, ASN1_TIME_to_tm(time, &parts) == 1 else { return Date(timeIntervalSince1970: 0) }
-        return Date(timeIntervalSince1970: TimeInterval(timegm(&parts)))
+        // OpenSSL computes the difference from the epoch itself: no C library calendar needed.
+        var days: Int32 = 0
+        var seconds: Int32 = 0
+        guard let time, let epoch = ASN1_TIME_set(nil, 0) else { return Date(timeIntervalSince1970: 0) }
+        defer { ASN1_TIME_free(epoch) }
+        guard ASN1_TIME_diff(&days, &seconds, epoch, time) == 1 else { return Date(timeIntervalSince1970: 0) }
+        return Date(timeIntervalSince1970: TimeInterval(Int64(days) * 86_400 + Int64(seconds)))
     }
 
     private static func serial(_ x509: OpaquePointer) -> [UInt8] {

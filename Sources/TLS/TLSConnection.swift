@@ -1,9 +1,7 @@
 internal import COpenSSL
 internal import COpenSSLShims
 import Cryptography
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// What `TLSConnection.readPlaintext` produced.
 public enum TLSReadStatus: Sendable, Hashable {
@@ -343,8 +341,5 @@ public struct TLSConnection: ~Copyable {
         return ": certificate verification failed (\(String(cString: text)))"
     }
 
-    static func isIPLiteral(_ text: String) -> Bool {
-        var scratch = [UInt8](repeating: 0, count: 16)
-        return inet_pton(AF_INET, text, &scratch) == 1 || inet_pton(AF_INET6, text, &scratch) == 1
-    }
+    static func isIPLiteral(_ text: String) -> Bool { SocketAddress.isIPLiteral(text) }
 }

@@ -3,9 +3,6 @@ internal import COpenSSLShims
 import Cryptography
 import Foundation
 import Platform
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Where a certificate or key came from, so that every error names it the way an operator wrote
 /// it: "certificate file /x/node.pem …" for a path, "certificate PEM …" for bytes in memory.
@@ -30,41 +27,20 @@ enum PEMLoader {
     /// or others may access: a private key must be mode 0600 (or 0400). The mode is checked on the
     /// opened descriptor, so the file checked is the file read.
     static func readFile(_ origin: PEMOrigin, requireOwnerOnly: Bool) throws(TLSError) -> [UInt8] {
-        let path = origin.path!
-        var descriptor: Int32
-        repeat { descriptor = open(path, O_RDONLY | O_CLOEXEC) } while descriptor < 0 && errno == EINTR
-        guard descriptor >= 0 else {
-            throw TLSError(kind: .configuration, message: "cannot read \(origin.asSource): \(errnoText())")
-        }
-        defer { _ = Glibc.close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else {
-            throw TLSError(kind: .configuration, message: "cannot read \(origin.asSource): \(errnoText())")
-        }
-        guard status.st_mode & S_IFMT == S_IFREG else {
-            throw TLSError(kind: .configuration, message: "cannot read \(origin.asSource): not a regular file")
-        }
-        if requireOwnerOnly, let violation = Files.ownerOnlyViolation(mode: UInt32(status.st_mode)) {
-            throw TLSError(kind: .configuration, message: "\(origin.asSource) \(violation)")
-        }
-        guard status.st_size <= maximumFileBytes else {
-            throw TLSError(kind: .configuration, message: "\(origin.asSource) is larger than \(maximumFileBytes) bytes")
-        }
-        var bytes = [UInt8](repeating: 0, count: Int(status.st_size))
-        var filled = 0
-        while filled < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { raw in
-                read(descriptor, raw.baseAddress! + filled, raw.count - filled)
+        do {
+            return try Files.readSmallRegularFile(origin.path!, limit: maximumFileBytes, requireOwnerOnly: requireOwnerOnly)
+        } catch {
+            switch error {
+            case .system(let errno):
+                throw TLSError(kind: .configuration, message: "cannot read \(origin.asSource): \(errno.message)")
+            case .notRegular:
+                throw TLSError(kind: .configuration, message: "cannot read \(origin.asSource): not a regular file")
+            case .notOwnerOnly(let violation):
+                throw TLSError(kind: .configuration, message: "\(origin.asSource) \(violation)")
+            case .tooLarge(let limit):
+                throw TLSError(kind: .configuration, message: "\(origin.asSource) is larger than \(limit) bytes")
             }
-            if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else {
-                throw TLSError(kind: .configuration, message: "cannot read \(origin.asSource): \(errnoText())")
-            }
-            if count == 0 { break }  // Shrunk while reading: take what is there.
-            filled += count
         }
-        bytes.removeLast(bytes.count - filled)
-        return bytes
     }
 
     /// Every certificate in `pem`, in order; at least one. (Certificates are public: the bytes
@@ -148,7 +124,6 @@ enum PEMLoader {
         return text.replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: "") + " UTC"
     }
 
-    private static func errnoText() -> String { String(cString: strerror(errno)) }
 }
 
 /// Owns one reference to each certificate of a chain or trust list (arrays cannot hold ~Copyable
