@@ -66,7 +66,7 @@ let package = Package(
         // Which connection to give up for a new one (pure).
         .target(name: "Admission", swiftSettings: swiftSettings),
         // The node's and the front's configuration files and flags, and node identities.
-        .target(name: "Configuration", dependencies: ["Platform", "Journal", "TLS", "Logging"], swiftSettings: swiftSettings),
+        .target(name: "Configuration", dependencies: ["Platform", "Journal", "TLS", "Logging", "JSON"], swiftSettings: swiftSettings),
         // TLS byte streams between processes with deadlines, mutual TLS, and thread-per-connection
         // acceptance with admission.
         .target(name: "Links", dependencies: ["Platform", "TLS", "Logging", "Admission"], swiftSettings: swiftSettings),

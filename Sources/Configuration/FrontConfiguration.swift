@@ -1,5 +1,4 @@
 public import Platform
-import Foundation
 
 /// How `strongroom front` runs: where it listens, its certificate, the CA the nodes' certificates
 /// chain to, and which node serves each region.
@@ -65,7 +64,7 @@ public struct FrontConfiguration: Sendable {
     public static func parse(arguments: [String]) throws(Problem) -> FrontConfiguration {
         var single: [String: String] = [:]
         var routes: [String: SocketAddress] = [:]
-        var limitSettings: [String: Any] = [:]
+        var limitSettings: [String: Double?] = [:]
         var rest = arguments[...]
         let names: Set = ["--listen", "--certificate", "--private-key", "--ca", "--route", "--max-connections", "--limit"]
         while let flag = rest.popFirst() {
@@ -77,7 +76,7 @@ public struct FrontConfiguration: Sendable {
                 }
                 let name = String(value[..<equals])
                 guard limitSettings[name] == nil else { throw Problem("--limit: \(name) is given twice") }
-                limitSettings[name] = NSNumber(value: number)
+                limitSettings[name] = .some(number)
                 continue
             }
             if flag == "--route" {
@@ -103,7 +102,7 @@ public struct FrontConfiguration: Sendable {
             caFile: try required("--ca"), routes: routes
         )
         if !limitSettings.isEmpty {
-            if limitSettings["maxConnections"] == nil { limitSettings["maxConnections"] = NSNumber(value: Self.defaultMaxConnections) }
+            if limitSettings["maxConnections"] == nil { limitSettings["maxConnections"] = .some(Double(Self.defaultMaxConnections)) }
             do {
                 configuration.limits = try ServerLimits.decode(limitSettings)
             } catch {
