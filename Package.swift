@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "Platform", dependencies: ["CSystemShims"], swiftSettings: swiftSettings),
         .target(
             name: "Cryptography",
-            dependencies: ["COpenSSL", "COpenSSLShims"],
+            dependencies: ["COpenSSL", "COpenSSLShims", "JSON"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -128,7 +128,7 @@ let package = Package(
 
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], swiftSettings: swiftSettings),
         .testTarget(name: "ChecksumTests", dependencies: ["Checksum", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "CryptographyTests", dependencies: ["Cryptography"], swiftSettings: swiftSettings),
+        .testTarget(name: "CryptographyTests", dependencies: ["Cryptography", "JSON"], swiftSettings: swiftSettings),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "Cryptography"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HTTP1Tests",
