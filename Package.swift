@@ -98,7 +98,7 @@ let package = Package(
         // Making nodes' files: `strongroom dev`, `strongroom cluster init`, IAM tools.
         .target(
             name: "Provisioning",
-            dependencies: ["Platform", "Cryptography", "TLS", "Configuration"],
+            dependencies: ["Platform", "Cryptography", "TLS", "Configuration", "JSON"],
             swiftSettings: swiftSettings
         ),
         // A node: wires storage, the server, replication and the audit trail together; status.

@@ -133,7 +133,7 @@ public struct NodeConfiguration: Sendable, Equatable {
             iamFile: try path("iam", in: root),
             keyringFile: try path("keyring", in: root))
         if let loops = root["eventLoops"] {
-            // A whole number however it is spelled (`2`, `2.0`, `2e0`), as JSONSerialization's
+            // A whole number however it is spelled (`2`, `2.0`, `2e0`), as Foundation's
             // `as? Int` took it; never `true`.
             guard let n = loops.exactIntegerValue, (1...64).contains(n) else { throw Problem("'eventLoops' must be a whole number from 1 to 64") }
             configuration.eventLoops = n

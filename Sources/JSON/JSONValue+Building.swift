@@ -19,7 +19,7 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     /// An integer as a JSON number (its decimal text: exact whatever its size).
     public static func integer(_ value: some BinaryInteger) -> JSONValue { .number(String(value)) }
 
-    /// A finite `Double` as a JSON number, written as Foundation's `JSONSerialization` wrote it
+    /// A finite `Double` as a JSON number, written as Foundation's JSON writer wrote it
     /// (the files we write read back the same in Python, whose `json` makes `10` an int and
     /// `10.0` a float): an integral value below 2^53 without a fraction, any other value in
     /// Swift's shortest round-tripping form (`0.5`, `1e-05`, `1e+20`), which is valid JSON.
@@ -38,7 +38,7 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
 
     /// This value with the members of every object, at every depth, sorted by name (byte order
     /// of their UTF-8; members of the same name keep their order). The files we write keep the
-    /// order `JSONSerialization`'s `.sortedKeys` gave them, so that they stay comparable across
+    /// order Foundation's JSON writer gave them with `.sortedKeys`, so that they stay comparable across
     /// versions whatever order the code builds them in.
     public func sortingMembers() -> JSONValue {
         switch self {
