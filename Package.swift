@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "Platform", dependencies: ["CSystemShims"], swiftSettings: swiftSettings),
         .target(
             name: "Cryptography",
-            dependencies: ["COpenSSL", "COpenSSLShims"],
+            dependencies: ["COpenSSL", "COpenSSLShims", "JSON"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -77,7 +77,7 @@ let package = Package(
         // Which connection to give up for a new one (pure).
         .target(name: "Admission", swiftSettings: swiftSettings),
         // The node's configuration file, the front's settings, and node identities.
-        .target(name: "Configuration", dependencies: ["Platform", "Journal", "TLS", "Logging"], swiftSettings: swiftSettings),
+        .target(name: "Configuration", dependencies: ["Platform", "Journal", "TLS", "Logging", "JSON"], swiftSettings: swiftSettings),
         // TLS byte streams between processes with deadlines, mutual TLS, and thread-per-connection
         // acceptance with admission.
         .target(name: "Links", dependencies: ["Platform", "TLS", "Logging", "Admission"], swiftSettings: swiftSettings),
@@ -109,7 +109,7 @@ let package = Package(
         // Making nodes' files: `strongroom dev`, `strongroom cluster init`, IAM tools.
         .target(
             name: "Provisioning",
-            dependencies: ["Platform", "Cryptography", "TLS", "Configuration"],
+            dependencies: ["Platform", "Cryptography", "TLS", "Configuration", "JSON"],
             swiftSettings: swiftSettings
         ),
         // A node: wires storage, the server, replication and the audit trail together; status.
@@ -143,7 +143,7 @@ let package = Package(
 
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], swiftSettings: swiftSettings),
         .testTarget(name: "ChecksumTests", dependencies: ["Checksum", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "CryptographyTests", dependencies: ["Cryptography"], swiftSettings: swiftSettings),
+        .testTarget(name: "CryptographyTests", dependencies: ["Cryptography", "JSON"], swiftSettings: swiftSettings),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "Cryptography"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HTTP1Tests",

@@ -1,5 +1,4 @@
 public import Platform
-import Foundation
 
 /// How `strongroom front` runs: where it listens, its certificate, the CA the nodes' certificates
 /// chain to, and which node serves each region.
@@ -54,14 +53,14 @@ public struct FrontConfiguration: Sendable {
         listen listenText: String, certificateFile: String, privateKeyFile: String, caFile: String,
         routes routeTexts: [String], maxConnections: String?, limits limitTexts: [String]
     ) throws(Problem) -> FrontConfiguration {
-        var limitSettings: [String: Any] = [:]
+        var limitSettings: [String: Double?] = [:]
         for value in limitTexts {
             guard let equals = value.firstIndex(of: "="), let number = Double(value[value.index(after: equals)...]) else {
                 throw Problem("--limit takes NAME=NUMBER, got '\(value)'")
             }
             let name = String(value[..<equals])
             guard limitSettings[name] == nil else { throw Problem("--limit: \(name) is given twice") }
-            limitSettings[name] = NSNumber(value: number)
+            limitSettings[name] = .some(number)
         }
         var routes: [String: SocketAddress] = [:]
         for value in routeTexts {
@@ -77,7 +76,7 @@ public struct FrontConfiguration: Sendable {
             listen: listen, certificateFile: certificateFile, privateKeyFile: privateKeyFile, caFile: caFile, routes: routes
         )
         if !limitSettings.isEmpty {
-            if limitSettings["maxConnections"] == nil { limitSettings["maxConnections"] = NSNumber(value: Self.defaultMaxConnections) }
+            if limitSettings["maxConnections"] == nil { limitSettings["maxConnections"] = .some(Double(Self.defaultMaxConnections)) }
             do {
                 configuration.limits = try ServerLimits.decode(limitSettings)
             } catch {

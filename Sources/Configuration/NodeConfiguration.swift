@@ -1,4 +1,5 @@
 public import Foundation
+import JSON
 public import Journal
 public import Platform
 import Logging
@@ -86,30 +87,31 @@ public struct NodeConfiguration: Sendable, Equatable {
 
     /// Decodes a configuration document; relative paths are resolved against `base`.
     public static func decode(_ data: Data, relativeTo base: String) throws(Problem) -> NodeConfiguration {
-        guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw Problem("not a JSON object")
-        }
-        func string(_ key: String, in object: [String: Any], at prefix: String = "") throws(Problem) -> String {
-            guard let value = object[key] else { throw Problem("'\(prefix)\(key)' is missing") }
-            guard let text = value as? String, !text.isEmpty else { throw Problem("'\(prefix)\(key)' must be a non-empty string") }
-            return text
-        }
-        func path(_ key: String, in object: [String: Any], at prefix: String = "") throws(Problem) -> String {
-            let raw = try string(key, in: object, at: prefix)
-            return raw.hasPrefix("/") ? raw : Files.absolutePath(base + "/" + raw)
+        let document: JSONValue
+        do {
+            document = try JSONValue.parse(Array(data))
+        } catch {
+            throw Problem("not a JSON object: \(error)")
         }
         let known: Set<String> = [
             "nodeId", "region", "listen", "dataDirectory", "tls", "iam", "keyring", "eventLoops", "limits", "replication", "journal",
         ]
-        if let unknown = root.keys.sorted().first(where: { !known.contains($0) }) {
-            throw Problem("unknown setting '\(unknown)'")
+        let root = try SettingsObject(document, prefix: "", known: known, notAnObject: "not a JSON object")
+        func string(_ key: String, in object: SettingsObject, at prefix: String = "") throws(Problem) -> String {
+            guard let value = object[key] else { throw Problem("'\(prefix)\(key)' is missing") }
+            guard case .string(let text) = value, !text.isEmpty else { throw Problem("'\(prefix)\(key)' must be a non-empty string") }
+            return text
+        }
+        func path(_ key: String, in object: SettingsObject, at prefix: String = "") throws(Problem) -> String {
+            let raw = try string(key, in: object, at: prefix)
+            return raw.hasPrefix("/") ? raw : Files.absolutePath(base + "/" + raw)
         }
         let nodeId = try nodeIdSetting("nodeId", in: root)
         let region = try regionSetting("region", in: root)
         let listenTexts: [String]
         switch root["listen"] {
-        case let one as String: listenTexts = [one]
-        case let many as [String] where !many.isEmpty: listenTexts = many
+        case .string(let one): listenTexts = [one]
+        case .array(let many) where !many.isEmpty && many.allSatisfy({ $0.stringValue != nil }): listenTexts = many.compactMap(\.stringValue)
         case nil: throw Problem("'listen' is missing")
         default: throw Problem("'listen' must be \"host:port\" or a non-empty list of them")
         }
@@ -120,7 +122,8 @@ public struct NodeConfiguration: Sendable, Equatable {
             }
             listen.append(address)
         }
-        guard let tls = root["tls"] as? [String: Any] else { throw Problem("'tls' must be an object with certificate, privateKey and ca") }
+        let tls = try SettingsObject(root["tls"] ?? .null, prefix: "tls.", known: nil,
+                                     notAnObject: "'tls' must be an object with certificate, privateKey and ca")
         var configuration = NodeConfiguration(
             nodeId: nodeId, region: region, listen: listen,
             dataDirectory: try path("dataDirectory", in: root),
@@ -130,21 +133,32 @@ public struct NodeConfiguration: Sendable, Equatable {
             iamFile: try path("iam", in: root),
             keyringFile: try path("keyring", in: root))
         if let loops = root["eventLoops"] {
-            guard !isJSONBoolean(loops), let n = loops as? Int, (1...64).contains(n) else { throw Problem("'eventLoops' must be a whole number from 1 to 64") }
+            // A whole number however it is spelled (`2`, `2.0`, `2e0`), as Foundation's
+            // `as? Int` took it; never `true`.
+            guard let n = loops.exactIntegerValue, (1...64).contains(n) else { throw Problem("'eventLoops' must be a whole number from 1 to 64") }
             configuration.eventLoops = n
         }
         if let limits = root["limits"] {
-            guard let object = limits as? [String: Any] else { throw Problem("'limits' must be an object") }
-            configuration.limits = try ServerLimits.decode(object)
+            let object = try SettingsObject(limits, prefix: "limits.", known: nil, notAnObject: "'limits' must be an object")
+            configuration.limits = try ServerLimits.decode(numbers(of: object))
         }
         if let replication = root["replication"] {
             configuration.replication = try ReplicationSettings.decode(replication, nodeId: nodeId, region: region, apiListen: listen)
         }
         if let journal = root["journal"] {
-            guard let object = journal as? [String: Any] else { throw Problem("'journal' must be an object") }
-            configuration.journal = try JournalSettings.decode(object)
+            let object = try SettingsObject(journal, prefix: "journal.", known: nil, notAnObject: "'journal' must be an object")
+            configuration.journal = try JournalSettings.decode(numbers(of: object))
         }
         return configuration
+    }
+
+    /// Each member's number, nil for a value that is not one (`true`, `"10"`, null): the
+    /// numeric sections' input. A number beyond `Double`'s range is ±infinity, which every
+    /// range refuses.
+    static func numbers(of object: SettingsObject) -> [String: Double?] {
+        var numbers: [String: Double?] = [:]
+        for name in object.names { numbers[name] = .some(object[name]?.doubleValue) }
+        return numbers
     }
 
     /// Whether `nodeId` is a valid node id: letters, digits, '-', '_' and '.', 1 to 64 of them.
@@ -159,33 +173,36 @@ public struct NodeConfiguration: Sendable, Equatable {
     }
 
     /// A node id setting (`nodeId`, `replication.peers[0].nodeId`), checked as `isValidNodeId`.
-    static func nodeIdSetting(_ key: String, in object: [String: Any], at prefix: String = "") throws(Problem) -> String {
+    static func nodeIdSetting(_ key: String, in object: SettingsObject, at prefix: String = "") throws(Problem) -> String {
         guard let value = object[key] else { throw Problem("'\(prefix)\(key)' is missing") }
-        guard let nodeId = value as? String, isValidNodeId(nodeId) else {
+        guard case .string(let nodeId) = value, isValidNodeId(nodeId) else {
             throw Problem("'\(prefix)\(key)' may hold only letters, digits, '-', '_' and '.' (1 to 64)")
         }
         return nodeId
     }
 
     /// A region setting (`region`, `replication.peers[0].region`), checked as `isValidRegion`.
-    static func regionSetting(_ key: String, in object: [String: Any], at prefix: String = "") throws(Problem) -> String {
+    static func regionSetting(_ key: String, in object: SettingsObject, at prefix: String = "") throws(Problem) -> String {
         guard let value = object[key] else { throw Problem("'\(prefix)\(key)' is missing") }
-        guard let region = value as? String, isValidRegion(region) else {
-            throw Problem("'\(prefix)\(key)' must look like an AWS region name such as us-east-1, got '\(value)'")
+        guard case .string(let region) = value, isValidRegion(region) else {
+            throw Problem("'\(prefix)\(key)' must look like an AWS region name such as us-east-1, got '\(value.stringValue ?? value.serialized())'")
         }
         return region
     }
 
-    /// The configuration as a JSON document (paths as given).
+    /// The configuration as a JSON document (paths as given), indented, members sorted by name
+    /// at every depth (the order of the files earlier versions wrote).
     public func encoded() -> Data {
-        var object: [String: Any] = [
-            "nodeId": nodeId, "region": region, "listen": listen.map(\.description), "dataDirectory": dataDirectory,
-            "tls": ["certificate": certificateFile, "privateKey": privateKeyFile, "ca": caFile],
-            "iam": iamFile, "keyring": keyringFile, "eventLoops": eventLoops, "limits": limits.encoded(),
+        var members: [(key: String, value: JSONValue)] = [
+            ("nodeId", .string(nodeId)), ("region", .string(region)), ("listen", .strings(listen.map(\.description))),
+            ("dataDirectory", .string(dataDirectory)),
+            ("tls", ["certificate": .string(certificateFile), "privateKey": .string(privateKeyFile), "ca": .string(caFile)]),
+            ("iam", .string(iamFile)), ("keyring", .string(keyringFile)), ("eventLoops", .integer(eventLoops)),
+            ("limits", limits.encoded()),
         ]
-        if let replication { object["replication"] = replication.encoded() }
-        if journal != JournalOptions() { object["journal"] = JournalSettings.encoded(journal) }
-        return (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
+        if let replication { members.append(("replication", replication.encoded())) }
+        if journal != JournalOptions() { members.append(("journal", JournalSettings.encoded(journal))) }
+        return Data(JSONValue.object(members).sortingMembers().formattedBytes())
     }
 }
 
@@ -235,35 +252,39 @@ public struct ServerLimits: Sendable, Equatable {
         ("logMaxBytes", \.logMaxBytes, nil, 4096...68_719_476_736),
     ]
 
-    static func decode(_ object: [String: Any]) throws(NodeConfiguration.Problem) -> ServerLimits {
+    /// The limits `settings` gives, the others at their defaults.
+    /// - Parameter settings: each limit given, by name, with its value as a number, or nil when
+    ///   the value is not a number (a boolean is not one).
+    static func decode(_ settings: [String: Double?]) throws(NodeConfiguration.Problem) -> ServerLimits {
         var limits = ServerLimits()
         let names = Set(fields.map(\.0))
-        if let unknown = object.keys.sorted().first(where: { !names.contains($0) }) {
+        if let unknown = settings.keys.sorted().first(where: { !names.contains($0) }) {
             throw NodeConfiguration.Problem("unknown setting 'limits.\(unknown)'")
         }
         for (name, intPath, doublePath, range) in fields {
-            guard let raw = object[name] else { continue }
-            guard !isJSONBoolean(raw), let number = raw as? NSNumber, range.contains(number.doubleValue) else {
+            guard let given = settings[name] else { continue }
+            guard let number = given, range.contains(number) else {
                 throw NodeConfiguration.Problem("'limits.\(name)' must be a number from \(range.lowerBound) to \(range.upperBound)")
             }
             if let intPath {
-                guard number.doubleValue.rounded() == number.doubleValue else {
+                guard number.rounded() == number else {
                     throw NodeConfiguration.Problem("'limits.\(name)' must be a whole number")
                 }
-                limits[keyPath: intPath] = number.intValue
+                limits[keyPath: intPath] = Int(number)
             }
-            if let doublePath { limits[keyPath: doublePath] = number.doubleValue }
+            if let doublePath { limits[keyPath: doublePath] = number }
         }
         return limits
     }
 
-    func encoded() -> [String: Any] {
-        var out: [String: Any] = [:]
+    /// The `limits` section, every limit written.
+    func encoded() -> JSONValue {
+        var out: [(key: String, value: JSONValue)] = []
         for (name, intPath, doublePath, _) in Self.fields {
-            if let intPath { out[name] = self[keyPath: intPath] }
-            if let doublePath { out[name] = self[keyPath: doublePath] }
+            if let intPath { out.append((name, .integer(self[keyPath: intPath]))) }
+            if let doublePath { out.append((name, .double(self[keyPath: doublePath]))) }
         }
-        return out
+        return .object(out)
     }
 }
 
@@ -277,33 +298,28 @@ package enum JournalSettings {
         ("snapshotEveryBytes", \.snapshotEveryBytes, 4096...(1 << 40)),
     ]
 
-    package static func decode(_ object: [String: Any]) throws(NodeConfiguration.Problem) -> JournalOptions {
+    /// The options `settings` gives, the others at their defaults.
+    /// - Parameter settings: each setting given, by name, with its value as a number, or nil
+    ///   when the value is not a number.
+    package static func decode(_ settings: [String: Double?]) throws(NodeConfiguration.Problem) -> JournalOptions {
         var options = JournalOptions()
         let names = Set(fields.map(\.0))
-        if let unknown = object.keys.sorted().first(where: { !names.contains($0) }) {
+        if let unknown = settings.keys.sorted().first(where: { !names.contains($0) }) {
             throw NodeConfiguration.Problem("unknown setting 'journal.\(unknown)'")
         }
         for (name, path, range) in fields {
-            guard let raw = object[name] else { continue }
-            guard !isJSONBoolean(raw), let number = raw as? NSNumber, number.doubleValue.rounded() == number.doubleValue,
-                  Double(range.lowerBound) <= number.doubleValue, number.doubleValue <= Double(range.upperBound) else {
+            guard let given = settings[name] else { continue }
+            guard let number = given, number.rounded() == number,
+                  Double(range.lowerBound) <= number, number <= Double(range.upperBound) else {
                 throw NodeConfiguration.Problem("'journal.\(name)' must be a whole number from \(range.lowerBound) to \(range.upperBound)")
             }
-            options[keyPath: path] = number.intValue
+            options[keyPath: path] = Int(number)
         }
         return options
     }
 
-    package static func encoded(_ options: JournalOptions) -> [String: Any] {
-        var out: [String: Any] = [:]
-        for (name, path, _) in fields { out[name] = options[keyPath: path] }
-        return out
+    /// The `journal` section, every setting written.
+    static func encoded(_ options: JournalOptions) -> JSONValue {
+        .object(fields.map { (key: $0.0, value: .integer(options[keyPath: $0.1])) })
     }
-}
-
-/// Whether a JSONSerialization value is `true`/`false`. On Linux a JSON number such as `1` also
-/// answers `is Bool`, so the boxed type is what tells them apart.
-package func isJSONBoolean(_ value: Any) -> Bool {
-    if let number = value as? NSNumber { return String(cString: number.objCType) == "c" }
-    return value is Bool
 }

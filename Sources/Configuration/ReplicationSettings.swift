@@ -1,4 +1,4 @@
-import Foundation
+import JSON
 public import Platform
 
 /// The `replication` section of a node's configuration: where the node serves its region log to
@@ -52,32 +52,23 @@ public struct ReplicationSettings: Sendable, Equatable {
     static let maximumPeers = 64
 
     /// Decodes the section of a node in `region` (named `nodeId`, serving its API on `apiListen`).
-    static func decode(_ value: Any, nodeId: String, region: String, apiListen: [SocketAddress]) throws(NodeConfiguration.Problem) -> ReplicationSettings {
+    static func decode(_ value: JSONValue, nodeId: String, region: String, apiListen: [SocketAddress]) throws(NodeConfiguration.Problem) -> ReplicationSettings {
         typealias Problem = NodeConfiguration.Problem
-        guard let object = value as? [String: Any] else {
-            throw Problem("'replication' must be an object with listen and peers")
-        }
-        let known: Set<String> = ["listen", "peers", "heartbeatSeconds", "deadAfterSeconds"]
-        if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
-            throw Problem("unknown setting 'replication.\(unknown)'")
-        }
+        let object = try SettingsObject(value, prefix: "replication.", known: ["listen", "peers", "heartbeatSeconds", "deadAfterSeconds"],
+                                        notAnObject: "'replication' must be an object with listen and peers")
         let listen = try address("listen", in: object, at: "replication.")
         if apiListen.contains(listen) {
             throw Problem("'replication.listen' \(listen) is also in 'listen'; the replication listener needs its own port")
         }
         guard let rawPeers = object["peers"] else { throw Problem("'replication.peers' is missing") }
-        guard let peerList = rawPeers as? [Any], peerList.count <= maximumPeers else {
+        guard case .array(let peerList) = rawPeers, peerList.count <= maximumPeers else {
             throw Problem("'replication.peers' must be a list of at most \(maximumPeers) objects with nodeId, region and address")
         }
         var peers: [Peer] = []
         for (index, raw) in peerList.enumerated() {
             let prefix = "replication.peers[\(index)]."
-            guard let peer = raw as? [String: Any] else {
-                throw Problem("'replication.peers[\(index)]' must be an object with nodeId, region and address")
-            }
-            if let unknown = peer.keys.sorted().first(where: { !["nodeId", "region", "address"].contains($0) }) {
-                throw Problem("unknown setting '\(prefix)\(unknown)'")
-            }
+            let peer = try SettingsObject(raw, prefix: prefix, known: ["nodeId", "region", "address"],
+                                          notAnObject: "'replication.peers[\(index)]' must be an object with nodeId, region and address")
             let peerNodeId = try NodeConfiguration.nodeIdSetting("nodeId", in: peer, at: prefix)
             let peerRegion = try NodeConfiguration.regionSetting("region", in: peer, at: prefix)
             if peerRegion == region {
@@ -100,28 +91,28 @@ public struct ReplicationSettings: Sendable, Equatable {
         return settings
     }
 
-    private static func address(_ key: String, in object: [String: Any], at prefix: String) throws(NodeConfiguration.Problem) -> SocketAddress {
+    private static func address(_ key: String, in object: SettingsObject, at prefix: String) throws(NodeConfiguration.Problem) -> SocketAddress {
         guard let raw = object[key] else { throw NodeConfiguration.Problem("'\(prefix)\(key)' is missing") }
-        guard let text = raw as? String, let address = SocketAddress(text) else {
+        guard case .string(let text) = raw, let address = SocketAddress(text) else {
             throw NodeConfiguration.Problem("'\(prefix)\(key)' must be an IP address and port such as 127.0.0.1:7543 or [::1]:7543")
         }
         return address
     }
 
-    private static func seconds(_ key: String, in object: [String: Any], range: ClosedRange<Double>) throws(NodeConfiguration.Problem) -> Double? {
+    private static func seconds(_ key: String, in object: SettingsObject, range: ClosedRange<Double>) throws(NodeConfiguration.Problem) -> Double? {
         guard let raw = object[key] else { return nil }
-        guard !isJSONBoolean(raw), let number = raw as? NSNumber, range.contains(number.doubleValue) else {
+        guard let number = raw.doubleValue, range.contains(number) else {
             throw NodeConfiguration.Problem("'replication.\(key)' must be a number from \(range.lowerBound) to \(range.upperBound)")
         }
-        return number.doubleValue
+        return number
     }
 
     /// The section as `decode` reads it.
-    func encoded() -> [String: Any] {
+    func encoded() -> JSONValue {
         [
-            "listen": listen.description,
-            "peers": peers.map { ["nodeId": $0.nodeId, "region": $0.region, "address": $0.address.description] },
-            "heartbeatSeconds": heartbeatSeconds, "deadAfterSeconds": deadAfterSeconds,
+            "listen": .string(listen.description),
+            "peers": .array(peers.map { ["nodeId": .string($0.nodeId), "region": .string($0.region), "address": .string($0.address.description)] }),
+            "heartbeatSeconds": .double(heartbeatSeconds), "deadAfterSeconds": .double(deadAfterSeconds),
         ]
     }
 }

@@ -1,4 +1,5 @@
 public import Foundation
+import JSON
 
 /// The node's keyring: named 256-bit keys, the stand-in for AWS KMS.
 ///
@@ -56,35 +57,45 @@ public struct Keyring: Sendable {
     }
 
     /// Decodes and validates a keyring file's contents.
+    ///
+    /// A member given twice in the file or in a key is refused (in a key, the second `material`
+    /// would otherwise silently replace the first). Optional members (`aliases`,
+    /// `allowedAccounts`, `description`) of the wrong type are refused, not read as absent.
     public init(json data: Data) throws(FormatError) {
-        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw FormatError(message: "not a JSON object")
+        let document: JSONValue
+        do {
+            document = try JSONValue.parse(Array(data))
+        } catch {
+            throw FormatError(message: "not a JSON object: \(error)")
         }
-        guard let list = root["keys"] as? [[String: Any]] else {
+        let root = try Self.members(of: document, at: nil, notAnObject: "not a JSON object")
+        guard case .array(let list)? = root["keys"] else {
             throw FormatError(message: "'keys' must be an array of objects")
         }
         var keys: [Key] = []
         var seenIds = Set<String>()
         var seenAliases = Set<String>()
-        for (index, entry) in list.enumerated() {
+        for (index, value) in list.enumerated() {
             let at = "keys[\(index)]"
-            guard let keyId = entry["keyId"] as? String, !keyId.isEmpty else { throw FormatError(message: "\(at).keyId: missing") }
-            guard let account = entry["accountId"] as? String, account.count == 12, account.allSatisfy(\.isASCIIDigit) else {
+            let entry = try Self.members(of: value, at: at, notAnObject: "'keys' must be an array of objects")
+            guard let keyId = entry["keyId"]?.stringValue, !keyId.isEmpty else { throw FormatError(message: "\(at).keyId: missing") }
+            guard let account = entry["accountId"]?.stringValue, account.count == 12, account.allSatisfy(\.isASCIIDigit) else {
                 throw FormatError(message: "\(at).accountId: must be 12 digits")
             }
-            guard let region = entry["region"] as? String, !region.isEmpty else { throw FormatError(message: "\(at).region: missing") }
-            let aliases = entry["aliases"] as? [String] ?? []
+            guard let region = entry["region"]?.stringValue, !region.isEmpty else { throw FormatError(message: "\(at).region: missing") }
+            guard let aliases = Self.strings(entry["aliases"]) else {
+                throw FormatError(message: "\(at).aliases: must be an array of alias names")
+            }
             for alias in aliases where !alias.hasPrefix("alias/") || alias.count <= 6 {
                 throw FormatError(message: "\(at).aliases: '\(alias)' must start with 'alias/'")
             }
-            guard let encoded = entry["material"] as? String, let bytes = Data(base64Encoded: encoded) else {
+            guard let encoded = entry["material"]?.stringValue, let bytes = Data(base64Encoded: encoded) else {
                 throw FormatError(message: "\(at).material: missing or not base64")
             }
             guard bytes.count == Self.keyByteCount else {
                 throw FormatError(message: "\(at).material: key is \(bytes.count) bytes; it must be \(Self.keyByteCount) (AES-256)")
             }
-            let allowed = entry["allowedAccounts"] as? [String] ?? []
-            if entry["allowedAccounts"] != nil && entry["allowedAccounts"] as? [String] == nil {
+            guard let allowed = Self.strings(entry["allowedAccounts"]) else {
                 throw FormatError(message: "\(at).allowedAccounts: must be an array of account ids")
             }
             for other in allowed where other.count != 12 || !other.allSatisfy(\.isASCIIDigit) {
@@ -93,6 +104,12 @@ public struct Keyring: Sendable {
             if !allowed.isEmpty && aliases.contains(Self.defaultAlias) {
                 throw FormatError(message: "\(at).allowedAccounts: the default key \(Self.defaultAlias) cannot be shared with other accounts")
             }
+            let description: String
+            switch entry["description"] {
+            case nil: description = ""
+            case .string(let text)?: description = text
+            default: throw FormatError(message: "\(at).description: must be a string")
+            }
             guard seenIds.insert(keyId).inserted else { throw FormatError(message: "\(at).keyId: '\(keyId)' appears twice") }
             for alias in aliases {
                 guard seenAliases.insert(account + "/" + alias).inserted else {
@@ -100,25 +117,46 @@ public struct Keyring: Sendable {
                 }
             }
             keys.append(Key(keyId: keyId, accountId: account, region: region, aliases: aliases,
-                            material: SecureBytes(Array(bytes)), description: entry["description"] as? String ?? "",
-                            allowedAccounts: allowed))
+                            material: SecureBytes(Array(bytes)), description: description, allowedAccounts: allowed))
         }
         self.keys = keys
     }
 
-    /// The keyring as file contents (the caller writes it with mode 0600).
+    /// An object's members by name; a name given twice is refused.
+    /// - Parameter at: the object's path (`keys[0]`), nil for the file itself.
+    private static func members(of value: JSONValue, at path: String?, notAnObject: String) throws(FormatError) -> [String: JSONValue] {
+        guard case .object(let list) = value else { throw FormatError(message: notAnObject) }
+        var members: [String: JSONValue] = [:]
+        for member in list {
+            guard members.updateValue(member.value, forKey: member.key) == nil else {
+                throw FormatError(message: "\(path.map { $0 + "." } ?? "")\(member.key): given twice")
+            }
+        }
+        return members
+    }
+
+    /// An optional list of strings: `[]` when absent, nil when present but not such a list.
+    private static func strings(_ value: JSONValue?) -> [String]? {
+        guard let value else { return [] }
+        guard case .array(let items) = value else { return nil }
+        let texts = items.compactMap(\.stringValue)
+        return texts.count == items.count ? texts : nil
+    }
+
+    /// The keyring as file contents (the caller writes it with mode 0600): indented, members
+    /// sorted by name, as earlier versions wrote it.
     public func encoded() -> Data {
-        let list: [[String: Any]] = keys.map { key in
-            var entry: [String: Any] = [
-                "keyId": key.keyId, "accountId": key.accountId, "region": key.region, "aliases": key.aliases,
-                "description": key.description,
-                "material": Data(key.material.unsafeCopiedBytes).base64EncodedString(),
+        let list: [JSONValue] = keys.map { key in
+            var entry: [(key: String, value: JSONValue)] = [
+                ("keyId", .string(key.keyId)), ("accountId", .string(key.accountId)), ("region", .string(key.region)),
+                ("aliases", .array(key.aliases.map(JSONValue.string))), ("description", .string(key.description)),
+                ("material", .string(Data(key.material.unsafeCopiedBytes).base64EncodedString())),
             ]
-            if !key.allowedAccounts.isEmpty { entry["allowedAccounts"] = key.allowedAccounts }
-            return entry
+            if !key.allowedAccounts.isEmpty { entry.append(("allowedAccounts", .array(key.allowedAccounts.map(JSONValue.string)))) }
+            return .object(entry)
         }
         // Safety of the plaintext copy above: it exists only to be written to the 0600 keyring file.
-        return (try? JSONSerialization.data(withJSONObject: ["keys": list], options: [.prettyPrinted, .sortedKeys])) ?? Data()
+        return Data(JSONValue.object([("keys", .array(list))]).sortingMembers().formattedBytes())
     }
 
     /// The key whose `keyId` is exactly `keyId`, whatever its account: how a sealed value finds

@@ -11,6 +11,8 @@
 /// - the compact form is never longer than the input (every escape we write is no longer than
 ///   the one it replaces, and whitespace goes), which bounds what a re-serialized body costs;
 /// - surrounding whitespace does not change the value;
+/// - the indented form (``JSONValue/formatted()``) parses back to the same value, and is the
+///   compact form with whitespace added outside strings;
 /// and for every rejected input that the error's offset lies within the input.
 ///
 /// Traps (a finding) when one of these fails.
@@ -46,6 +48,10 @@ public enum JSONFuzz {
         precondition(reparsed.serializedBytes() == compact, "serialization is not a fixed point")
         precondition(depth(of: value) <= JSONValue.maximumDepth + 1, "accepted a document nested deeper than the limit")
 
+        let indented = value.formattedBytes()
+        precondition((try? JSONValue.parse(indented)) == value, "the indented form does not parse back to the value")
+        precondition(withoutWhitespaceOutsideStrings(indented) == compact, "the indented form is not the compact form with whitespace")
+
         let padded = Array(" \t\r\n".utf8) + data + Array("\n ".utf8)
         precondition((try? JSONValue.parse(padded)) == value, "surrounding whitespace changed the value")
     }
@@ -55,6 +61,30 @@ public enum JSONFuzz {
     private static func checkPaddedRejection(_ data: [UInt8]) {
         let padded = Array(" \t".utf8) + data + [0x20]
         precondition((try? JSONValue.parse(padded)) == nil, "whitespace around a rejected document made it acceptable")
+    }
+
+    /// `bytes` with the spaces and line feeds outside strings removed.
+    private static func withoutWhitespaceOutsideStrings(_ bytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var inString = false, escaped = false
+        for byte in bytes {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+            } else if byte == UInt8(ascii: "\"") {
+                inString = true
+            } else if byte == 0x20 || byte == 0x0A {
+                continue
+            }
+            out.append(byte)
+        }
+        return out
     }
 
     /// The nesting depth of a value: 1 for a scalar.

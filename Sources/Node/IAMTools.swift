@@ -1,5 +1,6 @@
 public import Foundation
 import Cryptography
+import JSON
 import SecretsAPI
 
 /// `strongroom iam issue-session`: temporary credentials for a configured user or role, signed
@@ -58,19 +59,18 @@ public enum IAMTools {
                 """)
             return 0
         }
-        var object: [String: Any] = [
-            "Credentials": ["AccessKeyId": credentials.accessKeyId, "SecretAccessKey": secret,
-                            "SessionToken": credentials.sessionToken, "Expiration": expiration],
-            "Principal": principalArn, "SessionName": name,
+        var members: [(key: String, value: JSONValue)] = [
+            ("Credentials", ["AccessKeyId": .string(credentials.accessKeyId), "SecretAccessKey": .string(secret),
+                             "SessionToken": .string(credentials.sessionToken), "Expiration": .string(expiration)]),
+            ("Principal", .string(principalArn)), ("SessionName", .string(name)),
         ]
         if let identity = configuration.identity(arn: principalArn), identity.principal.type == .role {
             let caller = Caller(principal: identity.principal, accessKeyId: credentials.accessKeyId,
                                 session: credentials.claims)
-            object["AssumedRoleUser"] = ["Arn": caller.arn, "AssumedRoleId": caller.userId]
+            members.append(("AssumedRoleUser", ["Arn": .string(caller.arn), "AssumedRoleId": .string(caller.userId)]))
         }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]))
-            ?? Data()
-        print(String(decoding: data, as: UTF8.self))
+        // STS's shape, members sorted by name as before.
+        print(JSONValue.object(members).sortingMembers().formatted())
         return 0
     }
 }

@@ -1,5 +1,6 @@
 public import Foundation
 import Cryptography
+import JSON
 import Platform
 public import Configuration
 
@@ -102,12 +103,12 @@ public enum ClusterEnvironment {
         let certificate = directory + "/front.pem", privateKey = directory + "/front.key"
         var arguments = ["front", "--listen", listen.description, "--certificate", certificate, "--private-key", privateKey, "--ca", caFile]
         for node in routes { arguments += ["--route", "\(node.region)=\(node.listen[0])"] }
-        let object: [String: Any] = [
-            "listen": listen.description, "certificate": certificate, "privateKey": privateKey, "ca": caFile,
-            "routes": Dictionary(uniqueKeysWithValues: routes.map { ($0.region, $0.listen[0].description) }),
-            "arguments": arguments,
+        let document: JSONValue = [
+            "listen": .string(listen.description), "certificate": .string(certificate), "privateKey": .string(privateKey),
+            "ca": .string(caFile), "routes": .object(routes.map { (key: $0.region, value: .string($0.listen[0].description)) }),
+            "arguments": .strings(arguments),
         ]
-        return (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return Data(DevEnvironment.fileText(document).utf8)
     }
 
     /// The nodes' configurations of the cluster in `directory`, ordered by region name.
@@ -143,54 +144,53 @@ public enum ClusterEnvironment {
         if let stray = pids.keys.sorted().first(where: { !known.contains($0) }) {
             throw ProvisioningError("\(dir) has no node in \(stray)")
         }
-        var nodes: [[String: Any]] = []
+        var nodes: [JSONValue] = []
         for node in configurations {
             guard let pid = pids[node.region] else { throw ProvisioningError("no process id given for the node in \(node.region)") }
             nodes.append([
-                "id": node.nodeId, "region": node.region, "endpoint": "https://\(node.listen[0])",
-                "replication": node.replication.map { $0.listen.description } ?? NSNull(),
-                "dataDir": node.dataDirectory, "pid": pid,
+                "id": .string(node.nodeId), "region": .string(node.region), "endpoint": .string("https://\(node.listen[0])"),
+                "replication": node.replication.map { .string($0.listen.description) } ?? .null,
+                "dataDir": .string(node.dataDirectory), "pid": .integer(pid),
             ])
         }
-        var front: Any = NSNull()
+        var front = JSONValue.null
         if frontPid != nil {
             guard let data = FileManager.default.contents(atPath: dir + "/front.json"),
-                  let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-                  let listen = object["listen"] as? String else {
+                  let listen = (try? JSONValue.parse(Array(data)))?["listen"]?.stringValue else {
                 throw ProvisioningError("\(dir)/front.json: cannot read the front's settings")
             }
-            front = "https://\(listen)"
+            front = .string("https://\(listen)")
         }
-        let object: [String: Any] = [
-            "caBundle": configurations[0].caFile, "accounts": try DevEnvironment.describeAccounts(iamFile: configurations[0].iamFile),
-            "front": front, "nodes": nodes, "frontPid": frontPid.map { Int($0) as Any } ?? NSNull(),
+        let document: JSONValue = [
+            "caBundle": .string(configurations[0].caFile), "accounts": try DevEnvironment.describeAccounts(iamFile: configurations[0].iamFile),
+            "front": front, "nodes": .array(nodes), "frontPid": frontPid.map { .integer($0) } ?? .null,
         ]
-        return (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return Data(DevEnvironment.fileText(document).utf8)
     }
 
     /// What `cluster/up` prints: every endpoint and the exports for the first account's admin.
     public static func banner(manifest: Data, directory: String) -> String {
-        guard let root = (try? JSONSerialization.jsonObject(with: manifest)) as? [String: Any],
-              let ca = root["caBundle"] as? String, let nodes = root["nodes"] as? [[String: Any]],
+        guard let root = try? JSONValue.parse(Array(manifest)),
+              let ca = root["caBundle"]?.stringValue, let nodes = root["nodes"]?.arrayValue,
               // us-east-1 when the cluster has it (the default cluster's first region), else the first listed.
-              let first = nodes.first(where: { $0["region"] as? String == ClusterEnvironment.defaultRegions[0] }) ?? nodes.first,
-              let firstEndpoint = first["endpoint"] as? String, let firstRegion = first["region"] as? String,
-              let accounts = root["accounts"] as? [[String: Any]],
-              let admin = (accounts.first?["principals"] as? [[String: Any]])?.first(where: { $0["name"] as? String == "admin" }),
-              let keyId = admin["accessKeyId"] as? String, let secret = admin["secretAccessKey"] as? String
+              let first = nodes.first(where: { $0["region"]?.stringValue == ClusterEnvironment.defaultRegions[0] }) ?? nodes.first,
+              let firstEndpoint = first["endpoint"]?.stringValue, let firstRegion = first["region"]?.stringValue,
+              let accounts = root["accounts"]?.arrayValue,
+              let admin = accounts.first?["principals"]?.arrayValue?.first(where: { $0["name"]?.stringValue == "admin" }),
+              let keyId = admin["accessKeyId"]?.stringValue, let secret = admin["secretAccessKey"]?.stringValue
         else { return "cluster.json is incomplete" }
-        let front = root["front"] as? String
+        let front = root["front"]?.stringValue
         var lines = ["Strongroom cluster in \(directory) (credentials of every account and user: \(directory)/cluster.json)", ""]
         for node in nodes {
-            let region = node["region"] as? String ?? "?"
-            lines.append("  \(region.padding(toLength: 16, withPad: " ", startingAt: 0)) \(node["endpoint"] as? String ?? "?")"
-                + "  replication \(node["replication"] as? String ?? "-")  pid \(node["pid"] as? Int ?? 0)")
+            let region = node["region"]?.stringValue ?? "?"
+            lines.append("  \(region.padding(toLength: 16, withPad: " ", startingAt: 0)) \(node["endpoint"]?.stringValue ?? "?")"
+                + "  replication \(node["replication"]?.stringValue ?? "-")  pid \(node["pid"]?.exactIntegerValue ?? 0)")
         }
         lines.append("  \("front".padding(toLength: 16, withPad: " ", startingAt: 0)) "
-            + (front.map { "\($0)  pid \(root["frontPid"] as? Int ?? 0)  (routes by the request's region)" } ?? "not running"))
-        let secondRegion = nodes.first { $0["region"] as? String != firstRegion }?["region"] as? String ?? firstRegion
+            + (front.map { "\($0)  pid \(root["frontPid"]?.exactIntegerValue ?? 0)  (routes by the request's region)" } ?? "not running"))
+        let secondRegion = nodes.first { $0["region"]?.stringValue != firstRegion }?["region"]?.stringValue ?? firstRegion
         lines += [
-            "", "Use it as account \(accounts.first?["accountId"] as? String ?? "")'s admin:", "",
+            "", "Use it as account \(accounts.first?["accountId"]?.stringValue ?? "")'s admin:", "",
             "  export AWS_ENDPOINT_URL=\(front ?? firstEndpoint)",
             "  export AWS_CA_BUNDLE=\(ca)",
             "  export AWS_ACCESS_KEY_ID=\(keyId)",

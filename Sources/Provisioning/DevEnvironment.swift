@@ -1,5 +1,6 @@
 public import Foundation
 import Cryptography
+import JSON
 import Platform
 import TLS
 public import Configuration
@@ -145,23 +146,28 @@ public enum DevEnvironment {
     /// the secrets whose `team` tag equals its own `team` tag. Both admins are cluster admins;
     /// a session signing key lets `strongroom iam issue-session` hand out temporary credentials.
     static func iamDocument(random: inout SystemRandomSource) throws(ProvisioningError) -> String {
-        var documents: [[String: Any]] = []
+        var documents: [JSONValue] = []
         for account in accounts {
-            documents.append(["accountId": account, "organizationId": organizationId,
+            documents.append(["accountId": .string(account), "organizationId": .string(organizationId),
                               "principals": [try admin(account, random: &random), try reader(account, random: &random), appRole(account)]])
         }
-        let root: [String: Any] = [
-            "accounts": documents, "admins": accounts.map { "arn:aws:iam::\($0):user/admin" },
-            "sessionSigningKey": try sessionSigningKey(),
+        let root: JSONValue = [
+            "accounts": .array(documents), "admins": .strings(accounts.map { "arn:aws:iam::\($0):user/admin" }),
+            "sessionSigningKey": .string(try sessionSigningKey()),
         ]
-        let data = (try? JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+        return fileText(root)
     }
 
-    static func admin(_ account: String, random: inout SystemRandomSource) throws(ProvisioningError) -> [String: Any] {
+    /// A document as the files we write hold it: indented, the members of every object sorted
+    /// by name (the order of the files earlier versions wrote with Foundation's JSON writer).
+    static func fileText(_ document: JSONValue) -> String {
+        document.sortingMembers().formatted()
+    }
+
+    static func admin(_ account: String, random: inout SystemRandomSource) throws(ProvisioningError) -> JSONValue {
         [
-            "type": "user", "name": "admin", "arn": "arn:aws:iam::\(account):user/admin", "tags": [String: String](),
-            "accessKeys": [["accessKeyId": try accessKeyId(random: &random), "secretAccessKey": try secretAccessKey(random: &random)]],
+            "type": "user", "name": "admin", "arn": .string("arn:aws:iam::\(account):user/admin"), "tags": [:],
+            "accessKeys": [["accessKeyId": .string(try accessKeyId(random: &random)), "secretAccessKey": .string(try secretAccessKey(random: &random))]],
             "policies": [[
                 "name": "SecretsManagerAdmin",
                 "document": ["Version": "2012-10-17",
@@ -170,17 +176,17 @@ public enum DevEnvironment {
         ]
     }
 
-    static func reader(_ account: String, random: inout SystemRandomSource) throws(ProvisioningError) -> [String: Any] {
+    static func reader(_ account: String, random: inout SystemRandomSource) throws(ProvisioningError) -> JSONValue {
         [
-            "type": "user", "name": "reader", "arn": "arn:aws:iam::\(account):user/reader", "tags": [String: String](),
-            "accessKeys": [["accessKeyId": try accessKeyId(random: &random), "secretAccessKey": try secretAccessKey(random: &random)]],
-            "policies": [[String: Any]](),
+            "type": "user", "name": "reader", "arn": .string("arn:aws:iam::\(account):user/reader"), "tags": [:],
+            "accessKeys": [["accessKeyId": .string(try accessKeyId(random: &random)), "secretAccessKey": .string(try secretAccessKey(random: &random))]],
+            "policies": [],
         ]
     }
 
-    static func appRole(_ account: String) -> [String: Any] {
+    static func appRole(_ account: String) -> JSONValue {
         [
-            "type": "role", "name": "app", "arn": "arn:aws:iam::\(account):role/app", "tags": ["team": "payments"],
+            "type": "role", "name": "app", "arn": .string("arn:aws:iam::\(account):role/app"), "tags": ["team": "payments"],
             "policies": [[
                 "name": "ReadOwnTeamSecrets",
                 "document": ["Version": "2012-10-17", "Statement": [
@@ -202,35 +208,39 @@ public enum DevEnvironment {
     }
 
     /// Brings an `iam.json` made by an earlier version up to this one's: the organization, the
-    /// admins, the app role and the session signing key are added; nothing is removed.
+    /// admins, the app role and the session signing key are added; nothing is removed. A file
+    /// this cannot read is left alone (the node's IAM loader then says what is wrong with it).
     static func upgradeIAM(_ text: Data) throws(ProvisioningError) -> Data? {
-        guard var root = (try? JSONSerialization.jsonObject(with: text)) as? [String: Any],
-              var documents = root["accounts"] as? [[String: Any]] else { return nil }
+        guard let document = try? JSONValue.parse(Array(text)), case .object(var root) = document,
+              let index = root.lastIndex(where: { $0.key == "accounts" }), case .array(var documents) = root[index].value,
+              documents.allSatisfy({ $0.objectMembers != nil }) else { return nil }
         var changed = false
-        for index in documents.indices {
-            guard let account = documents[index]["accountId"] as? String, accounts.contains(account) else { continue }
-            if documents[index]["organizationId"] == nil {
-                documents[index]["organizationId"] = organizationId
+        for position in documents.indices {
+            guard case .object(var members) = documents[position],
+                  let account = documents[position]["accountId"]?.stringValue, accounts.contains(account) else { continue }
+            if documents[position]["organizationId"] == nil {
+                members.append((key: "organizationId", value: .string(organizationId)))
                 changed = true
             }
-            var principals = documents[index]["principals"] as? [[String: Any]] ?? []
-            if !principals.contains(where: { $0["name"] as? String == "app" }) {
-                principals.append(appRole(account))
-                documents[index]["principals"] = principals
+            let principals = documents[position]["principals"]?.arrayValue ?? []
+            if !principals.contains(where: { $0["name"]?.stringValue == "app" }) {
+                members.removeAll { $0.key == "principals" }
+                members.append((key: "principals", value: .array(principals + [appRole(account)])))
                 changed = true
             }
+            documents[position] = .object(members)
         }
-        root["accounts"] = documents
-        if root["admins"] == nil {
-            root["admins"] = accounts.map { "arn:aws:iam::\($0):user/admin" }
+        root[index].value = .array(documents)
+        if !root.contains(where: { $0.key == "admins" }) {
+            root.append((key: "admins", value: .strings(accounts.map { "arn:aws:iam::\($0):user/admin" })))
             changed = true
         }
-        if root["sessionSigningKey"] == nil {
-            root["sessionSigningKey"] = try sessionSigningKey()
+        if !root.contains(where: { $0.key == "sessionSigningKey" }) {
+            root.append((key: "sessionSigningKey", value: .string(try sessionSigningKey())))
             changed = true
         }
         guard changed else { return nil }
-        return try? JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys])
+        return Data(fileText(.object(root)).utf8)
     }
 
     static func keyring(region: String, random: inout SystemRandomSource) throws(ProvisioningError) -> Keyring {
@@ -266,37 +276,40 @@ public enum DevEnvironment {
     public static func endpointDocument(configuration: NodeConfiguration, boundPort: UInt16) throws(ProvisioningError) -> Data {
         let described = try describeAccounts(iamFile: configuration.iamFile)
         let host = configuration.listen.first.map { $0.isIPv6 ? "[\($0.host)]" : $0.host } ?? "127.0.0.1"
-        let object: [String: Any] = [
-            "endpoint": "https://\(host):\(boundPort)", "region": configuration.region,
-            "caBundle": configuration.caFile, "nodeId": configuration.nodeId, "accounts": described,
+        let document: JSONValue = [
+            "endpoint": .string("https://\(host):\(boundPort)"), "region": .string(configuration.region),
+            "caBundle": .string(configuration.caFile), "nodeId": .string(configuration.nodeId), "accounts": described,
         ]
-        return (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return Data(fileText(document).utf8)
     }
 
     /// The `accounts` list of `endpoint.json` and `cluster.json`: per account of `iamFile`, its
     /// users with their first access key, its roles and its organization.
-    static func describeAccounts(iamFile: String) throws(ProvisioningError) -> [[String: Any]] {
+    static func describeAccounts(iamFile: String) throws(ProvisioningError) -> JSONValue {
         guard let data = FileManager.default.contents(atPath: iamFile),
-              let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-              let accounts = root["accounts"] as? [[String: Any]] else {
+              let root = try? JSONValue.parse(Array(data)), let accounts = root["accounts"]?.arrayValue,
+              accounts.allSatisfy({ $0.objectMembers != nil }) else {
             throw ProvisioningError("\(iamFile): cannot read the IAM configuration")
         }
-        return accounts.map { account in
+        return .array(accounts.map { account in
             // Users with keys are listed with their first key; roles (no keys: they are used
-            // through `strongroom iam issue-session`) under "roles".
-            let all = account["principals"] as? [[String: Any]] ?? []
-            let principals = all.compactMap { principal -> [String: Any]? in
-                guard let key = (principal["accessKeys"] as? [[String: Any]])?.first else { return nil }
+            // through `strongroom iam issue-session`) under "roles". A missing member is written
+            // as "" (tags as {}), as before.
+            let all = account["principals"]?.arrayValue ?? []
+            let principals = all.compactMap { principal -> JSONValue? in
+                guard let key = principal["accessKeys"]?.arrayValue?.first, case .object = key else { return nil }
                 return ["name": principal["name"] ?? "", "arn": principal["arn"] ?? "",
                         "accessKeyId": key["accessKeyId"] ?? "", "secretAccessKey": key["secretAccessKey"] ?? ""]
             }
-            let roles = all.filter { $0["type"] as? String == "role" }.map { role -> [String: Any] in
-                ["name": role["name"] ?? "", "arn": role["arn"] ?? "", "tags": role["tags"] ?? [String: String]()]
+            let roles = all.filter { $0["type"]?.stringValue == "role" }.map { role -> JSONValue in
+                ["name": role["name"] ?? "", "arn": role["arn"] ?? "", "tags": role["tags"] ?? [:]]
             }
-            var described: [String: Any] = ["accountId": account["accountId"] ?? "", "principals": principals, "roles": roles]
-            if let organization = account["organizationId"] { described["organizationId"] = organization }
-            return described
-        }
+            var described: [(key: String, value: JSONValue)] = [
+                ("accountId", account["accountId"] ?? ""), ("principals", .array(principals)), ("roles", .array(roles)),
+            ]
+            if let organization = account["organizationId"] { described.append((key: "organizationId", value: organization)) }
+            return .object(described)
+        })
     }
 }
 
@@ -304,19 +317,19 @@ extension DevEnvironment {
     /// What `strongroom dev` prints: the environment variables for the admin of the first
     /// account and one command that works.
     public static func banner(endpointJSON: Data, directory: String) -> String {
-        guard let root = (try? JSONSerialization.jsonObject(with: endpointJSON)) as? [String: Any],
-              let endpoint = root["endpoint"] as? String, let region = root["region"] as? String,
-              let ca = root["caBundle"] as? String,
-              let accounts = root["accounts"] as? [[String: Any]],
-              let principals = accounts.first?["principals"] as? [[String: Any]],
-              let admin = principals.first(where: { $0["name"] as? String == "admin" }),
-              let keyId = admin["accessKeyId"] as? String, let secret = admin["secretAccessKey"] as? String
+        guard let root = try? JSONValue.parse(Array(endpointJSON)),
+              let endpoint = root["endpoint"]?.stringValue, let region = root["region"]?.stringValue,
+              let ca = root["caBundle"]?.stringValue,
+              let accounts = root["accounts"]?.arrayValue,
+              let principals = accounts.first?["principals"]?.arrayValue,
+              let admin = principals.first(where: { $0["name"]?.stringValue == "admin" }),
+              let keyId = admin["accessKeyId"]?.stringValue, let secret = admin["secretAccessKey"]?.stringValue
         else { return "endpoint.json is incomplete" }
         return """
             Strongroom dev node: \(endpoint) (region \(region))
             Data directory: \(directory)  (credentials of every account and user: \(directory)/endpoint.json)
 
-            Use it as account \(accounts.first?["accountId"] as? String ?? "")'s admin:
+            Use it as account \(accounts.first?["accountId"]?.stringValue ?? "")'s admin:
 
               export AWS_ENDPOINT_URL=\(endpoint)
               export AWS_CA_BUNDLE=\(ca)

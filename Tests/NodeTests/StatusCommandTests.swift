@@ -48,9 +48,9 @@ import Testing
         let endpoint = try #require(TargetURL("https://127.0.0.1:\(port)"))
         let accounts = try DevEnvironment.describeAccounts(iamFile: configuration.iamFile)
         var users: [String: (accessKeyId: String, secret: String)] = [:]
-        for principal in accounts.first?["principals"] as? [[String: Any]] ?? [] {
-            if let name = principal["name"] as? String, let id = principal["accessKeyId"] as? String,
-               let secret = principal["secretAccessKey"] as? String {
+        for principal in accounts.arrayValue?.first?["principals"]?.arrayValue ?? [] {
+            if let name = principal["name"]?.stringValue, let id = principal["accessKeyId"]?.stringValue,
+               let secret = principal["secretAccessKey"]?.stringValue {
                 users[name] = (id, secret)
             }
         }
