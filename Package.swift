@@ -63,7 +63,7 @@ let package = Package(
         .target(name: "Audit", dependencies: ["JSON", "Cryptography", "Platform"], swiftSettings: swiftSettings),
         // AWS's wire vocabulary, pure: the request and response as the HTTP layer hands them over,
         // AWS errors in the JSON 1.1 error shape, SigV4's timestamps.
-        .target(name: "AWSProtocol", dependencies: ["JSON"], swiftSettings: swiftSettings),
+        .target(name: "AWSProtocol", dependencies: ["JSON", "HTTP1"], swiftSettings: swiftSettings),
         // AWS Signature Version 4: signing, verification, the region a request is scoped to.
         .target(name: "SigV4", dependencies: ["Cryptography", "AWSProtocol"], swiftSettings: swiftSettings),
         .target(

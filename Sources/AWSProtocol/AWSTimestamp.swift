@@ -1,3 +1,4 @@
+import HTTP1
 public import Foundation
 
 /// The two timestamp spellings SigV4 uses, converted without `DateFormatter` (no locale, no
@@ -22,7 +23,7 @@ public enum AWSTimestamp {
     private static func format(_ seconds: Int64, dateSeparator: String, timeSeparator: String) -> String {
         let days = floorDiv(seconds, 86_400)
         let secondOfDay = seconds - days * 86_400
-        let (y, m, d) = civil(fromDays: days)
+        let (y, m, d) = HTTPDate.civil(fromDays: days)
         return pad(y, 4) + dateSeparator + pad(m, 2) + dateSeparator + pad(d, 2) + "T"
             + pad(secondOfDay / 3600, 2) + timeSeparator + pad(secondOfDay / 60 % 60, 2) + timeSeparator
             + pad(secondOfDay % 60, 2) + "Z"
@@ -104,15 +105,4 @@ public enum AWSTimestamp {
         return era * 146_097 + doe - 719_468
     }
 
-    private static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
-        let z = days + 719_468
-        let era = floorDiv(z, 146_097)
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
 }

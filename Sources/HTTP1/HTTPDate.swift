@@ -9,17 +9,18 @@ public enum HTTPDate {
         let seconds = max(0, epochSeconds)
         let dayNumber = seconds / 86_400
         let secondOfDay = seconds % 86_400
-        let (year, month, day) = civil(fromDays: dayNumber)
+        let (year, month, day) = civil(fromDays: Int64(dayNumber))
         func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(days[dayNumber % 7]), \(two(day)) \(months[month - 1]) \(year) "
+        return "\(days[dayNumber % 7]), \(two(Int(day))) \(months[Int(month) - 1]) \(year) "
             + "\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)) GMT"
     }
 
-    /// Year, month (1–12) and day (1–31) of a day count since 1970-01-01, in the proleptic
-    /// Gregorian calendar (Howard Hinnant's `civil_from_days`).
-    static func civil(fromDays days: Int) -> (year: Int, month: Int, day: Int) {
+    /// Year, month (1–12) and day (1–31) of a day count since 1970-01-01 (negative before it),
+    /// in the proleptic Gregorian calendar (Howard Hinnant's `civil_from_days`). The one copy:
+    /// AWS timestamps use it too.
+    public static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
         let z = days + 719_468
-        let era = z / 146_097
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097
         let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
         let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
