@@ -11,7 +11,8 @@
 public struct CommandSyntax: Sendable {
     /// The program's name as the usage shows it (`strongroom`).
     public let program: String
-    /// The words after the program that select this command: `["cluster", "init"]`.
+    /// The words after the program that select this command: `["cluster", "init"]`; empty for a
+    /// program that is one command (`strongroom-load`).
     public let path: [String]
     /// The options, in the order the usage lists them.
     public let options: [Option]
@@ -88,7 +89,8 @@ public struct CommandSyntax: Sendable {
             parsed.values[name, default: []].append(value)
         }
         for option in options where option.required && parsed.values[option.name] == nil {
-            throw UsageError("\(path.joined(separator: " ")) needs \(option.spelled)")
+            // A program without subcommands (`strongroom-load`) names itself.
+            throw UsageError("\(path.isEmpty ? program : path.joined(separator: " ")) needs \(option.spelled)")
         }
         for group in exclusive {
             let given = group.filter { parsed.values[$0] != nil }

@@ -69,7 +69,14 @@ import Testing
         #expect(throws: UsageError("unknown option '--x'")) { try help.parse(["thing", "--x"]) }
     }
 
-    @Test func theSynopsisIsTheDeclaration() {
+    @Test func aProgramWithoutSubcommandsNamesItself() throws {
+        let syntax = CommandSyntax(program: "tool", path: [], options: [.value("--name", "NAME", required: true)], description: "Tools.")
+        #expect(syntax.name == "tool" && syntax.synopsis() == "tool --name NAME")
+        #expect(throws: UsageError("tool needs --name NAME")) { try syntax.parse([]) }
+        #expect(try syntax.parse(["--name=x"]).value("--name") == "x")
+    }
+
+        @Test func theSynopsisIsTheDeclaration() {
         #expect(Self.syntax.synopsis() == "tool thing make --name NAME [--dir DIR] [--json] [--tag KEY=VALUE]... [--file FILE | --url URL]")
         #expect(Self.syntax.usage(indent: "  ") == """
               tool thing make --name NAME [--dir DIR] [--json] [--tag KEY=VALUE]... [--file FILE | --url URL]
