@@ -131,7 +131,7 @@ let package = Package(
         // The benchmark's load generator: closed-loop HTTP/1.1 (TLS, SigV4) with latency histograms.
         .target(
             name: "LoadGenerator",
-            dependencies: ["Platform", "TLS", "Cryptography", "AWSProtocol", "SigV4", "JSON", "HTTP1"],
+            dependencies: ["ArgumentParsing", "Platform", "TLS", "Cryptography", "AWSProtocol", "SigV4", "JSON", "HTTP1"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "strongroom-load", dependencies: ["LoadGenerator"], swiftSettings: swiftSettings),
@@ -190,7 +190,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LoadGeneratorTests",
-            dependencies: ["LoadGenerator", "Platform", "TLS", "Cryptography", "AWSProtocol", "SigV4", "HTTP1", "JSON", "TestSupport"],
+            dependencies: ["LoadGenerator", "ArgumentParsing", "Platform", "TLS", "Cryptography", "AWSProtocol", "SigV4", "HTTP1", "JSON", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "ArgumentParsingTests", dependencies: ["ArgumentParsing"], swiftSettings: swiftSettings),

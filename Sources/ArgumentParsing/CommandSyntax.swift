@@ -89,8 +89,8 @@ public struct CommandSyntax: Sendable {
             parsed.values[name, default: []].append(value)
         }
         for option in options where option.required && parsed.values[option.name] == nil {
-            // A program without subcommands (`strongroom-load`) names itself.
-            throw UsageError("\(path.isEmpty ? program : path.joined(separator: " ")) needs \(option.spelled)")
+            // A program that is one command (`strongroom-load`) is named before the message already.
+            throw UsageError(path.isEmpty ? "\(option.spelled) is required" : "\(path.joined(separator: " ")) needs \(option.spelled)")
         }
         for group in exclusive {
             let given = group.filter { parsed.values[$0] != nil }
@@ -138,10 +138,10 @@ public struct CommandSyntax: Sendable {
         return lines.joined(separator: "\n")
     }
 
-    /// The synopsis and, indented under it, the description.
+    /// The synopsis and, indented under it, the description (its empty lines left empty).
     public func usage(indent: String = "") -> String {
         let synopsisLines = synopsis().split(separator: "\n", omittingEmptySubsequences: false).map { indent + $0 }
-        let descriptionLines = description.split(separator: "\n", omittingEmptySubsequences: false).map { indent + "    " + $0 }
+        let descriptionLines = description.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : indent + "    " + $0 }
         return (synopsisLines + descriptionLines).joined(separator: "\n")
     }
 }

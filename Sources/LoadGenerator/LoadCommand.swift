@@ -1,3 +1,4 @@
+import ArgumentParsing
 import Foundation
 
 /// The `strongroom-load` command: parse, run, print, and choose the exit status.

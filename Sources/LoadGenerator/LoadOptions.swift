@@ -68,10 +68,3 @@ public struct LoadOptions: Sendable {
     /// Names carry six digits.
     public static let maximumNames = 1_000_000
 }
-
-/// A command line that cannot run: printed with the usage text, exit status 2.
-public struct UsageError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}

@@ -69,11 +69,13 @@ import Testing
         #expect(throws: UsageError("unknown option '--x'")) { try help.parse(["thing", "--x"]) }
     }
 
-    @Test func aProgramWithoutSubcommandsNamesItself() throws {
+    @Test func aProgramThatIsOneCommand() throws {
         let syntax = CommandSyntax(program: "tool", path: [], options: [.value("--name", "NAME", required: true)], description: "Tools.")
         #expect(syntax.name == "tool" && syntax.synopsis() == "tool --name NAME")
-        #expect(throws: UsageError("tool needs --name NAME")) { try syntax.parse([]) }
+        #expect(throws: UsageError("--name NAME is required")) { try syntax.parse([]) }
         #expect(try syntax.parse(["--name=x"]).value("--name") == "x")
+        let described = CommandSyntax(program: "tool", path: [], description: "One.\n\nTwo.")
+        #expect(described.usage(indent: "  ") == "  tool\n      One.\n\n      Two.", "an empty line stays empty")
     }
 
         @Test func theSynopsisIsTheDeclaration() {
