@@ -158,14 +158,14 @@ extension SigV4 {
                 throw AWSError(.incompleteSignature, "The request must not carry more than one '\(name)' header.")
             }
             let authorization = request.header("Authorization")
-            let query = Self.queryParameters(request.query)
+            let (query, repeatedInQuery) = Self.queryParameters(request.query)
             let queryAuth = query["X-Amz-Algorithm"] != nil
             if authorization != nil && queryAuth {
                 throw AWSError(.invalidSignature, "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.")
             }
             if queryAuth {
                 for name in ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date", "X-Amz-Security-Token"]
-                where Self.queryParameterCount(name, in: request.query) > 1 {
+                where repeatedInQuery.contains(name) {
                     throw AWSError(.incompleteSignature, "AWS query-string parameters must not repeat '\(name)'. Re-examine the query-string parameters.")
                 }
                 return try parseQuery(query, request: request)
@@ -294,23 +294,18 @@ extension SigV4 {
             return out
         }
 
-        /// How many times the decoded parameter `name` occurs in a raw query.
-        static func queryParameterCount(_ name: String, in rawQuery: String) -> Int {
-            rawQuery.split(separator: "&", omittingEmptySubsequences: true).count { part in
-                SigV4.percentDecode(part.firstIndex(of: "=").map { part[..<$0] } ?? part) == name
-            }
-        }
-
-        /// Decoded query parameters; for a repeated name the first value wins.
-        static func queryParameters(_ rawQuery: String) -> [String: String] {
+        /// Decoded query parameters (for a repeated name the first value wins), and the names
+        /// that occur more than once, in one pass over the query.
+        static func queryParameters(_ rawQuery: String) -> (values: [String: String], repeated: Set<String>) {
             var out: [String: String] = [:]
+            var repeated: Set<String> = []
             for part in rawQuery.split(separator: "&", omittingEmptySubsequences: true) {
                 let eq = part.firstIndex(of: "=")
                 let name = SigV4.percentDecode(eq.map { part[..<$0] } ?? part)
                 let value = eq.map { SigV4.percentDecode(part[part.index(after: $0)...]) } ?? ""
-                if out[name] == nil { out[name] = value }
+                if out[name] == nil { out[name] = value } else { repeated.insert(name) }
             }
-            return out
+            return (out, repeated)
         }
     }
 }

@@ -176,12 +176,12 @@ public enum SigV4Fuzz {
         var clean = request
         var seen = Set<String>()
         clean.headers = request.headers.filter { header in
-            let name = lowercasedASCII(header.name)
+            let name = SigV4.Verifier.lowercasedASCII(header.name)
             guard !name.isEmpty, name.utf8.allSatisfy(isTokenByte), !signerHeaders.contains(name) else { return false }
             defer { seen.insert(name) }
             return !(singleHeaders.contains(name) && seen.contains(name))
         }
-        if !clean.headers.contains(where: { lowercasedASCII($0.name) == "host" }) {
+        if !clean.headers.contains(where: { SigV4.Verifier.lowercasedASCII($0.name) == "host" }) {
             clean.headers.append((name: "Host", value: "secretsmanager.us-east-1.amazonaws.com"))
         }
         clean.query = request.query.split(separator: "&", omittingEmptySubsequences: false).filter { part in
@@ -216,9 +216,5 @@ public enum SigV4Fuzz {
     static func isTokenByte(_ byte: UInt8) -> Bool {
         (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
             || Array("!#$%&'*+-.^_`|~".utf8).contains(byte)
-    }
-
-    static func lowercasedASCII(_ text: String) -> String {
-        String(decoding: text.utf8.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
 }
