@@ -25,10 +25,13 @@ let package = Package(
     name: "FuzzTesting",
     products: drivers.map { .executable(name: $0.target, targets: [$0.target]) },
     dependencies: [.package(path: "..")],
-    targets: [.target(name: "CFuzzerDriver")] + drivers.map { driver in
+    targets: [
+        .target(name: "CFuzzerDriver"),
+        .target(name: "FuzzDriver", dependencies: ["CFuzzerDriver"], swiftSettings: [.swiftLanguageMode(.v6)]),
+    ] + drivers.map { driver in
         .executableTarget(
             name: driver.target,
-            dependencies: ["CFuzzerDriver", .product(name: driver.product, package: root)],
+            dependencies: ["FuzzDriver", .product(name: driver.product, package: root)],
             swiftSettings: [.swiftLanguageMode(.v6)]
         )
     }

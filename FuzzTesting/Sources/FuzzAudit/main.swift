@@ -1,16 +1,5 @@
+import FuzzDriver
 import Audit
-import CFuzzerDriver
-import Glibc
 
-/// One input, an audit trail file or seal, to `AuditFuzz.run`, which traps on a finding; libFuzzer
-/// then saves the input as `crash-*`.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOneInput(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-    AuditFuzz.run(Array(UnsafeBufferPointer(start: start, count: count)))
-    return 0
-}
-
-// This file's top-level code is the program's main (see CFuzzerDriver.h): hand over to libFuzzer.
-var arguments = CommandLine.argc
-var values: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&arguments, &values, fuzzOneInput))
+// Each input, an audit trail file or seal, goes to `AuditFuzz.run`, which traps on a finding.
+FuzzDriver.run(AuditFuzz.run)
