@@ -140,6 +140,11 @@ let package = Package(
 
         // Helpers shared by the test targets (seeded generators).
         .target(name: "TestSupport", dependencies: ["SeededRandom"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        // The request fixture the SigV4 and SecretsAPI tests share (botocore-shaped calls).
+        .target(
+            name: "AWSTestSupport", dependencies: ["AWSProtocol", "SigV4", "Cryptography"], path: "Tests/AWSTestSupport",
+            swiftSettings: swiftSettings
+        ),
 
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], swiftSettings: swiftSettings),
         .testTarget(name: "ChecksumTests", dependencies: ["Checksum", "TestSupport"], swiftSettings: swiftSettings),
@@ -179,13 +184,13 @@ let package = Package(
         ),
         .testTarget(
             name: "SigV4Tests",
-            dependencies: ["SigV4", "AWSProtocol", "Cryptography", "TestSupport"],
+            dependencies: ["SigV4", "AWSProtocol", "AWSTestSupport", "Cryptography", "TestSupport"],
             resources: [.copy("Regressions")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SecretsAPITests",
-            dependencies: ["SecretsAPI", "AWSProtocol", "SigV4", "Cryptography", "SecretStore", "JSON", "TestSupport"],
+            dependencies: ["SecretsAPI", "AWSProtocol", "AWSTestSupport", "SigV4", "Cryptography", "SecretStore", "JSON", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

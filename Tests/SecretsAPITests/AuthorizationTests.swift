@@ -1,3 +1,4 @@
+import AWSTestSupport
 import Cryptography
 import Foundation
 import JSON

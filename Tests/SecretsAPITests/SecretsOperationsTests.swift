@@ -1,3 +1,4 @@
+import AWSTestSupport
 import JSON
 import Cryptography
 import Foundation
