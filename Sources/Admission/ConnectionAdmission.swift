@@ -178,8 +178,8 @@ package struct ConnectionAdmission {
         if let old = entry.standing { compactIfStale(old) }
     }
 
-    /// The connection that entered `standing` first (nil when none), e.g. for a deadline
-    /// check that can stop at the first connection still within its time.
+    /// The connection that entered `standing` first (nil when none): what the queues hold at
+    /// their head, for tests and diagnostics.
     package func oldest(_ standing: Standing) -> UInt64? {
         queues[standing.rawValue].pending.first { isLive($0, standing) }?.id
     }

@@ -61,7 +61,6 @@ package final class GuardedAcceptor: Sendable {
         var admission: ConnectionAdmission
         /// Duplicates of the sockets whose threads run, to shut them down when given up.
         var watched: [UInt64: Int32] = [:]
-        var evictions = 0
     }
 
     /// A connection still with the acceptor (not one byte received yet).
@@ -85,12 +84,6 @@ package final class GuardedAcceptor: Sendable {
         self.log = log
         registry = Mutex(Registry(admission: ConnectionAdmission(limits: limits.admission)))
     }
-
-    /// Connections given up for newer ones so far.
-    package var evictions: Int { registry.withLock { $0.evictions } }
-
-    /// Connections tracked now (with the acceptor or with a thread).
-    package var tracked: Int { registry.withLock { $0.admission.count } }
 
     /// Accepts on `listener` until `isStopping` says so (checked at least every 0.1 s), then
     /// closes the connections it still holds. `start` is given each connection that has sent
@@ -161,7 +154,6 @@ package final class GuardedAcceptor: Sendable {
             let decision = registry.withLock { registry -> ConnectionAdmission.Decision in
                 let decision = registry.admission.decide(address: address)
                 guard case .admitEvicting(let victim) = decision else { return decision }
-                registry.evictions += 1
                 registry.admission.remove(victim)
                 // A connection with a thread: shut down through the duplicate (under the lock,
                 // so the duplicate is still open), then forget it.

@@ -63,10 +63,11 @@ public final class Logger: Sendable {
     }
 
     private func emit(_ level: String, _ message: String, now: Double = MonotonicClock.seconds()) {
-        let stamp = Date().formatted(.iso8601)
         state.withLock { state in
             var preamble: [String] = []
             let admitted = state.throttle.admitLine(now: now, preamble: &preamble)
+            guard admitted || !preamble.isEmpty else { return }  // dropped: no timestamp to format
+            let stamp = Date().formatted(.iso8601)
             var text = ""
             for line in preamble { text += "\(stamp) error \(label): \(line)\n" }
             if admitted { text += "\(stamp) \(level) \(label): \(message)\n" }

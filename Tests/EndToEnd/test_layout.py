@@ -7,9 +7,10 @@ import subprocess
 from conftest import ROOT
 
 
-def load_checker():
-    loader = importlib.machinery.SourceFileLoader("check_layout", str(ROOT / "scripts" / "check-layout"))
-    spec = importlib.util.spec_from_loader("check_layout", loader)
+def load_script(name: str):
+    """A checker script of scripts/ (no .py suffix) as a module, for its pure `check`."""
+    loader = importlib.machinery.SourceFileLoader(name.replace("-", "_"), str(ROOT / "scripts" / name))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
     module = importlib.util.module_from_spec(spec)
     loader.exec_module(module)
     return module
@@ -21,7 +22,7 @@ def test_the_tree_agrees_with_package_swift():
 
 
 def test_each_kind_of_drift_is_caught():
-    checker = load_checker()
+    checker = load_script("check-layout")
     targets = {
         "Low": {"type": "regular", "dependencies": [], "path": None},
         "High": {"type": "regular", "dependencies": ["Low"], "path": None},
@@ -47,21 +48,13 @@ def test_each_kind_of_drift_is_caught():
     assert missing_row == ["docs/ARCHITECTURE.md's module table has no row for Low"]
 
 
-def load_conventions():
-    loader = importlib.machinery.SourceFileLoader("check_conventions", str(ROOT / "scripts" / "check-conventions"))
-    spec = importlib.util.spec_from_loader("check_conventions", loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
-
-
 def test_the_code_follows_the_written_conventions():
     result = subprocess.run([str(ROOT / "scripts" / "check-conventions")], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_each_convention_is_checked():
-    checker = load_conventions()
+    checker = load_script("check-conventions")
     good = "import Testing\n\nstruct A {}\n"
     assert checker.check({"Sources/Node/A.swift": good}) == []
     assert checker.check({"Sources/Node/A.swift": "struct A {}"}) == ["Sources/Node/A.swift:1: no newline at the end of the file"]
