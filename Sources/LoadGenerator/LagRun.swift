@@ -23,7 +23,6 @@ final class LagWorker {
     /// One connection: a write connection to the primary or a poll connection to the replica.
     struct Slot {
         var connection: LoadConnection?
-        var generation: UInt32 = 0
         var busy = false
         /// The write's seq, or the polled secret (-1 during the warm-up request).
         var item = -1
@@ -35,7 +34,6 @@ final class LagWorker {
 
     /// Pause before reconnecting after a failed connection.
     static let reconnectDelayNs: UInt64 = 20_000_000
-    static let pollTagBit: UInt64 = 1 << 31
 
     let options: LagOptions
     let primaryTLS: TLSContext?
@@ -47,7 +45,9 @@ final class LagWorker {
     var replica: RequestBuilder.Signed
     let runID: String
     let marker: [UInt8]
-    let epoll: Epoll
+    /// The thread's epoll instance: slots 0..<writeConnections are the write slots, the poll
+    /// slots follow (`pollerSlot`).
+    var poller: SlotPoller
     let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: LoadConnection.readChunk, alignment: 16)
 
     var nextSeq = 0
@@ -72,7 +72,7 @@ final class LagWorker {
         let id = Hex.encode((try? Random.bytes(4)) ?? [0, 0, 0, UInt8(truncatingIfNeeded: MonotonicClock.nanoseconds())])
         runID = id
         marker = Array("strongroom-lag \(id) ".utf8)
-        epoll = try Epoll()
+        poller = try SlotPoller(slots: options.writeConnections + options.pollers)
     }
 
     deinit { scratch.deallocate() }
@@ -81,9 +81,6 @@ final class LagWorker {
 
     /// Warms every connection, runs the schedule and the drain; returns the result.
     func run() throws(LoadRunError) -> LagResult {
-        var events: [(tag: UInt64, events: EpollEvents)] = []
-        events.reserveCapacity(Epoll.maxEventsPerWait)
-
         let warmupEnd = MonotonicClock.nanoseconds() + UInt64(options.timeout * 1e9)
         // The warm-up reads the secrets the first writes go to: they must exist on both nodes.
         for i in writeSlots.indices {
@@ -96,7 +93,7 @@ final class LagWorker {
         while warmupPending > 0 {
             let now = MonotonicClock.nanoseconds()
             if now >= warmupEnd { throw LoadRunError("warm-up: \(warmupPending) connection(s) not answered within \(options.timeout) s") }
-            wait(&events, untilNs: warmupEnd, now: now)
+            wait(untilNs: warmupEnd, now: now)
             if let firstError { throw LoadRunError("warm-up: \(firstError.description)") }
         }
 
@@ -119,7 +116,7 @@ final class LagWorker {
             if now >= giveUpNs { break }
             // Blocked: the answer that frees a connection or a secret wakes the loop (1 ms at most).
             let wakeNs = blocked ? now + 1_000_000 : nextSeq < options.writes ? dueNs(nextSeq) : min(drainEndNs, now + 10_000_000)
-            wait(&events, untilNs: max(wakeNs, now), now: now)
+            wait(untilNs: max(wakeNs, now), now: now)
         }
         let endNs = MonotonicClock.nanoseconds()
         let cpuEnd = ProcessCPU.times()
@@ -220,10 +217,10 @@ final class LagWorker {
 
     // MARK: - Events
 
-    private func wait(_ events: inout [(tag: UInt64, events: EpollEvents)], untilNs: UInt64, now: UInt64) {
-        let timeoutNs = min(untilNs &- min(untilNs, now), 100_000_000)
+    private func wait(untilNs: UInt64, now: UInt64) {
+        let events: [(tag: UInt64, events: EpollEvents)]
         do {
-            try epoll.wait(timeoutMilliseconds: Int32((timeoutNs + 999_999) / 1_000_000), into: &events)
+            events = try poller.wait(untilNs: untilNs, now: now)
         } catch {
             noteError(ErrorSample(status: nil, message: "epoll: \(error)"))
             return
@@ -232,33 +229,18 @@ final class LagWorker {
     }
 
     private func service(tag: UInt64, events: EpollEvents) {
-        let poll = tag & Self.pollTagBit != 0
-        let index = Int(tag & (Self.pollTagBit - 1))
-        let slots = poll ? pollSlots : writeSlots
-        guard index < slots.count, UInt32(tag >> 32) == slots[index].generation, let connection = slots[index].connection else { return }
-        if connection.isConnecting || events.contains(.writable) {
-            do {
-                if connection.isConnecting { try connection.finishConnecting() } else { try connection.flush() }
-            } catch {
-                return failed(poll: poll, index, error.message, retryable: false)
-            }
+        guard let slot = poller.slot(of: tag) else { return }
+        let poll = slot >= writeSlots.count
+        let index = poll ? slot - writeSlots.count : slot
+        guard let connection = (poll ? pollSlots : writeSlots)[index].connection else { return }
+        switch connection.handle(events, using: scratch) {
+        case .pending:
+            updateInterest(poll: poll, index)
+        case .response(let response, let reusable):
+            completed(poll: poll, index, response, reusable: reusable)
+        case .failed(let message, let retryable):
+            failed(poll: poll, index, message, retryable: retryable)
         }
-        if !events.isDisjoint(with: [.readable, .readHangup, .hangup, .error]) {
-            switch connection.read(using: scratch) {
-            case .pending:
-                break
-            case .response(let response):
-                return completed(poll: poll, index, response, reusable: response.keepAlive)
-            case .closed(let response?):
-                return completed(poll: poll, index, response, reusable: false)
-            case .closed(nil):
-                return failed(poll: poll, index, "the server closed the connection before answering",
-                              retryable: connection.responsesCompleted > 0 && !connection.receivedResponseBytes)
-            case .failed(let message):
-                return failed(poll: poll, index, message, retryable: false)
-            }
-        }
-        updateInterest(poll: poll, index)
     }
 
     private func completed(poll: Bool, _ index: Int, _ response: HTTPResponseSummary, reusable: Bool) {
@@ -318,25 +300,19 @@ final class LagWorker {
     }
 
     private func close(poll: Bool, _ index: Int) {
-        update(poll, index) { slot in
-            slot.connection = nil
-            slot.generation &+= 1
-        }
+        update(poll, index) { $0.connection = nil }
+        poller.retire(pollerSlot(poll: poll, index))
+    }
+
+    /// The poller's number for a slot: write slots first, then poll slots.
+    private func pollerSlot(poll: Bool, _ index: Int) -> Int {
+        poll ? writeSlots.count + index : index
     }
 
     private func updateInterest(poll: Bool, _ index: Int) {
-        let slot = poll ? pollSlots[index] : writeSlots[index]
-        guard let connection = slot.connection else { return }
-        let wanted = connection.wantedInterest
-        guard wanted != connection.registered else { return }
-        let tag = UInt64(slot.generation) << 32 | (poll ? Self.pollTagBit : 0) | UInt64(index)
+        guard let connection = (poll ? pollSlots : writeSlots)[index].connection else { return }
         do {
-            if connection.registered.isEmpty {
-                try epoll.add(connection.socket.rawValue, events: wanted, tag: tag)
-            } else {
-                try epoll.modify(connection.socket.rawValue, events: wanted, tag: tag)
-            }
-            connection.registered = wanted
+            try poller.updateInterest(connection.socket.rawValue, wanted: connection.wantedInterest, slot: pollerSlot(poll: poll, index))
         } catch {
             failed(poll: poll, index, error.description, retryable: false)
         }

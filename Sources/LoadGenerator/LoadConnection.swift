@@ -19,6 +19,17 @@ final class LoadConnection {
         case failed(String)
     }
 
+    /// What a readiness event came to, for the worker that owns the connection.
+    enum EventOutcome {
+        /// Nothing complete yet: update the interest and wait for the next event.
+        case pending
+        /// A complete response; `reusable` when the connection may carry the next request.
+        case response(HTTPResponseSummary, reusable: Bool)
+        /// The connection cannot be used any more. `retryable` when the server closed a reused
+        /// connection before any byte of its answer: the request may be sent again as it is.
+        case failed(String, retryable: Bool)
+    }
+
     /// Bytes read from the socket per read call: the size of the caller's scratch buffer.
     static let readChunk = 32 * 1024
     /// Reads per readiness event at most.
@@ -38,8 +49,6 @@ final class LoadConnection {
     private var output: [UInt8] = []
     private var outputOffset = 0
     private var plaintext: [UInt8] = []
-    /// The epoll interest last registered.
-    var registered: EpollEvents = []
 
     /// Starts connecting to `address`; with a TLS `context`, the server certificate must match `host`.
     /// With `captureBodies`, 2xx responses keep their body's first bytes too (a poll reads the value).
@@ -107,6 +116,32 @@ final class LoadConnection {
         }
         output.removeAll(keepingCapacity: true)
         outputOffset = 0
+    }
+
+    /// Handles readiness `events`: confirms a connect, sends what waits, reads what arrived.
+    /// - Parameter scratch: as for `read(using:)`.
+    func handle(_ events: EpollEvents, using scratch: UnsafeMutableRawBufferPointer) -> EventOutcome {
+        if isConnecting || events.contains(.writable) {
+            do {
+                if isConnecting { try finishConnecting() } else { try flush() }
+            } catch {
+                return .failed(error.message, retryable: false)
+            }
+        }
+        guard !events.isDisjoint(with: [.readable, .readHangup, .hangup, .error]) else { return .pending }
+        switch read(using: scratch) {
+        case .pending:
+            return .pending
+        case .response(let response):
+            return .response(response, reusable: response.keepAlive)
+        case .closed(let response?):
+            return .response(response, reusable: false)
+        case .closed(nil):
+            return .failed("the server closed the connection before answering",
+                           retryable: responsesCompleted > 0 && !receivedResponseBytes)
+        case .failed(let message):
+            return .failed(message, retryable: false)
+        }
     }
 
     /// Reads what the socket has and returns the first complete response, if any.

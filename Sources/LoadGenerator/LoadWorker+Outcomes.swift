@@ -77,6 +77,6 @@ extension LoadWorker {
 
     func closeConnection(_ index: Int) {
         slots[index].connection = nil
-        slots[index].generation &+= 1
+        poller.retire(index)
     }
 }

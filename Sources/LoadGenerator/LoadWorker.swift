@@ -21,8 +21,6 @@ final class LoadWorker {
     /// One closed-loop client.
     struct Slot {
         var connection: LoadConnection?
-        /// Bumped on every close, so that epoll events of a closed socket are ignored.
-        var generation: UInt32 = 0
         /// The request in flight: when it was handed over, whether it is measured, and its
         /// bytes, re-sent as they are on a retry (same signature: every request is idempotent).
         var sentNs: UInt64 = 0
@@ -55,7 +53,8 @@ final class LoadWorker {
     var activeSlots: Int
     var waitingRetries = 0
     var buildCounter = 0
-    let epoll: Epoll
+    /// The thread's epoll instance; slot numbers are indices into `slots`.
+    var poller: SlotPoller
     /// The read buffer every connection of this thread reads into.
     let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: LoadConnection.readChunk, alignment: 16)
 
@@ -66,7 +65,7 @@ final class LoadWorker {
         builder = RequestBuilder(options: options, thread: thread)
         slots = Array(repeating: Slot(), count: connections)
         activeSlots = connections
-        epoll = try Epoll()
+        poller = try SlotPoller(slots: connections)
     }
 
     deinit { scratch.deallocate() }
@@ -75,16 +74,15 @@ final class LoadWorker {
     func run() {
         let now = MonotonicClock.nanoseconds()
         for index in slots.indices { sendNext(index, now: now) }
-        var events: [(tag: UInt64, events: EpollEvents)] = []
-        events.reserveCapacity(Epoll.maxEventsPerWait)
         while activeSlots > 0 && !control.isStopRequested {
             let now = MonotonicClock.nanoseconds()
             if now >= control.measureEndNs { break }
             if waitingRetries > 0 { runRetries(now: now) }
-            var timeoutNs = min(control.measureEndNs - now, 100_000_000)
-            if waitingRetries > 0 { timeoutNs = min(timeoutNs, Self.reconnectDelayNs / 2) }
+            // A slot waiting to reconnect is looked at twice per delay.
+            let wakeNs = waitingRetries > 0 ? min(control.measureEndNs, now + Self.reconnectDelayNs / 2) : control.measureEndNs
+            let events: [(tag: UInt64, events: EpollEvents)]
             do {
-                try epoll.wait(timeoutMilliseconds: Int32((timeoutNs + 999_999) / 1_000_000), into: &events)
+                events = try poller.wait(untilNs: wakeNs, now: now)
             } catch {
                 control.noteError(ErrorSample(status: nil, message: error.description))
                 break
@@ -166,45 +164,20 @@ final class LoadWorker {
     // MARK: - Events
 
     private func service(tag: UInt64, events: EpollEvents) {
-        let index = Int(tag & 0xFFFF_FFFF)
-        guard index < slots.count, UInt32(tag >> 32) == slots[index].generation,
-              let connection = slots[index].connection else { return }
-        if connection.isConnecting || events.contains(.writable) {
-            do {
-                if connection.isConnecting { try connection.finishConnecting() } else { try connection.flush() }
-            } catch {
-                return connectionFailed(index, error.message, now: MonotonicClock.nanoseconds())
-            }
+        guard let index = poller.slot(of: tag), let connection = slots[index].connection else { return }
+        switch connection.handle(events, using: scratch) {
+        case .pending:
+            updateInterest(index, connection)
+        case .response(let response, let reusable):
+            completed(index, response, reusable: reusable)
+        case .failed(let message, let retryable):
+            connectionFailed(index, message, now: MonotonicClock.nanoseconds(), retryable: retryable)
         }
-        if !events.isDisjoint(with: [.readable, .readHangup, .hangup, .error]) {
-            switch connection.read(using: scratch) {
-            case .pending:
-                break
-            case .response(let response):
-                return completed(index, response, reusable: response.keepAlive)
-            case .closed(let response?):
-                return completed(index, response, reusable: false)
-            case .closed(nil):
-                return connectionFailed(index, "the server closed the connection before answering", now: MonotonicClock.nanoseconds(),
-                                        retryable: connection.responsesCompleted > 0 && !connection.receivedResponseBytes)
-            case .failed(let message):
-                return connectionFailed(index, message, now: MonotonicClock.nanoseconds())
-            }
-        }
-        updateInterest(index, connection)
     }
 
     private func updateInterest(_ index: Int, _ connection: LoadConnection) {
-        let wanted = connection.wantedInterest
-        guard wanted != connection.registered else { return }
-        let tag = UInt64(slots[index].generation) << 32 | UInt64(index)
         do {
-            if connection.registered.isEmpty {
-                try epoll.add(connection.socket.rawValue, events: wanted, tag: tag)
-            } else {
-                try epoll.modify(connection.socket.rawValue, events: wanted, tag: tag)
-            }
-            connection.registered = wanted
+            try poller.updateInterest(connection.socket.rawValue, wanted: connection.wantedInterest, slot: index)
         } catch {
             connectionFailed(index, error.description, now: MonotonicClock.nanoseconds())
         }
