@@ -78,9 +78,9 @@ let package = Package(
         .target(name: "Admission", swiftSettings: swiftSettings),
         // The node's configuration file, the front's settings, and node identities.
         .target(name: "Configuration", dependencies: ["Platform", "Journal", "TLS", "Logging", "JSON"], swiftSettings: swiftSettings),
-        // TLS byte streams between processes with deadlines, mutual TLS, and thread-per-connection
-        // acceptance with admission.
-        .target(name: "Links", dependencies: ["Platform", "TLS", "Logging", "Admission"], swiftSettings: swiftSettings),
+        // TLS byte streams between processes with deadlines, mutual TLS, thread-per-connection
+        // acceptance with admission, and one HTTP/1.1 response read over such a stream.
+        .target(name: "Links", dependencies: ["Platform", "TLS", "HTTP1", "Logging", "Admission"], swiftSettings: swiftSettings),
         // The HTTPS server: epoll event loops, connections, deadlines, admission.
         .target(
             name: "HTTPServer",

@@ -15,7 +15,7 @@ import AWSProtocol
 /// Request bytes are cut exactly at request boundaries: the parser consumes a request's bytes
 /// entirely when it returns it, so the bytes received and not yet forwarded, minus those the
 /// parser still buffers, are that request as the client sent it (chunked framing included).
-/// Responses are framed by `HTTPResponseParser` and relayed as they arrive.
+/// Responses are read by `HTTPResponseReader` and relayed as they arrive.
 // Safety: `run` and everything it calls execute on the connection's own thread only; other
 // threads call `isBusy` (an atomic) and `closeAll`, which reads `client` (immutable, Sendable) and
 // `nodes` under its mutex, and only closes streams, which TLSStream allows from any thread.
@@ -29,7 +29,7 @@ package final class FrontConnection: @unchecked Sendable {
     /// A node connection idle longer than this is not reused: a node closes idle connections
     /// after its `idleTimeout` (60 s by default), and reusing one it is closing would fail.
     package static let nodeLinkIdleSeconds = 20.0
-    /// Bytes asked for per read, from the client or a node.
+    /// Bytes asked for per read from the client (`HTTPResponseReader` reads a node's answer).
     package static let readChunk = 64 * 1024
 
     private let client: TLSStream
@@ -154,60 +154,47 @@ package final class FrontConnection: @unchecked Sendable {
 
     /// Relays the node's response as it arrives; false when the client connection must close.
     private func relayResponse(from link: TLSStream, region: String, requestKeepAlive: Bool) -> Bool {
-        var parser = HTTPResponseParser(captureLimit: 0)
+        var reader = HTTPResponseReader(parser: HTTPResponseParser(captureLimit: 0))
         var relayed = 0
         let deadline = MonotonicClock.seconds() + proxy.configuration.responseTimeout
-        while true {
-            let bytes: [UInt8]
-            do {
-                bytes = try link.read(maxBytes: Self.readChunk, timeout: max(0, deadline - MonotonicClock.seconds()))
-            } catch {
-                drop(region)
+        let read: HTTPResponseReader.Read
+        do {
+            read = try reader.read(from: link, deadline: deadline) { (bytes: ArraySlice<UInt8>) throws(LinkError) in
+                try client.write(Array(bytes), timeout: limits.requestTimeout)
+                relayed += bytes.count
+            }
+        } catch {
+            drop(region)  // the rest of the response (if any) would be left unread on the link
+            let what: String
+            switch error.kind {
+            case .delivery, .closedMidResponse:
+                // The client got part of the answer: only closing tells it that is all.
+                return false
+            case .timedOut, .link:
                 proxy.log.error("region \(region): reading the response: \(error)")
-                guard relayed == 0 else { return false }
-                let what = error.kind == .timedOut
+                what = error.kind == .timedOut
                     ? "did not answer within \(Int(proxy.configuration.responseTimeout)) s (the request may have taken effect)"
                     : "failed before answering (the request may have taken effect)"
-                return unavailable(region, what, keepAlive: requestKeepAlive)
+            case .malformed:
+                proxy.log.error("region \(region): \(error)")
+                what = "sent a malformed response"
+            case .closedWithoutAnswer:
+                what = "closed the connection before answering (the request may have taken effect)"
+            case .tooLong:
+                preconditionFailure("the front's reader has no byte limit")
             }
-            if bytes.isEmpty {
-                drop(region)
-                // A body delimited by the close is complete now; the client's connection must
-                // close too, as that is how it learns where the body ends.
-                if (try? parser.finish()) != nil || relayed > 0 { return false }
-                return unavailable(region, "closed the connection before answering (the request may have taken effect)",
-                                   keepAlive: requestKeepAlive)
-            }
-            var offset = 0
-            while offset < bytes.count {
-                let consumed: Int
-                let response: HTTPResponseSummary?
-                do {
-                    (consumed, response) = try parser.parse(bytes[offset...])
-                } catch {
-                    drop(region)
-                    proxy.log.error("region \(region): \(error)")
-                    guard relayed == 0 else { return false }
-                    return unavailable(region, "sent a malformed response", keepAlive: requestKeepAlive)
-                }
-                do {
-                    try client.write(Array(bytes[offset..<(offset + consumed)]), timeout: limits.requestTimeout)
-                } catch {
-                    drop(region)  // the rest of this response would be left unread on the link
-                    return false
-                }
-                relayed += consumed
-                offset += consumed
-                guard let response else { continue }
-                if offset < bytes.count || !response.keepAlive {
-                    // Bytes after the response were not asked for: the link is out of step.
-                    drop(region)
-                } else {
-                    nodes.withLock { $0[region]?.lastUsed = MonotonicClock.seconds() }
-                }
-                return requestKeepAlive && response.keepAlive
-            }
+            guard relayed == 0 else { return false }
+            return unavailable(region, what, keepAlive: requestKeepAlive)
         }
+        if read.excessBytes || !read.response.keepAlive {
+            // Bytes after the response were not asked for: the link is out of step. (A body
+            // delimited by the close ended with it: the client's connection closes too, as that
+            // is how it learns where the body ends.)
+            drop(region)
+        } else {
+            nodes.withLock { $0[region]?.lastUsed = MonotonicClock.seconds() }
+        }
+        return requestKeepAlive && read.response.keepAlive
     }
 
     // MARK: - Node connections

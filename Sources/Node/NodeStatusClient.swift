@@ -15,7 +15,7 @@ import SigV4
 /// It is a plain blocking call on the caller's thread (one request, `Connection: close`): the
 /// command runs it once and exits. Signing is `SigV4.sign`, the reference signer the server's
 /// verifier is tested against; the stream is the replication links' `TLSStream`; the response is
-/// framed by the load generator's and front proxy's `HTTPResponseParser`.
+/// read by `HTTPResponseReader`, as the front proxy reads a node's.
 public struct NodeStatusClient: Sendable {
     /// AWS credentials, as the SDKs read them from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`
     /// and `AWS_SESSION_TOKEN`.
@@ -116,33 +116,25 @@ public struct NodeStatusClient: Sendable {
         return Array(text.utf8) + request.body
     }
 
-    /// Reads until one response is complete (or the node closes after a close-delimited one).
+    /// Reads until one response is complete (or the node closes after a close-delimited one),
+    /// keeping its body; what follows it is ignored (the request said `Connection: close`).
     func readResponse(from stream: TLSStream, deadline: Double) throws(NodeStatusError) -> HTTPResponseSummary {
-        var parser = HTTPResponseParser(captureLimit: Self.maximumResponseBytes, captureSuccessBodies: true)
-        var received = 0
-        while true {
-            let bytes: [UInt8]
-            do {
-                bytes = try stream.read(maxBytes: 64 * 1024, timeout: max(0, deadline - MonotonicClock.seconds()))
-            } catch {
+        var reader = HTTPResponseReader(
+            parser: HTTPResponseParser(captureLimit: Self.maximumResponseBytes, captureSuccessBodies: true),
+            byteLimit: Self.maximumResponseBytes + HTTPResponseParser.Limits().headBytes
+        )
+        do {
+            return try reader.read(from: stream, deadline: deadline).response
+        } catch {
+            switch error.kind {
+            case .timedOut, .link, .delivery:
                 throw NodeStatusError(.connection, error.message)
-            }
-            do {
-                if bytes.isEmpty {
-                    guard let response = try parser.finish() else {
-                        throw NodeStatusError(.connection, "\(endpoint.authority) closed the connection without answering")
-                    }
-                    return response
-                }
-                received += bytes.count
-                guard received <= Self.maximumResponseBytes + HTTPResponseParser.Limits().headBytes else {
-                    throw NodeStatusError(.connection, "\(endpoint.authority): the answer is longer than \(Self.maximumResponseBytes) bytes")
-                }
-                if let response = try parser.parse(bytes[...]).response { return response }
-            } catch let error as NodeStatusError {
-                throw error
-            } catch {
-                throw NodeStatusError(.connection, "\(endpoint.authority): \(error)")
+            case .closedWithoutAnswer:
+                throw NodeStatusError(.connection, "\(endpoint.authority) closed the connection without answering")
+            case .tooLong:
+                throw NodeStatusError(.connection, "\(endpoint.authority): the answer is longer than \(Self.maximumResponseBytes) bytes")
+            case .closedMidResponse, .malformed:
+                throw NodeStatusError(.connection, "\(endpoint.authority): \(error.message)")
             }
         }
     }
