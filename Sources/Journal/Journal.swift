@@ -261,7 +261,6 @@ extension JournalCore {
 
     /// See ``Journal/read(from:maxRecords:)``.
     func read(from requested: UInt64, maxRecords: Int) throws(JournalError) -> [JournalRecord] {
-        guard maxRecords >= 1 else { throw JournalError(.invalidArgument, "maxRecords must be ≥ 1") }
         // A truncation can shorten a file under a reader and the writer can then refill it with
         // records not yet durable: a read that overlapped one is done again (truncation is rare:
         // a fenced primary discarding its tail).
@@ -281,12 +280,21 @@ extension JournalCore {
     static let maxReadAttempts = 1000
 
     private func readOnce(from requested: UInt64, maxRecords: Int) throws(JournalError) -> [JournalRecord] {
-        let lsn = max(requested, 1)
-        let view = table.withLock { table -> Result<(segments: [SegmentEntry], durable: UInt64, snapshot: UInt64), JournalError> in
+        let view = table.withLock { table -> Result<SegmentTable, JournalError> in
             if table.closed { return .failure(JournalError(.closed, "journal is closed")) }
-            return .success((table.segments, table.lastDurableLSN, table.snapshotLSN))
+            return .success(table)
         }
-        let (segments, durable, snapshotLSN) = try view.get()
+        return try Journal.readRecords(in: try view.get(), from: requested, maxRecords: maxRecords)
+    }
+}
+
+extension Journal {
+    /// The durable records of `table` from `requested` on: at most `maxRecords`, and about
+    /// ``maxReadBytes`` of payload (see ``read(from:maxRecords:)``). Reads only the files.
+    static func readRecords(in table: SegmentTable, from requested: UInt64, maxRecords: Int) throws(JournalError) -> [JournalRecord] {
+        guard maxRecords >= 1 else { throw JournalError(.invalidArgument, "maxRecords must be ≥ 1") }
+        let lsn = max(requested, 1)
+        let (segments, durable, snapshotLSN) = (table.segments, table.lastDurableLSN, table.snapshotLSN)
         guard lsn <= durable else { return [] }
         guard let position = segmentPosition(segments, containing: lsn) else {
             throw JournalError(.missingSegment,
@@ -329,7 +337,7 @@ extension JournalCore {
         return records
     }
 
-    private func segmentPosition(_ segments: [SegmentEntry], containing lsn: UInt64) -> Int? {
+    private static func segmentPosition(_ segments: [SegmentEntry], containing lsn: UInt64) -> Int? {
         guard let first = segments.first, lsn >= first.firstLSN else { return nil }
         return segments.lastIndex { $0.firstLSN <= lsn }
     }
