@@ -15,7 +15,7 @@ enum BatchCommit: Sendable, Equatable {
     /// the cut is durable.
     case failed(Errno)
     /// An fdatasync, or the cut back after a failed write, failed: what the disk holds is
-    /// unknown: the threaded journal stops the process.
+    /// unknown. The threaded journal stops the process; a ``SteppedJournal`` reports `.crashed`.
     case unknown(reason: String)
 }
 

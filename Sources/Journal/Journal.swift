@@ -208,10 +208,7 @@ extension JournalCore {
 
     /// Queues an append; returns the error known at once instead, if any (nothing is queued then).
     func enqueue(type: UInt16, epoch: UInt64, payload: [UInt8], completion: @escaping @Sendable (Result<UInt64, JournalError>) -> Void) -> JournalError? {
-        guard type != 0 else { return JournalError(.invalidArgument, "record type 0 is reserved") }
-        guard payload.count <= Journal.maxPayloadBytes else {
-            return JournalError(.invalidArgument, "payload of \(payload.count) bytes exceeds \(Journal.maxPayloadBytes)")
-        }
+        if let error = Journal.argumentError(type: type, payloadBytes: payload.count) { return error }
         let outcome = queue.withLock { state -> (error: JournalError?, wake: Bool) in
             if state.closing { return (JournalError(.closed, "journal is closed"), false) }
             if let halt = state.halt { return (halt, false) }
@@ -289,6 +286,15 @@ extension JournalCore {
 }
 
 extension Journal {
+    /// Why an append with this type and payload size can never be written, if it cannot.
+    static func argumentError(type: UInt16, payloadBytes: Int) -> JournalError? {
+        guard type != 0 else { return JournalError(.invalidArgument, "record type 0 is reserved") }
+        guard payloadBytes <= maxPayloadBytes else {
+            return JournalError(.invalidArgument, "payload of \(payloadBytes) bytes exceeds \(maxPayloadBytes)")
+        }
+        return nil
+    }
+
     /// The durable records of `table` from `requested` on: at most `maxRecords`, and about
     /// ``maxReadBytes`` of payload (see ``read(from:maxRecords:)``). Reads only the files.
     static func readRecords(in table: SegmentTable, from requested: UInt64, maxRecords: Int) throws(JournalError) -> [JournalRecord] {

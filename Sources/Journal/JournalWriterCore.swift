@@ -4,8 +4,8 @@ internal import Platform
 /// (the batch and segment byte limits), each one's LSN, frame and sparse-index entry, an epoch
 /// below the log's (it fails alone), when to roll to a new segment, and what a failed write or
 /// roll does (halt: every later append fails until `resume()`). Pure: no I/O, no clock, no
-/// randomness. Its owner (the threaded ``Journal``'s writer thread) does the
-/// writes and syncs and reports how they went.
+/// randomness. Its owner (the threaded ``Journal``'s writer thread, or a ``SteppedJournal``) does
+/// the writes and syncs and reports how they went.
 ///
 /// States and their legal transitions (any other is a precondition failure):
 ///

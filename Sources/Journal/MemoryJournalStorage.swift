@@ -15,7 +15,8 @@ import Synchronization
 /// journal makes its directory once, at open); listings hold files only, sorted.
 ///
 /// Faults: ``failNextSync(_:count:)`` (EIO, and the data stays unsynced), ``diskFull`` (writes
-/// fail with ENOSPC and write nothing), ``cutPower(afterOperations:)`` (every call fails with EIO
+/// fail with ENOSPC and write nothing), ``failNextWrite(_:keptBytes:)`` (a short write, then an
+/// error), ``cutPower(afterOperations:)`` (every call fails with EIO
 /// from some point in the middle of a step, until the crash). All are deterministic: there is
 /// no clock and no random source inside; a caller that wants random faults draws them and
 /// passes them in (``unsyncedWrites()`` lists what a torn write may cut).
@@ -88,6 +89,14 @@ public final class MemoryJournalStorage: JournalStorage {
         }
     }
 
+    /// Makes the next write fail with `code` (EIO by default; ENOSPC or EDQUOT for a full disk)
+    /// after it wrote its first `keptBytes` bytes (at most all of them), as a short write that
+    /// then fails does.
+    public func failNextWrite(_ code: Int32 = Errno.ioError, keptBytes: Int = 0) {
+        precondition(keptBytes >= 0, "negative keptBytes")
+        state.withLock { $0.failingWrite = (code, keptBytes) }
+    }
+
     /// Lets `count` more operations that change the disk (write, truncate, sync, create, rename,
     /// remove, directory sync) happen; then every call fails with EIO and changes nothing, as
     /// if the power went in the middle of whatever the journal was doing, until ``crash(tornWrite:)``.
@@ -96,11 +105,22 @@ public final class MemoryJournalStorage: JournalStorage {
         state.withLock { $0.operationsBeforePowerCut = count }
     }
 
+    /// Ends every fault: the disk has room, syncs and writes succeed, the power is on.
+    public func clearFaults() {
+        state.withLock { state in
+            state.diskFull = false
+            state.failingWrite = nil
+            state.failingFileSyncs = 0
+            state.failingDirectorySyncs = 0
+            state.operationsBeforePowerCut = nil
+        }
+    }
+
     /// The machine stops and restarts: every unsynced write, truncation and directory change is
     /// lost, except the first `tornWrite.keptBytes` bytes of the last unsynced write of
     /// `tornWrite.path`, which reach its durable image. Every open file and directory lock is
     /// dropped (their later use fails with EIO), so the journal can be opened again; a pending
-    /// power cut is over. ``diskFull`` and failing syncs stay as they were.
+    /// power cut is over. The other faults stay as they were (see ``clearFaults()``).
     public func crash(tornWrite: TornWrite? = nil) {
         state.withLock { state in
             var torn: (inode: UInt64, offset: Int, bytes: ArraySlice<UInt8>)?
@@ -339,6 +359,15 @@ public final class MemoryJournalStorage: JournalStorage {
             precondition(offset >= 0, "negative offset")
             try storage.withInode(self, "pwrite", changesDisk: true) { inode, state throws(Errno) in
                 if state.diskFull && !bytes.isEmpty { throw Errno(code: Errno.noSpace, operation: "pwrite (memory: disk full)") }
+                if let failure = state.failingWrite {
+                    state.failingWrite = nil
+                    let kept = [UInt8](bytes.prefix(failure.keptBytes))
+                    if !kept.isEmpty {
+                        inode.current.overwrite(kept[...], at: offset)
+                        inode.lastUnsyncedWrite = (offset, kept)
+                    }
+                    throw Errno(code: failure.code, operation: "pwrite (injected, \(kept.count) of \(bytes.count) bytes written)")
+                }
                 let written = [UInt8](bytes)
                 inode.current.overwrite(written[...], at: offset)
                 inode.lastUnsyncedWrite = (offset, written)
@@ -397,6 +426,7 @@ public final class MemoryJournalStorage: JournalStorage {
         var failingFileSyncs = 0
         var failingDirectorySyncs = 0
         var diskFull = false
+        var failingWrite: (code: Int32, keptBytes: Int)?
         /// nil: no power cut pending; 0: the power is off.
         var operationsBeforePowerCut: Int?
         var counters = Counters()

@@ -121,6 +121,17 @@ import Platform
         #expect(storage.contents(of: directory + "/a") == [1, 2, 3])
     }
 
+    /// The next write writes a prefix and fails with the given error.
+    @Test func failedWriteKeepsAPrefix() throws {
+        let (storage, file) = try storage(with: [1])
+        storage.failNextWrite(Errno.quotaExceeded, keptBytes: 2)
+        let error = #expect(throws: Errno.self) { try file.write([2, 3, 4], at: 1) }
+        #expect(error?.isDiskFull == true)
+        #expect(storage.contents(of: directory + "/a") == [1, 2, 3])
+        try file.write([9], at: 3)
+        #expect(storage.contents(of: directory + "/a") == [1, 2, 3, 9], "only the next write fails")
+    }
+
     /// After the allowed operations every call fails and changes nothing, until the crash.
     @Test func cutPowerStopsEverythingUntilTheCrash() throws {
         let (storage, file) = try storage(with: [1])
