@@ -139,10 +139,7 @@ extension Journal {
                 try storage.syncDirectory(directory)
                 return file
             }
-            entries.append(SegmentEntry(
-                name: name, firstLSN: snapshotLSN + 1, lastLSN: snapshotLSN, endOffset: JournalFormat.segmentHeaderBytes,
-                file: file, index: [], epochBefore: epoch, lastEpoch: epoch
-            ))
+            entries.append(SegmentEntry.empty(name: name, firstLSN: snapshotLSN + 1, file: file, epoch: epoch))
         }
 
         if !removals.isEmpty {
@@ -166,11 +163,11 @@ extension Journal {
             segments: entries, lastDurableLSN: lastDurable, snapshotLSN: snapshotLSN,
             snapshotName: listing.snapshots.last?.1
         )
-        let writer = WriterState(
-            active: active.file, activeName: active.name, activeSize: active.endOffset,
-            nextLSN: lastDurable + 1, lastEpoch: active.lastEpoch,
-            lastIndexedOffset: active.index.last?.offset ?? SegmentScanner.noIndexedOffset, options: options
+        let position = JournalWriterCore.Position(
+            segmentName: active.name, size: active.endOffset, nextLSN: lastDurable + 1, lastEpoch: active.lastEpoch,
+            lastIndexedOffset: active.index.last?.offset ?? SegmentScanner.noIndexedOffset
         )
+        let writer = WriterState(core: JournalWriterCore(position: position, options: options), active: active.file)
         let recovered = Recovered(snapshot: snapshot, records: records, truncatedTail: truncatedTail)
         return RecoveryOutcome(table: table, recovered: recovered, writer: writer, lock: lock)
     }

@@ -22,8 +22,7 @@ extension JournalCore {
                     try takeSnapshot(from: source)
                 } catch {
                     log("journal: snapshot failed: \(error)")
-                    // Try again after another threshold's worth of appends, not after every batch.
-                    control.withLock { $0.recordsSince = 0; $0.bytesSince = 0 }
+                    control.withLock { $0.schedule.restart() }
                 }
                 control.withLock { $0.busy = false }
                 control.broadcast()
@@ -35,11 +34,8 @@ extension JournalCore {
     /// when one is crossed. Called by the writer after each batch.
     func noteAppended(records: Int, bytes: Int) {
         let wake = control.withLock { state -> Bool in
-            state.recordsSince += records
-            state.bytesSince += bytes
-            guard state.source != nil, !state.requested, !state.busy,
-                state.recordsSince >= options.snapshotEveryRecords || state.bytesSince >= options.snapshotEveryBytes
-            else { return false }
+            state.schedule.noteAppended(records: records, bytes: bytes)
+            guard state.source != nil, !state.requested, !state.busy, state.schedule.isDue else { return false }
             state.requested = true
             return true
         }
@@ -60,65 +56,80 @@ extension JournalCore {
             if table.truncating || table.truncations != truncationsBefore {
                 return .failure(JournalError(.invalidArgument, "a truncation ran while the snapshot was captured"))
             }
-            guard captured.lsn <= table.lastDurableLSN else {
-                return .failure(JournalError(.invalidArgument, "snapshot source is at LSN \(captured.lsn), beyond the durable log (\(table.lastDurableLSN))"))
-            }
-            guard captured.state.count <= JournalFormat.maxSnapshotStateBytes else {
-                return .failure(JournalError(.invalidArgument, "snapshot state of \(captured.state.count) bytes exceeds the limit"))
-            }
-            if captured.lsn <= table.snapshotLSN { return .success(false) }
-            table.pendingSnapshotLSN = captured.lsn
-            return .success(true)
+            let admitted = table.admitsSnapshot(lsn: captured.lsn, stateBytes: captured.state.count)
+            if case .success(true) = admitted { table.pendingSnapshotLSN = captured.lsn }
+            return admitted
         }
         guard try proceed.get() else { return }
 
-        let final = path(name)
+        do throws(JournalError) {
+            try Journal.writeSnapshotFile(directory: directory, storage: storage, lsn: captured.lsn, epoch: captured.epoch, state: captured.state)
+        } catch {
+            table.withLock { $0.pendingSnapshotLSN = nil }
+            throw error
+        }
+        do throws(Errno) {
+            try storage.syncDirectory(directory)
+        } catch {
+            fatalError(Journal.snapshotDirectorySyncFailure(directory: directory, name: name, error: error))
+        }
+
+        let obsolete = table.withLock { $0.installSnapshot(lsn: captured.lsn, name: name) }
+        control.withLock { $0.schedule.restart() }
+        statistics.withLock { $0.snapshots += 1 }
+        Journal.removeObsolete(obsolete, directory: directory, storage: storage, log: log)
+        log(Journal.snapshotWritten(name: name, lsn: captured.lsn, stateBytes: captured.state.count, removedSegments: obsolete.segments.count))
+    }
+}
+
+extension Journal {
+    /// Writes a snapshot file atomically: header and state into a temporary file, fdatasync,
+    /// rename. Any error leaves no file behind under the snapshot's name, and the previous
+    /// snapshot stays in force. The caller then fsyncs the directory: the snapshot is installed
+    /// only once that succeeds (see `snapshotDirectorySyncFailure`).
+    static func writeSnapshotFile(directory: String, storage: any JournalStorage, lsn: UInt64, epoch: UInt64, state: [UInt8]) throws(JournalError) {
+        let name = JournalFormat.snapshotName(lsn: lsn)
+        let final = directory + "/" + name
         let temporary = final + JournalFormat.temporarySuffix
         do throws(Errno) {
             let file = try storage.openFile(temporary, create: true)
             try file.truncate(to: 0)
-            let header = JournalFormat.encodeSnapshotHeader(lsn: captured.lsn, epoch: captured.epoch, state: captured.state)
+            let header = JournalFormat.encodeSnapshotHeader(lsn: lsn, epoch: epoch, state: state)
             try file.write(header, at: 0)
-            try file.write(captured.state, at: header.count)
+            try file.write(state, at: header.count)
             // Not fatal: nothing relies on this file until the rename below is durable.
             try file.synchronize()
             // rename(2) either happens or does not: on failure the snapshot name does not exist.
             try storage.rename(temporary, to: final)
         } catch {
             try? storage.remove(temporary)
-            table.withLock { $0.pendingSnapshotLSN = nil }
             throw JournalError.from(error, file: name)
         }
-        do throws(Errno) {
-            try storage.syncDirectory(directory)
-        } catch {
-            // The renamed snapshot may or may not survive a crash, and recovery would trust it:
-            // the journal cannot go on believing the old snapshot is the newest.
-            fatalError("journal: fsync of \(directory) after installing \(name) failed (\(error)); crashing to recover from the log")
-        }
+    }
 
-        // Installed. Segments wholly at or below the snapshot, and the older snapshot, go.
-        let (removed, oldSnapshot) = table.withLock { table -> ([String], String?) in
-            let old = table.snapshotName
-            table.snapshotLSN = captured.lsn
-            table.snapshotName = name
-            table.pendingSnapshotLSN = nil
-            var removed: [String] = []
-            while table.segments.count >= 2 && table.segments[1].firstLSN <= captured.lsn + 1 {
-                removed.append(table.segments.removeFirst().name)
-            }
-            return (removed, old)
+    /// Why a failed directory fsync after a snapshot's rename is a crash: the renamed snapshot
+    /// may or may not survive one, and recovery would trust it, so the journal cannot go on
+    /// believing the old snapshot is the newest.
+    static func snapshotDirectorySyncFailure(directory: String, name: String, error: Errno) -> String {
+        "journal: fsync of \(directory) after installing \(name) failed (\(error)); crashing to recover from the log"
+    }
+
+    /// Removes the segments an installed snapshot covers and the older snapshot, then fsyncs the
+    /// directory. Failures are only logged: a removal that does not happen or is not durable is
+    /// harmless, since recovery removes segments the newest snapshot covers, and older snapshots.
+    static func removeObsolete(
+        _ obsolete: (segments: [String], oldSnapshot: String?), directory: String, storage: any JournalStorage,
+        log: (String) -> Void
+    ) {
+        let files = obsolete.segments + (obsolete.oldSnapshot.map { [$0] } ?? [])
+        guard !files.isEmpty else { return }
+        for file in files {
+            do throws(Errno) { try storage.remove(directory + "/" + file) } catch { log("journal: could not remove \(file): \(error)") }
         }
-        control.withLock { $0.recordsSince = 0; $0.bytesSince = 0 }
-        statistics.withLock { $0.snapshots += 1 }
-        // A removal that does not happen or is not durable is harmless: recovery removes
-        // segments the newest snapshot covers, and older snapshots.
-        for file in removed + (oldSnapshot.map { [$0] } ?? []) {
-            do throws(Errno) { try storage.remove(path(file)) } catch { log("journal: could not remove \(file): \(error)") }
-        }
-        if !removed.isEmpty || oldSnapshot != nil {
-            do throws(Errno) { try storage.syncDirectory(directory) } catch { log("journal: directory sync after snapshot cleanup failed: \(error)") }
-        }
-        log("journal: wrote \(name) (LSN \(captured.lsn), \(captured.state.count) bytes); removed \(removed.count) covered segments")
+        do throws(Errno) { try storage.syncDirectory(directory) } catch { log("journal: directory sync after snapshot cleanup failed: \(error)") }
+    }
+
+    static func snapshotWritten(name: String, lsn: UInt64, stateBytes: Int, removedSegments: Int) -> String {
+        "journal: wrote \(name) (LSN \(lsn), \(stateBytes) bytes); removed \(removedSegments) covered segments"
     }
 }

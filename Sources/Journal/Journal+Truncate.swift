@@ -88,11 +88,10 @@ extension JournalCore {
         }
         durableLSN.store(lsn, ordering: .releasing)
         writer.active = target.file
-        writer.activeName = target.name
-        writer.activeSize = cut
-        writer.nextLSN = lsn + 1
-        writer.lastEpoch = epochAtCut
-        writer.lastIndexedOffset = target.index.last(where: { $0.lsn <= lsn })?.offset ?? SegmentScanner.noIndexedOffset
+        writer.core.truncated(to: JournalWriterCore.Position(
+            segmentName: target.name, size: cut, nextLSN: lsn + 1, lastEpoch: epochAtCut,
+            lastIndexedOffset: target.index.last(where: { $0.lsn <= lsn })?.offset ?? SegmentScanner.noIndexedOffset
+        ))
         log("journal: truncated after LSN \(lsn) (\(target.name) now ends at offset \(cut), \(segments.count - position - 1) later segments removed)")
         return .success(())
     }

@@ -1,69 +1,89 @@
 internal import Platform
 import Synchronization
 
-/// What only the writer thread touches: the segment being appended to and the next LSN.
+/// What only the writer thread touches: the writer's decisions and the active segment's file.
 struct WriterState: Sendable {
+    var core: JournalWriterCore
     var active: any JournalFile
-    var activeName: String
-    /// The durable end of the active segment, where the next batch is written.
-    var activeSize: Int
-    var nextLSN: UInt64
-    var lastEpoch: UInt64
-    var lastIndexedOffset: Int
-    /// Halts since the last successful write: only the first of an outage is logged, so a caller
-    /// that resumes and fails again in a loop while the disk is full cannot flood the log.
-    var haltsSinceWrite = 0
-    let segmentBytes: Int
-    let maxBatchBytes: Int
-
-    init(active: any JournalFile, activeName: String, activeSize: Int, nextLSN: UInt64, lastEpoch: UInt64, lastIndexedOffset: Int, options: JournalOptions) {
-        self.active = active
-        self.activeName = activeName
-        self.activeSize = activeSize
-        self.nextLSN = nextLSN
-        self.lastEpoch = lastEpoch
-        self.lastIndexedOffset = lastIndexedOffset
-        self.segmentBytes = options.segmentBytes
-        self.maxBatchBytes = options.maxBatchBytes
-    }
-
-    var activeHasRecords: Bool { activeSize > JournalFormat.segmentHeaderBytes }
 }
 
-/// One group commit being assembled: frames in one buffer, completions beside them.
-struct Batch {
-    var buffer: [UInt8] = []
-    var completions: [@Sendable (Result<UInt64, JournalError>) -> Void] = []
-    var index: [IndexEntry] = []
-    var payloadBytes = 0
-    /// The epoch of the last record in the batch (the writer's epoch while empty).
-    var epoch: UInt64 = 0
-    /// The writer's last indexed offset before the batch, restored if the batch fails.
-    var indexedOffsetAtStart = SegmentScanner.noIndexedOffset
-
-    var isEmpty: Bool { completions.isEmpty }
-
-    mutating func reset(epoch: UInt64) {
-        buffer.removeAll(keepingCapacity: true)
-        completions.removeAll(keepingCapacity: true)
-        index.removeAll(keepingCapacity: true)
-        payloadBytes = 0
-        self.epoch = epoch
-    }
+/// How writing one batch ended (see `Journal.commit`).
+enum BatchCommit: Sendable, Equatable {
+    /// Written and fdatasynced.
+    case durable
+    /// The write failed with this error; the segment was cut back to where the batch began, and
+    /// the cut is durable.
+    case failed(Errno)
+    /// An fdatasync, or the cut back after a failed write, failed: what the disk holds is
+    /// unknown. The threaded journal stops the process; a ``SteppedJournal`` reports `.crashed`.
+    case unknown(reason: String)
 }
 
-/// How the writer halted the journal in the current round (see `QueueState.halt`).
-struct Halt {
-    /// What every later append of the round fails with.
-    let error: JournalError
-    /// The appends that were still queued when it halted, in queue order: they fail too.
-    let queued: [QueueItem]
+extension Journal {
+    /// Writes one batch's frames at `offset` of the active segment `name` with one write and
+    /// makes them durable with one fdatasync; after a failed write, cuts the segment back to
+    /// `offset` durably: the failed records' bytes must never be read, even after a crash. Each
+    /// outcome but `.unknown` made one fdatasync.
+    ///
+    /// After a failed fdatasync the kernel may have dropped the dirty pages and cleared the error
+    /// (PostgreSQL's "fsyncgate", 2018): a retry can succeed without the data being on disk. So
+    /// a failed sync is never retried: the only safe answer is to stop and let recovery read what
+    /// the disk really holds.
+    static func commit(_ frames: [UInt8], to file: any JournalFile, name: String, at offset: Int, lsns: ClosedRange<UInt64>) -> BatchCommit {
+        do throws(Errno) {
+            try file.write(frames, at: offset)
+        } catch {
+            do throws(Errno) {
+                try file.truncate(to: offset)
+            } catch let truncateError {
+                return .unknown(reason: "journal: \(name): write failed (\(error)) and truncating back to \(offset) failed (\(truncateError)); the segment's tail is unknown: crash and recover")
+            }
+            do throws(Errno) {
+                try file.synchronize()
+            } catch let syncError {
+                return .unknown(reason: "journal: fdatasync of \(name) failed (\(syncError)) after rolling back a failed write (\(error)); durability is unknown, crashing to recover from the log")
+            }
+            return .failed(error)
+        }
+        do throws(Errno) {
+            try file.synchronize()
+        } catch {
+            return .unknown(reason: "journal: fdatasync of \(name) failed (\(error)) after appending LSNs \(lsns.lowerBound)…\(lsns.upperBound); durability is unknown, crashing to recover from the log")
+        }
+        return .durable
+    }
+
+    /// How rolling to a new segment failed.
+    enum RollError: Error {
+        /// Creating it failed; nothing was left behind.
+        case create(Errno)
+        /// The directory fsync after its rename failed: whether the segment's name survives a
+        /// crash is unknown, and records would go into it. The reason is for the crash message.
+        case syncDirectory(String)
+    }
+
+    /// Creates segment `firstLSN` (header epoch `epoch`) and fsyncs the directory.
+    static func rollSegment(directory: String, storage: any JournalStorage, firstLSN: UInt64, epoch: UInt64, lastEpoch: UInt64) throws(RollError) -> SegmentEntry {
+        let name = JournalFormat.segmentName(firstLSN: firstLSN)
+        let file: any JournalFile
+        do throws(Errno) {
+            file = try createSegment(directory: directory, storage: storage, firstLSN: firstLSN, epoch: epoch)
+        } catch {
+            throw .create(error)
+        }
+        do throws(Errno) {
+            try storage.syncDirectory(directory)
+        } catch {
+            throw .syncDirectory("journal: fsync of directory \(directory) failed after creating \(name) (\(error)); crashing to recover from the log")
+        }
+        return SegmentEntry.empty(name: name, firstLSN: firstLSN, file: file, epoch: lastEpoch)
+    }
 }
 
 extension JournalCore {
     /// The group-commit loop: take everything queued (holding the lock only to swap arrays),
-    /// write it in batches of one pwrite and one fdatasync each, complete, repeat. Exits once
-    /// closing and drained.
+    /// write it in batches of one pwrite and one fdatasync each, as the writer core decides,
+    /// complete, repeat. Exits once closing and drained.
     ///
     /// Once an append fails on I/O the journal halts: the appends after it in the round, and
     /// those still queued, fail without being written (the caller may have decided them against
@@ -71,66 +91,79 @@ extension JournalCore {
     func runWriter(_ initial: WriterState) {
         var writer = initial
         var items: [QueueItem] = []
-        var batch = Batch()
-        batch.buffer.reserveCapacity(min(options.maxBatchBytes, 1 << 20))
+        var round = Round()
         while true {
-            queue.withLock(waitingUntil: { !$0.items.isEmpty || $0.closing }) { state in
+            let halted = queue.withLock(waitingUntil: { !$0.items.isEmpty || $0.closing }) { state -> Bool in
                 swap(&items, &state.items)
+                return state.halt != nil
             }
             if items.isEmpty { break }  // closing, and nothing left
-            var completedAppends = 0
-            var completedBytes = 0
-            var halt: Halt?
-            batch.reset(epoch: writer.lastEpoch)
+            // A halt takes the appends then queued out of the queue, and refuses new ones until
+            // resume(): unless still halted, every append of this round was queued after a resume.
+            if !halted { writer.core.resume() }
             for item in items {
                 switch item {
                 case .append(let type, let epoch, let payload, let completion):
-                    completedAppends += 1
-                    completedBytes += payload.count
-                    if let halt {
-                        fail(completion, with: halt.error)
-                    } else {
-                        halt = add(type: type, epoch: epoch, payload: payload, completion: completion, to: &batch, writer: &writer)
-                    }
+                    round.completedAppends += 1
+                    round.completedBytes += payload.count
+                    add(type: type, epoch: epoch, payload: payload, completion: completion, writer: &writer, round: &round)
                 case .truncate(let lsn, let completion):
-                    if halt == nil { halt = flush(&batch, writer: &writer) }
+                    flush(writer: &writer, round: &round)
                     completion(truncate(after: lsn, writer: &writer))
-                    batch.reset(epoch: writer.lastEpoch)
                 }
             }
-            if halt == nil { halt = flush(&batch, writer: &writer) }
-            if let halt {
-                for case .append(_, _, let payload, let completion) in halt.queued {
-                    completedAppends += 1
-                    completedBytes += payload.count
-                    fail(completion, with: halt.error)
+            flush(writer: &writer, round: &round)
+            if let error = round.haltError {
+                for case .append(_, _, let payload, let completion) in round.takenAtHalt {
+                    round.completedAppends += 1
+                    round.completedBytes += payload.count
+                    fail(completion, with: error)
                 }
             }
             items.removeAll(keepingCapacity: true)
+            let (appends, bytes) = (round.completedAppends, round.completedBytes)
             queue.withLock { state in
-                state.outstandingAppends -= completedAppends
-                state.outstandingBytes -= completedBytes
+                state.outstandingAppends -= appends
+                state.outstandingBytes -= bytes
                 precondition(state.outstandingAppends >= 0 && state.outstandingBytes >= 0, "queue accounting went negative")
             }
+            round.reset()
         }
     }
 
-    /// Halts the journal after an append failed with `failure`: from now on appends fail at once
-    /// until ``Journal/resume()``, and the appends still queued are taken out to fail (they were
+    /// One round of the writer loop: the batch's completions beside the core's frames, and the
+    /// queue accounting.
+    struct Round {
+        var completions: [@Sendable (Result<UInt64, JournalError>) -> Void] = []
+        var completedAppends = 0
+        var completedBytes = 0
+        /// The appends a halt took out of the queue (in queue order): they fail at the round's
+        /// end, with `haltError`.
+        var takenAtHalt: [QueueItem] = []
+        var haltError: JournalError?
+
+        mutating func reset() {
+            completions.removeAll(keepingCapacity: true)
+            completedAppends = 0
+            completedBytes = 0
+            takenAtHalt.removeAll()
+            haltError = nil
+        }
+    }
+
+    /// Halts the journal after `failed`: from now on appends fail at once until
+    /// ``Journal/resume()``, and the appends still queued are taken out to fail (they were
     /// queued before the halt, so they may depend on the failed one). Truncations stay queued.
-    private func halt(after failure: JournalError, writer: inout WriterState) -> Halt {
-        let error = JournalError.notWritten(after: failure)
+    private func halt(_ failed: JournalWriterCore.Failure, round: inout Round) {
         let queued = queue.withLock { state -> [QueueItem] in
-            state.halt = error
+            state.halt = failed.haltError
             let queued = state.items.filter(\.isAppend)
             state.items.removeAll(where: \.isAppend)
             return queued
         }
-        writer.haltsSinceWrite += 1
-        if writer.haltsSinceWrite == 1 {
-            log("journal: halted after a failed append (\(failure)); appends fail until resume()")
-        }
-        return Halt(error: error, queued: queued)
+        round.takenAtHalt += queued
+        round.haltError = failed.haltError
+        if let line = failed.logLine { log(line) }
     }
 
     /// Completes one append that was not written.
@@ -139,125 +172,84 @@ extension JournalCore {
         completion(.failure(error))
     }
 
-    /// Adds one append to the batch, first flushing it when the record would overflow the batch
-    /// or the segment, and rolling to a new segment when an empty batch would overflow it.
-    ///
-    /// - Returns: the halt when that flush or roll failed; the append is then completed (with
-    ///   the roll's error, or as not written after the failed flush).
+    /// Adds one append to the batch as the writer core decides, first writing the batch or
+    /// rolling to a new segment when it says so. A failed write or roll halts the journal; the
+    /// append then fails (with the roll's error, or as not written after the failed batch).
     private func add(
         type: UInt16, epoch: UInt64, payload: [UInt8], completion: @escaping @Sendable (Result<UInt64, JournalError>) -> Void,
-        to batch: inout Batch, writer: inout WriterState
-    ) -> Halt? {
-        guard epoch >= batch.epoch else {
-            // A caller error, decided against the records before it: it fails alone.
-            fail(completion, with: JournalError(.invalidArgument, "epoch \(epoch) is below the log's epoch \(batch.epoch)"))
-            return nil
-        }
-        let frameBytes = RecordFrame.overheadBytes + payload.count
-        if !batch.isEmpty
-            && (batch.buffer.count + frameBytes > writer.maxBatchBytes
-                || writer.activeSize + batch.buffer.count + frameBytes > writer.segmentBytes)
-        {
-            if let halt = flush(&batch, writer: &writer) {
-                fail(completion, with: halt.error)
-                return halt
+        writer: inout WriterState, round: inout Round
+    ) {
+        while true {
+            switch writer.core.admit(type: type, epoch: epoch, payload: payload) {
+            case .added:
+                round.completions.append(completion)
+                return
+            case .refused(let error):
+                fail(completion, with: error)
+                return
+            case .flushFirst:
+                flush(writer: &writer, round: &round)
+            case .rollFirst(let firstLSN, let headerEpoch):
+                let entry: SegmentEntry
+                do throws(Journal.RollError) {
+                    entry = try Journal.rollSegment(
+                        directory: directory, storage: storage, firstLSN: firstLSN, epoch: headerEpoch,
+                        lastEpoch: writer.core.position.lastEpoch)
+                } catch {
+                    switch error {
+                    case .syncDirectory(let reason): fatalError(reason)
+                    case .create(let cause):
+                        let failed = writer.core.rollFailed(cause)
+                        halt(failed, round: &round)
+                        fail(completion, with: failed.failure)
+                        return
+                    }
+                }
+                table.withLock { $0.rolled(to: entry) }
+                writer.core.rolled()
+                writer.active = entry.file
+                statistics.withLock {
+                    $0.segmentsRolled += 1
+                    $0.syncs += 1
+                }
+                log("journal: rolled to \(entry.name)")
             }
-            batch.reset(epoch: writer.lastEpoch)
         }
-        if batch.isEmpty && writer.activeHasRecords && writer.activeSize + frameBytes > writer.segmentBytes {
-            do throws(Errno) {
-                try roll(epoch: epoch, writer: &writer)
-            } catch {
-                let failure = JournalError.from(error, file: JournalFormat.segmentName(firstLSN: writer.nextLSN), offset: 0)
-                let halted = halt(after: failure, writer: &writer)
-                fail(completion, with: failure)
-                return halted
-            }
-        }
-        if batch.isEmpty { batch.indexedOffsetAtStart = writer.lastIndexedOffset }
-        let lsn = writer.nextLSN + UInt64(batch.completions.count)
-        let offset = writer.activeSize + batch.buffer.count
-        if offset - writer.lastIndexedOffset >= SegmentScanner.indexSpacing {
-            batch.index.append(IndexEntry(lsn: lsn, offset: offset))
-            writer.lastIndexedOffset = offset
-        }
-        RecordFrame.encode(type, epoch: epoch, lsn: lsn, batchFirstLSN: writer.nextLSN, payload: payload, into: &batch.buffer)
-        batch.completions.append(completion)
-        batch.payloadBytes += payload.count
-        batch.epoch = epoch
-        return nil
     }
 
     /// Writes the batch with one pwrite and makes it durable with one fdatasync, then publishes
-    /// and completes it. A failed write is rolled back (truncate + fdatasync), halts the journal
-    /// and fails every record of the batch without consuming LSNs; the halt is returned. A failed
-    /// fdatasync is fatal.
-    private func flush(_ batch: inout Batch, writer: inout WriterState) -> Halt? {
-        guard !batch.isEmpty else { return nil }
-        let offset = writer.activeSize
-        let count = batch.completions.count
-        do throws(Errno) {
-            try writer.active.write(batch.buffer, at: offset)
-        } catch {
-            rollBack(writer: writer, to: offset, after: error)
-            let failure = JournalError.from(error, file: writer.activeName, offset: offset)
-            writer.lastIndexedOffset = batch.indexedOffsetAtStart
+    /// and completes it. A failed write is rolled back, halts the journal and fails every record
+    /// of the batch without consuming LSNs. A failed fdatasync is fatal.
+    private func flush(writer: inout WriterState, round: inout Round) {
+        guard let pending = writer.core.beginWrite() else { return }
+        let name = writer.core.position.segmentName
+        switch Journal.commit(writer.core.batchBytes, to: writer.active, name: name, at: pending.offset, lsns: pending.firstLSN...pending.lastLSN) {
+        case .unknown(let reason):
+            fatalError(reason)
+        case .failed(let error):
+            statistics.withLock { $0.syncs += 1 }
+            let failed = writer.core.batchFailed(error)
             // Halted before any completion runs: an append its caller makes on seeing the
             // failure is refused rather than queued behind the failed batch.
-            let halted = halt(after: failure, writer: &writer)
-            for completion in batch.completions { fail(completion, with: failure) }
-            batch.reset(epoch: writer.lastEpoch)
-            return halted
+            halt(failed, round: &round)
+            for completion in round.completions { fail(completion, with: failed.failure) }
+            round.completions.removeAll(keepingCapacity: true)
+        case .durable:
+            statistics.withLock { $0.syncs += 1 }
+            let written = writer.core.batchWritten()
+            table.withLock { $0.appended(written) }
+            durableLSN.store(written.lastLSN, ordering: .releasing)
+            statistics.withLock { $0.recordBatch(records: written.count, bytes: written.bytes) }
+            for (position, completion) in round.completions.enumerated() {
+                completion(.success(written.firstLSN + UInt64(position)))
+            }
+            round.completions.removeAll(keepingCapacity: true)
+            noteAppended(records: written.count, bytes: written.bytes)
+            if let line = written.resumedLogLine { log(line) }
         }
-        synchronizeOrCrash(writer.active, name: writer.activeName, after: "appending LSNs \(writer.nextLSN)…\(writer.nextLSN + UInt64(count) - 1)")
-
-        let first = writer.nextLSN
-        let last = first + UInt64(count) - 1
-        writer.nextLSN = last + 1
-        writer.activeSize += batch.buffer.count
-        writer.lastEpoch = batch.epoch
-        let end = writer.activeSize
-        let epoch = batch.epoch
-        let newIndex = batch.index
-        table.withLock { table in
-            let position = table.segments.count - 1
-            precondition(table.segments[position].lastLSN + 1 == first, "writer and segment table disagree")
-            table.segments[position].lastLSN = last
-            table.segments[position].endOffset = end
-            table.segments[position].lastEpoch = epoch
-            table.segments[position].index += newIndex
-            table.lastDurableLSN = last
-        }
-        durableLSN.store(last, ordering: .releasing)
-        let bytes = batch.buffer.count
-        statistics.withLock { $0.recordBatch(records: count, bytes: bytes) }
-        for (position, completion) in batch.completions.enumerated() {
-            completion(.success(first + UInt64(position)))
-        }
-        noteAppended(records: count, bytes: bytes)
-        batch.reset(epoch: writer.lastEpoch)
-        if writer.haltsSinceWrite > 0 {
-            log("journal: appends are written again (after \(writer.haltsSinceWrite) halts)")
-            writer.haltsSinceWrite = 0
-        }
-        return nil
     }
 
-    /// Puts the active segment back to `size` after a failed write, durably: the failed
-    /// records' bytes must never be read, even after a crash.
-    private func rollBack(writer: WriterState, to size: Int, after error: Errno) {
-        do throws(Errno) {
-            try writer.active.truncate(to: size)
-        } catch let truncateError {
-            fatalError("journal: \(writer.activeName): write failed (\(error)) and truncating back to \(size) failed (\(truncateError)); the segment's tail is unknown: crash and recover")
-        }
-        synchronizeOrCrash(writer.active, name: writer.activeName, after: "rolling back a failed write (\(error))")
-    }
-
-    /// fdatasync, or crash. After a failed fdatasync the kernel may have dropped the dirty
-    /// pages and cleared the error (PostgreSQL's "fsyncgate", 2018): a retry can succeed without
-    /// the data being on disk. The only safe answer is to stop and let recovery read what the
-    /// disk really holds.
+    /// fdatasync, or crash (see `Journal.commit` for why a failed fdatasync is never retried).
     func synchronizeOrCrash(_ file: any JournalFile, name: String, after what: String) {
         do throws(Errno) {
             try file.synchronize()
@@ -265,36 +257,5 @@ extension JournalCore {
             fatalError("journal: fdatasync of \(name) failed (\(error)) after \(what); durability is unknown, crashing to recover from the log")
         }
         statistics.withLock { $0.syncs += 1 }
-    }
-
-    /// Starts a new segment at `writer.nextLSN`. Errors before the rename leave nothing behind;
-    /// a failed directory fsync after it is fatal (records would go into a file whose name may
-    /// not survive a crash).
-    private func roll(epoch: UInt64, writer: inout WriterState) throws(Errno) {
-        let firstLSN = writer.nextLSN
-        let name = JournalFormat.segmentName(firstLSN: firstLSN)
-        let file = try Journal.createSegment(directory: directory, storage: storage, firstLSN: firstLSN, epoch: epoch)
-        do throws(Errno) {
-            try storage.syncDirectory(directory)
-        } catch {
-            fatalError("journal: fsync of directory \(directory) failed after creating \(name) (\(error)); crashing to recover from the log")
-        }
-        let entry = SegmentEntry(
-            name: name, firstLSN: firstLSN, lastLSN: firstLSN - 1, endOffset: JournalFormat.segmentHeaderBytes,
-            file: file, index: [], epochBefore: writer.lastEpoch, lastEpoch: writer.lastEpoch
-        )
-        table.withLock { table in
-            precondition(table.segments.last.map { $0.lastLSN + 1 == firstLSN } ?? false, "rolled segment is not contiguous")
-            table.segments.append(entry)
-        }
-        writer.active = file
-        writer.activeName = name
-        writer.activeSize = JournalFormat.segmentHeaderBytes
-        writer.lastIndexedOffset = SegmentScanner.noIndexedOffset
-        statistics.withLock {
-            $0.segmentsRolled += 1
-            $0.syncs += 1
-        }
-        log("journal: rolled to \(name)")
     }
 }

@@ -208,10 +208,7 @@ extension JournalCore {
 
     /// Queues an append; returns the error known at once instead, if any (nothing is queued then).
     func enqueue(type: UInt16, epoch: UInt64, payload: [UInt8], completion: @escaping @Sendable (Result<UInt64, JournalError>) -> Void) -> JournalError? {
-        guard type != 0 else { return JournalError(.invalidArgument, "record type 0 is reserved") }
-        guard payload.count <= Journal.maxPayloadBytes else {
-            return JournalError(.invalidArgument, "payload of \(payload.count) bytes exceeds \(Journal.maxPayloadBytes)")
-        }
+        if let error = Journal.argumentError(type: type, payloadBytes: payload.count) { return error }
         let outcome = queue.withLock { state -> (error: JournalError?, wake: Bool) in
             if state.closing { return (JournalError(.closed, "journal is closed"), false) }
             if let halt = state.halt { return (halt, false) }
@@ -261,7 +258,6 @@ extension JournalCore {
 
     /// See ``Journal/read(from:maxRecords:)``.
     func read(from requested: UInt64, maxRecords: Int) throws(JournalError) -> [JournalRecord] {
-        guard maxRecords >= 1 else { throw JournalError(.invalidArgument, "maxRecords must be ≥ 1") }
         // A truncation can shorten a file under a reader and the writer can then refill it with
         // records not yet durable: a read that overlapped one is done again (truncation is rare:
         // a fenced primary discarding its tail).
@@ -281,12 +277,30 @@ extension JournalCore {
     static let maxReadAttempts = 1000
 
     private func readOnce(from requested: UInt64, maxRecords: Int) throws(JournalError) -> [JournalRecord] {
-        let lsn = max(requested, 1)
-        let view = table.withLock { table -> Result<(segments: [SegmentEntry], durable: UInt64, snapshot: UInt64), JournalError> in
+        let view = table.withLock { table -> Result<SegmentTable, JournalError> in
             if table.closed { return .failure(JournalError(.closed, "journal is closed")) }
-            return .success((table.segments, table.lastDurableLSN, table.snapshotLSN))
+            return .success(table)
         }
-        let (segments, durable, snapshotLSN) = try view.get()
+        return try Journal.readRecords(in: try view.get(), from: requested, maxRecords: maxRecords)
+    }
+}
+
+extension Journal {
+    /// Why an append with this type and payload size can never be written, if it cannot.
+    static func argumentError(type: UInt16, payloadBytes: Int) -> JournalError? {
+        guard type != 0 else { return JournalError(.invalidArgument, "record type 0 is reserved") }
+        guard payloadBytes <= maxPayloadBytes else {
+            return JournalError(.invalidArgument, "payload of \(payloadBytes) bytes exceeds \(maxPayloadBytes)")
+        }
+        return nil
+    }
+
+    /// The durable records of `table` from `requested` on: at most `maxRecords`, and about
+    /// ``maxReadBytes`` of payload (see ``read(from:maxRecords:)``). Reads only the files.
+    static func readRecords(in table: SegmentTable, from requested: UInt64, maxRecords: Int) throws(JournalError) -> [JournalRecord] {
+        guard maxRecords >= 1 else { throw JournalError(.invalidArgument, "maxRecords must be ≥ 1") }
+        let lsn = max(requested, 1)
+        let (segments, durable, snapshotLSN) = (table.segments, table.lastDurableLSN, table.snapshotLSN)
         guard lsn <= durable else { return [] }
         guard let position = segmentPosition(segments, containing: lsn) else {
             throw JournalError(.missingSegment,
@@ -329,7 +343,7 @@ extension JournalCore {
         return records
     }
 
-    private func segmentPosition(_ segments: [SegmentEntry], containing lsn: UInt64) -> Int? {
+    private static func segmentPosition(_ segments: [SegmentEntry], containing lsn: UInt64) -> Int? {
         guard let first = segments.first, lsn >= first.firstLSN else { return nil }
         return segments.lastIndex { $0.firstLSN <= lsn }
     }

@@ -18,6 +18,14 @@ struct SegmentEntry: Sendable {
     var lastEpoch: UInt64
 
     var isEmpty: Bool { lastLSN < firstLSN }
+
+    /// A new segment, before its first record: `epoch` is the last record's before it.
+    static func empty(name: String, firstLSN: UInt64, file: any JournalFile, epoch: UInt64) -> SegmentEntry {
+        SegmentEntry(
+            name: name, firstLSN: firstLSN, lastLSN: firstLSN - 1, endOffset: JournalFormat.segmentHeaderBytes,
+            file: file, index: [], epochBefore: epoch, lastEpoch: epoch
+        )
+    }
 }
 
 /// What readers, the writer and the snapshotter share, under one `Mutex`. Held only for
@@ -53,6 +61,52 @@ struct SegmentTable: Sendable {
         }
         return found
     }
+
+    /// Records a batch made durable in the active (last) segment.
+    mutating func appended(_ written: JournalWriterCore.Written) {
+        let position = segments.count - 1
+        precondition(segments[position].lastLSN + 1 == written.firstLSN, "writer and segment table disagree")
+        segments[position].lastLSN = written.lastLSN
+        segments[position].endOffset = written.end
+        segments[position].lastEpoch = written.epoch
+        segments[position].index += written.index
+        lastDurableLSN = written.lastLSN
+    }
+
+    /// Adds a segment just rolled to; it follows the last one.
+    mutating func rolled(to entry: SegmentEntry) {
+        precondition(segments.last.map { $0.lastLSN + 1 == entry.firstLSN } ?? false, "rolled segment is not contiguous")
+        segments.append(entry)
+    }
+
+    /// Whether a snapshot at `lsn` of `stateBytes` may be written: false when it is not newer
+    /// than the newest one (nothing to do); an error when it is beyond the durable log or too
+    /// large.
+    func admitsSnapshot(lsn: UInt64, stateBytes: Int) -> Result<Bool, JournalError> {
+        guard lsn <= lastDurableLSN else {
+            return .failure(JournalError(.invalidArgument, "snapshot source is at LSN \(lsn), beyond the durable log (\(lastDurableLSN))"))
+        }
+        guard stateBytes <= JournalFormat.maxSnapshotStateBytes else {
+            return .failure(JournalError(.invalidArgument, "snapshot state of \(stateBytes) bytes exceeds the limit"))
+        }
+        return .success(lsn > snapshotLSN)
+    }
+
+    /// Makes the snapshot at `lsn`, named `name` and durable, the newest, and drops the segments
+    /// it wholly covers (every one before the segment holding `lsn + 1`).
+    ///
+    /// - Returns: the files that are no longer needed: those segments and the older snapshot.
+    mutating func installSnapshot(lsn: UInt64, name: String) -> (segments: [String], oldSnapshot: String?) {
+        let old = snapshotName
+        snapshotLSN = lsn
+        snapshotName = name
+        pendingSnapshotLSN = nil
+        var removed: [String] = []
+        while segments.count >= 2 && segments[1].firstLSN <= lsn + 1 {
+            removed.append(segments.removeFirst().name)
+        }
+        return (removed, old)
+    }
 }
 
 /// One queued request for the writer thread, in submission order.
@@ -84,8 +138,7 @@ struct QueueState: Sendable {
 /// one snapshot is being taken (the thread's or ``Journal/snapshotNow()``).
 struct SnapshotControl: Sendable {
     var source: (any SnapshotSource)?
-    var recordsSince = 0
-    var bytesSince = 0
+    var schedule: SnapshotSchedule
     var requested = false
     var busy = false
     var closing = false
@@ -123,7 +176,7 @@ final class JournalCore: Sendable {
         self.queue = ConditionLock(QueueState())
         self.durableLSN = Atomic(table.lastDurableLSN)
         self.table = Mutex(table)
-        self.control = ConditionLock(SnapshotControl())
+        self.control = ConditionLock(SnapshotControl(schedule: SnapshotSchedule(options: options)))
         self.directoryLock = Mutex(lock)
     }
 

@@ -27,6 +27,11 @@ public struct JournalError: Error, CustomStringConvertible, Sendable, Equatable 
         case locked
         /// A caller error: bad type, payload too large, epoch going backwards, LSN out of range.
         case invalidArgument
+        /// An fdatasync or directory fsync failed, or the cut back of a failed write did: what
+        /// the disk holds is unknown (see `Journal.commit`). ``Journal`` stops the process at that
+        /// point; a ``SteppedJournal`` returns this instead and does nothing more: crash the node
+        /// and reopen. An append that failed with it may or may not be in the log after recovery.
+        case crashed
     }
 
     public var kind: Kind
