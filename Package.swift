@@ -16,6 +16,7 @@ let package = Package(
     products: [
         .executable(name: "strongroom", targets: ["strongroom"]),
         .executable(name: "strongroom-load", targets: ["strongroom-load"]),
+        .executable(name: "strongroom-sim", targets: ["strongroom-sim"]),
         // The parsers that face untrusted bytes, as libraries for FuzzTesting/ (a package of
         // its own that links each into a libFuzzer driver); not for other packages.
         .library(name: "HTTP1", targets: ["HTTP1"]),
@@ -58,6 +59,9 @@ let package = Package(
         // The replication wire protocol and its pure decisions (no I/O, no clocks).
         .target(name: "Replication", dependencies: ["Checksum"], swiftSettings: swiftSettings),
         .target(name: "SecretStore", swiftSettings: swiftSettings),
+        // The replication links as pure state machines (source and replica side) and what they
+        // ship: the transport and the simulator both run them.
+        .target(name: "LogShipping", dependencies: ["Replication", "SecretStore", "SeededRandom"], swiftSettings: swiftSettings),
         .target(name: "JSON", swiftSettings: swiftSettings),
         .target(name: "Policy", dependencies: ["JSON"], swiftSettings: swiftSettings),
         .target(name: "Audit", dependencies: ["JSON", "Cryptography", "Platform"], swiftSettings: swiftSettings),
@@ -96,14 +100,14 @@ let package = Package(
         // The secrets' storage on the region log, the purge of expired secrets, the audit sink.
         .target(
             name: "NodeStorage",
-            dependencies: ["Platform", "Journal", "SecretStore", "SecretsAPI", "AWSProtocol", "Audit", "JSON", "Logging"],
+            dependencies: ["Platform", "Journal", "SecretStore", "SecretsAPI", "AWSProtocol", "Audit", "JSON", "Logging", "LogShipping"],
             swiftSettings: swiftSettings
         ),
         // Log shipping between regions over mutual TLS: the source and replica services.
         .target(
             name: "ReplicationTransport",
             dependencies: ["Platform", "TLS", "Journal", "Replication", "SecretStore", "SecretsAPI", "AWSProtocol", "JSON", "Logging",
-                           "Admission", "Configuration", "Links", "NodeStorage"],
+                           "Admission", "Configuration", "Links", "NodeStorage", "LogShipping"],
             swiftSettings: swiftSettings
         ),
         // Making nodes' files: `strongroom dev`, `strongroom cluster init`, IAM tools.
@@ -135,6 +139,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "strongroom-load", dependencies: ["LoadGenerator"], swiftSettings: swiftSettings),
+        // The deterministic simulator: regions of real pure code under seeded faults, with checkers.
+        .target(
+            name: "Simulation",
+            dependencies: ["ArgumentParsing", "Journal", "LogShipping", "Platform", "Replication", "SecretStore", "SeededRandom"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "strongroom-sim", dependencies: ["Simulation", "Platform"], swiftSettings: swiftSettings),
         // Test tooling, not shipped: a journal writer that crash tests kill -9.
         .executableTarget(name: "JournalHarness", dependencies: ["Journal", "Platform"], swiftSettings: swiftSettings),
 
@@ -166,6 +177,16 @@ let package = Package(
             name: "ReplicationTests",
             dependencies: ["Replication", "Checksum", "Journal", "TestSupport"],
             resources: [.copy("Regressions")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LogShippingTests",
+            dependencies: ["LogShipping", "Replication", "SecretStore", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SimulationTests",
+            dependencies: ["Simulation", "LogShipping", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"], resources: [.copy("Regressions")], swiftSettings: swiftSettings),

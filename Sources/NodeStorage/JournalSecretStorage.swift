@@ -1,5 +1,6 @@
 package import JSON
 package import Journal
+import LogShipping
 import Platform
 package import SecretStore
 package import SecretsAPI
@@ -22,10 +23,10 @@ package import AWSProtocol
 /// append has completed, rebuilds `pending` from `committed`, and resumes the journal.
 package final class JournalSecretStorage: SecretStorage, SnapshotSource {
     /// The journal record type of a decision before replication (`Fact.encode(list:)`); read only.
-    package static let decisionRecordType: UInt16 = 1
+    package static let decisionRecordType: UInt16 = RegionLogRecord.decisionType
     /// The journal record type of a decision with its routes (`Fact.encode(routed:routes:)`):
     /// the regions each fact ships to.
-    package static let routedRecordType: UInt16 = 2
+    package static let routedRecordType: UInt16 = RegionLogRecord.routedType
 
     private struct State {
         var committed: SecretState
@@ -105,15 +106,7 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
 
     /// A record's facts with their routes (a record from before replication has no routes).
     package static func routedFacts(of record: JournalRecord) -> Result<[(fact: Fact, routes: [String])], RecoveryError> {
-        switch record.type {
-        case decisionRecordType:
-            return Fact.decodeList(record.payload).map { $0.map { (fact: $0, routes: []) } }
-                .mapError { RecoveryError(description: "\($0)") }
-        case routedRecordType:
-            return Fact.decodeRouted(record.payload).mapError { RecoveryError(description: "\($0)") }
-        default:
-            return .failure(RecoveryError(description: "type \(record.type), which this node does not know"))
-        }
+        RegionLogRecord.routedFacts(type: record.type, payload: record.payload).mapError { RecoveryError(description: $0.description) }
     }
 
     package static func facts(of record: JournalRecord) -> Result<[Fact], RecoveryError> {

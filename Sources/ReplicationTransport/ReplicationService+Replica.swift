@@ -1,7 +1,7 @@
 import Foundation
 import Journal
 import JSON
-package import Platform
+import Platform
 import Replication
 package import SecretStore
 import SecretsAPI
@@ -12,288 +12,187 @@ package import Configuration
 import Links
 import Logging
 import NodeStorage
+package import LogShipping
 
-/// The replica side: for each other region, a thread that subscribes to that region's node from
-/// this node's durable position, applies what arrives as facts of this region's own log (the
-/// same VersionIds, labels and dates; its own ARNs and keys), and acknowledges what is durable.
-/// A lost link is retried with exponential backoff and full jitter.
+/// The replica side: for each other region, a thread that runs that region's `ReplicaLink`
+/// (the state machine that decides everything) and performs its actions: connect, send, write
+/// to this region's log, close. What arrives is applied as facts of this region's own log (the
+/// same VersionIds, labels and dates; its own ARNs and keys) and acknowledged once durable.
 extension ReplicationService {
+    /// The link state machine's settings for `peer`.
+    package func replicaLinkConfiguration(for peer: ReplicationSettings.Peer) -> ReplicaLink.Configuration {
+        ReplicaLink.Configuration(nodeId: nodeId, region: region, sourceRegion: peer.region,
+                                  heartbeatMillis: Self.millis(settings.heartbeatSeconds),
+                                  deadAfterMillis: Self.millis(settings.deadAfterSeconds))
+    }
+
+    package static func millis(_ seconds: Double) -> Int64 { Int64((seconds * 1000).rounded(.up)) }
+
+    /// The instant the links see: the monotonic clock for their timers, the wall clock for peers.
+    package static func now() -> LinkInstant {
+        LinkInstant(monotonicMillis: Int64((MonotonicClock.seconds() * 1000).rounded(.down)), wallMillis: nowMillis())
+    }
+
     package func subscribeLoop(to peer: ReplicationSettings.Peer) {
-        var backoff = Backoff(base: 0.1, cap: 5)
-        var random = SystemRandomNumbers()
-        while !isStopping {
-            let started = MonotonicClock.seconds()
-            do {
-                try subscribe(to: peer)
-            } catch {
-                if !isStopping {
-                    let message = "\(error)"
-                    let repeated = sources.withLock { $0[peer.region]?.lastError == message }
-                    if !repeated { log.error("replication: link to \(peer.nodeId) of \(peer.region) (\(peer.address)): \(message)") }
-                    sources.withLock { $0[peer.region]?.lastError = message }
-                }
-            }
-            sources.withLock { $0[peer.region]?.connected = false }
-            // A link that lived a while starts over from the shortest wait.
-            if MonotonicClock.seconds() - started > settings.deadAfterSeconds { backoff.reset() }
-            let delay = backoff.next(random: random.next())
-            let until = MonotonicClock.seconds() + delay
-            while !isStopping && MonotonicClock.seconds() < until { OSThread.sleep(seconds: min(0.05, delay)) }
-        }
-    }
-
-    /// One link's life: connect, check the peer, hello, then apply until it breaks.
-    private func subscribe(to peer: ReplicationSettings.Peer) throws {
-        let stream = try TLSStream.connect(to: peer.address, context: clientContext, expectedPeerIP: nil,
-                                           timeout: settings.deadAfterSeconds)
-        let link = FramedLink(stream)
-        defer { link.close() }
-        guard let certificate = stream.peerCertificate, let identity = NodeIdentity.identity(of: certificate),
-              identity.nodeId.utf8.elementsEqual(peer.nodeId.utf8), identity.region.utf8.elementsEqual(peer.region.utf8)
-        else {
-            throw LinkError(.refused, "the certificate at \(peer.address) does not name node \(peer.nodeId) of \(peer.region)")
-        }
-        let (logged, notices) = storage.read { state -> (LogPosition?, [[UInt8]]) in
-            let progress = state.sources[peer.region]
-            return (progress.map { LogPosition(epoch: $0.epoch, lsn: $0.lsn) }, Self.encodeNotices(progress, source: peer.region))
-        }
-        let position = ReplicationDecisions.resumePosition(
-            logged: logged, acknowledged: sources.withLock { $0[peer.region]?.appliedPosition })
-        try link.send(.hello(Hello(nodeId: nodeId, region: region, sourceRegion: peer.region, position: position,
-                                   notices: notices.first ?? [])), timeout: settings.deadAfterSeconds)
-        // Notices go with the hello, then with acks: at once when they change, and again every
-        // heartbeat period while any is pending (a lost or unrecorded one is sent again; the
-        // source acknowledges each through the log, which is what clears it here).
-        // The hello carries the first list only; the others go with the first ack.
-        var lastNotices = Array(notices.prefix(1))
-        var lastNoticesSent = MonotonicClock.seconds()
-        func noticesDue() -> [[UInt8]] {
-            let current = storage.read { Self.encodeNotices($0.sources[peer.region], source: peer.region) }
-            let now = MonotonicClock.seconds()
-            guard !current.isEmpty, current != lastNotices || now - lastNoticesSent >= settings.heartbeatSeconds else {
-                lastNotices = current
-                return []
-            }
-            lastNotices = current
-            lastNoticesSent = now
-            return current
-        }
-        /// Acknowledges `position`, one ack per notice list due; with `always`, one ack even when
-        /// no notice is due.
-        func acknowledge(_ position: LogPosition, always: Bool) throws {
-            let lists = noticesDue()
-            for notices in lists.isEmpty && always ? [[]] : lists {
-                try link.send(.ack(Ack(position: position, notices: notices)), timeout: sendTimeout)
-            }
-        }
-        /// The newest position acknowledged on this link (an ack may repeat it to carry notices).
-        var ackable: LogPosition? = nil
-        guard let first = try link.receive(timeout: settings.deadAfterSeconds) else {
-            throw LinkError(.timedOut, "no welcome within \(settings.deadAfterSeconds) s")
-        }
-        switch first {
-        case .welcome(let welcome):
-            if welcome.mode == .stream { ackable = position ?? .start }
-            sources.withLock { state in
-                state[peer.region]?.connected = true
-                state[peer.region]?.lastError = nil
-                state[peer.region]?.sourcePosition = welcome.sourcePosition
-                state[peer.region]?.lastHeardAtMillis = Self.nowMillis()
-                state[peer.region]?.connects += 1
-            }
-            log.info("replication: subscribed to \(peer.region) at \(position.map(\.description) ?? "nothing") "
-                + "(\(welcome.mode == .snapshot ? "snapshot first" : "streaming"); source at \(welcome.sourcePosition))")
-        case .refused(let reason):
-            throw LinkError(.refused, "refused: \(reason)")
-        default:
-            throw LinkError(.io, "expected a welcome")
-        }
-
-        var lastHeard = MonotonicClock.seconds()
-        var snapshotParts: UInt32 = 0
-        var snapshotCopied: Set<String> = []
-        let outstanding = Outstanding()
-        // Records with nothing for this region are acknowledged without being logged, so the
-        // logged position can fall behind; it is logged on its own when far behind (checked once
-        // a heartbeat period) and when this node stops (`ReplicationDecisions.shouldLogPosition`).
-        var positionCheckedAt = MonotonicClock.seconds()
-        func logAcknowledgedPosition(_ check: ReplicationDecisions.PositionCheck) throws {
-            positionCheckedAt = MonotonicClock.seconds()
-            guard let ackable, snapshotParts == 0 else { return }
-            let logged = storage.read { $0.sources[peer.region].map { LogPosition(epoch: $0.epoch, lsn: $0.lsn) } }
-            guard ReplicationDecisions.shouldLogPosition(acknowledged: ackable, logged: logged, check: check) else { return }
-            let localRegion = region
-            let seal = replicaSealer
-            submit(outstanding) { state in
-                state.intake([], from: peer.region, epoch: ackable.epoch, lsn: ackable.lsn, localRegion: localRegion, seal: seal)
-            }
-            try awaitDurable(outstanding)
-        }
-        // When this node stops (`stop()` waits for this thread before the journal closes); a
-        // link that merely ended resumes from the acknowledged position kept in memory.
-        defer { try? logAcknowledgedPosition(isStopping ? .nodeStopping : .linkEnded) }
-        while !isStopping {
-            if MonotonicClock.seconds() - positionCheckedAt >= settings.heartbeatSeconds { try logAcknowledgedPosition(.periodic) }
-            guard let message = try link.receive(timeout: settings.heartbeatSeconds) else {
-                if MonotonicClock.seconds() - lastHeard > settings.deadAfterSeconds {
-                    throw LinkError(.timedOut, "nothing heard for \(settings.deadAfterSeconds) s")
-                }
-                try sendHeartbeat(link, source: peer.region)
-                if let ackable { try acknowledge(ackable, always: false) }
-                continue
-            }
-            lastHeard = MonotonicClock.seconds()
-            sources.withLock { $0[peer.region]?.lastHeardAtMillis = Self.nowMillis() }
-            var acked: LogPosition?
-            switch message {
-            case .records(let batch):
-                for record in batch.records {
-                    try apply(record, from: peer.region, outstanding)
-                }
-                try awaitDurable(outstanding)
-                acked = batch.records.last?.position
-                if let last = acked {
-                    sources.withLock { state in
-                        let known = state[peer.region]?.sourcePosition ?? last
-                        state[peer.region]?.sourcePosition = max(known, last)
-                    }
-                }
-            case .snapshot(let part):
-                guard part.index == snapshotParts else { throw LinkError(.io, "snapshot part \(part.index) out of order") }
-                try applySnapshotPart(part, from: peer.region, copied: &snapshotCopied, outstanding)
-                snapshotParts += 1
-                if part.isLast {
-                    try awaitDurable(outstanding)
-                    acked = part.position
-                    snapshotParts = 0
-                    snapshotCopied = []
-                }
-            case .heartbeat(let heartbeat):
-                sources.withLock { $0[peer.region]?.sourcePosition = heartbeat.position }
-                // Answered, so that the source hears from an idle subscriber too; pending notices
-                // (a promotion while the source writes nothing) go with it.
-                try sendHeartbeat(link, source: peer.region)
-                if let ackable { try acknowledge(ackable, always: false) }
-            case .refused(let reason):
-                throw LinkError(.refused, "closed by the source: \(reason)")
-            default:
-                throw LinkError(.io, "unexpected message")
-            }
-            if let acked {
-                sources.withLock { $0[peer.region]?.appliedPosition = acked }
-                ackable = acked
-                try acknowledge(acked, always: true)
-            }
-        }
-    }
-
-    private func sendHeartbeat(_ link: FramedLink, source: String) throws {
-        let applied = storage.read { $0.sources[source] }
-        try link.send(.heartbeat(Heartbeat(position: LogPosition(epoch: applied?.epoch ?? 0, lsn: applied?.lsn ?? 0),
-                                           sentAtMillis: Self.nowMillis())), timeout: sendTimeout)
-    }
-
-    /// This region's pending notices for `source`, as the hello and acks carry them: one list
-    /// of the notices without an access day, and one of those with one. A node of the previous
-    /// version cannot read an access day and refuses a whole list it cannot read; apart, it
-    /// still records the others (copies confirmed or refused, promotions) during an upgrade.
-    package static func encodeNotices(_ progress: SourceProgress?, source: String) -> [[UInt8]] {
-        guard let progress, !progress.notices.isEmpty else { return [] }
-        let facts = progress.notices.sorted { $0.key < $1.key }.map {
-            (fact: Fact.replicaNoticeSet(sourceRegion: source, primaryARN: $0.key, notice: $0.value),
-             dated: $0.value.carriesAccessDay)
-        }
-        return [facts.filter { !$0.dated }, facts.filter(\.dated)].filter { !$0.isEmpty }.map { Fact.encode(list: $0.map(\.fact)) }
+        var driver = ReplicaDriver(service: self, peer: peer)
+        driver.run()
     }
 
     /// The replica's sealer: values in transfer form wrapped under this region's keyring.
-    private var replicaSealer: ReplicaSealer {
+    package var replicaSealer: ReplicaSealer {
         { [sealer, region] value, versionId, kmsKeyId, account in
             sealer.importReplicated(value, versionId: versionId, kmsKeyId: kmsKeyId, account: account, region: region)
         }
     }
 
-    /// Applies one source record as one record of this region's log (pipelined: the journal's
-    /// group commit makes a batch durable together; `awaitDurable` waits for it).
-    private func apply(_ record: ShippedRecord, from source: String, _ outstanding: Outstanding) throws {
-        guard case .success(let facts) = Fact.decodeList(record.payload) else {
-            throw LinkError(.io, "record \(record.position) does not decode")
-        }
-        // Nothing for this region: acknowledged once the records before it are durable, and not
-        // logged (the durable position stays behind; after a restart the source skips it again).
-        guard !facts.isEmpty else { return }
-        let localRegion = region
-        let seal = replicaSealer
-        submit(outstanding) { state in
-            state.intake(facts, from: source, epoch: record.position.epoch, lsn: record.position.lsn,
-                         localRegion: localRegion, seal: seal)
-        }
+    /// This region's pending notices for `source`, as the hello and acks carry them.
+    package static func encodeNotices(_ progress: SourceProgress?, source: String) -> [[UInt8]] {
+        ReplicaNoticeLists.encode(progress, source: source)
+    }
+}
+
+/// Runs one `ReplicaLink` on its thread: steps it, performs its actions in order, and feeds
+/// back what they did. Writes are pipelined into the journal and awaited before the next frame
+/// is read (so TCP holds back a source that ships faster than this region logs).
+struct ReplicaDriver {
+    let service: ReplicationService
+    let peer: ReplicationSettings.Peer
+    var link: FramedLink?
+    /// Completions of the writes asked for, in the order they complete (the journal's order).
+    let completions = ConditionLock<[(generation: UInt64, logged: LogPosition?, failure: String?)]>([])
+    var outstanding = 0
+
+    init(service: ReplicationService, peer: ReplicationSettings.Peer) {
+        self.service = service
+        self.peer = peer
     }
 
-    /// One snapshot part, applied as one record of this log: the copies replace this region's
-    /// in place (readers never see a replica missing while the snapshot arrives). The last part
-    /// removes the replicas of that source the snapshot did not hold and sets the position it
-    /// was taken at; until then a crash leaves the old position, and the next link asks again.
-    private func applySnapshotPart(
-        _ part: SnapshotPart, from source: String, copied: inout Set<String>, _ outstanding: Outstanding
-    ) throws {
-        guard case .success(let seeds) = Fact.decodeList(part.payload),
-              seeds.allSatisfy({ if case .replicaSeeded = $0 { true } else { false } }) else {
-            throw LinkError(.io, "snapshot part \(part.index) does not decode")
-        }
-        let localRegion = region
-        let seal = replicaSealer
-        for case let .replicaSeeded(_, _, secret) in seeds { copied.insert(Names.arn(secret.arn, inRegion: localRegion)) }
-        let seen = copied
-        submit(outstanding) { state in
-            var facts = state.intake(seeds, from: source, epoch: part.position.epoch, lsn: part.position.lsn,
-                                         localRegion: localRegion, seal: seal, snapshot: true)
-                .filter { if case .replicatedThrough = $0 { false } else { true } }
-            if part.isLast {
-                facts += state.intakeSnapshotEnd(from: source, copied: seen, localRegion: localRegion)
-                facts.append(.replicatedThrough(sourceRegion: source, epoch: part.position.epoch, lsn: part.position.lsn))
+    mutating func run() {
+        while !service.isStopping {
+            feed(.notices(currentNotices()))
+            feed(.tick)
+            guard let current = link else {
+                let wait = service.replicaLinks.withLock { links -> Double in
+                    guard case .idle(let retryAt)? = links[peer.region]?.phase else { return 0.05 }
+                    return Double(max(0, retryAt - ReplicationService.now().monotonicMillis)) / 1000
+                }
+                OSThread.sleep(seconds: min(0.05, max(0.001, wait)))
+                continue
             }
-            return facts
+            do {
+                guard let message = try current.receive(timeout: service.settings.heartbeatSeconds / 4) else { continue }
+                feed(.received(message))
+            } catch {
+                if service.isStopping { break }
+                feed(.closed("\(error)"))
+            }
+        }
+        // When this node stops (`stop()` waits for this thread before the journal closes).
+        feed(.stop)
+        link?.close()
+        link = nil
+    }
+
+    func currentNotices() -> [[UInt8]] {
+        service.storage.read { ReplicaNoticeLists.encode($0.sources[peer.region], source: peer.region) }
+    }
+
+    /// Steps the link with `input` and performs what it asks, feeding back each outcome.
+    mutating func feed(_ input: ReplicaLink.Input) {
+        var inputs = [input]
+        while !inputs.isEmpty {
+            let next = inputs.removeFirst()
+            let now = ReplicationService.now()
+            let actions = service.replicaLinks.withLock { $0[peer.region]?.step(next, now: now) ?? [] }
+            for action in actions { perform(action, &inputs) }
+            // Writes are awaited before the link reads on: each completion is fed in order.
+            if outstanding > 0 { inputs += awaitWrites() }
         }
     }
 
-    /// Outstanding replica writes of the current batch, and the first failure.
-    package final class Outstanding: Sendable {
-        package let state = ConditionLock<(count: Int, failure: String?)>((0, nil))
+    mutating func perform(_ action: ReplicaLink.Action, _ inputs: inout [ReplicaLink.Input]) {
+        switch action {
+        case .connect:
+            do {
+                let stream = try TLSStream.connect(to: peer.address, context: service.clientContext, expectedPeerIP: nil,
+                                                   timeout: service.settings.deadAfterSeconds)
+                guard let certificate = stream.peerCertificate, let identity = NodeIdentity.identity(of: certificate),
+                      identity.nodeId.utf8.elementsEqual(peer.nodeId.utf8), identity.region.utf8.elementsEqual(peer.region.utf8)
+                else {
+                    stream.close()
+                    throw LinkError(.refused, "the certificate at \(peer.address) does not name node \(peer.nodeId) of \(peer.region)")
+                }
+                link = FramedLink(stream)
+                let logged = service.storage.read { state in state.sources[peer.region].map { LogPosition(epoch: $0.epoch, lsn: $0.lsn) } }
+                inputs.append(.connected(logged: logged, notices: currentNotices()))
+            } catch {
+                inputs.append(.connectFailed("\(error)"))
+            }
+        case .send(let message):
+            guard let link else { return }
+            do {
+                try link.send(message, timeout: service.sendTimeout)
+            } catch {
+                link.close()
+                self.link = nil
+                inputs.append(.closed("\(error)"))
+            }
+        case .write(let write, let generation):
+            submit(write, generation: generation)
+        case .close:
+            link?.close()
+            link = nil
+        case .logError(let message):
+            if !service.isStopping { service.log.error("\(message) (\(peer.nodeId) at \(peer.address))") }
+        case .logInfo(let message):
+            service.log.info(message)
+        }
     }
 
     /// Submits one replica write, decided against the state it is applied to. A copy this region
     /// refuses (a name clash, a value it cannot wrap) is logged here; the source hears of it by
     /// the Failed notice among the facts.
-    private func submit(_ outstanding: Outstanding, _ decide: (SecretState) -> [Fact]) {
-        outstanding.state.withLock { $0.count += 1 }
-        storage.write({ [log] state in
-            let facts = decide(state)
+    mutating func submit(_ write: ReplicaWrite, generation: UInt64) {
+        outstanding += 1
+        let localRegion = service.region
+        let source = peer.region
+        let seal = service.replicaSealer
+        let completions = completions
+        service.storage.write({ [log = service.log] state in
+            let facts = write.facts(in: state, from: source, localRegion: localRegion, seal: seal)
             for case let .replicaNoticeSet(source, arn, notice?) in facts where notice.kind == .failed {
                 log.error("replication: the copy of \(arn) from \(source) failed here: \(notice.message ?? "no reason given")")
             }
             return .success(WriteDecision(facts: facts, answer: .null))
         }, completion: { result in
-            outstanding.state.withLock { state in
-                state.count -= 1
-                if case .failure(let error) = result, state.failure == nil { state.failure = error.message ?? "not stored" }
+            completions.withLock { list in
+                switch result {
+                case .success: list.append((generation, write.loggedPosition, nil))
+                case .failure(let error): list.append((generation, nil, error.message ?? "not stored"))
+                }
             }
-            outstanding.state.broadcast()
+            completions.broadcast()
         })
     }
 
-    /// Waits until every submitted replica write is durable; throws the first failure.
-    private func awaitDurable(_ outstanding: Outstanding) throws {
-        let failure = outstanding.state.withLock(waitingUntil: { $0.count == 0 }) { state -> String? in
-            defer { state.failure = nil }
-            return state.failure
+    /// Waits for every outstanding write; their outcomes as the link's inputs, in order.
+    mutating func awaitWrites() -> [ReplicaLink.Input] {
+        let target = outstanding
+        let done = completions.withLock(waitingUntil: { $0.count >= target }) { list in
+            defer { list.removeAll() }
+            return list
         }
-        if let failure { throw LinkError(.io, "replicated record not stored: \(failure)") }
+        outstanding = 0
+        // The notices first: the acks the completions release carry them.
+        var inputs: [ReplicaLink.Input] = [.notices(currentNotices())]
+        for completion in done {
+            if let failure = completion.failure {
+                inputs.append(.writeFailed(generation: completion.generation, failure))
+            } else {
+                if let logged = completion.logged { service.replicaLinks.withLock { $0[peer.region]?.noteLogged(logged) } }
+                inputs.append(.durable(generation: completion.generation))
+            }
+        }
+        return inputs
     }
-}
-
-/// A random source for backoff jitter (not for keys).
-package struct SystemRandomNumbers {
-    private var generator = SystemRandomNumberGenerator()
-    package mutating func next() -> UInt64 { generator.next() }
 }

@@ -2,8 +2,8 @@ import Foundation
 import Journal
 import JSON
 package import Platform
-import Replication
-import SecretStore
+package import Replication
+package import SecretStore
 import SecretsAPI
 import Synchronization
 import TLS
@@ -11,279 +11,132 @@ import Configuration
 package import Links
 import NodeStorage
 import Logging
-import AWSProtocol
+package import AWSProtocol
+package import LogShipping
 
-/// The source side: a subscriber from another region connects, proves who it is, and gets this
-/// region's log from its position on: the records routed to its region only, values in transfer
-/// form (data keys inside this mutual-TLS link and nowhere else).
+/// The source side: a subscriber from another region connects and gets this region's log from
+/// its position on, as its `SourceLink` (the state machine that decides everything) says: the
+/// records routed to its region only, values in transfer form (data keys inside this mutual-TLS
+/// link and nowhere else).
+///
+/// Two threads per link: this one performs every send (so frames go out in the machine's
+/// order) and feeds the log's growth and the ticks; the reader feeds what arrives, records
+/// notices itself, and leaves sends to this one.
 extension ReplicationService {
+    /// The link state machine's settings.
+    package var sourceLinkConfiguration: SourceLink.Configuration {
+        var configuration = SourceLink.Configuration(nodeId: nodeId, region: region, peers: settings.peers.map { ($0.nodeId, $0.region) },
+                                                     heartbeatMillis: Self.millis(settings.heartbeatSeconds),
+                                                     deadAfterMillis: Self.millis(settings.deadAfterSeconds))
+        configuration.windowRecords = Self.windowRecords
+        configuration.batchRecords = UInt64(Self.readBatchRecords)
+        return configuration
+    }
+
     /// Records read from the journal per batch.
     package static let readBatchRecords = 512
 
     package func serve(_ descriptor: consuming FileDescriptor, peer: SocketAddress?, ticket: GuardedAcceptor.Ticket) {
         let where_ = peer.map(\.description) ?? "an unknown address"
-        // Anyone can connect here: each kind of refusal is logged once per address per 10 s,
-        // then counted (the key leaves out the port, which changes with every connection).
         let host = peer?.host ?? "?"
-        func refused(_ reason: String, _ message: String) {
-            log.repeated("replication: refused links from \(host): \(reason)", message)
-        }
         let stream: TLSStream
         do {
             stream = try TLSStream.accept(descriptor, context: serverContext, timeout: settings.deadAfterSeconds, peer: peer)
         } catch {
-            refused("\(error)".replacingOccurrences(of: where_, with: host), "replication: refused a link from \(where_): \(error)")
+            // Anyone can connect here: each kind of refusal is logged once per address per 10 s,
+            // then counted (the key leaves out the port, which changes with every connection).
+            log.repeated("replication: refused links from \(host): \("\(error)".replacingOccurrences(of: where_, with: host))",
+                         "replication: refused a link from \(where_): \(error)")
             return
         }
         let link = FramedLink(stream)
         defer { link.close() }
-        guard let certificate = stream.peerCertificate, let identity = NodeIdentity.identity(of: certificate) else {
-            refused("a certificate that names no node", "replication: refused a link from \(where_): its certificate names no node")
-            try? link.send(.refused("the certificate names no strongroom node"), timeout: 1)
+        let subscriber = SubscriberLink(link: link, machine: SourceLink(sourceLinkConfiguration), connectedAtMillis: Self.nowMillis())
+        var driver = SourceDriver(service: self, subscriber: subscriber, where_: where_, host: host, ticket: ticket)
+        defer { if let number = driver.registered { unregisterLink(number) } }
+        let identity = stream.peerCertificate.flatMap { NodeIdentity.identity(of: $0) }
+        guard driver.perform(driver.step(.opened(peer: identity.map { SourceLink.PeerName(nodeId: $0.nodeId, region: $0.region) }))) else {
             return
         }
-        let hello: Hello
         do {
-            guard case .hello(let received)? = try link.receive(timeout: settings.deadAfterSeconds) else {
-                refused("no hello", "replication: \(identity.nodeId) (\(where_)) sent no hello")
+            guard let message = try link.receive(timeout: settings.deadAfterSeconds) else {
+                log.repeated("replication: refused links from \(host): no hello", "replication: \(identity?.nodeId ?? "?") (\(where_)) sent no hello")
                 return
             }
-            hello = received
-        } catch {
-            refused("no readable hello", "replication: link from \(identity.nodeId) (\(where_)): \(error)")
-            return
-        }
-        // Names compared as bytes: String equality would accept canonically equivalent spellings.
-        guard hello.nodeId.utf8.elementsEqual(identity.nodeId.utf8), hello.region.utf8.elementsEqual(identity.region.utf8) else {
-            refused("a hello that does not match the certificate", "replication: refused \(where_): its hello claims node \(hello.nodeId) of \(hello.region), its certificate names \(identity.nodeId) of \(identity.region)")
-            try? link.send(.refused("the hello does not match the certificate"), timeout: 1)
-            return
-        }
-        // Only the configured peers: a certificate of the cluster CA alone does not make a node
-        // one of this cluster's regions (it would receive that region's data keys).
-        guard settings.peers.contains(where: { $0.nodeId.utf8.elementsEqual(hello.nodeId.utf8) && $0.region == hello.region }) else {
-            refused("not a configured peer", "replication: refused \(hello.nodeId) of \(hello.region) (\(where_)): not a configured peer")
-            try? link.send(.refused("node \(hello.nodeId) of \(hello.region) is not a peer of this node"), timeout: 1)
-            return
-        }
-        guard hello.sourceRegion == region, hello.region != region else {
-            refused("asked for another log", "replication: refused \(hello.nodeId): it asked for the log of \(hello.sourceRegion), this node serves \(region)'s")
-            try? link.send(.refused("this node serves the log of \(region)"), timeout: 1)
-            return
-        }
-        if subscribers.withLock({ $0.count }) >= Self.maximumSubscriberLinks {
-            log.repeated("replication: refused links: \(Self.maximumSubscriberLinks) already", "replication: refused \(hello.nodeId) of \(hello.region): \(Self.maximumSubscriberLinks) links already")
-            try? link.send(.refused("this node serves \(Self.maximumSubscriberLinks) links already"), timeout: 1)
-            return
-        }
-        // An authenticated, configured peer: its link is never given up for a new connection.
-        ticket.update(nil)
-        recordNotices(hello.notices, from: hello.region)
-
-        // Where it starts: after its position, or from a filtered snapshot.
-        let committed = storage.committedLSN
-        let source = LogPosition(epoch: storage.epoch, lsn: committed)
-        var oldestRetained: UInt64 = 1
-        if let position = hello.position, position.lsn < committed {
-            do {
-                _ = try journal.read(from: position.lsn + 1, maxRecords: 1)
-            } catch {
-                // Compacted (or unreadable): whatever the journal says, LSN + 1 is not there.
-                oldestRetained = max(journal.oldestRetainedLSN, position.lsn + 2)
+            if case .hello(let hello) = message {
+                // Where it can start: the first LSN the log can still read after its position.
+                _ = driver.perform(driver.step(.log(committed: committedPosition, oldestRetainedLSN: oldestRetained(after: hello.position))))
             }
-        }
-        let decision = ReplicationDecisions.catchUp(subscriber: hello.position, source: source, oldestRetainedLSN: oldestRetained)
-        let now = Self.nowMillis()
-        let start: LogPosition
-        switch decision {
-        case .stream(let after): start = after
-        case .snapshot: start = .start
-        }
-        let progress = SubscriberProgress(nodeId: hello.nodeId, region: hello.region, position: start, source: source, nowMillis: now)
-        let subscriber = SubscriberLink(link: link, progress: progress, connectedAtMillis: now)
-        let number = registerLink(subscriber)
-        defer { unregisterLink(number) }
-        log.info("replication: \(hello.nodeId) of \(hello.region) subscribed at \(hello.position.map(\.description) ?? "nothing"); "
-            + { if case .snapshot(let reason) = decision { "sending a snapshot: \(reason)" } else { "streaming" } }())
-
-        do {
-            var next: UInt64
-            switch decision {
-            case .stream(let after):
-                try link.send(.welcome(Welcome(nodeId: nodeId, region: region, mode: .stream, sourcePosition: source)), timeout: sendTimeout)
-                next = after.lsn + 1
-            case .snapshot:
-                try link.send(.welcome(Welcome(nodeId: nodeId, region: region, mode: .snapshot, sourcePosition: source)), timeout: sendTimeout)
-                next = try sendSnapshot(to: subscriber, region: hello.region) + 1
-            }
-            let started = spawn("repl-acks") { [self] in readAcks(subscriber, region: hello.region) }
-            guard started else { return }
-            try ship(to: subscriber, region: hello.region, from: next)
+            guard driver.perform(driver.step(.received(message))) else { return }
         } catch {
-            if !isStopping { log.error("replication: link to \(hello.nodeId) of \(hello.region) closed: \(error)") }
+            log.repeated("replication: refused links from \(host): no readable hello",
+                         "replication: link from \(identity?.nodeId ?? "?") (\(where_)): \(error)")
+            return
         }
+        guard spawn("repl-acks", { [self] in readAcks(subscriber) }) else { return }
+        driver.run()
     }
 
-    /// The committed state's secrets replicated to `region`, as copies, in parts; the position
-    /// they are at is returned (streaming goes on after it).
-    private func sendSnapshot(to subscriber: SubscriberLink, region subscriberRegion: String) throws -> UInt64 {
-        let (seeds, lsn) = storage.readCommitted { state, lsn -> ([Fact], UInt64) in
-            let copies = state.secrets.values
-                .filter { !$0.isReplica && $0.replicas.contains { $0.region == subscriberRegion && $0.state != .failed } }
-                .sorted { $0.arn < $1.arn }
-                .map { Fact.replicaSeeded(region: subscriberRegion, forceOverwrite: false, secret: $0) }
-            return (copies, lsn)
+    /// The log's newest committed position.
+    package var committedPosition: LogPosition { LogPosition(epoch: storage.epoch, lsn: storage.committedLSN) }
+
+    /// The first LSN this log can still read, as far as a subscriber at `position` is concerned.
+    private func oldestRetained(after position: LogPosition?) -> UInt64 {
+        guard let position, position.lsn < storage.committedLSN else { return journal.oldestRetainedLSN }
+        do {
+            _ = try journal.read(from: position.lsn + 1, maxRecords: 1)
+            return min(journal.oldestRetainedLSN, position.lsn + 1)
+        } catch {
+            // Compacted (or unreadable): whatever the journal says, LSN + 1 is not there.
+            return max(journal.oldestRetainedLSN, position.lsn + 2)
         }
-        let position = LogPosition(epoch: storage.epoch, lsn: lsn)
-        var parts: [[UInt8]] = []
-        var current: [Fact] = []
-        var size = 0
-        let limit = min(SnapshotPart.maximumPayloadBytes, Journal.maxPayloadBytes) / 2
-        for seed in seeds {
-            let exported = try export(seed)
-            let bytes = exported.encode().count
-            if !current.isEmpty && size + bytes > limit {
-                parts.append(Fact.encode(list: current))
-                current = []
-                size = 0
-            }
-            current.append(exported)
-            size += bytes
-        }
-        parts.append(Fact.encode(list: current))
-        subscriber.progress.withLock { $0.recordShipped(through: position) }
-        for (index, payload) in parts.enumerated() {
-            try subscriber.link.send(.snapshot(SnapshotPart(position: position, index: UInt32(index), isLast: index == parts.count - 1,
-                                                            payload: payload)), timeout: sendTimeout)
-        }
-        log.info("replication: snapshot at \(position) sent to \(subscriberRegion): \(seeds.count) secrets in \(parts.count) parts")
-        return lsn
     }
 
     /// A fact with its values in transfer form.
-    private func export(_ fact: Fact) throws(AWSError) -> Fact {
+    package func export(_ fact: Fact) throws(AWSError) -> Fact {
         try fact.forShipping.mapSealedValues { (value: SealedValue, arn: String, versionId: String) throws(AWSError) -> SealedValue in
             try sealer.exportForReplication(value, arn: arn, versionId: versionId)
         }
     }
 
-    /// Ships records from LSN `next` on, for as long as the link lives.
-    private func ship(to subscriber: SubscriberLink, region subscriberRegion: String, from start: UInt64) throws {
-        var next = start
-        while !isStopping {
-            // Backpressure: no more than the window unacknowledged.
-            let room = subscriber.progress.withLock(waitingUntil: { $0.inFlightRecords < Self.windowRecords },
-                                                    timeout: settings.heartbeatSeconds) { _, ready in ready }
-            if isStopping { return }
-            guard room else {
-                try heartbeat(subscriber)
-                continue
-            }
-            let committed = storage.waitForCommit(beyond: next - 1, timeout: settings.heartbeatSeconds)
-            subscriber.progress.withLock { $0.sourceAdvanced(to: LogPosition(epoch: storage.epoch, lsn: committed), atMillis: Self.nowMillis()) }
-            guard committed >= next else {
-                try heartbeat(subscriber)
-                continue
-            }
-            let records = try journal.read(from: next, maxRecords: Self.readBatchRecords).filter { $0.lsn <= committed }
-            guard let last = records.last else { continue }
-            var batch: [ShippedRecord] = []
-            var size = RecordBatch.frameOverheadBytes
-            for record in records {
-                var shipped: [Fact] = []
-                switch JournalSecretStorage.routedFacts(of: record) {
-                case .success(let entries):
-                    for entry in entries where entry.routes.contains(subscriberRegion) {
-                        var fact = entry.fact
-                        // A copy is logged without its values: filled in from the state now.
-                        if case let .replicaSeeded(seedRegion, force, copy) = fact {
-                            guard let filled = storage.readCommitted({ state, _ in state.filledCopy(copy) }) else { continue }
-                            fact = .replicaSeeded(region: seedRegion, forceOverwrite: force, secret: filled)
-                        }
-                        shipped.append(try export(fact))
-                    }
-                case .failure(let error):
-                    throw LinkError(.io, "record at LSN \(record.lsn) does not decode: \(error)")
-                }
-                // Records with nothing for this region are not sent; the last one of the batch
-                // is, empty, so that the subscriber's position (and its lag) moves on. The
-                // subscriber acknowledges an empty record without logging anything for it (two
-                // regions would otherwise keep each other's logs growing).
-                guard !shipped.isEmpty || record.lsn == last.lsn else { continue }
-                let entry = ShippedRecord(position: LogPosition(epoch: record.epoch, lsn: record.lsn), payload: Fact.encode(list: shipped))
-                guard RecordBatch.frameOverheadBytes + entry.encodedByteCount <= ReplicationProtocol.maximumFrameBytes else {
-                    throw LinkError(.io, "record at LSN \(record.lsn) is \(entry.encodedByteCount) bytes for \(subscriberRegion), more than a frame holds")
-                }
-                if !batch.isEmpty && size + entry.encodedByteCount > ReplicationProtocol.maximumFrameBytes {
-                    try send(batch, to: subscriber)
-                    batch = []
-                    size = RecordBatch.frameOverheadBytes
-                }
-                batch.append(entry)
-                size += entry.encodedByteCount
-            }
-            if !batch.isEmpty { try send(batch, to: subscriber) }
-            next = last.lsn + 1
-        }
-    }
-
-    private func send(_ batch: [ShippedRecord], to subscriber: SubscriberLink) throws {
-        // Noted before sending: the ack may be read before `send` returns.
-        if let last = batch.last { subscriber.progress.withLock { $0.recordShipped(through: last.position) } }
-        try subscriber.link.send(.records(RecordBatch(records: batch)), timeout: sendTimeout)
-    }
-
-    private func heartbeat(_ subscriber: SubscriberLink) throws {
-        let position = LogPosition(epoch: storage.epoch, lsn: storage.committedLSN)
-        try subscriber.link.send(.heartbeat(Heartbeat(position: position, sentAtMillis: Self.nowMillis())), timeout: sendTimeout)
-        let silent = subscriber.progress.withLock { progress in
-            progress.silentMillis(nowMillis: Self.nowMillis(), sinceMillis: subscriber.connectedAtMillis)
-        }
-        if Double(silent) / 1000 > settings.deadAfterSeconds {
-            throw LinkError(.timedOut, "nothing heard for \(silent) ms")
-        }
-    }
-
     /// Reads the subscriber's acks, notices and heartbeats until the link closes.
-    private func readAcks(_ subscriber: SubscriberLink, region subscriberRegion: String) {
+    private func readAcks(_ subscriber: SubscriberLink) {
         defer {
             subscriber.link.close()
-            subscriber.progress.broadcast()
+            subscriber.state.broadcast()
         }
         while !isStopping {
+            let input: SourceLink.Input
             do {
-                guard let message = try subscriber.link.receive(timeout: settings.heartbeatSeconds) else {
-                    let silent = subscriber.progress.withLock {
-                        $0.silentMillis(nowMillis: Self.nowMillis(), sinceMillis: subscriber.connectedAtMillis)
-                    }
-                    if Double(silent) / 1000 > settings.deadAfterSeconds {
-                        log.error("replication: \(subscriberRegion) silent for \(silent) ms; closing its link")
-                        return
-                    }
+                guard let message = try subscriber.link.receive(timeout: settings.heartbeatSeconds / 4) else {
+                    if subscriber.state.withLock({ $0.machine.phase == .closed }) { return }
                     continue
                 }
-                let now = Self.nowMillis()
-                switch message {
-                case .ack(let ack):
-                    try subscriber.progress.withLock { (progress: inout SubscriberProgress) throws(ProgressError) in
-                        try progress.recordAck(ack.position, atMillis: now)
-                    }
-                    subscriber.progress.broadcast()
-                    // Every time: the subscriber repeats pending notices at most once a heartbeat
-                    // period, and a repeat is recorded as a no-op plus a fresh acknowledgement.
-                    recordNotices(ack.notices, from: subscriberRegion)
-                case .heartbeat:
-                    subscriber.progress.withLock { $0.heard(atMillis: now) }
-                case .refused(let reason):
-                    log.error("replication: \(subscriberRegion) closed its link: \(reason)")
-                    return
-                default:
-                    log.error("replication: \(subscriberRegion) sent an unexpected message; closing its link")
-                    return
-                }
+                input = .received(message)
             } catch {
-                if !isStopping { log.error("replication: link from \(subscriberRegion): \(error)") }
+                if !isStopping, subscriber.state.withLock({ $0.machine.phase != .closed }) {
+                    log.error("replication: link from \(subscriber.region): \(error)")
+                }
+                _ = subscriber.step(.closed("\(error)"), now: Self.now())
                 return
+            }
+            // Sends are the serving thread's; notices and the end of the link are handled here.
+            let actions = subscriber.step(input, now: Self.now())
+            var deferred: [SourceLink.Action] = []
+            for action in actions {
+                switch action {
+                case .recordNotices(let bytes, let from): recordNotices(bytes, from: from)
+                case .close(let reason, _):
+                    if !isStopping { log.error("replication: \(reason)") }
+                    subscriber.link.close()
+                    return
+                case .logInfo(let message): log.info(message)
+                default: deferred.append(action)
+                }
+            }
+            if !deferred.isEmpty {
+                subscriber.state.withLock { $0.outbox += deferred }
+                subscriber.state.broadcast()
             }
         }
     }
@@ -292,13 +145,9 @@ extension ReplicationService {
     /// region's log: the replica statuses change, and each notice is acknowledged back.
     package func recordNotices(_ bytes: [UInt8], from subscriberRegion: String) {
         guard !bytes.isEmpty else { return }
-        guard case .success(let facts) = Fact.decodeList(bytes) else {
+        guard let notices = ReplicaNoticeLists.decode(bytes, for: region) else {
             log.error("replication: \(subscriberRegion) sent notices that do not decode")
             return
-        }
-        var notices: [String: ReplicaNotice] = [:]
-        for case let .replicaNoticeSet(sourceRegion, arn, notice?) in facts where sourceRegion == region {
-            notices[arn] = notice
         }
         guard !notices.isEmpty else { return }
         storage.write({ state in
@@ -306,5 +155,127 @@ extension ReplicationService {
         }, completion: { [log] result in
             if case .failure(let error) = result { log.error("replication: notices from \(subscriberRegion) not recorded: \(error)") }
         })
+    }
+}
+
+/// The serving thread's side of one subscriber link: steps its `SourceLink` and performs every
+/// action, sends included.
+struct SourceDriver {
+    let service: ReplicationService
+    let subscriber: ReplicationService.SubscriberLink
+    let where_: String
+    let host: String
+    let ticket: GuardedAcceptor.Ticket
+    /// The link's number among the served ones, once admitted.
+    var registered: Int?
+
+    init(service: ReplicationService, subscriber: ReplicationService.SubscriberLink, where_: String, host: String, ticket: GuardedAcceptor.Ticket) {
+        self.service = service
+        self.subscriber = subscriber
+        self.where_ = where_
+        self.host = host
+        self.ticket = ticket
+    }
+
+    func step(_ input: SourceLink.Input, at now: LinkInstant = ReplicationService.now()) -> [SourceLink.Action] {
+        subscriber.step(input, now: now)
+    }
+
+    /// Runs the link until it closes or the node stops: the log's growth and the ticks in,
+    /// the actions (and those the reader left) out.
+    mutating func run() {
+        let heartbeat = service.settings.heartbeatSeconds
+        while !service.isStopping {
+            var actions = subscriber.state.withLock { state -> [SourceLink.Action] in
+                defer { state.outbox.removeAll() }
+                return state.outbox
+            }
+            if actions.isEmpty {
+                let (closed, windowFull, beyond) = subscriber.state.withLock { ($0.machine.phase == .closed, $0.machine.windowFull, $0.machine.waitingBeyondLSN) }
+                if closed { return }
+                if windowFull {
+                    // Room comes with an ack, which the reader steps in.
+                    subscriber.state.withLock(waitingUntil: { !$0.outbox.isEmpty || !$0.machine.windowFull || $0.machine.phase == .closed },
+                                              timeout: heartbeat / 4) { _, _ in }
+                } else {
+                    _ = service.storage.waitForCommit(beyond: beyond, timeout: heartbeat / 4)
+                }
+                if service.isStopping { return }
+                actions = step(.log(committed: service.committedPosition, oldestRetainedLSN: service.journal.oldestRetainedLSN)) + step(.tick)
+            }
+            guard perform(actions) else { return }
+        }
+    }
+
+    /// Performs `actions` in order; false once the link is over.
+    mutating func perform(_ actions: [SourceLink.Action]) -> Bool {
+        do {
+            for action in actions {
+                guard try perform(action) else { return false }
+            }
+            return true
+        } catch {
+            if !service.isStopping { service.log.error("replication: link to \(subscriber.region) closed: \(error)") }
+            _ = step(.closed("\(error)"))
+            subscriber.link.close()
+            return false
+        }
+    }
+
+    private mutating func perform(_ action: SourceLink.Action) throws -> Bool {
+        let timeout = service.sendTimeout
+        switch action {
+        case .send(let message):
+            try subscriber.link.send(message, timeout: timeout)
+        case .admitted(let hello):
+            if service.subscriberCount >= ReplicationService.maximumSubscriberLinks {
+                let limit = ReplicationService.maximumSubscriberLinks
+                service.log.repeated("replication: refused links: \(limit) already",
+                                     "replication: refused \(hello.nodeId) of \(hello.region): \(limit) links already")
+                try? subscriber.link.send(.refused("this node serves \(limit) links already"), timeout: 1)
+                _ = step(.closed("too many links"))
+                return false
+            }
+            // An authenticated, configured peer: its link is never given up for a new connection.
+            ticket.update(nil)
+            registered = service.registerLink(subscriber)
+        case .recordNotices(let bytes, let from):
+            service.recordNotices(bytes, from: from)
+        case .sendSnapshot(let region):
+            let (state, lsn) = service.storage.readCommitted { ($0, $1) }
+            let position = LogPosition(epoch: service.storage.epoch, lsn: lsn)
+            let (parts, secrets) = try Shipping.snapshotParts(of: state, for: region, at: position,
+                                                   maximumPartBytes: min(SnapshotPart.maximumPayloadBytes, Journal.maxPayloadBytes) / 2,
+                                                   export: { try service.export($0) })
+            // Fed before sending: the ack may be read before the last part's send returns.
+            let after = step(.snapshotTaken(position))
+            for part in parts { try subscriber.link.send(.snapshot(part), timeout: timeout) }
+            service.log.info("replication: snapshot at \(position) sent to \(region): \(secrets) secrets in \(parts.count) parts")
+            return perform(after)
+        case .ship(let from, let through, let region):
+            // A read returns at most `Journal.maxReadBytes` (and at least one record).
+            var records: [LoggedRecord] = []
+            while (records.last?.position.lsn ?? from - 1) < through {
+                let next = (records.last?.position.lsn ?? from - 1) + 1
+                let read = try service.journal.read(from: next, maxRecords: Int(through - next + 1)).filter { $0.lsn <= through }
+                guard read.first?.lsn == next else { throw LinkError(.io, "the log holds no record \(next) to ship") }
+                records += read.map { LoggedRecord(position: LogPosition(epoch: $0.epoch, lsn: $0.lsn), type: $0.type, payload: $0.payload) }
+            }
+            let storage = service.storage
+            let batches = try Shipping.batches(records, for: region, fill: { copy in storage.readCommitted { state, _ in state.filledCopy(copy) } },
+                                               export: { try service.export($0) })
+            for batch in batches { try subscriber.link.send(.records(batch), timeout: timeout) }
+        case .close(let reason, let refusal):
+            if let refusal {
+                service.log.repeated("replication: refused links from \(host): \(refusal.kind)", "replication: refused a link from \(where_): \(refusal.message)")
+            } else if !service.isStopping {
+                service.log.error("replication: \(reason)")
+            }
+            subscriber.link.close()
+            return false
+        case .logInfo(let message):
+            service.log.info(message)
+        }
+        return true
     }
 }

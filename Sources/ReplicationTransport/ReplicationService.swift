@@ -2,7 +2,7 @@ import Foundation
 package import Journal
 package import JSON
 package import Platform
-package import Replication
+import Replication
 import SecretStore
 package import SecretsAPI
 package import Synchronization
@@ -12,6 +12,7 @@ package import Links
 package import Logging
 package import NodeStorage
 import Admission
+package import LogShipping
 
 /// Log shipping between regions, for one node: it serves its own region's log to the other
 /// regions' nodes (the source side, `ReplicationService+Source.swift`) and subscribes to theirs
@@ -36,8 +37,9 @@ package final class ReplicationService: Sendable {
     /// Subscriber links being served, by a link number (for `status`).
     package let subscribers = Mutex<[Int: SubscriberLink]>([:])
     private let nextLinkNumber = Atomic<Int>(0)
-    /// What each peer subscription last saw (for `status`), by source region.
-    package let sources = Mutex<[String: SourceLinkState]>([:])
+    /// The replica side's link to each source region, by region (the thread of that peer
+    /// steps it; `status` reads it).
+    package let replicaLinks = Mutex<[String: ReplicaLink]>([:])
     private let threads = Mutex<[OSThread]>([])
     /// Link threads running (detached).
     private let linkThreads = ConditionLock<Int>(0)
@@ -59,30 +61,27 @@ package final class ReplicationService: Sendable {
     /// How long a send may block on a slow peer before the link is given up.
     package var sendTimeout: Double { settings.deadAfterSeconds }
 
-    /// The shipping view of one subscriber link.
+    /// One subscriber link: its connection and its state machine, with the actions its reader
+    /// thread left for the serving thread (which performs every send).
     package final class SubscriberLink: Sendable {
         package let link: FramedLink
-        package let progress: ConditionLock<SubscriberProgress>
+        package let state: ConditionLock<(machine: SourceLink, outbox: [SourceLink.Action])>
         package let connectedAtMillis: Int64
-        package init(link: FramedLink, progress: SubscriberProgress, connectedAtMillis: Int64) {
+        package init(link: FramedLink, machine: SourceLink, connectedAtMillis: Int64) {
             self.link = link
-            self.progress = ConditionLock(progress)
+            self.state = ConditionLock((machine, []))
             self.connectedAtMillis = connectedAtMillis
         }
-    }
 
-    /// The replica side's view of one source region.
-    package struct SourceLinkState: Sendable {
-        package var peer: ReplicationSettings.Peer
-        package var connected = false
-        package var lastError: String?
-        /// The source's newest position, from its heartbeats and welcome.
-        package var sourcePosition: LogPosition?
-        /// The newest position acknowledged to the source (empty records included, which are
-        /// acknowledged without being logged).
-        package var appliedPosition: LogPosition?
-        package var lastHeardAtMillis: Int64?
-        package var connects = 0
+        /// Steps the machine under its lock.
+        package func step(_ input: SourceLink.Input, now: LinkInstant) -> [SourceLink.Action] {
+            let actions = state.withLock { $0.machine.step(input, now: now) }
+            state.broadcast()
+            return actions
+        }
+
+        /// The subscriber's region, once it said hello.
+        package var region: String { state.withLock { $0.machine.progress?.region ?? "a subscriber" } }
     }
 
     package struct StartError: Error, CustomStringConvertible {
@@ -122,8 +121,9 @@ package final class ReplicationService: Sendable {
         do {
             let accept = try OSThread.start(name: "repl-accept") { [self] in acceptLoop() }
             threads.withLock { $0.append(accept) }
-            for peer in settings.peers {
-                sources.withLock { $0[peer.region] = SourceLinkState(peer: peer) }
+            for (index, peer) in settings.peers.enumerated() {
+                var seed = SystemRandomNumberGenerator()
+                replicaLinks.withLock { $0[peer.region] = ReplicaLink(replicaLinkConfiguration(for: peer), seed: seed.next() &+ UInt64(index)) }
                 let thread = try OSThread.start(name: "repl-\(peer.region)") { [self] in subscribeLoop(to: peer) }
                 threads.withLock { $0.append(thread) }
             }
@@ -137,7 +137,10 @@ package final class ReplicationService: Sendable {
     /// Closes every link and joins every thread.
     package func stop() {
         stopping.store(true, ordering: .releasing)
-        for link in subscribers.withLock({ Array($0.values) }) { link.link.close() }
+        for link in subscribers.withLock({ Array($0.values) }) {
+            link.link.close()
+            link.state.broadcast()
+        }
         storage.wakeWaiters()
         let pending = threads.withLock { list -> [OSThread] in
             let out = list
@@ -147,7 +150,10 @@ package final class ReplicationService: Sendable {
         for thread in pending where !thread.isCurrent { thread.join() }
         // The accept thread has stopped: no new links. Close the ones left and wait for their
         // threads (each wait inside them is bounded by the heartbeat period).
-        for link in subscribers.withLock({ Array($0.values) }) { link.link.close() }
+        for link in subscribers.withLock({ Array($0.values) }) {
+            link.link.close()
+            link.state.broadcast()
+        }
         storage.wakeWaiters()
         linkThreads.withLock(waitingUntil: { $0 == 0 }) { _ in }
         _ = listener.withLock { $0.take() }
@@ -178,6 +184,8 @@ package final class ReplicationService: Sendable {
         subscribers.withLock { $0[number] = link }
         return number
     }
+
+    package var subscriberCount: Int { subscribers.withLock { $0.count } }
 
     package func unregisterLink(_ number: Int) {
         _ = subscribers.withLock { $0.removeValue(forKey: number) }
@@ -241,7 +249,7 @@ package final class ReplicationService: Sendable {
         let links = subscribers.withLock { Array($0.values) }
         var subscriberEntries: [JSONValue] = []
         for link in links.sorted(by: { $0.connectedAtMillis < $1.connectedAtMillis }) {
-            let progress = link.progress.withLock { $0 }
+            guard let progress = link.state.withLock({ $0.machine.progress }) else { continue }
             let heard: JSONValue = progress.lastHeardAtMillis.map { .number(String(max(0, now - $0))) } ?? .null
             subscriberEntries.append(.object([
                 (key: "nodeId", value: .string(progress.nodeId)),
@@ -264,21 +272,23 @@ package final class ReplicationService: Sendable {
         ])
         let positions = storage.read { $0.sources }
         var held: [JSONValue] = [own]
-        for (sourceRegion, state) in sources.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
+        let peers = Dictionary(settings.peers.map { ($0.region, $0) }, uniquingKeysWith: { first, _ in first })
+        for (sourceRegion, state) in replicaLinks.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
+            guard let peer = peers[sourceRegion] else { continue }
             let durable = positions[sourceRegion].map { LogPosition(epoch: $0.epoch, lsn: $0.lsn) }
-            let applied = [durable, state.appliedPosition].compactMap { $0 }.max()
+            let applied = [durable, state.acknowledged].compactMap { $0 }.max()
             let sourceLSN = state.sourcePosition?.lsn
             var lag = JSONValue.null
             if let sourceLSN, let applied { lag = .number(String(sourceLSN > applied.lsn ? sourceLSN - applied.lsn : 0)) }
             let epoch: JSONValue = applied.map { .number(String($0.epoch)) } ?? .null
             let lsn: JSONValue = applied.map { .number(String($0.lsn)) } ?? .null
             let source: JSONValue = sourceLSN.map { .number(String($0)) } ?? .null
-            let heard: JSONValue = state.lastHeardAtMillis.map { .number(String(max(0, now - $0))) } ?? .null
+            let heard: JSONValue = state.lastHeardWallMillis.map { .number(String(max(0, now - $0))) } ?? .null
             let lastError: JSONValue = state.lastError.map { .string($0) } ?? .null
             held.append(.object([
                 (key: "region", value: .string(sourceRegion)),
                 (key: "role", value: .string("replica")),
-                (key: "source", value: .string("\(state.peer.nodeId) at \(state.peer.address)")),
+                (key: "source", value: .string("\(peer.nodeId) at \(peer.address)")),
                 (key: "epoch", value: epoch),
                 (key: "lsn", value: lsn),
                 (key: "sourceLSN", value: source),

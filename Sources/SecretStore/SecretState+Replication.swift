@@ -169,6 +169,7 @@ extension SecretState {
             if let secret = secrets[arn], !secret.isReplica,
                let index = secret.replicas.firstIndex(where: { $0.region == region }) {
                 var replicas = secret.replicas
+                var removals: [Fact] = []
                 if let day = notice.accessedDay, day > replicas[index].lastAccessedDate ?? .min {
                     replicas[index].lastAccessedDate = day
                 }
@@ -177,16 +178,28 @@ extension SecretState {
                     if replicas[index].state == .inProgress {
                         replicas[index].state = .inSync
                         replicas[index].message = ReplicaStatus.succeededMessage
+                    } else if replicas[index].state == .failed {
+                        // A copy sent before its region's failure was recorded here (a snapshot
+                        // catch-up racing the notice) took there after all. Nothing is shipped
+                        // to a Failed region, so that copy would only grow stale: it goes, and
+                        // the region stays Failed until ReplicateSecretToRegions tries again.
+                        removals.append(.replicaRemoved(arn: arn, region: region))
                     }
                 case .failed:
                     replicas[index].state = .failed
                     replicas[index].message = notice.message
                 case .promoted:
                     replicas.remove(at: index)
+                    // Said to the region too: a copy sent after its promotion and before this
+                    // notice was recorded (a snapshot catch-up, a seed) would otherwise stay
+                    // there as an orphan this region no longer ships to. Its promoted secret
+                    // is not a replica, so the removal leaves it alone.
+                    removals.append(.replicaRemoved(arn: arn, region: region))
                 case .accessed:
                     break
                 }
                 if replicas != secret.replicas { facts.append(.replicationSet(arn: arn, replicas: replicas)) }
+                facts += removals
             }
             facts.append(.noticeAcknowledged(arn: arn, region: region, notice: notice))
         }

@@ -40,6 +40,9 @@ def test_each_kind_of_drift_is_caught():
     glibc = checker.check(targets, {"Low": {"Glibc"}, "High": {"Low"}}, doc)
     assert glibc == ["Low imports Glibc: only Platform may"]
 
+    spi = checker.check(targets, {"Low": set(), "High": {"Low", "spi:Simulation"}}, doc)
+    assert spi == ["High imports the @_spi(Simulation) interface: only Simulation, strongroom-sim may"]
+
     stale = checker.check(targets, imports, doc.replace("| `High` | y | `Low` |\n", "| `High` | y | — |\n| `Gone` | z | — |\n"))
     assert stale == ["docs/ARCHITECTURE.md's module table names Gone, which Package.swift does not have",
                      "docs/ARCHITECTURE.md says High depends on []; Package.swift says ['Low']"]

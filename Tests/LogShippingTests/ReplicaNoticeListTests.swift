@@ -1,7 +1,6 @@
 import Testing
-@testable import Node
+import LogShipping
 import SecretStore
-@testable import ReplicationTransport
 
 /// The notices a replica sends its source go in two lists, so that a source of the previous
 /// version (which cannot read an access day, and refuses a whole list it cannot read) still
@@ -22,7 +21,7 @@ import SecretStore
             Self.arn(4): ReplicaNotice(kind: .seeded, accessedDay: 0),
             Self.arn(5): ReplicaNotice(kind: .promoted),
         ]
-        let lists = ReplicationService.encodeNotices(progress, source: "us-east-1")
+        let lists = ReplicaNoticeLists.encode(progress, source: "us-east-1")
         #expect(lists.count == 2)
         let facts = try decoded(lists)
         #expect(facts[0].map(\.arnOfNotice) == [Self.arn(1), Self.arn(2), Self.arn(5)])
@@ -33,13 +32,13 @@ import SecretStore
     }
 
     @Test func oneListWhenAllAreAlike() throws {
-        #expect(ReplicationService.encodeNotices(nil, source: "us-east-1").isEmpty)
-        #expect(ReplicationService.encodeNotices(SourceProgress(), source: "us-east-1").isEmpty)
+        #expect(ReplicaNoticeLists.encode(nil, source: "us-east-1").isEmpty)
+        #expect(ReplicaNoticeLists.encode(SourceProgress(), source: "us-east-1").isEmpty)
         var progress = SourceProgress()
         progress.notices = [Self.arn(1): ReplicaNotice(kind: .accessed, accessedDay: 0)]
-        #expect(try decoded(ReplicationService.encodeNotices(progress, source: "us-east-1")).map(\.count) == [1])
+        #expect(try decoded(ReplicaNoticeLists.encode(progress, source: "us-east-1")).map(\.count) == [1])
         progress.notices = [Self.arn(1): ReplicaNotice(kind: .seeded), Self.arn(2): ReplicaNotice(kind: .promoted)]
-        #expect(try decoded(ReplicationService.encodeNotices(progress, source: "us-east-1")).map(\.count) == [2])
+        #expect(try decoded(ReplicaNoticeLists.encode(progress, source: "us-east-1")).map(\.count) == [2])
     }
 }
 

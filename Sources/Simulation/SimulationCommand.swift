@@ -1,0 +1,137 @@
+public import ArgumentParsing
+@_spi(Simulation) import LogShipping
+import Platform
+
+/// `strongroom-sim`: runs seeds of the simulator and reports each failure with its seed, the
+/// checker and the end of its trace.
+public enum SimulationCommand {
+    public static let passed: Int32 = 0
+    public static let failed: Int32 = 1
+    public static let usageError: Int32 = 2
+
+    public static let syntax = CommandSyntax(
+        program: "strongroom-sim", path: [],
+        options: [
+            .value("--seed", "S"), .value("--seeds", "A..B"), .value("--seconds", "T"),
+            .value("--steps", "N"), .value("--regions", "K"), .repeatable("--fault", "NAME"), .flag("--trace"),
+        ],
+        exclusive: [["--seed", "--seeds"]],
+        description: """
+            Runs the deterministic simulator: 2-4 regions of real pure code (SecretStore, the replication
+            links, the journal over a memory disk) under crashes, torn writes, failed syncs, partitions,
+            one-way cuts, slow links and resets, with a workload of API operations; then heals every fault
+            and checks that the replicas converge, that nothing acknowledged was lost, and that an idle
+            cluster goes quiet. Prints the trace hash of each seed (the same seed gives the same hash).
+
+              --seed S        one seed (default 1)
+              --seeds A..B    every seed from A to B
+              --seconds T     with --seeds A.., run seeds from A on for T seconds (a soak)
+              --steps N       events in the fault phase (default 3000)
+              --regions K     2 to 4 (default 3)
+              --fault NAME    a deliberately broken variant, to see a checker catch it:
+                              \(ShippingFaults.named.map(\.name).joined(separator: ", "))
+              --trace         print the end of the trace of every seed
+            """)
+
+    public static func run(_ arguments: [String], standardOutput: (String) -> Void = { print($0) },
+                           standardError: (String) -> Void = { print($0) }) -> Int32 {
+        let parsed: ParsedArguments
+        do {
+            parsed = try syntax.parse(arguments)
+        } catch {
+            standardError("strongroom-sim: \(error.message)\n\n\(syntax.usage())")
+            return usageError
+        }
+        if parsed.help {
+            standardOutput(syntax.usage())
+            return passed
+        }
+        func integer(_ name: String, _ fallback: Int, _ range: ClosedRange<Int>) throws(UsageError) -> Int {
+            guard let text = parsed.value(name) else { return fallback }
+            guard let value = Int(text), range.contains(value) else { throw UsageError("\(name) must be a whole number in \(range.lowerBound)...\(range.upperBound)") }
+            return value
+        }
+        var first: UInt64 = 1
+        var last: UInt64 = 1
+        var seconds: Double?
+        var steps = 3000
+        var regions = 3
+        var faults: ShippingFaults = []
+        do {
+            steps = try integer("--steps", 3000, 1...10_000_000)
+            regions = try integer("--regions", 3, 2...4)
+            if let seed = parsed.value("--seed") {
+                guard let value = UInt64(seed) else { throw UsageError("--seed must be a whole number") }
+                first = value
+                last = value
+            }
+            if let range = parsed.value("--seeds") {
+                let parts = range.split(separator: ".", omittingEmptySubsequences: true)
+                guard range.contains(".."), let low = parts.first.flatMap({ UInt64($0) }),
+                      parts.count <= 2, let high = parts.count == 2 ? UInt64(parts[1]) : UInt64.max, low <= high else {
+                    throw UsageError("--seeds takes A..B (or A.. with --seconds)")
+                }
+                first = low
+                last = high
+                if parts.count == 1 && parsed.value("--seconds") == nil { throw UsageError("--seeds A.. needs --seconds") }
+            }
+            if let text = parsed.value("--seconds") {
+                guard let value = Double(text), value > 0 else { throw UsageError("--seconds must be a positive number") }
+                seconds = value
+            }
+            for name in parsed.all("--fault") {
+                guard let fault = ShippingFaults.named.first(where: { $0.name == name })?.fault else {
+                    throw UsageError("unknown fault '\(name)'; known: \(ShippingFaults.named.map(\.name).joined(separator: ", "))")
+                }
+                faults.insert(fault)
+            }
+        } catch let error as UsageError {
+            standardError("strongroom-sim: \(error.message)\n\n\(syntax.usage())")
+            return usageError
+        } catch {
+            return usageError
+        }
+        let started = MonotonicClock.seconds()
+        var total = SimulationStatistics()
+        var runs = 0
+        var failures = 0
+        var seed = first
+        while true {
+            var options = SimulationOptions(seed: seed, steps: steps, regions: regions)
+            options.faults = faults
+            if parsed.has("--trace") { options.traceLines = 10_000_000 }
+            let result = Simulator.run(options)
+            runs += 1
+            total.add(result.statistics)
+            let hash = String(result.traceHash, radix: 16)
+            if let failure = result.failure {
+                failures += 1
+                standardOutput("seed \(seed): FAILED \(failure)\n  trace hash \(hash); replay: strongroom-sim --seed \(seed) --steps \(steps) --regions \(regions)"
+                    + faults.argumentText + "\n  the end of its trace:\n" + result.trace.suffix(options.traceLines).map { "    \($0)" }.joined(separator: "\n"))
+            } else if first == last || parsed.has("--trace") {
+                let s = result.statistics
+                standardOutput("seed \(seed): ok, trace hash \(hash); \(s.events) events, \(s.simulatedMillis / 1000) s simulated, \(s.acknowledgedWrites) writes acknowledged, \(s.records) records, \(s.crashes) crashes (\(s.tornWrites) torn, \(s.failedSyncs) failed syncs), \(s.cleanStops) stops, \(s.partitions) partitions, \(s.connectionResets) resets, \(s.snapshotsSent) snapshot catch-ups")
+                if parsed.has("--trace") { standardOutput(result.trace.map { "    \($0)" }.joined(separator: "\n")) }
+            }
+            if seed == last { break }
+            if let seconds, MonotonicClock.seconds() - started >= seconds { break }
+            seed += 1
+        }
+        let elapsed = max(MonotonicClock.seconds() - started, 1e-9)
+        standardOutput("strongroom-sim: \(runs) seeds (\(first)...\(seed)), \(failures) failed; \(total.events) events in \(Self.tenths(elapsed)) s: "
+            + "\(Int(Double(runs) / elapsed)) seeds/s, \(Int(Double(total.events) / elapsed)) steps/s; \(total.crashes) crashes, \(total.partitions) partitions, \(total.snapshotsSent) snapshot catch-ups, \(total.acknowledgedWrites) writes acknowledged")
+        return failures == 0 ? passed : failed
+    }
+
+    static func tenths(_ seconds: Double) -> String {
+        let tenths = Int((seconds * 10).rounded())
+        return "\(tenths / 10).\(tenths % 10)"
+    }
+}
+
+extension ShippingFaults {
+    /// The `--fault` options that select these faults.
+    var argumentText: String {
+        ShippingFaults.named.filter { contains($0.fault) }.map { " --fault \($0.name)" }.joined()
+    }
+}

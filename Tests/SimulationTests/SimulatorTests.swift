@@ -1,0 +1,64 @@
+import Testing
+@_spi(Simulation) import LogShipping
+@_spi(Simulation) import Simulation
+
+/// The simulator itself: a seed replays the same trace, sound code passes, and every checker
+/// catches the broken variant made for it (a checker that never fails proves nothing).
+@Suite struct SimulatorTests {
+    static func run(_ seed: UInt64, steps: Int = 1500, regions: Int = 3, faults: ShippingFaults = []) -> SimulationResult {
+        var options = SimulationOptions(seed: seed, steps: steps, regions: regions)
+        options.faults = faults
+        return Simulator.run(options)
+    }
+
+    @Test func theSameSeedGivesTheSameTrace() {
+        let first = Self.run(11)
+        let again = Self.run(11)
+        #expect(first.traceHash == again.traceHash)
+        #expect(first.trace == again.trace)
+        #expect(Self.run(12).traceHash != first.traceHash)
+    }
+
+    @Test(arguments: [2, 3, 4]) func soundCodePassesEveryChecker(regions: Int) {
+        for seed in UInt64(1)...6 {
+            let result = Self.run(seed, regions: regions)
+            #expect(result.failure == nil, "seed \(seed), \(regions) regions: \(result.failure.map(\.description) ?? "")\n\(result.trace.suffix(30).joined(separator: "\n"))")
+            #expect(result.statistics.acknowledgedWrites > 0)
+        }
+    }
+
+    /// The faults really happen: over a few seeds, crashes (some torn), partitions, resets and
+    /// snapshot catch-ups all occur.
+    @Test func theFaultsAreExercised() {
+        var total = SimulationStatistics()
+        for seed in UInt64(1)...8 { total.add(Self.run(seed).statistics) }
+        #expect(total.crashes > 0 && total.tornWrites > 0 && total.cleanStops > 0)
+        #expect(total.partitions > 0 && total.connectionResets > 0)
+        #expect(total.snapshotsSent > 0 && total.journalSnapshots > 0)
+    }
+
+    /// Each broken variant, the checker that must catch it, and the seeds it may take.
+    static let variants: [(fault: ShippingFaults, checker: Set<String>, seeds: UInt64)] = [
+        (.acknowledgeBeforeDurable, ["acknowledged-writes"], 40),
+        (.shipOutsideReplicaSet, ["residency"], 10),
+        (.keepCopiesMissingFromSnapshot, ["convergence"], 40),
+        (.reapplyRecords, ["monotonic", "labels"], 40),
+        (.logPositionAtEveryGap, ["quiescence"], 10),
+    ]
+
+    @Test(arguments: 0..<5) func eachCheckerCatchesItsBrokenVariant(index: Int) {
+        let variant = Self.variants[index]
+        var caught: (seed: UInt64, failure: SimulationFailure)?
+        for seed in UInt64(1)...variant.seeds {
+            if let failure = Self.run(seed, faults: variant.fault).failure {
+                caught = (seed, failure)
+                break
+            }
+        }
+        guard let caught else {
+            Issue.record("\(variant.fault) not caught in \(variant.seeds) seeds")
+            return
+        }
+        #expect(variant.checker.contains(caught.failure.checker), "seed \(caught.seed): \(caught.failure)")
+    }
+}
