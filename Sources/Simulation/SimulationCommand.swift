@@ -13,7 +13,7 @@ public enum SimulationCommand {
         program: "strongroom-sim", path: [],
         options: [
             .value("--seed", "S"), .value("--seeds", "A..B"), .value("--seconds", "T"),
-            .value("--steps", "N"), .value("--regions", "K"), .repeatable("--fault", "NAME"), .flag("--trace"),
+            .value("--steps", "N"), .value("--regions", "K"), .repeatable("--fault", "NAME"), .flag("--trace"), .flag("--no-shrink"),
         ],
         exclusive: [["--seed", "--seeds"]],
         description: """
@@ -30,7 +30,8 @@ public enum SimulationCommand {
               --regions K     2 to 4 (default 3)
               --fault NAME    a deliberately broken variant, to see a checker catch it:
                               \(ShippingFaults.named.map(\.name).joined(separator: ", "))
-              --trace         print the end of the trace of every seed
+              --trace         print the whole trace of every seed
+              --no-shrink     report a failure as it is (without looking for fewer steps that fail)
             """)
 
     public static func run(_ arguments: [String], standardOutput: (String) -> Void = { print($0) },
@@ -106,8 +107,12 @@ public enum SimulationCommand {
             let hash = String(result.traceHash, radix: 16)
             if let failure = result.failure {
                 failures += 1
+                let shrunk = parsed.has("--no-shrink") ? nil : shrink(options, failure: failure)
+                let shortest = shrunk.map { " (also fails with --steps \($0.options.steps), shown)" } ?? ""
+                let shown = shrunk?.result ?? result
                 standardOutput("seed \(seed): FAILED \(failure)\n  trace hash \(hash); replay: strongroom-sim --seed \(seed) --steps \(steps) --regions \(regions)"
-                    + faults.argumentText + "\n  the end of its trace:\n" + result.trace.suffix(options.traceLines).map { "    \($0)" }.joined(separator: "\n"))
+                    + faults.argumentText + shortest + "\n  the end of its trace:\n"
+                    + shown.trace.suffix(options.traceLines).map { "    \($0)" }.joined(separator: "\n"))
             } else if first == last || parsed.has("--trace") {
                 let s = result.statistics
                 standardOutput("seed \(seed): ok, trace hash \(hash); \(s.events) events, \(s.simulatedMillis / 1000) s simulated, \(s.acknowledgedWrites) writes acknowledged, \(s.records) records, \(s.crashes) crashes (\(s.tornWrites) torn, \(s.failedSyncs) failed syncs), \(s.cleanStops) stops, \(s.partitions) partitions, \(s.connectionResets) resets, \(s.snapshotsSent) snapshot catch-ups")
@@ -121,6 +126,26 @@ public enum SimulationCommand {
         standardOutput("strongroom-sim: \(runs) seeds (\(first)...\(seed)), \(failures) failed; \(total.events) events in \(Self.tenths(elapsed)) s: "
             + "\(Int(Double(runs) / elapsed)) seeds/s, \(Int(Double(total.events) / elapsed)) steps/s; \(total.crashes) crashes, \(total.partitions) partitions, \(total.snapshotsSent) snapshot catch-ups, \(total.acknowledgedWrites) writes acknowledged")
         return failures == 0 ? passed : failed
+    }
+
+    /// The fewest fault-phase steps (by bisection, at most a dozen runs) with which the seed
+    /// still fails the same checker: a shorter trace to read. Nil when no shorter run fails.
+    static func shrink(_ options: SimulationOptions, failure: SimulationFailure) -> (options: SimulationOptions, result: SimulationResult)? {
+        var low = 0
+        var high = options.steps
+        var best: (SimulationOptions, SimulationResult)?
+        for _ in 0..<12 where high - low > 1 {
+            var trial = options
+            trial.steps = (low + high) / 2
+            let result = Simulator.run(trial)
+            if result.failure?.checker == failure.checker {
+                high = trial.steps
+                best = (trial, result)
+            } else {
+                low = trial.steps
+            }
+        }
+        return best
     }
 
     static func tenths(_ seconds: Double) -> String {

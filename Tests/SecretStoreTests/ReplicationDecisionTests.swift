@@ -24,7 +24,7 @@ private struct Replica {
 
     /// Takes in one primary record (its facts as decided there, with the state they were decided on).
     mutating func receive(_ facts: [Fact], routes: [[String]], lsn: UInt64, primaryState: SecretState,
-                          from source: String = "us-east-1") throws {
+                          from source: String = "us-east-1", snapshot: Bool = false) throws {
         let shipped = zip(facts, routes).filter { $0.1.contains(self.region) }.compactMap { fact, _ -> Fact? in
             var fact = fact
             // As the shipper does: a logged copy's values come from the primary's state.
@@ -40,7 +40,7 @@ private struct Replica {
             }
         }
         let sealer: ReplicaSealer = { [self] in self.seal($0, $1, $2, $3) }
-        let local = state.intake(shipped, from: source, epoch: 1, lsn: lsn, localRegion: self.region, seal: sealer)
+        let local = state.intake(shipped, from: source, epoch: 1, lsn: lsn, localRegion: self.region, seal: sealer, snapshot: snapshot)
         for fact in local { state.apply(fact) }
         position = lsn
     }
@@ -352,6 +352,72 @@ private func comparable(_ secret: Secret) -> Secret {
         // Now the primary may be deleted, and the promoted secret stays.
         try cluster.run(.deleteSecret(secretId: "db", recoveryWindowInDays: nil, forceDeleteWithoutRecovery: true))
         #expect(cluster.replicas[0].state.secrets[euARN] != nil)
+    }
+
+    /// Found by the simulator (seed 9 of the first runs): a region promotes its copy and deletes
+    /// it; the primary, not yet aware, sends it a copy again (a snapshot catch-up taken before
+    /// the hello's notices were recorded); then it records the promotion and drops the region.
+    /// The region must not keep that copy, which nothing would ever update or remove.
+    @Test func aCopySentBeforeAPromotionWasHeardIsRemovedWithIt() throws {
+        var cluster = Cluster()
+        try cluster.run(.createSecret(name: "db", clientRequestToken: token(1), description: nil, kmsKeyId: nil, value: sealed("x"),
+                                      tags: [], replicas: [ReplicaRegion(region: "eu-west-1", kmsKeyId: nil)]))
+        try cluster.reportNotices()
+        let arn = try #require(cluster.primary.state.arn(name: "db", accountId: account))
+        let euARN = Names.arn(arn, inRegion: "eu-west-1")
+        let eu = DecisionContext(now: t0, region: "eu-west-1", accountId: account, arnSuffix: "ZZZZZZ", versionId: "v")
+        for command in [Command.stopReplicationToReplica(secretId: "db"),
+                        .deleteSecret(secretId: "db", recoveryWindowInDays: nil, forceDeleteWithoutRecovery: true)] {
+            for fact in try cluster.replicas[0].state.decide(command, context: eu).get() { cluster.replicas[0].state.apply(fact) }
+        }
+        #expect(cluster.replicas[0].state.secrets[euARN] == nil)
+        let pending = cluster.replicas[0].state.sources[region]?.notices ?? [:]
+        // The stale snapshot: the primary still lists eu-west-1.
+        let secret = try #require(cluster.primary.state.secrets[arn])
+        try cluster.replicas[0].receive([.replicaSeeded(region: "eu-west-1", forceOverwrite: false, secret: secret)], routes: [["eu-west-1"]],
+                                        lsn: cluster.lsn, primaryState: cluster.primary.state, snapshot: true)
+        #expect(cluster.replicas[0].state.secrets[euARN]?.isReplica == true)
+        // Then the primary records the promotion the hello carried.
+        try cluster.run(.recordReplicaNotices(region: "eu-west-1", notices: pending))
+        #expect(cluster.primary.state.secrets[arn]?.replicas == [])
+        #expect(cluster.replicas[0].state.secrets[euARN] == nil, "an orphan copy stayed")
+        try cluster.reportNotices()
+        #expect(cluster.replicas[0].state.sources[region]?.notices.isEmpty ?? true)
+    }
+
+    /// Found by the simulator (seeds 4 and 21 of the first runs): the primary records a region's
+    /// Failed notice after it sent the region a copy that took there after all (the clash was
+    /// gone by then). Nothing is shipped to a Failed region, so the copy must go.
+    @Test func aCopyThatTookAfterItsRegionFailedIsRemoved() throws {
+        var cluster = Cluster()
+        try cluster.run(.createSecret(name: "db", clientRequestToken: token(1), description: nil, kmsKeyId: nil, value: sealed("x"),
+                                      tags: [], replicas: []))
+        let arn = try #require(cluster.primary.state.arn(name: "db", accountId: account))
+        let euARN = Names.arn(arn, inRegion: "eu-west-1")
+        // eu-west-1 has a secret of that name: the copy fails there (a clash).
+        let eu = DecisionContext(now: t0, region: "eu-west-1", accountId: account, arnSuffix: "QQQQQQ", versionId: "v")
+        for fact in try cluster.replicas[0].state.decide(.createSecret(name: "db", clientRequestToken: token(2), description: nil, kmsKeyId: nil,
+                                                                         value: sealed("mine"), tags: []), context: eu).get() {
+            cluster.replicas[0].state.apply(fact)
+        }
+        try cluster.run(.replicateSecretToRegions(secretId: "db", replicas: [ReplicaRegion(region: "eu-west-1", kmsKeyId: nil)], forceOverwrite: false))
+        let failed = cluster.replicas[0].state.sources[region]?.notices ?? [:]
+        #expect(failed[arn]?.kind == .failed)
+        // The clash goes; a copy sent before the Failed notice was recorded takes.
+        for fact in try cluster.replicas[0].state.decide(.deleteSecret(secretId: "db", recoveryWindowInDays: nil, forceDeleteWithoutRecovery: true),
+                                                         context: eu).get() {
+            cluster.replicas[0].state.apply(fact)
+        }
+        let secret = try #require(cluster.primary.state.secrets[arn])
+        try cluster.replicas[0].receive([.replicaSeeded(region: "eu-west-1", forceOverwrite: false, secret: secret)], routes: [["eu-west-1"]],
+                                        lsn: cluster.lsn, primaryState: cluster.primary.state, snapshot: true)
+        #expect(cluster.replicas[0].state.secrets[euARN]?.isReplica == true)
+        // The primary records the Failed notice, then the Seeded one.
+        try cluster.run(.recordReplicaNotices(region: "eu-west-1", notices: failed))
+        #expect(cluster.primary.state.secrets[arn]?.replicas.first?.state == .failed)
+        try cluster.reportNotices()
+        #expect(cluster.primary.state.secrets[arn]?.replicas.first?.state == .failed)
+        #expect(cluster.replicas[0].state.secrets[euARN] == nil, "a copy nothing updates stayed")
     }
 
     @Test func removingARegionDeletesItsCopyOnly() throws {
