@@ -126,6 +126,8 @@ public struct ReplicaLink: Sendable {
     /// The position record being written, if any.
     private var loggingPosition: LogPosition?
     private var snapshotParts: UInt32 = 0
+    /// Links ended so far (for the simulator's broken variant that gives up).
+    private var linksEnded = 0
     private var snapshotCopied: Set<String> = []
     private var currentNotices: [[UInt8]] = []
     private var lastNotices: [[UInt8]] = []
@@ -377,6 +379,8 @@ public struct ReplicaLink: Sendable {
         connected = false
         let delay = backoff.next(random: random.next())
         phase = .idle(retryAtMillis: now.monotonicMillis + Int64((delay * 1000).rounded(.up)))
+        linksEnded += 1
+        if configuration.faults.contains(.stopReconnecting) && linksEnded >= 3 { phase = .idle(retryAtMillis: .max) }
         generation += 1
         batches = []
         loggingPosition = nil

@@ -35,6 +35,10 @@ public struct LinkInstant: Sendable, Hashable {
     public static let logPositionAtEveryGap = ShippingFaults(rawValue: 1 << 3)
     /// The simulated node answers a client's write before its record is durable.
     public static let acknowledgeBeforeDurable = ShippingFaults(rawValue: 1 << 4)
+    /// A replica applies a label move without taking the label off the version it leaves.
+    public static let keepLabelOnFormerVersion = ShippingFaults(rawValue: 1 << 5)
+    /// A replica link gives up reconnecting after its third failed link.
+    public static let stopReconnecting = ShippingFaults(rawValue: 1 << 6)
 
     /// Each fault by name, for the simulator's command line.
     public static let named: [(name: String, fault: ShippingFaults)] = [
@@ -43,6 +47,8 @@ public struct LinkInstant: Sendable, Hashable {
         ("reapply-records", .reapplyRecords),
         ("log-position-at-every-gap", .logPositionAtEveryGap),
         ("acknowledge-before-durable", .acknowledgeBeforeDurable),
+        ("keep-label-on-former-version", .keepLabelOnFormerVersion),
+        ("stop-reconnecting", .stopReconnecting),
     ]
 }
 
@@ -208,7 +214,20 @@ public enum ReplicaWrite: Sendable, Hashable {
     ) -> [Fact] {
         switch self {
         case let .records(facts, position):
-            return state.intake(facts, from: source, epoch: position.epoch, lsn: position.lsn, localRegion: localRegion, seal: seal,
+            var received = facts
+            if faults.contains(.keepLabelOnFormerVersion) {
+                received = facts.map { fact in
+                    switch fact {
+                    case let .versionAdded(arn, version, moves, date):
+                        .versionAdded(arn: arn, version: version, moves: moves.map { LabelMove(label: $0.label, from: nil, to: $0.to) }, date: date)
+                    case let .labelsMoved(arn, moves, date):
+                        .labelsMoved(arn: arn, moves: moves.map { LabelMove(label: $0.label, from: nil, to: $0.to) }, date: date)
+                    default:
+                        fact
+                    }
+                }
+            }
+            return state.intake(received, from: source, epoch: position.epoch, lsn: position.lsn, localRegion: localRegion, seal: seal,
                                 snapshot: faults.contains(.reapplyRecords))
         case let .snapshotPart(seeds, position, isLast, copied):
             var out = state.intake(seeds, from: source, epoch: position.epoch, lsn: position.lsn, localRegion: localRegion,

@@ -29,8 +29,6 @@ struct Checker {
         everReplicated = Array(repeating: [], count: regions)
     }
 
-    mutating func decided(_ operation: Int, at node: SimulatedNode) {}
-
     /// A client was told its write is durable.
     mutating func acknowledged(_ operation: Int, at node: SimulatedNode, world: World, lsn: UInt64? = nil) {
         world.statistics.acknowledgedWrites += 1

@@ -83,7 +83,6 @@ struct Workload {
         case .success(let facts):
             world.statistics.clientWrites += 1
             world.note("op \(operation) at \(node.region): \(Self.describe(command)) → \(facts.map(\.kindName).joined(separator: ","))")
-            world.checker.decided(operation, at: node)
             if world.submit(node, facts: facts, completion: .client(operation)),
                world.faults.contains(.acknowledgeBeforeDurable) {
                 // The broken variant: the answer leaves before the record is durable.

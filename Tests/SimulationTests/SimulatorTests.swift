@@ -44,9 +44,11 @@ import Testing
         (.keepCopiesMissingFromSnapshot, ["convergence"], 40),
         (.reapplyRecords, ["monotonic", "labels"], 100),
         (.logPositionAtEveryGap, ["quiescence"], 10),
+        (.keepLabelOnFormerVersion, ["labels"], 10),
+        (.stopReconnecting, ["liveness"], 10),
     ]
 
-    @Test(arguments: 0..<5) func eachCheckerCatchesItsBrokenVariant(index: Int) {
+    @Test(arguments: 0..<7) func eachCheckerCatchesItsBrokenVariant(index: Int) {
         let variant = Self.variants[index]
         var caught: (seed: UInt64, failure: SimulationFailure)?
         for seed in UInt64(1)...variant.seeds {
