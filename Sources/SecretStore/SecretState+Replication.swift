@@ -421,3 +421,23 @@ extension SecretState {
         return out
     }
 }
+
+extension Secret {
+    /// What must be equal between a primary secret and its copy in another region: everything
+    /// but the ARN's region, the replica bookkeeping, the copy's own key and access day, and how
+    /// each value is sealed (each region wraps data keys under its own keyring). The simulator's
+    /// convergence checker and the replication tests compare these.
+    public var comparableAcrossRegions: Secret {
+        var copy = self
+        copy.arn = Names.arn(arn, inRegion: "any")
+        copy.primaryRegion = nil
+        copy.replicas = []
+        copy.kmsKeyId = nil
+        copy.lastAccessedDate = nil
+        for index in copy.versions.indices {
+            copy.versions[index].sealed = SealedValue(kind: copy.versions[index].sealed.kind, envelope: copy.versions[index].sealed.envelope,
+                                                      keyId: "", equalityToken: [])
+        }
+        return copy
+    }
+}

@@ -157,22 +157,6 @@ struct Checker {
         }
     }
 
-    /// What must be equal between a primary secret and its copy: everything but the ARN's
-    /// region, the replica bookkeeping, the copy's own key and access day, and the sealing.
-    static func comparable(_ secret: Secret) -> Secret {
-        var copy = secret
-        copy.arn = Names.arn(secret.arn, inRegion: "any")
-        copy.primaryRegion = nil
-        copy.replicas = []
-        copy.kmsKeyId = nil
-        copy.lastAccessedDate = nil
-        for index in copy.versions.indices {
-            copy.versions[index].sealed = SealedValue(kind: copy.versions[index].sealed.kind, envelope: copy.versions[index].sealed.envelope,
-                                                      keyId: "", equalityToken: [])
-        }
-        return copy
-    }
-
     /// Nil when every region holds exactly the copies its sources replicate to it, equal to
     /// their primaries; else the first difference.
     func replicasDiffer(_ world: World) -> String? {
@@ -181,11 +165,11 @@ struct Checker {
                 var expected: [String: Secret] = [:]
                 for secret in source.committed.secrets.values where !secret.isReplica
                     && secret.replicas.contains(where: { $0.region == replica.region && $0.state != .failed }) {
-                    expected[Names.arn(secret.arn, inRegion: replica.region)] = Self.comparable(secret)
+                    expected[Names.arn(secret.arn, inRegion: replica.region)] = secret.comparableAcrossRegions
                 }
                 var held: [String: Secret] = [:]
                 for secret in replica.committed.secrets.values where secret.primaryRegion == source.region {
-                    held[secret.arn] = Self.comparable(secret)
+                    held[secret.arn] = secret.comparableAcrossRegions
                 }
                 if held != expected {
                     let missing = expected.keys.filter { held[$0] == nil }.sorted()

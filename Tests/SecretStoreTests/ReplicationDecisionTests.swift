@@ -84,21 +84,7 @@ private struct Cluster {
     }
 }
 
-/// What must be equal between a primary secret and its replica: everything but the ARN's
-/// region, the replica bookkeeping, the replica's own key and the access day.
-private func comparable(_ secret: Secret) -> Secret {
-    var copy = secret
-    copy.arn = Names.arn(secret.arn, inRegion: "any")
-    copy.primaryRegion = nil
-    copy.replicas = []
-    copy.kmsKeyId = nil
-    copy.lastAccessedDate = nil
-    for index in copy.versions.indices {
-        copy.versions[index].sealed = SealedValue(kind: copy.versions[index].sealed.kind, envelope: copy.versions[index].sealed.envelope,
-                                                  keyId: "", equalityToken: [])
-    }
-    return copy
-}
+private func comparable(_ secret: Secret) -> Secret { secret.comparableAcrossRegions }
 
 @Suite struct ReplicationDecisionTests {
     @Test func createWithReplicasSeedsEachRegionAndRoutesLaterChanges() throws {
