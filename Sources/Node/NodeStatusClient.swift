@@ -64,6 +64,14 @@ public struct NodeStatusClient: Sendable {
     ///   cannot be used or an http URL, `.service` for an AWS error answer (its `__type` and
     ///   message).
     public func fetch(now: Date) throws(NodeStatusError) -> [UInt8] {
+        try call(Self.target, body: Array("{}".utf8), now: now)
+    }
+
+    /// Calls the Strongroom operation `target` (`Strongroom.<Operation>`) with the JSON `body`.
+    ///
+    /// - Returns: the response body exactly as the node sent it (a JSON object).
+    /// - Throws: as ``fetch(now:)``.
+    public func call(_ target: String, body requestBody: [UInt8], now: Date) throws(NodeStatusError) -> [UInt8] {
         guard endpoint.isTLS else {
             throw NodeStatusError(.configuration, "\(endpoint.authority): nodes serve https only; use an https:// endpoint")
         }
@@ -73,7 +81,7 @@ public struct NodeStatusClient: Sendable {
         } catch {
             throw NodeStatusError(.configuration, "CA bundle: \(error)")
         }
-        let request = Self.requestBytes(signedRequest(now: now))
+        let request = Self.requestBytes(signedRequest(target: target, body: requestBody, now: now))
         let deadline = MonotonicClock.seconds() + timeout
         let stream: TLSStream
         do {
@@ -92,18 +100,18 @@ public struct NodeStatusClient: Sendable {
         let body = response.bodyPrefix
         guard response.isSuccess else { throw Self.serviceError(status: response.status, body: body) }
         guard response.bodyBytes == body.count, case .object = try? JSONValue.parse(body) else {
-            throw NodeStatusError(.connection, "\(endpoint.authority): the answer is not a status document")
+            throw NodeStatusError(.connection, "\(endpoint.authority): the answer is not a JSON document")
         }
         return body
     }
 
-    /// `POST /` with the AWS JSON 1.1 headers and body `{}`, signed (all headers present are).
-    func signedRequest(now: Date) -> AWSRequest {
+    /// `POST /` with the AWS JSON 1.1 headers and `body`, signed (all headers present are).
+    func signedRequest(target: String = Self.target, body: [UInt8] = Array("{}".utf8), now: Date) -> AWSRequest {
         let request = AWSRequest(method: "POST", path: "/", headers: [
             (name: "Host", value: endpoint.authority),
             (name: "Content-Type", value: "application/x-amz-json-1.1"),
-            (name: "X-Amz-Target", value: Self.target),
-        ], body: Array("{}".utf8))
+            (name: "X-Amz-Target", value: target),
+        ], body: body)
         return SigV4.sign(request, accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey,
                           region: region, service: "secretsmanager", now: now, sessionToken: credentials.sessionToken)
     }

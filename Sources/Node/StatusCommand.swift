@@ -22,24 +22,13 @@ public enum StatusCommand {
         endpoint: String, caBundle: String?, region: String?, json: Bool, environment: [String: String],
         now: Date, print: (String) -> Void, error: (String) -> Void
     ) -> Int32 {
-        func given(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
-        guard let url = TargetURL(endpoint) else {
-            error("--endpoint takes https://HOST:PORT with HOST an IP address or localhost, got '\(endpoint)'")
+        let client: NodeStatusClient
+        switch Self.client(endpoint: endpoint, caBundle: caBundle, region: region, environment: environment) {
+        case .success(let made): client = made
+        case .failure(let problem):
+            error(problem.message)
             return 2
         }
-        guard let accessKeyId = given("AWS_ACCESS_KEY_ID"), let secret = given("AWS_SECRET_ACCESS_KEY") else {
-            error("no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones)")
-            return 2
-        }
-        guard let bundle = caBundle ?? given("AWS_CA_BUNDLE") else {
-            error("no CA bundle to trust the node's certificate: give --ca-bundle FILE or set AWS_CA_BUNDLE")
-            return 2
-        }
-        let credentials = NodeStatusClient.Credentials(
-            accessKeyId: accessKeyId, secretAccessKey: SecureBytes(Array(secret.utf8)), sessionToken: given("AWS_SESSION_TOKEN"))
-        let client = NodeStatusClient(
-            endpoint: url, caBundle: bundle, credentials: credentials,
-            region: region ?? given("AWS_REGION") ?? given("AWS_DEFAULT_REGION") ?? defaultRegion)
         let body: [UInt8]
         do {
             body = try client.fetch(now: now)
@@ -63,6 +52,26 @@ public enum StatusCommand {
             print(summary((try? JSONValue.parse(body)) ?? .null))
         }
         return 0
+    }
+
+    /// A client for a node's Strongroom operations: the endpoint, credentials, CA bundle and
+    /// region as the status command (and `dr promote-region`) read them.
+    static func client(endpoint: String, caBundle: String?, region: String?, environment: [String: String])
+        -> Result<NodeStatusClient, NodeStatusError> {
+        func given(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        guard let url = TargetURL(endpoint) else {
+            return .failure(NodeStatusError(.configuration, "--endpoint takes https://HOST:PORT with HOST an IP address or localhost, got '\(endpoint)'"))
+        }
+        guard let accessKeyId = given("AWS_ACCESS_KEY_ID"), let secret = given("AWS_SECRET_ACCESS_KEY") else {
+            return .failure(NodeStatusError(.configuration, "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones)"))
+        }
+        guard let bundle = caBundle ?? given("AWS_CA_BUNDLE") else {
+            return .failure(NodeStatusError(.configuration, "no CA bundle to trust the node's certificate: give --ca-bundle FILE or set AWS_CA_BUNDLE"))
+        }
+        let credentials = NodeStatusClient.Credentials(
+            accessKeyId: accessKeyId, secretAccessKey: SecureBytes(Array(secret.utf8)), sessionToken: given("AWS_SESSION_TOKEN"))
+        return .success(NodeStatusClient(endpoint: url, caBundle: bundle, credentials: credentials,
+                                         region: region ?? given("AWS_REGION") ?? given("AWS_DEFAULT_REGION") ?? defaultRegion))
     }
 
     /// The status document as text: the node, then each log it holds with its subscribers (the

@@ -39,6 +39,10 @@ public enum Command: Sendable, Hashable {
     case removeRegionsFromReplication(secretId: String, regions: [String])
     /// In a replica region: the replica becomes a standalone secret of this region.
     case stopReplicationToReplica(secretId: String)
+    /// Region-level DR: every replica here whose primary is in `region` becomes a standalone
+    /// secret of this region (StopReplicationToReplica for each, in one write). Nothing to do
+    /// is not an error: running it twice promotes nothing the second time.
+    case promoteReplicas(of: String)
     /// A replica region's notices about secrets of this region (see `recordNotices`).
     case recordReplicaNotices(region: String, notices: [String: ReplicaNotice])
 }

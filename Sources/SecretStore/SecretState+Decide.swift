@@ -197,6 +197,13 @@ extension SecretState {
                     .replicaNoticeSet(sourceRegion: source, primaryARN: Names.arn(secret.arn, inRegion: source),
                                       notice: ReplicaNotice(kind: .promoted))]
 
+        case let .promoteReplicas(lost):
+            return promotableReplicas(of: lost).flatMap { secret -> [Fact] in
+                [.replicaPromoted(arn: secret.arn, date: now),
+                 .replicaNoticeSet(sourceRegion: lost, primaryARN: Names.arn(secret.arn, inRegion: lost),
+                                   notice: ReplicaNotice(kind: .promoted))]
+            }
+
         case let .recordReplicaNotices(region, notices):
             return recordNotices(notices, from: region)
 
@@ -207,6 +214,12 @@ extension SecretState {
                 .sorted()
                 .map { .secretPurged(arn: $0) }
         }
+    }
+
+    /// The replicas here whose primary is in `region` (every account's), by ARN: what
+    /// `promoteReplicas(of:)` promotes.
+    public func promotableReplicas(of region: String) -> [Secret] {
+        secrets.values.filter { $0.primaryRegion == region }.sorted { $0.arn < $1.arn }
     }
 
     /// Midnight UTC of the day containing `millis`.

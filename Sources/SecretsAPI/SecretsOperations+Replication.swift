@@ -35,6 +35,56 @@ extension SecretsOperations {
                 .stopReplicationToReplica(secretId: secret.arn)
             } answer: { _, _ in [] }
         }
+        registerPromoteRegion(in: &table)
+    }
+
+    /// `Strongroom.PromoteRegion` (`strongroom dr promote-region`), for the cluster's admins
+    /// whose policies allow `strongroom:PromoteRegion`: when region `LostRegion` is lost, every
+    /// secret here whose primary is there becomes this region's own, as StopReplicationToReplica
+    /// would make each, in one write. `DryRun: true` lists them and changes nothing. Safe to run
+    /// twice (the second run finds nothing to promote). Answers `{LostRegion, DryRun, Promoted:
+    /// [{ARN, Name}]}`; each promotion is told to the lost region when it returns, which then
+    /// drops this region from that secret's ReplicationStatus.
+    private func registerPromoteRegion(in table: inout OperationTable) {
+        table.registerDeferred("PromoteRegion") { context, input, done in
+            let lost: String
+            let dryRun: Bool
+            do throws(AWSError) {
+                try context.authorizeNodeOperation("strongroom:PromoteRegion")
+                guard case .object = input else { throw AWSError(.invalidParameter, "The request body must be a JSON object.") }
+                guard let region = Self.string(input, "LostRegion"), !region.isEmpty else {
+                    throw AWSError(.invalidParameter, "You must provide LostRegion: the region whose secrets this region takes over.")
+                }
+                guard region != context.region else {
+                    throw AWSError(.invalidParameter, "LostRegion must be another region than this node's (\(context.region)).")
+                }
+                guard replicaRegions.contains(region) else {
+                    throw AWSError(.invalidParameter, "LostRegion \(region) is not one of this cluster's regions (\(replicaRegions.sorted().joined(separator: ", "))).")
+                }
+                if let flag = input["DryRun"], flag != .null {
+                    guard case .bool(let value) = flag else { throw AWSError(.invalidParameter, "DryRun must be true or false.") }
+                    dryRun = value
+                } else {
+                    dryRun = false
+                }
+                lost = region
+            } catch {
+                return done(.failure(error))
+            }
+            func answer(_ secrets: [Secret]) -> JSONValue {
+                Self.object([
+                    ("LostRegion", .string(lost)), ("DryRun", .bool(dryRun)),
+                    ("Promoted", .array(secrets.map { Self.object([("ARN", .string($0.arn)), ("Name", .string($0.name))]) })),
+                ])
+            }
+            if dryRun {
+                return done(.success(answer(storage.read { $0.promotableReplicas(of: lost) })))
+            }
+            write(context, done: done) { state, decision throws(AWSError) in
+                let promoted = state.promotableReplicas(of: lost)
+                return (try Self.run(.promoteReplicas(of: lost), state, decision), answer(promoted))
+            }
+        }
     }
 
     /// A replication write on one secret: authorized on it, answered `{ARN, …}`.

@@ -60,6 +60,10 @@ struct Workload {
             let replicated = secret?.replicas.map(\.region) ?? []
             guard let region = (replicated.isEmpty ? others : replicated).randomElement(using: &world.random) else { return }
             command = .removeRegionsFromReplication(secretId: name, regions: [region])
+        case 15 where world.chance(15):
+            // Region-level DR (`strongroom dr promote-region`): every copy of one region's secrets.
+            guard let lost = others.randomElement(using: &world.random) else { return }
+            command = .promoteReplicas(of: lost)
         case 15:
             // The DR drill's step, in a region holding a replica (through the front or not).
             guard let replica = node.pending.secrets.values.filter(\.isReplica).sorted(by: { $0.arn < $1.arn })
@@ -101,6 +105,8 @@ struct Workload {
             return "\(name) \(secret) [\(replicas.map(\.region).joined(separator: ","))]\(force ? " forced" : "")"
         case .removeRegionsFromReplication(let secret, let regions):
             return "\(name) \(secret) [\(regions.joined(separator: ","))]"
+        case .promoteReplicas(let lost):
+            return "\(name) \(lost)"
         case .putSecretValue(let secret, _, _, _), .updateSecret(let secret, _, _, _, _, _), .updateSecretVersionStage(let secret, _, _, _),
              .deleteSecret(let secret, _, _), .restoreSecret(let secret), .tagResource(let secret, _), .untagResource(let secret, _),
              .putResourcePolicy(let secret, _), .deleteResourcePolicy(let secret), .stopReplicationToReplica(let secret):

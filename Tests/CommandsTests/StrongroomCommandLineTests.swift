@@ -67,6 +67,10 @@ import Testing
         ["audit", "query", "--dir", "/tmp/d/data", "--since", "2026-11-23", "--until", "2026-11-23T10:00:00Z",
          "--principal", "admin", "--secret", "MyTestSecret", "--event", "CreateSecret", "--denied", "--json"],
         ["help"],
+        // After "help": the tests above address some lines by their index.
+        ["dr", "promote-region", "--endpoint", "https://127.0.0.1:7444", "--lost", "us-east-1"],
+        ["dr", "promote-region", "--endpoint", "https://127.0.0.1:7444", "--lost", "us-east-1", "--dry-run", "--json",
+         "--ca-bundle", "ca.pem", "--region", "eu-west-1"],
     ]
 
     @Test(arguments: documented)

@@ -869,3 +869,69 @@ def test_a_replica_rebuilt_from_nothing_is_brought_up_to_date_by_a_filtered_snap
     # And it streams again afterwards.
     us.put_secret_value(SecretId="snap/eu-only", SecretString="e1")
     eventually(lambda: assert_equal(eu.get_secret_value(SecretId="snap/eu-only")["SecretString"], "e1"))
+
+
+def promote_region(cluster, region, *args, name="admin"):
+    """`strongroom dr promote-region` against `region`'s node, as `name` of the first account."""
+    principal = cluster.principal(name=name)
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=principal["accessKeyId"], AWS_SECRET_ACCESS_KEY=principal["secretAccessKey"],
+               AWS_CA_BUNDLE=cluster.manifest["caBundle"], AWS_DEFAULT_REGION=region)
+    return subprocess.run([str(BINARY), "dr", "promote-region", "--endpoint", cluster.node(region)["endpoint"], *args],
+                          capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_region_level_dr_promotes_every_replica_of_the_lost_region(own_cluster):
+    """`strongroom dr promote-region --lost us-east-1` in eu-west-1 with us-east-1 down: a dry run
+    lists and changes nothing; the run promotes every copy of us-east-1's secrets there (and only
+    those), each accepts writes at once, a second run finds nothing, and us-east-1, back, drops
+    eu-west-1 from those secrets' ReplicationStatus."""
+    cluster = own_cluster
+    us, eu, ap = cluster.client(PRIMARY), cluster.client(EU), cluster.client(AP)
+    for name in ("region-dr/a", "region-dr/b"):
+        us.create_secret(Name=name, SecretString=f"{name} from us", AddReplicaRegions=[{"Region": EU}])
+    us.create_secret(Name="region-dr/elsewhere", SecretString="to ap only", AddReplicaRegions=[{"Region": AP}])
+    ap.create_secret(Name="region-dr/from-ap", SecretString="ap's own", AddReplicaRegions=[{"Region": EU}])
+    for name in ("region-dr/a", "region-dr/b", "region-dr/from-ap"):
+        eventually(lambda name=name: eu.describe_secret(SecretId=name))
+    kill(cluster.node(PRIMARY)["pid"], signal.SIGTERM)
+
+    # Only the cluster's admins may; a reader is refused.
+    refused = promote_region(cluster, EU, "--lost", PRIMARY, name="reader")
+    assert refused.returncode == 1 and "AccessDeniedException" in refused.stderr and "strongroom:PromoteRegion" in refused.stderr
+    # A region that is not another of the cluster's is a clear error.
+    for lost, expected in ((EU, "another region than this node's"), ("mars-1", "not one of this cluster's regions")):
+        bad = promote_region(cluster, EU, "--lost", lost)
+        assert bad.returncode == 1 and "InvalidParameterException" in bad.stderr and expected in bad.stderr, bad.stderr
+
+    dry = promote_region(cluster, EU, "--lost", PRIMARY, "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    listed = json.loads(dry.stdout)
+    assert listed["DryRun"] is True and listed["LostRegion"] == PRIMARY
+    assert sorted(p["Name"] for p in listed["Promoted"]) == ["region-dr/a", "region-dr/b"]
+    assert all(p["ARN"].startswith(f"arn:aws:secretsmanager:{EU}:") for p in listed["Promoted"])
+    assert eu.describe_secret(SecretId="region-dr/a")["PrimaryRegion"] == PRIMARY  # unchanged
+
+    done = promote_region(cluster, EU, "--lost", PRIMARY)
+    assert done.returncode == 0, done.stderr
+    assert "promoted 2 secret(s) whose primary was in us-east-1" in done.stdout
+    for name in ("region-dr/a", "region-dr/b"):
+        described = eu.describe_secret(SecretId=name)
+        assert "PrimaryRegion" not in described and "ReplicationStatus" not in described
+        eu.put_secret_value(SecretId=name, SecretString=f"{name} written in eu")
+        assert eu.get_secret_value(SecretId=name)["SecretString"] == f"{name} written in eu"
+    # ap-southeast-2's secret is still its replica, read-only here.
+    assert eu.describe_secret(SecretId="region-dr/from-ap")["PrimaryRegion"] == AP
+    again = promote_region(cluster, EU, "--lost", PRIMARY)
+    assert again.returncode == 0 and "nothing was promoted" in again.stdout, again.stdout
+    # The call is in eu-west-1's audit trail.
+    trail = "".join(p.read_text() for p in (cluster.directory / EU).rglob("audit-*.jsonl"))
+    assert '"eventName":"PromoteRegion"' in trail.replace(" ", "")
+
+    # us-east-1 comes back and hears of each promotion.
+    cluster.extra.append(start_node(cluster, PRIMARY))
+    us = cluster.client(PRIMARY)
+    for name in ("region-dr/a", "region-dr/b"):
+        eventually(lambda name=name: assert_equal("ReplicationStatus" in us.describe_secret(SecretId=name), False), timeout=30)
+    assert [s["Region"] for s in us.describe_secret(SecretId="region-dr/elsewhere")["ReplicationStatus"]] == [AP]
+    time.sleep(0.5)
+    assert eu.get_secret_value(SecretId="region-dr/a")["SecretString"] == "region-dr/a written in eu"

@@ -406,6 +406,42 @@ private func comparable(_ secret: Secret) -> Secret { secret.comparableAcrossReg
         #expect(cluster.replicas[0].state.secrets[euARN] == nil, "a copy nothing updates stayed")
     }
 
+    /// Region-level DR: every copy of one region's secrets here, of every account, promoted in
+    /// one decision; the copies of other regions stay; a second run decides nothing.
+    @Test func promotingALostRegionTakesEveryCopyOfItsSecretsAndOnlyThose() throws {
+        var cluster = Cluster()
+        for name in ["a", "b"] {
+            try cluster.run(.createSecret(name: name, clientRequestToken: token(name == "a" ? 1 : 2), description: nil, kmsKeyId: nil,
+                                          value: sealed(name), tags: [], replicas: [ReplicaRegion(region: "eu-west-1", kmsKeyId: nil)]))
+        }
+        try cluster.run(.createSecret(name: "home", clientRequestToken: token(3), description: nil, kmsKeyId: nil, value: sealed("h"), tags: []))
+        let eu = DecisionContext(now: t0 + 5, region: "eu-west-1", accountId: account, arnSuffix: "ZZZZZZ", versionId: "v")
+        // A copy of another region's secret (its intake from ap-southeast-2) stays a replica.
+        let other = Secret(arn: "arn:aws:secretsmanager:ap-southeast-2:\(account):secret:other-QQQQQQ", name: "other", accountId: account,
+                           description: nil, kmsKeyId: nil, tags: [], createdDate: t0, lastChangedDate: t0)
+        for fact in cluster.replicas[0].state.intake([.replicaSeeded(region: "eu-west-1", forceOverwrite: false, secret: other)],
+                                                     from: "ap-southeast-2", epoch: 1, lsn: 1, localRegion: "eu-west-1",
+                                                     seal: { value, _, _, _ in .success(value) }) {
+            cluster.replicas[0].state.apply(fact)
+        }
+        let state = cluster.replicas[0].state
+        #expect(state.promotableReplicas(of: "us-east-1").map(\.name) == ["a", "b"])
+        let facts = try state.decide(.promoteReplicas(of: "us-east-1"), context: eu).get()
+        #expect(facts.count == 4)
+        for fact in facts { cluster.replicas[0].state.apply(fact) }
+        let after = cluster.replicas[0].state
+        #expect(after.secrets.values.filter { $0.name == "a" || $0.name == "b" }.allSatisfy { !$0.isReplica && $0.lastChangedDate == t0 + 5 })
+        #expect(after.secrets["arn:aws:secretsmanager:eu-west-1:\(account):secret:other-QQQQQQ"]?.primaryRegion == "ap-southeast-2")
+        #expect(after.sources["us-east-1"]?.notices.values.allSatisfy { $0.kind == .promoted } == true)
+        #expect(try after.decide(.promoteReplicas(of: "us-east-1"), context: eu).get().isEmpty)
+        // us-east-1 hears of both and drops eu-west-1 from each.
+        try cluster.reportNotices()
+        for name in ["a", "b"] {
+            let arn = try #require(cluster.primary.state.arn(name: name, accountId: account))
+            #expect(cluster.primary.state.secrets[arn]?.replicas == [])
+        }
+    }
+
     @Test func removingARegionDeletesItsCopyOnly() throws {
         var cluster = Cluster()
         try cluster.run(.createSecret(name: "db", clientRequestToken: token(1), description: nil, kmsKeyId: nil, value: sealed("x"),
