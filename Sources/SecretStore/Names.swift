@@ -19,6 +19,15 @@ public enum Names {
         }
     }
 
+    /// Whether `secretId` (a name, a name with its suffix, a full or partial ARN) has only the
+    /// characters AWS accepts there: a name's, `!` (which AWS's message lists), and `:` (ARNs).
+    /// An id with any other character (a space) is AWS's ValidationException "Invalid name…",
+    /// whatever the operation, before it looks for the secret.
+    public static func isValidSecretId(_ secretId: String) -> Bool {
+        let bytes = secretId.utf8
+        return !bytes.isEmpty && bytes.allSatisfy { byte in isAlphanumeric(byte) || "/_+=.@-!:".utf8.contains(byte) }
+    }
+
     /// Nil when the token is acceptable.
     static func checkClientRequestToken(_ token: String?) -> SecretStoreError? {
         guard let token else { return nil }

@@ -1,4 +1,5 @@
 import JSON
+import SecretStore
 public import Cryptography
 public import Foundation
 import Dispatch
@@ -173,6 +174,11 @@ public final class SecretsManagerService: Sendable {
             try RequestValidator(model: model).validate(input, shapeName: inputShape)
         }
         let normalized = input == .null ? JSONValue.object([]) : input
+        // 5b. A SecretId's characters, before anything looks for the secret (AWS validates the
+        //     request before existence and authorization): docs/API-FIDELITY.md, "Order of checks".
+        if case .string(let secretId)? = normalized["SecretId"], !Names.isValidSecretId(secretId) {
+            throw AWSError(SecretStoreError.invalidName)
+        }
         facts.input = normalized
         let context = OperationContext(
             operation: operation.name, caller: caller, region: region, now: now, random: random, requestId: requestId,

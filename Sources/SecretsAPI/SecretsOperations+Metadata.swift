@@ -41,6 +41,8 @@ extension SecretsOperations {
             simpleWrite(context, input, done) { .deleteResourcePolicy(secretId: $0.arn) }
         }
         table.registerDeferred("RotateSecret") { context, input, done in
+            // Checked before the secret is looked for (AWS's order; SDKs always fill it in).
+            if Self.string(input, "ClientRequestToken") == nil { return done(.failure(AWSError.rotationTokenRequired)) }
             let rules: RotationRules? = input["RotationRules"].map { rules in
                 RotationRules(automaticallyAfterDays: Self.integer(rules, "AutomaticallyAfterDays"),
                               scheduleExpression: Self.string(rules, "ScheduleExpression"),

@@ -140,6 +140,8 @@ extension SecretsOperations {
         let secretId = Self.string(input, "SecretId") ?? ""
         let token = Self.string(input, "ClientRequestToken")
         let stages = Self.strings(input, "VersionStages")
+        // The request's own checks come before the secret is looked for (AWS's order).
+        if token == nil { return done(.failure(AWSError.tokenRequired)) }
         write(context, account: Self.account(of: secretId, context), done: done) { state, decision throws(AWSError) in
             let secret = try Self.authorizedSecret(secretId, in: state, context)
             guard let (bytes, kind) = try Self.plaintext(input) else { throw AWSError.noValue }
@@ -165,6 +167,10 @@ extension SecretsOperations {
         let token = Self.string(input, "ClientRequestToken")
         let kmsKeyId = Self.string(input, "KmsKeyId")
         let description = Self.string(input, "Description")
+        // A new value needs a token, and that is checked before the secret is looked for.
+        if token == nil && (input["SecretString"] != nil || input["SecretBinary"] != nil) {
+            return done(.failure(AWSError.tokenRequired))
+        }
         write(context, account: Self.account(of: secretId, context), done: done) { state, decision throws(AWSError) in
             let secret = try Self.authorizedSecret(secretId, in: state, context,
                                                    keys: kmsKeyArnKey(kmsKeyId, account: decision.accountId, region: decision.region))
@@ -354,4 +360,7 @@ extension AWSError {
         .publicPolicy, "You can't attach a resource-based policy that allows broad access to the secret.")
     public static let tokenRequired = AWSError(
         .invalidRequest, "You must provide a ClientRequestToken value. We recommend a UUID-type value.")
+    /// RotateSecret's answer to a missing token: the same message, another type (as AWS).
+    public static let rotationTokenRequired = AWSError(
+        .invalidParameter, "You must provide a ClientRequestToken value. We recommend a UUID-type value.")
 }

@@ -1,0 +1,75 @@
+"""Behaviours AWS documents that Strongroom once answered differently (issue "API fidelity"),
+one test each, written from AWS's documentation; docs/API-FIDELITY.md has the table."""
+import pytest
+from botocore.exceptions import ClientError
+
+from rawhttp import connect, read_response, signed_request
+
+INVALID_NAME = "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!"
+TOKEN_REQUIRED = "You must provide a ClientRequestToken value. We recommend a UUID-type value."
+
+
+def error_of(call):
+    with pytest.raises(ClientError) as caught:
+        call()
+    return caught.value.response["Error"]["Code"], caught.value.response["Error"]["Message"]
+
+
+def raw_call(node, operation, body):
+    head, payload = signed_request(node, operation, body)
+    with connect(node) as sock:
+        sock.sendall(head + payload)
+        response = read_response(sock, bytearray())
+    return response.status, response.json()
+
+
+@pytest.mark.parametrize("operation", [
+    lambda c, i: c.delete_secret(SecretId=i, ForceDeleteWithoutRecovery=True),
+    lambda c, i: c.describe_secret(SecretId=i),
+    lambda c, i: c.get_secret_value(SecretId=i),
+    lambda c, i: c.list_secret_version_ids(SecretId=i),
+    lambda c, i: c.put_secret_value(SecretId=i, SecretString="x"),
+    lambda c, i: c.tag_resource(SecretId=i, Tags=[{"Key": "k", "Value": "v"}]),
+    lambda c, i: c.untag_resource(SecretId=i, TagKeys=["k"]),
+    lambda c, i: c.update_secret(SecretId=i, Description="d"),
+    lambda c, i: c.validate_resource_policy(SecretId=i, ResourcePolicy='{"Version":"2012-10-17","Statement":[]}'),
+], ids=["DeleteSecret", "DescribeSecret", "GetSecretValue", "ListSecretVersionIds", "PutSecretValue", "TagResource",
+        "UntagResource", "UpdateSecret", "ValidateResourcePolicy"])
+def test_a_secret_id_with_a_space_is_a_validation_error(dev_node, operation):
+    # AWS answers a SecretId outside the name characters with ValidationException "Invalid
+    # name…" before it looks for the secret (recorded against AWS; the API reference's
+    # SecretId: "the ARN or name of the secret"). DeleteSecret used to answer with an ARN.
+    assert error_of(lambda: operation(dev_node.client(), "has space")) == ("ValidationException", INVALID_NAME)
+
+
+def test_valid_secret_ids_are_still_looked_up(dev_node):
+    client = dev_node.client()
+    created = client.create_secret(Name="fidelity/ids+=.@-_", SecretString="x")
+    for secret_id in ("fidelity/ids+=.@-_", created["ARN"], created["ARN"][:-7]):
+        assert client.describe_secret(SecretId=secret_id)["ARN"] == created["ARN"]
+    # '!' is in AWS's message: not a name character, so a clean ResourceNotFoundException.
+    assert error_of(lambda: client.describe_secret(SecretId="no!such"))[0] == "ResourceNotFoundException"
+
+
+@pytest.mark.parametrize("operation, body, code", [
+    ("PutSecretValue", {"SecretId": "fidelity/missing", "SecretString": "x"}, "InvalidRequestException"),
+    ("UpdateSecret", {"SecretId": "fidelity/missing", "SecretString": "x"}, "InvalidRequestException"),
+    ("RotateSecret", {"SecretId": "fidelity/missing"}, "InvalidParameterException"),
+])
+def test_a_missing_client_request_token_is_answered_before_existence(dev_node, operation, body, code):
+    # PutSecretValue, UpdateSecret and RotateSecret (API reference, ClientRequestToken): "If you
+    # don't use the SDK and instead generate a raw HTTP request to the Secrets Manager service
+    # endpoint, then you must generate a ClientRequestToken and include it in the request."
+    # Checked before the secret is looked for, as AWS does.
+    status, answer = raw_call(dev_node, operation, body)
+    assert status == 400
+    assert answer["__type"].endswith(code), answer
+    assert answer.get("message", answer.get("Message")) == TOKEN_REQUIRED, answer
+
+
+def test_update_secret_without_a_value_needs_no_token(dev_node):
+    client = dev_node.client()
+    client.create_secret(Name="fidelity/describe-only", SecretString="x")
+    status, answer = raw_call(dev_node, "UpdateSecret", {"SecretId": "fidelity/describe-only", "Description": "d"})
+    assert status == 200, answer
+    assert client.describe_secret(SecretId="fidelity/describe-only")["Description"] == "d"
