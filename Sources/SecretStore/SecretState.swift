@@ -75,7 +75,8 @@ public struct SecretState: Sendable, Equatable {
         case let .metadataUpdated(arn, description, kmsKeyId, date):
             held = update(arn) { secret in
                 if let description { secret.description = description }
-                if let kmsKeyId { secret.kmsKeyId = kmsKeyId }
+                // "": back to the account's default key (no KmsKeyId, as a secret created without one).
+                if let kmsKeyId { secret.kmsKeyId = kmsKeyId.isEmpty ? nil : kmsKeyId }
                 secret.lastChangedDate = date
             }
         case let .valuesResealed(arn, values, date):

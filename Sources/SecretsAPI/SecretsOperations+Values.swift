@@ -175,7 +175,11 @@ extension SecretsOperations {
             let secret = try Self.authorizedSecret(secretId, in: state, context,
                                                    keys: kmsKeyArnKey(kmsKeyId, account: decision.accountId, region: decision.region))
             let versionId = token ?? decision.versionId
-            let key = try sealer.key(for: kmsKeyId ?? secret.kmsKeyId, account: secret.accountId, region: decision.region)
+            // `KmsKeyId: ""` returns the secret to the account's default key (UpdateSecret's
+            // reference: "If you set this to an empty string, Secrets Manager uses the Amazon Web
+            // Services managed key aws/secretsmanager").
+            let key = try sealer.key(for: kmsKeyId.map { $0.isEmpty ? nil : $0 } ?? secret.kmsKeyId, account: secret.accountId,
+                                     region: decision.region)
             let plaintext = try Self.plaintext(input)
             // The key is used only for a new value or a new KmsKeyId; a description change
             // touches no key (so it works across accounts on a default-key secret).
@@ -230,7 +234,9 @@ extension SecretsOperations {
     /// knows it, the identifier as sent otherwise.
     func kmsKeyArnKey(_ kmsKeyId: String?, account: String, region: String) -> [String: ContextValue] {
         guard let kmsKeyId else { return [:] }
-        let arn = sealer.keyring.key(named: kmsKeyId, account: account)?.arn ?? kmsKeyId
+        // "" names the account's default key (UpdateSecret's way back to it).
+        let name = kmsKeyId.isEmpty ? "alias/aws/secretsmanager" : kmsKeyId
+        let arn = sealer.keyring.key(named: name, account: account)?.arn ?? kmsKeyId
         return ["secretsmanager:KmsKeyArn": .single(arn)]
     }
 

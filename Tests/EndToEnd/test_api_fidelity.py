@@ -73,3 +73,18 @@ def test_update_secret_without_a_value_needs_no_token(dev_node):
     status, answer = raw_call(dev_node, "UpdateSecret", {"SecretId": "fidelity/describe-only", "Description": "d"})
     assert status == 200, answer
     assert client.describe_secret(SecretId="fidelity/describe-only")["Description"] == "d"
+
+
+def test_an_empty_kms_key_id_returns_a_secret_to_the_default_key(dev_node):
+    # UpdateSecret, KmsKeyId (API reference): "If you set this to an empty string, Secrets
+    # Manager uses the Amazon Web Services managed key aws/secretsmanager."
+    client = dev_node.client()
+    client.create_secret(Name="fidelity/back-to-default", SecretString="v1", KmsKeyId="alias/dev-shared")
+    assert client.describe_secret(SecretId="fidelity/back-to-default")["KmsKeyId"] == "alias/dev-shared"
+    client.update_secret(SecretId="fidelity/back-to-default", KmsKeyId="")
+    assert "KmsKeyId" not in client.describe_secret(SecretId="fidelity/back-to-default")
+    # Every labelled version was re-wrapped under the default key and still opens.
+    assert client.get_secret_value(SecretId="fidelity/back-to-default")["SecretString"] == "v1"
+    client.put_secret_value(SecretId="fidelity/back-to-default", SecretString="v2")
+    assert client.get_secret_value(SecretId="fidelity/back-to-default")["SecretString"] == "v2"
+    assert client.get_secret_value(SecretId="fidelity/back-to-default", VersionStage="AWSPREVIOUS")["SecretString"] == "v1"

@@ -272,8 +272,10 @@ import AWSProtocol
         #expect(try world.ok("GetResourcePolicy", #"{"SecretId": "s"}"#)["ResourcePolicy"] == nil)
 
         let lambda = "arn:aws:lambda:us-east-1:123456789012:function:rotate"
-        #expect(try world.error("RotateSecret", #"{"SecretId": "s"}"#).type == "InvalidRequestException")
-        try world.ok("RotateSecret", #"{"SecretId": "s", "RotationLambdaARN": "\#(lambda)", "RotationRules": {"AutomaticallyAfterDays": 30}}"#)
+        // Without a ClientRequestToken (SDKs always send one), AWS answers that first.
+        #expect(try world.error("RotateSecret", #"{"SecretId": "s"}"#).type == "InvalidParameterException")
+        #expect(try world.error("RotateSecret", #"{"SecretId": "s", "ClientRequestToken": "\#(Self.token1)"}"#).type == "InvalidRequestException")
+        try world.ok("RotateSecret", #"{"SecretId": "s", "ClientRequestToken": "\#(Self.token2)", "RotationLambdaARN": "\#(lambda)", "RotationRules": {"AutomaticallyAfterDays": 30}}"#)
         let described = try world.ok("DescribeSecret", #"{"SecretId": "s"}"#)
         #expect(described["RotationEnabled"] == .bool(true))
         #expect(described["RotationLambdaARN"] == .string(lambda))
