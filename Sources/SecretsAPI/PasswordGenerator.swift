@@ -37,8 +37,8 @@ public struct PasswordGenerator: Sendable {
     /// A password drawn from `random`.
     ///
     /// Every class not switched off (upper case, lower case, digits, punctuation) contributes its
-    /// characters minus `excludeCharacters`; a space joins the pool with `includeSpace` but is
-    /// never required. With `requireEachIncludedType`, the password is drawn uniformly from the
+    /// characters minus `excludeCharacters`; a space joins the pool with `includeSpace` and is
+    /// then an included type like the others. With `requireEachIncludedType`, the password is drawn uniformly from the
     /// passwords that contain at least one character of each included class: whole passwords
     /// are drawn uniformly from the pool and rejected until one qualifies. If that takes more
     /// than `rejectionAttempts` draws (only for tiny classes in short passwords), one character
@@ -62,7 +62,11 @@ public struct PasswordGenerator: Sendable {
             }
         }
         var pool = classes.flatMap { $0 }
-        if includeSpace && !excluded.contains(" ") { pool.append(" ") }
+        if includeSpace && !excluded.contains(" ") {
+            pool.append(" ")
+            // The space is an included type too: required like the others (as AWS does).
+            if requireEachIncludedType { required.append([" "]) }
+        }
         guard !pool.isEmpty else { throw AWSError(.invalidParameter, Self.allExcludedMessage) }
         guard length >= required.count else { throw AWSError(.invalidParameter, Self.tooShortMessage) }
 

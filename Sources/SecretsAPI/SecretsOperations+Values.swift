@@ -156,7 +156,8 @@ extension SecretsOperations {
                                                      versionStages: stages), state, command)
             let answer = Self.object([
                 ("ARN", .string(secret.arn)), ("Name", .string(secret.name)), ("VersionId", .string(versionId)),
-                ("VersionStages", Self.stagesJSON(Self.stages(of: versionId, in: secret, after: facts))),
+                // In the order the request gave them (AWS echoes them so), not sorted.
+                ("VersionStages", .array(Self.stages(of: versionId, in: secret, after: facts).map { .string($0) })),
             ])
             return (facts, answer)
         }

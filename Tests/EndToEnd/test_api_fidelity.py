@@ -88,3 +88,13 @@ def test_an_empty_kms_key_id_returns_a_secret_to_the_default_key(dev_node):
     client.put_secret_value(SecretId="fidelity/back-to-default", SecretString="v2")
     assert client.get_secret_value(SecretId="fidelity/back-to-default")["SecretString"] == "v2"
     assert client.get_secret_value(SecretId="fidelity/back-to-default", VersionStage="AWSPREVIOUS")["SecretString"] == "v1"
+
+
+def test_put_secret_value_answers_its_stages_in_the_order_given(dev_node):
+    # PutSecretValue (API reference, response VersionStages: "The list of staging labels that
+    # are currently attached to this version of the secret"): the labels the request attached,
+    # as it listed them.
+    client = dev_node.client()
+    client.create_secret(Name="fidelity/stage-order", SecretString="v1")
+    answer = client.put_secret_value(SecretId="fidelity/stage-order", SecretString="v2", VersionStages=["zeta", "alpha", "mid"])
+    assert answer["VersionStages"] == ["zeta", "alpha", "mid"]

@@ -50,7 +50,9 @@ def test_passwords_differ(dev_node):
         ({"PasswordLength": 20, "ExcludePunctuation": True}, {"upper", "lower", "digit"}, {"upper", "lower", "digit"}),
         ({"PasswordLength": 16, "ExcludeNumbers": True, "ExcludePunctuation": True}, {"upper", "lower"}, {"upper", "lower"}),
         ({"PasswordLength": 12, "ExcludeUppercase": True, "ExcludeLowercase": True, "ExcludePunctuation": True}, {"digit"}, {"digit"}),
-        ({"PasswordLength": 30, "IncludeSpace": True}, {"upper", "lower", "digit", "punct", "space"}, {"upper", "lower", "digit", "punct"}),
+        # With IncludeSpace the space is an included type: required like the others, even at 5.
+        ({"PasswordLength": 30, "IncludeSpace": True}, {"upper", "lower", "digit", "punct", "space"}, {"upper", "lower", "digit", "punct", "space"}),
+        ({"PasswordLength": 5, "IncludeSpace": True}, {"upper", "lower", "digit", "punct", "space"}, {"upper", "lower", "digit", "punct", "space"}),
         ({"PasswordLength": 1, "RequireEachIncludedType": False}, {"upper", "lower", "digit", "punct"}, set()),
     ],
 )

@@ -76,7 +76,7 @@ import AWSProtocol
             sawSpace = sawSpace || withSpace.contains(" ")
         }
         #expect(sawSpace)
-        // A space is allowed, never required: a space-only pool works without RequireEachIncludedType classes.
+        // A space-only pool: the space is the one included type.
         let spaces = make {
             $0.includeSpace = true; $0.excludeUppercase = true; $0.excludeLowercase = true
             $0.excludeNumbers = true; $0.excludePunctuation = true; $0.length = 3
@@ -85,6 +85,24 @@ import AWSProtocol
         // ExcludeCharacters takes the space back.
         let noSpace = make { $0.includeSpace = true; $0.excludeCharacters = " "; $0.length = 512 }
         #expect(!(try noSpace.generate(using: random)).contains(" "))
+    }
+
+    /// GetRandomPassword (API reference, RequireEachIncludedType): "Specifies whether to include
+    /// at least one upper and lowercase letter, one number, and one punctuation." With
+    /// IncludeSpace the space is an included type too: at least one, even at the shortest length.
+    @Test func theSpaceIsRequiredWhenIncluded() throws {
+        let random = SeededRandomSource(seed: 9)
+        for _ in 0..<200 {
+            let password = try make { $0.includeSpace = true; $0.length = 5 }.generate(using: random)
+            #expect(password.contains(" ") && password.contains(where: \.isUppercase) && password.contains(where: \.isLowercase)
+                    && password.contains(where: \.isNumber), "\(password)")
+        }
+        #expect(throws: AWSError(.invalidParameter, PasswordGenerator.tooShortMessage)) {
+            try make { $0.includeSpace = true; $0.length = 4 }.generate(using: random)
+        }
+        // Without the requirement a short password may lack it.
+        let free = try (0..<200).map { _ in try make { $0.includeSpace = true; $0.requireEachIncludedType = false; $0.length = 2 }.generate(using: random) }
+        #expect(free.contains { !$0.contains(" ") })
     }
 
     @Test func withoutRequireEachIncludedTypeAClassMayBeMissing() throws {
