@@ -84,14 +84,22 @@ import AWSProtocol
     }
 
     /// Reads one response (and returns it with its body), or nil if the connection closed first.
-    static func readResponse(_ stream: TLSStream) throws -> (HTTPResponseSummary, String)? {
+    /// Bytes read past it (the next of pipelined responses, in the same read) stay in `pending`
+    /// for the next call.
+    static func readResponse(_ stream: TLSStream, _ pending: inout [UInt8]) throws -> (HTTPResponseSummary, String)? {
         var parser = HTTPResponseParser(captureLimit: 1 << 20, captureSuccessBodies: true)
         while true {
-            let bytes = try stream.read(maxBytes: 65536, timeout: 10)
-            if bytes.isEmpty { return nil }
+            let bytes: [UInt8]
+            if pending.isEmpty {
+                bytes = try stream.read(maxBytes: 65536, timeout: 10)
+                if bytes.isEmpty { return nil }
+            } else {
+                bytes = pending
+                pending = []
+            }
             let (consumed, response) = try parser.parse(bytes[...])
             if let response {
-                #expect(consumed == bytes.count, "extra bytes after a response")
+                pending = Array(bytes[consumed...])
                 return (response, String(decoding: response.bodyPrefix, as: UTF8.self))
             }
         }
@@ -102,9 +110,10 @@ import AWSProtocol
         defer { cluster.stop() }
         let client = try cluster.connect()
         defer { client.close() }
+        var pending: [UInt8] = []
         for (region, body) in [("us-east-1", "{\"a\":1}"), ("eu-west-1", "{}"), ("us-east-1", String(repeating: "x", count: 100_000))] {
             try client.write(Self.request(region: region, body: body, extraHeaders: "X-Test: kept\r\n"), timeout: 5)
-            let (response, text) = try #require(try Self.readResponse(client))
+            let (response, text) = try #require(try Self.readResponse(client, &pending))
             #expect(response.status == 200)
             #expect(response.keepAlive)
             #expect(text == "\(region) POST / \(body.utf8.count) kept")
@@ -112,11 +121,11 @@ import AWSProtocol
         // Two pipelined requests, the second chunked: cut at the right byte, in order.
         let chunked = Array("POST /?x=1 HTTP/1.1\r\nHost: h\r\nX-Amz-Date: 20261123T100000Z\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261123/eu-west-1/secretsmanager/aws4_request, SignedHeaders=host;x-amz-date, Signature=00\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n".utf8)
         try client.write(Self.request(region: "us-east-1", body: "{}") + chunked, timeout: 5)
-        #expect(try Self.readResponse(client)?.1 == "us-east-1 POST / 2 -")
-        #expect(try Self.readResponse(client)?.1 == "eu-west-1 POST /?x=1 5 -")
+        #expect(try Self.readResponse(client, &pending)?.1 == "us-east-1 POST / 2 -")
+        #expect(try Self.readResponse(client, &pending)?.1 == "eu-west-1 POST /?x=1 5 -")
         // Connection: close is relayed (the node's answer says it) and honoured.
         try client.write(Self.request(region: "eu-west-1", close: true), timeout: 5)
-        let (last, _) = try #require(try Self.readResponse(client))
+        let (last, _) = try #require(try Self.readResponse(client, &pending))
         #expect(!last.keepAlive)
         #expect(try client.read(maxBytes: 1, timeout: 5) == [])
     }
@@ -126,6 +135,7 @@ import AWSProtocol
         defer { cluster.stop() }
         let client = try cluster.connect()
         defer { client.close() }
+        var pending: [UInt8] = []
         let cases: [(request: [UInt8], status: Int, type: String)] = [
             (Self.request(region: nil), 400, "MissingAuthenticationTokenException"),
             (Self.request(region: "us-west-2"), 400, "InvalidSignatureException"),
@@ -133,7 +143,7 @@ import AWSProtocol
         ]
         for (request, status, type) in cases {
             try client.write(request, timeout: 5)
-            let (response, text) = try #require(try Self.readResponse(client))
+            let (response, text) = try #require(try Self.readResponse(client, &pending))
             #expect(response.status == status)
             #expect(response.keepAlive)
             let json = try JSONValue.parse(Array(text.utf8))
@@ -146,7 +156,7 @@ import AWSProtocol
         }
         // Still usable afterwards.
         try client.write(Self.request(region: "eu-west-1"), timeout: 5)
-        #expect(try Self.readResponse(client)?.1 == "eu-west-1 POST / 2 -")
+        #expect(try Self.readResponse(client, &pending)?.1 == "eu-west-1 POST / 2 -")
     }
 
     @Test func malformedHTTPIsAnsweredAndClosed() throws {
@@ -154,8 +164,9 @@ import AWSProtocol
         defer { cluster.stop() }
         let client = try cluster.connect()
         defer { client.close() }
+        var pending: [UInt8] = []
         try client.write(Array("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999\r\n\r\n".utf8), timeout: 5)
-        let (response, _) = try #require(try Self.readResponse(client))
+        let (response, _) = try #require(try Self.readResponse(client, &pending))
         #expect(response.status == 413)
         #expect(!response.keepAlive)
         #expect(try client.read(maxBytes: 1, timeout: 5) == [])
@@ -164,8 +175,9 @@ import AWSProtocol
     @Test func stoppingClosesIdleClientConnections() throws {
         let cluster = try Cluster()
         let client = try cluster.connect()
+        var pending: [UInt8] = []
         try client.write(Self.request(region: "us-east-1"), timeout: 5)
-        #expect(try Self.readResponse(client)?.0.status == 200)
+        #expect(try Self.readResponse(client, &pending)?.0.status == 200)
         let started = MonotonicClock.seconds()
         cluster.stop()
         #expect(MonotonicClock.seconds() - started < 3)
