@@ -152,7 +152,7 @@ extension SecretState {
             if let lambdaARN, lambdaARN.count > Limits.maxRotationLambdaARNLength {
                 throw .tooLong("rotationLambdaARN", max: Limits.maxRotationLambdaARNLength)
             }
-            guard let lambda = lambdaARN ?? secret.rotation.lambdaARN else { throw .noRotationLambda }
+            guard let lambda = lambdaARN ?? secret.rotation.lambdaARN else { throw .noRotationFunction }
             if rules?.automaticallyAfterDays != nil && rules?.scheduleExpression != nil { throw .bothRotationSchedules }
             if let days = rules?.automaticallyAfterDays, !Limits.rotationDays.contains(days) {
                 throw .badRotationDays

@@ -94,6 +94,11 @@ public struct SecretStoreError: Error, Sendable, Equatable, CustomStringConverti
         code: invalidRequest,
         message: "A previous rotation isn't complete. That rotation will be reattempted.")
 
+    /// RotateSecret without a function ARN on a secret that never had one (AWS's message,
+    /// quoted in the API-fidelity issue).
+    public static let noRotationFunction = SecretStoreError(
+        code: invalidRequest, message: "No Lambda rotation function ARN is associated with this secret.")
+
     public static let noRotationLambda = SecretStoreError(
         code: invalidRequest,
         message: "You tried to enable rotation on a secret that doesn't already have a Lambda function ARN configured and you didn't include such an ARN as a parameter in this call.")

@@ -98,3 +98,12 @@ def test_put_secret_value_answers_its_stages_in_the_order_given(dev_node):
     client.create_secret(Name="fidelity/stage-order", SecretString="v1")
     answer = client.put_secret_value(SecretId="fidelity/stage-order", SecretString="v2", VersionStages=["zeta", "alpha", "mid"])
     assert answer["VersionStages"] == ["zeta", "alpha", "mid"]
+
+
+def test_rotate_secret_without_a_function_says_none_is_associated(dev_node):
+    # RotateSecret on a secret that never had a rotation function and without RotationLambdaARN:
+    # AWS's InvalidRequestException "No Lambda rotation function ARN is associated with this secret."
+    client = dev_node.client()
+    client.create_secret(Name="fidelity/no-rotation", SecretString="x")
+    assert error_of(lambda: client.rotate_secret(SecretId="fidelity/no-rotation")) == (
+        "InvalidRequestException", "No Lambda rotation function ARN is associated with this secret.")

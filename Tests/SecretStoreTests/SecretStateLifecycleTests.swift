@@ -199,7 +199,7 @@ import SecretStore
         var (h, _) = created()
         let lambda = "arn:aws:lambda:us-east-1:111122223333:function:rotate"
         #expect(h.error(h.run(.cancelRotateSecret(secretId: "app/db"))) == .noRotationLambda)
-        #expect(h.error(h.run(.rotateSecret(secretId: "app/db", rotationLambdaARN: nil, rules: nil))) == .noRotationLambda)
+        #expect(h.error(h.run(.rotateSecret(secretId: "app/db", rotationLambdaARN: nil, rules: nil))) == .noRotationFunction)
         #expect(h.error(h.run(.rotateSecret(secretId: "app/db", rotationLambdaARN: lambda,
                                             rules: RotationRules(automaticallyAfterDays: 1001)))) == .badRotationDays)
         h.ok(.rotateSecret(secretId: "app/db", rotationLambdaARN: lambda, rules: RotationRules(automaticallyAfterDays: 30)))
