@@ -16,8 +16,9 @@ public struct SecretStoreDecodingError: Error, Sendable, Equatable, CustomString
 /// UTF-8 and bytes, one byte for flags and optionals. The same value always gives the same bytes.
 struct ByteWriter {
     private(set) var bytes: [UInt8] = []
-    /// The layout being written (see `ByteReader.layout`): 2 leaves out the access days.
-    var layout: UInt8 = 3
+    /// The layout being written (see `ByteReader.layout`): 2 leaves out the access days, 3 the
+    /// secrets' `everTagged`.
+    var layout: UInt8 = 4
 
     mutating func byte(_ value: UInt8) { bytes.append(value) }
 
@@ -69,8 +70,9 @@ struct ByteReader {
     private(set) var offset = 0
     /// The layout being read: 1 before replication (no `boundARN`, `primaryRegion`, `replicas`),
     /// 2 before replicas' access days (no `ReplicaStatus.lastAccessedDate`,
-    /// `ReplicaNotice.accessedDay`), 3 since. Set from the format byte or magic of what is decoded.
-    var layout: UInt8 = 3
+    /// `ReplicaNotice.accessedDay`), 3 before `Secret.everTagged` (derived from the tags then), 4
+    /// since. Set from the format byte or magic of what is decoded.
+    var layout: UInt8 = 4
 
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 
@@ -256,6 +258,7 @@ extension ByteWriter {
         array(secret.versions) { $0.version($1) }
         optional(secret.primaryRegion) { $0.string($1) }
         array(secret.replicas) { $0.replica($1) }
+        if layout >= 4 { bool(secret.everTagged) }
     }
 }
 
@@ -339,6 +342,8 @@ extension ByteReader {
             secret.primaryRegion = try optionalString()
             secret.replicas = try replicas()
         }
+        // Before layout 4 a secret had tags listed exactly when it had tags.
+        secret.everTagged = layout >= 4 ? try bool() : !secret.tags.isEmpty
         return secret
     }
 }

@@ -3,7 +3,7 @@ extension Fact {
     /// values without a bound ARN, secrets without replication members) and 2 (replica statuses
     /// and notices without access days) are still read, and each fact is written in the lowest
     /// format that holds it (`format`).
-    static let formatVersion: UInt8 = 3
+    static let formatVersion: UInt8 = 4
 
     private enum Kind: UInt8 {
         case secretCreated = 1, versionAdded, versionsRemoved, labelsMoved, metadataUpdated, secretDeleted,
@@ -20,6 +20,8 @@ extension Fact {
         case let .replicationSet(_, replicas):
             return replicas.contains { $0.lastAccessedDate != nil } ? 3 : 2
         case let .replicaSeeded(_, _, secret):
+            // 4 only for a copy whose tags were all removed (its empty `Tags` list).
+            if secret.everTagged && secret.tags.isEmpty { return 4 }
             return secret.replicas.contains { $0.lastAccessedDate != nil } ? 3 : 2
         case let .noticeAcknowledged(_, _, notice):
             return notice.carriesAccessDay ? 3 : 2

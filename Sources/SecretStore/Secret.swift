@@ -66,12 +66,15 @@ public struct Secret: Sendable, Hashable {
     public var primaryRegion: String?
     /// On the primary: the regions the secret is replicated to, with their status.
     public var replicas: [ReplicaStatus]
+    /// Whether the secret ever had tags: AWS then lists `Tags` (empty once every tag is gone);
+    /// a secret never tagged has no `Tags` member.
+    public var everTagged: Bool
 
     public init(
         arn: String, name: String, accountId: String, description: String?, kmsKeyId: String?,
         tags: [SecretTag], resourcePolicy: String? = nil, createdDate: Int64, lastChangedDate: Int64,
         lastAccessedDate: Int64? = nil, deletedDate: Int64? = nil, rotation: Rotation = Rotation(),
-        versions: [SecretVersion] = [], primaryRegion: String? = nil, replicas: [ReplicaStatus] = []
+        versions: [SecretVersion] = [], primaryRegion: String? = nil, replicas: [ReplicaStatus] = [], everTagged: Bool? = nil
     ) {
         self.arn = arn
         self.name = name
@@ -88,6 +91,7 @@ public struct Secret: Sendable, Hashable {
         self.versions = versions
         self.primaryRegion = primaryRegion
         self.replicas = replicas
+        self.everTagged = everTagged ?? !tags.isEmpty
     }
 
     /// True for a replica of another region's secret: reads only, until promoted.

@@ -1,15 +1,22 @@
 extension SecretState {
     /// "SRS1": before replication (layout 1, no sources); "SRS2": before replicas' access days
-    /// (layout 2); "SRS3" since. All are read.
+    /// (layout 2); "SRS3": before `Secret.everTagged` (layout 3); "SRS4" since. All are read.
     static let snapshotMagicV1: [UInt8] = Array("SRS1".utf8)
     static let snapshotMagicV2: [UInt8] = Array("SRS2".utf8)
-    static let snapshotMagic: [UInt8] = Array("SRS3".utf8)
+    static let snapshotMagicV3: [UInt8] = Array("SRS3".utf8)
+    static let snapshotMagic: [UInt8] = Array("SRS4".utf8)
 
     /// A snapshot: magic, every secret in ARN order (the name index is derived), then each
     /// replication source's progress in region order.
-    public func encode() -> [UInt8] {
+    public func encode() -> [UInt8] { encode(layout: 4) }
+
+    /// A snapshot in layout 3 ("SRS3", secrets without `everTagged`) or 4: the older one only
+    /// for the tests that show the older snapshots still decode.
+    package func encode(layout: UInt8) -> [UInt8] {
+        precondition(layout == 3 || layout == 4, "snapshots are written in layout 3 or 4")
         var writer = ByteWriter()
-        for byte in Self.snapshotMagic { writer.byte(byte) }
+        writer.layout = layout
+        for byte in layout == 4 ? Self.snapshotMagic : Self.snapshotMagicV3 { writer.byte(byte) }
         writer.array(secrets.values.sorted { $0.arn < $1.arn }) { $0.secret($1) }
         writer.array(sources.sorted { $0.key < $1.key }) { writer, entry in
             writer.string(entry.key)
@@ -30,7 +37,8 @@ extension SecretState {
         do throws(SecretStoreDecodingError) {
             let magic = [try reader.byte(), try reader.byte(), try reader.byte(), try reader.byte()]
             switch magic {
-            case snapshotMagic: reader.layout = 3
+            case snapshotMagic: reader.layout = 4
+            case snapshotMagicV3: reader.layout = 3
             case snapshotMagicV2: reader.layout = 2
             case snapshotMagicV1: reader.layout = 1
             default: throw reader.failure("not a SecretState snapshot")

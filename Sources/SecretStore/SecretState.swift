@@ -100,6 +100,7 @@ public struct SecretState: Sendable, Equatable {
         case let .tagsSet(arn, tags, date):
             held = update(arn) { secret in
                 secret.tags = tags
+                secret.everTagged = true
                 secret.lastChangedDate = date
             }
         case let .policySet(arn, policy, date):

@@ -112,7 +112,8 @@ extension SecretsOperations {
             ("LastAccessedDate", secret.lastAccessedDate.map(timestamp)),
             ("DeletedDate", secret.deletedDate.map(timestamp)),
             ("NextRotationDate", rotation.enabled ? rotation.nextRotationDate.map(timestamp) : nil),
-            ("Tags", secret.tags.isEmpty ? nil : tagsJSON(secret.tags)),
+            // Once tagged, always listed (empty after every tag is removed), as AWS does.
+            ("Tags", secret.tags.isEmpty && !secret.everTagged ? nil : tagsJSON(secret.tags)),
             (listing ? "SecretVersionsToStages" : "VersionIdsToStages", secret.versions.isEmpty ? nil : stages),
             ("CreatedDate", timestamp(secret.createdDate)),
             ("PrimaryRegion", secret.primaryRegion.map { .string($0) } ?? (secret.replicas.isEmpty ? nil : .string(region))),

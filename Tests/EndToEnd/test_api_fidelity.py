@@ -107,3 +107,18 @@ def test_rotate_secret_without_a_function_says_none_is_associated(dev_node):
     client.create_secret(Name="fidelity/no-rotation", SecretString="x")
     assert error_of(lambda: client.rotate_secret(SecretId="fidelity/no-rotation")) == (
         "InvalidRequestException", "No Lambda rotation function ARN is associated with this secret.")
+
+
+def test_a_secret_whose_tags_were_all_removed_lists_an_empty_tag_list(dev_node):
+    # As AWS answers (recorded against the service, the API-fidelity issue): once a secret had
+    # tags, DescribeSecret and ListSecrets keep a Tags member, empty when every tag is gone; a
+    # secret never tagged has none (the snapshot keeps it: CodingTests).
+    client = dev_node.client()
+    client.create_secret(Name="fidelity/never-tagged", SecretString="x")
+    client.create_secret(Name="fidelity/untagged", SecretString="x", Tags=[{"Key": "team", "Value": "a"}])
+    client.untag_resource(SecretId="fidelity/untagged", TagKeys=["team"])
+    assert "Tags" not in client.describe_secret(SecretId="fidelity/never-tagged")
+    assert client.describe_secret(SecretId="fidelity/untagged")["Tags"] == []
+    listed = {s["Name"]: s for s in client.list_secrets(Filters=[{"Key": "name", "Values": ["fidelity/"]}])["SecretList"]}
+    assert "Tags" not in listed["fidelity/never-tagged"]
+    assert listed["fidelity/untagged"]["Tags"] == []

@@ -70,8 +70,10 @@ import TestSupport
 
         var state = SecretState()
         state.apply(created)
-        let snapshot = state.encode()
+        #expect(Array(state.encode().prefix(4)) == Array("SRS4".utf8))
+        let snapshot = state.encode(layout: 3)
         #expect(Array(snapshot.prefix(4)) == Array("SRS3".utf8))
+        #expect(SecretState.decode(snapshot) == .success(state))
         // SRS1: no replication members after the secret (primaryRegion nil, no replicas) and no sources.
         let v1 = Array("SRS1".utf8) + snapshot[4..<(snapshot.count - 3)]
         #expect(SecretState.decode(v1) == .success(state))
@@ -122,10 +124,34 @@ import TestSupport
         var state = SecretState()
         state.apply(Self.facts[0])
         state.apply(.replicaNoticeSet(sourceRegion: "us-east-1", primaryARN: Self.arn, notice: ReplicaNotice(kind: .seeded)))
-        let snapshot = state.encode()
+        let snapshot = state.encode(layout: 3)
         #expect(snapshot.last == 0)
         let v2 = Array("SRS2".utf8) + snapshot[4..<(snapshot.count - 1)]
         #expect(SecretState.decode(v2) == .success(state))
+    }
+
+    /// A secret whose tags were all removed still lists `Tags: []` (AWS), so layout 4 keeps
+    /// `everTagged`: in snapshots ("SRS4"), and in a copy shipped as format 4 only when the flag
+    /// says more than the tags (tagged once, none left); older layouts derive it from the tags.
+    @Test func formatFourKeepsWhetherASecretWasEverTagged() throws {
+        var state = SecretState()
+        state.apply(Self.facts[0])
+        state.apply(.tagsSet(arn: Self.arn, tags: [], date: 5))
+        let untagged = try #require(state.secrets[Self.arn])
+        #expect(untagged.everTagged && untagged.tags.isEmpty)
+        #expect(SecretState.decode(state.encode()) == .success(state))
+        // SRS3 cannot say it: read back, a secret without tags was never tagged.
+        let older = try SecretState.decode(state.encode(layout: 3)).get()
+        #expect(older.secrets[Self.arn]?.everTagged == false)
+        // A copy of it needs format 4; a tagged or never-tagged one stays in the older formats.
+        let copy = Fact.replicaSeeded(region: "eu-west-1", forceOverwrite: false, secret: untagged)
+        #expect(copy.encode().first == 4)
+        #expect(Fact.decode(copy.encode()) == .success(copy))
+        var never = untagged
+        never.everTagged = false
+        #expect(Fact.replicaSeeded(region: "eu-west-1", forceOverwrite: false, secret: never).encode().first == 2)
+        // Format-4 bytes labelled 3 are refused (trailing bytes).
+        #expect(Fact.decode([3] + copy.encode().dropFirst()).isFailure)
     }
 
     @Test func routedRecordsRoundTripAndRefuseDamage() {
