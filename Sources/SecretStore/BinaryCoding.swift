@@ -222,6 +222,7 @@ extension ByteWriter {
         array(version.stages) { $0.string($1) }
         int(version.createdDate)
         sealed(version.sealed)
+        if layout >= 4 { optional(version.lastAccessedDate) { $0.int($1) } }
     }
 
     mutating func move(_ move: LabelMove) {
@@ -309,7 +310,9 @@ extension ByteReader {
     }
 
     mutating func version() throws(SecretStoreDecodingError) -> SecretVersion {
-        SecretVersion(versionId: try string(), stages: try strings(), createdDate: try int(), sealed: try sealed())
+        var version = SecretVersion(versionId: try string(), stages: try strings(), createdDate: try int(), sealed: try sealed())
+        if layout >= 4 { version.lastAccessedDate = try optionalInt() }
+        return version
     }
 
     mutating func move() throws(SecretStoreDecodingError) -> LabelMove {

@@ -32,7 +32,7 @@ public enum Command: Sendable, Hashable {
     case rotateSecret(secretId: String, rotationLambdaARN: String?, rules: RotationRules?)
     case cancelRotateSecret(secretId: String)
     /// GetSecretValue succeeded: record the access day (a fact only when the day changes).
-    case recordAccess(secretId: String)
+    case recordAccess(secretId: String, versionId: String? = nil)
     /// Purge every secret whose recovery window has passed at `context.now`.
     case purgeExpired
     case replicateSecretToRegions(secretId: String, replicas: [ReplicaRegion], forceOverwrite: Bool)

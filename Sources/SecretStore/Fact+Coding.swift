@@ -9,7 +9,7 @@ extension Fact {
         case secretCreated = 1, versionAdded, versionsRemoved, labelsMoved, metadataUpdated, secretDeleted,
              secretRestored, secretPurged, tagsSet, policySet, rotationSet, secretAccessed,
              valuesResealed, replicationSet, replicaSeeded, replicaRemoved, replicaPromoted, noticeAcknowledged,
-             replicatedThrough, replicaNoticeSet, replicasDropped
+             replicatedThrough, replicaNoticeSet, replicasDropped, versionAccessed
     }
 
     /// The lowest format that holds this fact: 3 only for the facts that carry an access day
@@ -27,6 +27,8 @@ extension Fact {
             return notice.carriesAccessDay ? 3 : 2
         case let .replicaNoticeSet(_, _, notice):
             return notice?.carriesAccessDay == true ? 3 : 2
+        case .versionAccessed:
+            return 4
         default:
             return 2
         }
@@ -98,6 +100,11 @@ extension Fact {
             writer.byte(Kind.secretAccessed.rawValue)
             writer.string(arn)
             writer.int(day)
+        case let .versionAccessed(arn, versionId, day):
+            writer.byte(Kind.versionAccessed.rawValue)
+            writer.string(arn)
+            writer.string(versionId)
+            writer.int(day)
         case let .valuesResealed(arn, values, date):
             writer.byte(Kind.valuesResealed.rawValue)
             writer.string(arn)
@@ -162,7 +169,8 @@ extension Fact {
         guard (1...formatVersion).contains(format) else { throw reader.failure("unknown fact format \(format)") }
         reader.layout = format
         let rawKind = try reader.byte()
-        guard let kind = Kind(rawValue: rawKind), format >= 2 || kind.rawValue <= Kind.valuesResealed.rawValue else {
+        guard let kind = Kind(rawValue: rawKind), format >= 2 || kind.rawValue <= Kind.valuesResealed.rawValue,
+              format >= 4 || kind != .versionAccessed else {
             throw reader.failure("unknown fact kind \(rawKind)")
         }
         switch kind {
@@ -195,6 +203,8 @@ extension Fact {
             return .rotationSet(arn: try reader.string(), rotation: try reader.rotation(), date: try reader.int())
         case .secretAccessed:
             return .secretAccessed(arn: try reader.string(), day: try reader.int())
+        case .versionAccessed:
+            return .versionAccessed(arn: try reader.string(), versionId: try reader.string(), day: try reader.int())
         case .valuesResealed:
             return .valuesResealed(
                 arn: try reader.string(),

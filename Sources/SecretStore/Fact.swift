@@ -25,6 +25,9 @@ public enum Fact: Sendable, Hashable {
     case rotationSet(arn: String, rotation: Rotation, date: Int64)
     /// Midnight UTC of the day the value was read.
     case secretAccessed(arn: String, day: Int64)
+    /// One version read on a new `day` (ListSecretVersionIds' per-version LastAccessedDate).
+    /// Kept in its region: never shipped (format 4).
+    case versionAccessed(arn: String, versionId: String, day: Int64)
 
     // Replication (see `SecretState+Replication.swift`).
 
@@ -70,7 +73,7 @@ public enum Fact: Sendable, Hashable {
              .versionsRemoved(let arn, _), .labelsMoved(let arn, _, _), .metadataUpdated(let arn, _, _, _),
              .secretDeleted(let arn, _), .secretRestored(let arn, _), .secretPurged(let arn),
              .tagsSet(let arn, _, _), .policySet(let arn, _, _), .rotationSet(let arn, _, _),
-             .secretAccessed(let arn, _), .valuesResealed(let arn, _, _):
+             .secretAccessed(let arn, _), .valuesResealed(let arn, _, _), .versionAccessed(let arn, _, _):
             return arn
         }
     }

@@ -175,12 +175,18 @@ extension SecretState {
             rotation.nextRotationDate = nil
             return [.rotationSet(arn: secret.arn, rotation: rotation, date: now)]
 
-        case let .recordAccess(secretId):
+        case let .recordAccess(secretId, versionId):
             let secret = try findLive(secretId, context)
             let day = Self.day(of: now)
-            guard secret.lastAccessedDate != day else { return [] }
-            // A replica's read is also news for its primary's ReplicationStatus.
-            return [.secretAccessed(arn: secret.arn, day: day)] + [accessNotice(for: secret, day: day)].compactMap { $0 }
+            var facts: [Fact] = []
+            if secret.lastAccessedDate != day {
+                // A replica's read is also news for its primary's ReplicationStatus.
+                facts += [.secretAccessed(arn: secret.arn, day: day)] + [accessNotice(for: secret, day: day)].compactMap { $0 }
+            }
+            if let versionId, let version = secret.version(id: versionId), version.lastAccessedDate != day {
+                facts.append(.versionAccessed(arn: secret.arn, versionId: versionId, day: day))
+            }
+            return facts
 
         case let .replicateSecretToRegions(secretId, replicas, forceOverwrite):
             let secret = try findOwnedLive(secretId, context)

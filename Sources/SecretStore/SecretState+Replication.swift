@@ -96,7 +96,7 @@ extension SecretState {
                 return secrets[arn]?.isReplica == true ? [] : [region]
             case let .noticeAcknowledged(_, region, _):
                 return [region]
-            case .secretCreated, .secretAccessed, .valuesResealed, .replicaPromoted, .replicatedThrough,
+            case .secretCreated, .secretAccessed, .versionAccessed, .valuesResealed, .replicaPromoted, .replicatedThrough,
                  .replicaNoticeSet, .replicasDropped:
                 return []
             case .versionAdded, .versionsRemoved, .labelsMoved, .metadataUpdated, .secretDeleted, .secretRestored,
@@ -333,7 +333,7 @@ extension SecretState {
         case let .noticeAcknowledged(_, region, notice):
             guard region == localRegion, sources[source]?.notices[primaryARN] == notice else { return [] }
             return [.replicaNoticeSet(sourceRegion: source, primaryARN: primaryARN, notice: nil)]
-        case .secretCreated, .secretAccessed, .valuesResealed, .replicationSet, .replicaPromoted, .replicatedThrough,
+        case .secretCreated, .secretAccessed, .versionAccessed, .valuesResealed, .replicationSet, .replicaPromoted, .replicatedThrough,
              .replicaNoticeSet, .replicasDropped:
             return []
         case let .versionAdded(_, version, moves, date):
@@ -408,6 +408,11 @@ extension SecretState {
         // LastAccessedDate is the region's own: a fresh copy was never read here, and a copy
         // sent again (a snapshot catch-up) keeps the day it has.
         copy.lastAccessedDate = secrets[local].flatMap { $0.primaryRegion == source ? $0.lastAccessedDate : nil }
+        // So are its versions' read days.
+        let held = secrets[local].flatMap { $0.primaryRegion == source ? $0 : nil }
+        for index in copy.versions.indices {
+            copy.versions[index].lastAccessedDate = held?.version(id: copy.versions[index].versionId)?.lastAccessedDate
+        }
         for index in copy.versions.indices {
             switch seal(copy.versions[index].sealed, copy.versions[index].versionId, kmsKeyId, secret.accountId) {
             case .success(let sealed): copy.versions[index].sealed = sealed
@@ -435,6 +440,7 @@ extension Secret {
         copy.kmsKeyId = nil
         copy.lastAccessedDate = nil
         for index in copy.versions.indices {
+            copy.versions[index].lastAccessedDate = nil
             copy.versions[index].sealed = SealedValue(kind: copy.versions[index].sealed.kind, envelope: copy.versions[index].sealed.envelope,
                                                       keyId: "", equalityToken: [])
         }

@@ -115,6 +115,12 @@ public struct SecretState: Sendable, Equatable {
             }
         case let .secretAccessed(arn, day):
             held = update(arn) { $0.lastAccessedDate = day }
+        case let .versionAccessed(arn, versionId, day):
+            held = update(arn) { secret in
+                if let index = secret.versions.lastIndex(where: { $0.versionId == versionId }) {
+                    secret.versions[index].lastAccessedDate = day
+                }
+            }
         case let .replicationSet(arn, replicas):
             held = update(arn) { $0.replicas = replicas }
         case let .replicaSeeded(_, _, secret):

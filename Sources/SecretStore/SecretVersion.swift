@@ -43,12 +43,15 @@ public struct SecretVersion: Sendable, Hashable {
     /// Milliseconds since the epoch.
     public var createdDate: Int64
     public var sealed: SealedValue
+    /// The day (midnight UTC) this version was last read in this region; nil before the first.
+    public var lastAccessedDate: Int64?
 
-    public init(versionId: String, stages: [String], createdDate: Int64, sealed: SealedValue) {
+    public init(versionId: String, stages: [String], createdDate: Int64, sealed: SealedValue, lastAccessedDate: Int64? = nil) {
         self.versionId = versionId
         self.stages = stages
         self.createdDate = createdDate
         self.sealed = sealed
+        self.lastAccessedDate = lastAccessedDate
     }
 
     /// A version without staging labels: listed only with IncludeDeprecated, removable.

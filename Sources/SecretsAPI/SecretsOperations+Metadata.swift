@@ -189,7 +189,8 @@ extension SecretsOperations {
                     ("VersionId", .string(version.versionId)),
                     // A deprecated version is listed without the member, as AWS lists it.
                     ("VersionStages", version.stages.isEmpty ? nil : Self.stagesJSON(version.stages)),
-                    ("LastAccessedDate", secret.lastAccessedDate.map(Self.timestamp)),
+                    // The version's own last read (a day), as AWS lists it; none before the first.
+                    ("LastAccessedDate", version.lastAccessedDate.map(Self.timestamp)),
                     ("CreatedDate", Self.timestamp(version.createdDate)),
                     ("KmsKeyIds", .array([.string(sealer.isDefaultKey(version.sealed.keyId, account: secret.accountId)
                                                   ? "DefaultEncryptionKey" : sealer.keyARN(version.sealed.keyId))])),

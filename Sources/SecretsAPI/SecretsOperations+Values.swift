@@ -252,7 +252,7 @@ extension SecretsOperations {
         }
         try sealer.checkKeyAccess(found.version.sealed.keyId, owner: found.secret.accountId, caller: context.principal.accountId)
         let answer = try valueEntry(found.secret, found.version)
-        recordAccess(found.secret, context)
+        recordAccess(found.secret, found.version, context)
         return answer
     }
 
@@ -274,14 +274,16 @@ extension SecretsOperations {
 
     /// LastAccessedDate has day granularity: the first read of a secret on a new day logs the
     /// day (a fact, so every node agrees); later reads that day write nothing. Not waited for.
-    func recordAccess(_ secret: Secret, _ context: OperationContext) {
-        guard secret.lastAccessedDate != SecretState.day(of: Self.millis(context.now)) else { return }
+    func recordAccess(_ secret: Secret, _ version: SecretVersion, _ context: OperationContext) {
+        let today = SecretState.day(of: Self.millis(context.now))
+        guard secret.lastAccessedDate != today || version.lastAccessedDate != today else { return }
         let arn = secret.arn
         let account = secret.accountId
+        let versionId = version.versionId
         write(context, done: { _ in }) { state, decision throws(AWSError) in
             var access = decision
             access.accountId = account
-            return (try Self.run(.recordAccess(secretId: arn), state, access), .object([]))
+            return (try Self.run(.recordAccess(secretId: arn, versionId: versionId), state, access), .object([]))
         }
     }
 
@@ -316,7 +318,7 @@ extension SecretsOperations {
                     try sealer.checkKeyAccess(found.version.sealed.keyId, owner: found.secret.accountId,
                                               caller: context.principal.accountId)
                     values.append(try valueEntry(found.secret, found.version))
-                    recordAccess(found.secret, context)
+                    recordAccess(found.secret, found.version, context)
                 } catch {
                     failed(secretId, error)
                 }
@@ -336,7 +338,7 @@ extension SecretsOperations {
                 do throws(AWSError) {
                     try context.authorize("GetSecretValue", resource: secret.arn, resourceAccount: secret.accountId, secret: secret)
                     values.append(try valueEntry(secret, version))
-                    recordAccess(secret, context)
+                    recordAccess(secret, version, context)
                 } catch {
                     failed(secret.arn, error)
                 }

@@ -147,7 +147,7 @@ struct Checker {
         case let .secretCreated(arn, _, _, _, _, _, _), let .versionAdded(arn, _, _, _), let .versionsRemoved(arn, _),
              let .labelsMoved(arn, _, _), let .metadataUpdated(arn, _, _, _), let .valuesResealed(arn, _, _),
              let .secretDeleted(arn, _), let .secretRestored(arn, _), let .secretPurged(arn), let .tagsSet(arn, _, _),
-             let .policySet(arn, _, _), let .rotationSet(arn, _, _), let .secretAccessed(arn, _), let .replicationSet(arn, _),
+             let .policySet(arn, _, _), let .rotationSet(arn, _, _), let .secretAccessed(arn, _), let .versionAccessed(arn, _, _), let .replicationSet(arn, _),
              let .replicaRemoved(arn, _), let .replicaPromoted(arn, _), let .noticeAcknowledged(arn, _, _):
             return arn
         case let .replicaSeeded(_, _, secret):

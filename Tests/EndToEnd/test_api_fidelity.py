@@ -122,3 +122,29 @@ def test_a_secret_whose_tags_were_all_removed_lists_an_empty_tag_list(dev_node):
     listed = {s["Name"]: s for s in client.list_secrets(Filters=[{"Key": "name", "Values": ["fidelity/"]}])["SecretList"]}
     assert "Tags" not in listed["fidelity/never-tagged"]
     assert listed["fidelity/untagged"]["Tags"] == []
+
+
+def test_list_secret_version_ids_shows_each_versions_own_last_access_day(dev_node):
+    # ListSecretVersionIds, SecretVersionsListEntry.LastAccessedDate: "The date that this version
+    # of the secret was last accessed. Note that the resolution of this field is at the date
+    # level and does not include the time." A version never read has none (it used to show the
+    # secret's day on every version).
+    import datetime
+    client = dev_node.client()
+    client.create_secret(Name="fidelity/version-days", SecretString="v1")
+    client.put_secret_value(SecretId="fidelity/version-days", SecretString="v2")
+    client.get_secret_value(SecretId="fidelity/version-days")  # AWSCURRENT: v2
+
+    def days():
+        versions = client.list_secret_version_ids(SecretId="fidelity/version-days")["Versions"]
+        return {v["VersionStages"][0]: v.get("LastAccessedDate") for v in versions}
+    import time
+    deadline = time.monotonic() + 10
+    while days()["AWSCURRENT"] is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # the access day is logged after the read is answered
+    seen = days()
+    assert seen["AWSPREVIOUS"] is None
+    current = seen["AWSCURRENT"]
+    assert current is not None
+    midnight = datetime.datetime.now(datetime.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    assert current == midnight, current  # a date, no time

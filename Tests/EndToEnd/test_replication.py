@@ -107,11 +107,15 @@ def replicated(cluster):
 def test_replicas_answer_byte_for_byte_as_the_primary(replicated):
     cluster, expected = replicated
     us = Raw(cluster.client(PRIMARY))
-    # LastAccessedDate is each region's own (a day, as AWS reports it): read everywhere first.
+    # LastAccessedDate is each region's own (a day, as AWS reports it), the secret's and each
+    # version's: read every version everywhere first.
     for region, names in expected.items():
         for name in names:
             eventually(lambda: cluster.client(region).get_secret_value(SecretId=name))
             cluster.client(PRIMARY).get_secret_value(SecretId=name)
+            for version in version_ids(cluster.client(PRIMARY), name):
+                eventually(lambda: cluster.client(region).get_secret_value(SecretId=name, VersionId=version))
+                cluster.client(PRIMARY).get_secret_value(SecretId=name, VersionId=version)
     for region, names in expected.items():
         replica = Raw(cluster.client(region))
         for name in names:
@@ -119,7 +123,7 @@ def test_replicas_answer_byte_for_byte_as_the_primary(replicated):
                 want = as_region(us.call(operation, **kwargs), region)
                 assert replica.call(operation, **kwargs) == want, (region, operation, kwargs)
             eventually(lambda: same("describe_secret", SecretId=name))
-            same("list_secret_version_ids", SecretId=name, IncludeDeprecated=True)
+            eventually(lambda: same("list_secret_version_ids", SecretId=name, IncludeDeprecated=True))
             same("get_secret_value", SecretId=name)
             for version in version_ids(cluster.client(PRIMARY), name):
                 same("get_secret_value", SecretId=name, VersionId=version)

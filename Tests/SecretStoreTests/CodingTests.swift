@@ -33,6 +33,7 @@ import TestSupport
         .rotationSet(arn: arn, rotation: rotation, date: 10),
         .rotationSet(arn: arn, rotation: Rotation(), date: 10),
         .secretAccessed(arn: arn, day: 86_400_000),
+        .versionAccessed(arn: arn, versionId: "v1", day: 86_400_000),
         .valuesResealed(arn: arn, values: [ResealedValue(versionId: "v-1", sealed: version.sealed)], date: 11),
         .valuesResealed(arn: arn, values: [], date: 12),
         .replicationSet(arn: arn, replicas: [ReplicaStatus(region: "eu-west-1", kmsKeyId: "alias/k", state: .failed, message: "m"),
@@ -119,7 +120,8 @@ import TestSupport
         }
         #expect(shipped.replicas.map(\.lastAccessedDate) == [nil] && logged.replicas.map(\.lastAccessedDate) == [0])
         #expect(Self.facts.filter { $0.encode().first == 2 }.allSatisfy { $0.forShipping == $0 })
-        #expect(Self.facts.allSatisfy { $0.encode().first == 2 || $0.encode().first == 3 })
+        // A version's read day is format 4, and is never shipped.
+        #expect(Self.facts.allSatisfy { $0.encode().first == 2 || $0.encode().first == 3 || $0.kindName == "versionAccessed" })
 
         var state = SecretState()
         state.apply(Self.facts[0])
@@ -150,8 +152,19 @@ import TestSupport
         var never = untagged
         never.everTagged = false
         #expect(Fact.replicaSeeded(region: "eu-west-1", forceOverwrite: false, secret: never).encode().first == 2)
-        // Format-4 bytes labelled 3 are refused (trailing bytes).
+        // Format-4 bytes labelled 3 are refused (trailing bytes), and so is the new kind.
         #expect(Fact.decode([3] + copy.encode().dropFirst()).isFailure)
+        let read = Fact.versionAccessed(arn: Self.arn, versionId: "v", day: 0)
+        #expect(read.encode().first == 4 && Fact.decode(read.encode()) == .success(read))
+        #expect(Fact.decode([3] + read.encode().dropFirst()).isFailure)
+        // A version's read day stays in snapshots (layout 4), not in SRS3.
+        var withRead = state
+        withRead.apply(.versionAdded(arn: Self.arn, version: SecretVersion(versionId: "v", stages: ["AWSCURRENT"], createdDate: 1,
+                                                                        sealed: SealedValue(kind: .string, envelope: [1], keyId: "k", equalityToken: [2])),
+                                     moves: [], date: 6))
+        withRead.apply(read)
+        #expect(SecretState.decode(withRead.encode()) == .success(withRead))
+        #expect(try SecretState.decode(withRead.encode(layout: 3)).get().secrets[Self.arn]?.version(id: "v")?.lastAccessedDate == nil)
     }
 
     @Test func routedRecordsRoundTripAndRefuseDamage() {

@@ -223,6 +223,23 @@ import SecretStore
         #expect(h.ok(.recordAccess(secretId: "app/db")) == [.secretAccessed(arn: arn, day: t0 - t0 % day + day)])
     }
 
+    /// ListSecretVersionIds' LastAccessedDate is each version's own (a day): a read records the
+    /// secret's day and the version's, each once per day.
+    @Test func eachVersionKeepsItsOwnAccessDay() {
+        var (h, arn) = created()
+        h.ok(.putSecretValue(secretId: "app/db", clientRequestToken: token(2), value: sealed("2"), versionStages: nil))
+        let today = t0 - t0 % day
+        h.now = today + 5 * hour
+        #expect(h.ok(.recordAccess(secretId: "app/db", versionId: token(2)))
+                == [.secretAccessed(arn: arn, day: today), .versionAccessed(arn: arn, versionId: token(2), day: today)])
+        #expect(h.ok(.recordAccess(secretId: "app/db", versionId: token(2))).isEmpty)
+        // Another version read the same day: only its own day.
+        #expect(h.ok(.recordAccess(secretId: "app/db", versionId: token(1))) == [.versionAccessed(arn: arn, versionId: token(1), day: today)])
+        #expect(h.secret("app/db")?.versions.map(\.lastAccessedDate) == [today, today])
+        // A version that does not exist changes nothing more.
+        #expect(h.ok(.recordAccess(secretId: "app/db", versionId: "nope")).isEmpty)
+    }
+
     @Test func getValueByVersionIdAndStage() throws {
         var (h, _) = created()
         h.ok(.putSecretValue(secretId: "app/db", clientRequestToken: token(2), value: sealed("2"), versionStages: nil))
