@@ -26,17 +26,7 @@ public enum PromoteRegionCommand {
         do {
             body = try client.call("Strongroom.PromoteRegion", body: request.serializedBytes(), now: now)
         } catch let failure {
-            switch failure.code {
-            case .configuration:
-                error(failure.message)
-                return 2
-            case .connection:
-                error("cannot reach \(endpoint): \(failure.message)")
-                return 1
-            case .service:
-                error(failure.description)
-                return 1
-            }
+            return StatusCommand.exitStatus(failure, unreachable: "cannot reach \(endpoint)", error: error)
         }
         if json {
             print(String(decoding: body, as: UTF8.self))

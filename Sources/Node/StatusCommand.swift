@@ -33,17 +33,7 @@ public enum StatusCommand {
         do {
             body = try client.fetch(now: now)
         } catch let failure {
-            switch failure.code {
-            case .configuration:
-                error(failure.message)
-                return 2
-            case .connection:
-                error("cannot get the status of \(endpoint): \(failure.message)")
-                return 1
-            case .service:
-                error(failure.description)
-                return 1
-            }
+            return exitStatus(failure, unreachable: "cannot get the status of \(endpoint)", error: error)
         }
         if json {
             print(String(decoding: body, as: UTF8.self))
@@ -52,6 +42,22 @@ public enum StatusCommand {
             print(summary((try? JSONValue.parse(body)) ?? .null))
         }
         return 0
+    }
+
+    /// Says what went wrong with a call to a node, and the exit status: 2 for what the user
+    /// gave (a CA bundle, a URL), 1 for a node that cannot be reached or answers an error.
+    static func exitStatus(_ failure: NodeStatusError, unreachable: String, error: (String) -> Void) -> Int32 {
+        switch failure.code {
+        case .configuration:
+            error(failure.message)
+            return 2
+        case .connection:
+            error("\(unreachable): \(failure.message)")
+            return 1
+        case .service:
+            error(failure.description)
+            return 1
+        }
     }
 
     /// A client for a node's Strongroom operations: the endpoint, credentials, CA bundle and
