@@ -77,13 +77,17 @@ def acknowledged(history: list[dict]) -> list[dict]:
 
 
 def check_lost_writes(history, final, secrets, regions) -> list[dict]:
-    """Every acknowledged write is in its primary region after heal and restart, with its value."""
+    """Every acknowledged write is in its primary region after heal and restart, with its value,
+    as the version its ClientRequestToken names (a retry of an unknown write included)."""
     found = []
     for op in acknowledged(history):
         secret = op["secret"]
         primary = secrets.get(secret, {}).get("primary", op["region"])
         view = final.get(secret, {}).get(primary)
         version = op.get("version") or op.get("token")
+        if op.get("token") and version != op["token"]:
+            found.append(anomaly("lost_writes", secret, f"{op['f']} with ClientRequestToken {op['token']} was answered as version {version}", op))
+            continue
         if view is None:
             found.append(anomaly("lost_writes", secret, f"acknowledged {op['f']} of {version} but the secret is gone from {primary}", op))
         elif version not in view["versions"]:

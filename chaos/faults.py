@@ -51,6 +51,19 @@ class Faults:
             return f"restart {region} (pid {pid})"
         return f"restart {region}: already running"
 
+    def wipe(self, region):
+        """A negative control, not a fault Strongroom claims to survive: kill -9 and delete the
+        node's data directory (its region log), as a lost disk would."""
+        import json
+        import shutil
+        node = self.cluster.nodes[region]
+        node.kill()
+        data = json.loads(node.config.read_text())["dataDirectory"]
+        shutil.rmtree(data)
+        node.config.parent.joinpath(data).mkdir(mode=0o700)
+        self.down.add(region)
+        return f"kill -9 {region} and delete its data directory (control)"
+
     def pause(self, region):
         node = self.cluster.nodes[region]
         node.signal(signal.SIGSTOP)

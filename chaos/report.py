@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from html import escape
 
-OPENS = {"isolate": "partition", "isolate_one_way": "one-way", "cut_clients": "cut from clients", "kill": "killed", "pause": "paused", "slow_link": "slow link"}
-CLOSES = {"heal_links": ("isolate", "isolate_one_way", "cut_clients"), "restart": ("kill",), "resume": ("pause",), "heal_slow_link": ("slow_link",)}
-COLOURS = {"partition": "#f4a261", "one-way": "#e9c46a", "cut from clients": "#b5838d", "killed": "#9d0208", "paused": "#8d99ae", "slow link": "#90be6d"}
+OPENS = {"isolate": "partition", "isolate_one_way": "one-way", "cut_clients": "cut from clients", "kill": "killed", "wipe": "data deleted", "pause": "paused", "slow_link": "slow link"}
+CLOSES = {"heal_links": ("isolate", "isolate_one_way", "cut_clients"), "restart": ("kill", "wipe"), "resume": ("pause",), "heal_slow_link": ("slow_link",)}
+COLOURS = {"partition": "#f4a261", "one-way": "#e9c46a", "cut from clients": "#b5838d", "killed": "#9d0208", "paused": "#8d99ae", "slow link": "#90be6d", "data deleted": "#000000"}
 
 
 def fault_bands(faults: list[dict], end: float) -> list[dict]:
@@ -37,6 +37,9 @@ def text(summary: dict) -> str:
     lines.append("operations (ok / fail / unknown):")
     for f in ("create", "put", "move", "read"):
         lines.append(f"  {f:<7} {counts[(f, 'ok')]:>5} / {counts[(f, 'fail')]:>4} / {counts[(f, 'unknown')]:>4}")
+    retries = Counter(o["status"] for o in summary["ops"] if o.get("retry"))
+    if retries:
+        lines.append(f"  retries of unknown puts (same token and value): {retries['ok']} ok / {retries['fail']} fail / {retries['unknown']} unknown")
     errors = Counter(o.get("error") for o in summary["ops"] if o["status"] != "ok")
     if errors:
         lines.append("  errors: " + ", ".join(f"{name} x{n}" for name, n in errors.most_common(8)))
@@ -86,7 +89,8 @@ def svg(summary: dict) -> str:
         cy = y[o["region"]] + lanes[o["f"]]
         x0, x1 = x(o["start"]), x(o["end"] if o["end"] is not None else end)
         if o["f"] == "read":
-            out.append(f'<circle cx="{x0:.1f}" cy="{cy}" r="1.6" fill="{colour[o["status"]]}"/>')
+            fill = "#bbbbbb" if o.get("error") == "ResourceNotFoundException" else colour[o["status"]]
+            out.append(f'<circle cx="{x0:.1f}" cy="{cy}" r="1.6" fill="{fill}"/>')
         else:
             out.append(f'<rect x="{x0:.1f}" y="{cy - 2}" width="{max(1.5, x1 - x0):.1f}" height="4" fill="{colour[o["status"]]}" opacity="0.8"/>')
     for found in (a for items in summary["checks"].values() for a in items):
@@ -100,9 +104,9 @@ def svg(summary: dict) -> str:
     for i in range(0, int(end) + 1, max(1, int(end) // 10)):
         out.append(f'<line x1="{x(i):.1f}" x2="{x(i):.1f}" y1="{axis}" y2="{axis + 5}" stroke="#333"/><text x="{x(i) - 4:.1f}" y="{axis + 17}">{i}s</text>')
     legend = axis + 40
-    items = [("ok", colour["ok"]), ("fail", colour["fail"]), ("unknown", colour["unknown"])] + [(k, v) for k, v in COLOURS.items()]
+    items = [("ok", colour["ok"]), ("fail", colour["fail"]), ("unknown", colour["unknown"]), ("not found", "#bbbbbb")] + [(k, v) for k, v in COLOURS.items()]
     for i, (label, fill) in enumerate(items):
-        out.append(f'<rect x="{left + i * 100}" y="{legend - 9}" width="12" height="10" fill="{fill}"/><text x="{left + i * 100 + 16}" y="{legend}">{escape(label)}</text>')
-    out.append(f'<text x="10" y="{legend + 20}" fill="#555">lanes per node: create, put, move (bars: invoke to completion), reads (dots); red circles: anomalies</text>')
+        out.append(f'<rect x="{left + i * 90}" y="{legend - 9}" width="12" height="10" fill="{fill}"/><text x="{left + i * 90 + 16}" y="{legend}">{escape(label)}</text>')
+    out.append(f'<text x="10" y="{legend + 20}" fill="#555">lanes per node: create, put, move (bars: invoke to completion), reads (dots; grey: not found, as outside a replica set); red circles: anomalies</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"

@@ -20,6 +20,7 @@ class Scenario:
     name: str
     proves: str
     build: object  # (rng, regions, seconds) -> [Step]
+    control: bool = False  # a negative control: its run must FAIL; not part of "all"
 
     def schedule(self, rng: random.Random, regions: list[str], seconds: float) -> list[Step]:
         return sorted(self.build(rng, regions, seconds), key=lambda s: s.at)
@@ -71,6 +72,12 @@ def slow_link(rng, regions, seconds):
     return [Step(a, "slow_link", {"region": region, "rate": rate, "loss": loss}), Step(b, "heal_slow_link", {"region": region})]
 
 
+def control_wipe(rng, regions, seconds):
+    region = rng.choice(regions)
+    a, b = _window(rng, seconds, (0.4, 0.5), (0.1, 0.15))
+    return [Step(a, "wipe", {"region": region}), Step(b, "restart", {"region": region})]
+
+
 SCENARIOS = {s.name: s for s in [
     Scenario("partition", "a region cut from the others both ways while writes continue loses no acknowledged write; "
              "its replicas catch up after heal; reads stay within what was written", partition),
@@ -82,4 +89,6 @@ SCENARIOS = {s.name: s for s in [
     Scenario("pause", "a node stopped with SIGSTOP and resumed loses nothing; its peers and clients wait it out", pause),
     Scenario("slow-link", "a slow, lossy link (tc tbf rate + nftables random loss) delays replication but loses "
              "nothing and converges after heal", slow_link),
+    Scenario("control-wipe", "NEGATIVE CONTROL (must FAIL): a node's data directory deleted under load; lost_writes must "
+             "name the acknowledged writes it held", control_wipe, control=True),
 ]}

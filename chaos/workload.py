@@ -98,6 +98,7 @@ class Workload:
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
         self.errors: list[str] = []
+        self.pending: dict[int, list] = {i: [] for i in range(clients)}  # unknown puts to retry
 
     def start(self, deadline: float) -> None:
         for index in range(self.clients):
@@ -133,6 +134,10 @@ class Workload:
         except Exception as error:  # noqa: BLE001 - every outcome is recorded
             kind, name = classify(error, write)
             self.history.write(dict(type=kind, id=op, error=name))
+            if kind == "info" and f == "put":
+                # Unknown: the client retries it later with the same token and value, which
+                # must then be answered as the same version (idempotency across the fault).
+                self.pending[index].append((secret, fields["token"], fields["value"], region))
             return None
         self.history.write(dict(type="ok", id=op, **result))
         return result
@@ -142,6 +147,12 @@ class Workload:
         if not live:
             return
         regions = sorted(sms)
+        if self.pending[index] and rng.random() < 0.3:
+            name, token, value, primary = self.pending[index].pop(0)
+            self.call(index, "put", primary, name,
+                      lambda: {"version": sms[primary].put_secret_value(SecretId=name, SecretString=value, ClientRequestToken=token)["VersionId"]},
+                      True, token=token, value=value, retry=True)
+            return
         roll = rng.random()
         if roll < 0.35:
             with self.pool.lock:

@@ -37,6 +37,20 @@ def test_a_kill_scenario_runs_end_to_end_and_passes_its_checks(binary, tmp_path)
     assert leftovers() == [], "the run left namespaces behind"
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="chaos/run needs root to make network namespaces (CI runs as root)")
+def test_the_negative_control_fails_with_the_lost_writes_it_caused(binary, tmp_path):
+    """Deleting a node's data directory under load must be caught: the whole chain (history,
+    final reads, checker, exit status) can see a real loss, not only crafted ones."""
+    env = dict(os.environ, STRONGROOM_BIN=str(BINARY))
+    result = subprocess.run([str(RUN), "--scenario", "control-wipe", "--seed", "2", "--seconds", "10", "--results", str(tmp_path)],
+                            capture_output=True, text=True, env=env, timeout=240)
+    assert result.returncode == 1, result.stdout + result.stderr
+    summary = json.loads((tmp_path / "control-wipe-2" / "report.json").read_text())
+    assert summary["verdict"] == "FAIL" and summary["checks"]["lost_writes"], summary["checks"]
+    assert "delete its data directory" in result.stdout
+    assert leftovers() == []
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to an unprivileged user")
 def test_without_root_it_says_so_and_exits_non_zero(tmp_path):
     result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "python3", str(RUN),
@@ -49,7 +63,7 @@ def test_list_names_every_scenario_and_what_it_proves():
     result = subprocess.run([str(RUN), "--list"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0
     names = [line.split()[0] for line in result.stdout.splitlines()]
-    assert names == ["partition", "one-way", "client-cut", "kill", "pause", "slow-link"]
+    assert names == ["partition", "one-way", "client-cut", "kill", "pause", "slow-link", "control-wipe"]
 
 
 def test_an_unknown_scenario_is_a_usage_error():

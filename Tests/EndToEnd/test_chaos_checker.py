@@ -76,6 +76,15 @@ def test_a_changed_value_and_a_vanished_secret_are_lost_writes():
     assert len(checker.check_lost_writes(history, final, SECRETS, REGIONS)) == 3
 
 
+def test_a_write_answered_as_another_version_than_its_token_is_caught():
+    history, final = clean()
+    # A put timed out, its retry (same token and value) was answered with a new version id.
+    history.append(op(9, "put", "us-east-1", 1.4, 1.5, status="unknown", token="w" * 32, value="d"))
+    history.append(op(10, "put", "us-east-1", 2.0, 2.1, token="w" * 32, value="d", version="x" * 32, retry=True))
+    found = checker.check_lost_writes(history, final, SECRETS, REGIONS)
+    assert [f["op"] for f in found] == [10] and "was answered as version " + "x" * 32 in found[0]["message"]
+
+
 def test_a_replica_that_did_not_converge_is_caught():
     history, final = clean()
     replica = final["s1"]["eu-west-1"]["versions"]
