@@ -72,6 +72,17 @@ def slow_link(rng, regions, seconds):
     return [Step(a, "slow_link", {"region": region, "rate": rate, "loss": loss}), Step(b, "heal_slow_link", {"region": region})]
 
 
+def partition_kill(rng, regions, seconds):
+    """A region cut off, killed and restarted while still cut (it recovers from its own log
+    with no peer to catch up from), then healed: faults combined, as later ones will be."""
+    region = rng.choice(regions)
+    a, b = _window(rng, seconds, (0.1, 0.2), (0.5, 0.6))
+    kill_at = round(a + (b - a) * rng.uniform(0.2, 0.4), 2)
+    restart_at = round(a + (b - a) * rng.uniform(0.5, 0.7), 2)
+    return [Step(a, "isolate", {"region": region}), Step(kill_at, "kill", {"region": region}),
+            Step(restart_at, "restart", {"region": region}), Step(b, "heal_links")]
+
+
 def control_wipe(rng, regions, seconds):
     region = rng.choice(regions)
     a, b = _window(rng, seconds, (0.4, 0.5), (0.1, 0.15))
@@ -89,6 +100,8 @@ SCENARIOS = {s.name: s for s in [
     Scenario("pause", "a node stopped with SIGSTOP and resumed loses nothing; its peers and clients wait it out", pause),
     Scenario("slow-link", "a slow, lossy link (tc tbf rate + nftables random loss) delays replication but loses "
              "nothing and converges after heal", slow_link),
+    Scenario("partition-kill", "a region cut off, killed with SIGKILL and restarted while still cut, then healed, "
+             "loses no acknowledged write and converges", partition_kill),
     Scenario("control-wipe", "NEGATIVE CONTROL (must FAIL): a node's data directory deleted under load; lost_writes must "
              "name the acknowledged writes it held", control_wipe, control=True),
 ]}

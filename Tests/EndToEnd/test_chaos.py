@@ -63,7 +63,7 @@ def test_list_names_every_scenario_and_what_it_proves():
     result = subprocess.run([str(RUN), "--list"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0
     names = [line.split()[0] for line in result.stdout.splitlines()]
-    assert names == ["partition", "one-way", "client-cut", "kill", "pause", "slow-link", "control-wipe"]
+    assert names == ["partition", "one-way", "client-cut", "kill", "pause", "slow-link", "partition-kill", "control-wipe"]
 
 
 def test_an_unknown_scenario_is_a_usage_error():
