@@ -66,7 +66,7 @@ def svg(summary: dict) -> str:
     ops = summary["ops"]
     end = max([summary["workload_end"]] + [o["end"] or o["start"] for o in ops] + [f["time"] for f in summary["faults"]]) + 0.5
     left, width, row, top = 130, 900, 70, 50
-    height = top + row * len(regions) + 90
+    height = top + row * len(regions) + 110
     x = lambda t: left + width * max(0.0, t) / end  # noqa: E731
     y = {r: top + i * row for i, r in enumerate(regions)}
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 20}" height="{height}" font-family="sans-serif" font-size="11">',
@@ -106,7 +106,9 @@ def svg(summary: dict) -> str:
     legend = axis + 40
     items = [("ok", colour["ok"]), ("fail", colour["fail"]), ("unknown", colour["unknown"]), ("not found", "#bbbbbb")] + [(k, v) for k, v in COLOURS.items()]
     for i, (label, fill) in enumerate(items):
-        out.append(f'<rect x="{left + i * 90}" y="{legend - 9}" width="12" height="10" fill="{fill}"/><text x="{left + i * 90 + 16}" y="{legend}">{escape(label)}</text>')
+        lx, ly = left + (i % 6) * 140, legend + (i // 6) * 16
+        out.append(f'<rect x="{lx}" y="{ly - 9}" width="12" height="10" fill="{fill}"/><text x="{lx + 16}" y="{ly}">{escape(label)}</text>')
+    legend += 16 * ((len(items) - 1) // 6)
     out.append(f'<text x="10" y="{legend + 20}" fill="#555">lanes per node: create, put, move (bars: invoke to completion), reads (dots; grey: not found, as outside a replica set); red circles: anomalies</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
