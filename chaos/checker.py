@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 
-CHECKS = ("lost_writes", "convergence", "phantom_reads", "labels", "final_labels", "monotonic_reads", "residency")
+CHECKS = ("lost_writes", "convergence", "phantom_reads", "labels", "final_labels", "monotonic_reads", "stale_primary_reads", "residency")
 
 WRITERS = ("create", "put")
 
@@ -243,6 +243,33 @@ def check_monotonic_reads(history, final, secrets, regions) -> list[dict]:
                                      f"{op['region']} showed {seen['version']} then the older {op['version']}", op))
                 continue
         last[key] = op
+    return found
+
+
+def check_stale_primary_reads(history, final, secrets, regions) -> list[dict]:
+    """A read of AWSCURRENT in the secret's primary region never returns a version older than
+    one acknowledged before the read began: older meaning its write was acknowledged before
+    that newer write was invoked (real-time order; on secrets whose labels no client moved)."""
+    found = []
+    moved = {op["secret"] for op in history if op["f"] == "move"}
+    writes = {(op["secret"], op["token"]): op for op in history if op["f"] in WRITERS and op.get("token")}
+    acked: dict[str, list[dict]] = {}
+    for op in acknowledged(history):
+        acked.setdefault(op["secret"], []).append(op)
+    for op in history:
+        secret = op["secret"]
+        primary = secrets.get(secret, {}).get("primary")
+        if (op["f"] != "read" or op["status"] != "ok" or op.get("stage") != "AWSCURRENT" or op["region"] != primary
+                or secret in moved):
+            continue
+        seen = writes.get((secret, op.get("version")))
+        if seen is None or seen["end"] is None:
+            continue  # a phantom (phantom_reads says so) or a write still unresolved: no order
+        newer = [w for w in acked.get(secret, []) if w["end"] < op["start"] and seen["end"] < w["start"]]
+        if newer:
+            latest = max(newer, key=lambda w: w["start"])
+            found.append(anomaly("stale_primary_reads", secret, f"the primary {primary} returned {op['version']}, older than "
+                                 f"{latest['token']} acknowledged at {latest['end']:.3f} s before the read began", op))
     return found
 
 

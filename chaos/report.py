@@ -48,7 +48,7 @@ def text(summary: dict) -> str:
         lines.append(f"  {entry['time']:>7.2f}  {entry['description']}")
     lines += ["", "checks:"]
     for name, found in summary["checks"].items():
-        lines.append(f"  {name:<16} {'ok' if not found else f'{len(found)} ANOMALIES'}")
+        lines.append(f"  {name:<20} {'ok' if not found else f'{len(found)} ANOMALIES'}")
         for item in found[:5]:
             lines.append(f"      {item['secret']}: {item['message']}" + (f" (op {item['op']} at {item['time']:.2f} s)" if "op" in item else ""))
         if len(found) > 5:

@@ -182,6 +182,20 @@ def test_a_node_that_forgets_a_secret_it_showed_is_caught():
     assert [f["op"] for f in checker.check_monotonic_reads(history, final, SECRETS, REGIONS)] == [9]
 
 
+def test_a_stale_read_in_the_primary_is_caught_and_one_in_a_replica_is_not():
+    history, final = clean()
+    # T3 was acknowledged at 0.7 s; a read of AWSCURRENT in the primary at 1.4 s returns T2.
+    history.append(op(9, "read", "us-east-1", 1.4, 1.5, client=5, stage="AWSCURRENT", version=T2, value="b", stages=["AWSCURRENT"]))
+    found = checker.check_stale_primary_reads(history, final, SECRETS, REGIONS)
+    assert [f["op"] for f in found] == [9] and f"older than {T3}" in found[0]["message"]
+    # In a replica, a lagging read is allowed (monotonic_reads judges it per client).
+    history[-1]["region"] = "eu-west-1"
+    assert checker.check_stale_primary_reads(history, final, SECRETS, REGIONS) == []
+    # A read that began before T3 was acknowledged may return T2.
+    history[-1].update(region="us-east-1", start=0.65)
+    assert checker.check_stale_primary_reads(history, final, SECRETS, REGIONS) == []
+
+
 def test_a_read_outside_the_replica_set_is_caught():
     history, final = clean()
     history[6].update(status="ok", version=T3, value="c", stages=["AWSCURRENT"])
