@@ -7,33 +7,36 @@ import Provisioning
 extension Strongroom {
     /// `strongroom cluster init`: make a local multi-region cluster's files.
     struct ClusterInit: StrongroomCommand {
-        static let syntax = Strongroom.syntax(["cluster", "init"], [.value("--dir", "DIR"), .value("--regions", "R1,R2,...")], """
+        static let syntax = Strongroom.syntax(["cluster", "init"], [.value("--dir", "DIR"), .value("--regions", "R1,R2,..."), .repeatable("--address", "REGION=IP")], """
             Make a local multi-region cluster in DIR (default \(ClusterEnvironment.defaultDirectory),
             missing or empty): a CA, one node per region (default
             \(ClusterEnvironment.defaultRegions.joined(separator: ",")); node ids REGION-a) on free
             127.0.0.1 ports, each replicating from every other, one IAM file and a front. cluster/up
-            starts it.
+            starts it. --address REGION=IP puts that region's node on IP instead of 127.0.0.1 (its
+            certificate names both), for nodes in network namespaces (chaos/run).
             """)
 
         var directory: String
         var regions: [String]
+        var addresses: [String: String] = [:]
 
         init(_ arguments: ParsedArguments) throws(UsageError) {
             directory = arguments.value("--dir") ?? ClusterEnvironment.defaultDirectory
             regions = ClusterEnvironment.defaultRegions
-            if let text = arguments.value("--regions") {
-                do {
+            do {
+                if let text = arguments.value("--regions") {
                     regions = try ClusterEnvironment.parseRegions(text)
-                } catch {
-                    throw UsageError(error.message)
                 }
+                addresses = try ClusterEnvironment.parseAddresses(arguments.all("--address"), regions: regions)
+            } catch {
+                throw UsageError(error.message)
             }
         }
 
         func run(_ console: Console) -> Int32 {
             let directory = Files.absolutePath(directory)
             do {
-                let nodes = try ClusterEnvironment.initialize(directory: directory, regions: regions, now: Date())
+                let nodes = try ClusterEnvironment.initialize(directory: directory, regions: regions, addresses: addresses, now: Date())
                 console.say("made a cluster of \(nodes.count) regions in \(directory): "
                     + nodes.map { "\($0.nodeId) https://\($0.listen[0])" }.joined(separator: ", "))
                 return succeeded

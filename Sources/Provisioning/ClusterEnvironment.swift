@@ -41,9 +41,28 @@ public enum ClusterEnvironment {
         return regions
     }
 
+    /// Parses the values of `--address REGION=IP` (repeatable): the IPv4 or IPv6 literal a region's
+    /// node listens on instead of 127.0.0.1 (for nodes in network namespaces, as `chaos/` runs them).
+    public static func parseAddresses(_ values: [String], regions: [String]) throws(ProvisioningError) -> [String: String] {
+        var addresses: [String: String] = [:]
+        for value in values {
+            let parts = value.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, SocketAddress(host: parts[1], port: 1) != nil else {
+                throw ProvisioningError("--address takes REGION=IP with an IP literal, got '\(value)'")
+            }
+            guard regions.contains(parts[0]) else { throw ProvisioningError("--address: the cluster has no region \(parts[0])") }
+            guard addresses[parts[0]] == nil else { throw ProvisioningError("--address: region \(parts[0]) is given twice") }
+            addresses[parts[0]] = parts[1]
+        }
+        return addresses
+    }
+
     /// Makes a new cluster in `directory`, which must be missing or empty (an existing cluster is
     /// never overwritten). Returns the nodes' configurations in the order of `regions`.
-    public static func initialize(directory: String, regions: [String], now: Date) throws(ProvisioningError) -> [NodeConfiguration] {
+    /// - Parameter addresses: by region, the IP a node listens on (API and replication) and its
+    ///   certificate names beside 127.0.0.1; a region not named here uses 127.0.0.1. Ports are
+    ///   picked free on 127.0.0.1 either way.
+    public static func initialize(directory: String, regions: [String], addresses: [String: String] = [:], now: Date) throws(ProvisioningError) -> [NodeConfiguration] {
         precondition(!regions.isEmpty && Set(regions).count == regions.count, "regions come from parseRegions")
         let dir = Files.absolutePath(directory)
         if let entries = try? Files.listDirectory(dir), !entries.isEmpty {
@@ -59,8 +78,16 @@ public enum ClusterEnvironment {
 
         // Two ports per node (API, replication) and one for the front, distinct, picked now.
         let ports = try freePorts(count: 2 * regions.count + 1)
-        let apiAddresses = regions.indices.map { SocketAddress(host: "127.0.0.1", port: ports[2 * $0])! }
-        let replicationAddresses = regions.indices.map { SocketAddress(host: "127.0.0.1", port: ports[2 * $0 + 1])! }
+        let hosts = regions.map { addresses[$0] ?? "127.0.0.1" }
+        var apiAddresses: [SocketAddress] = [], replicationAddresses: [SocketAddress] = []
+        for index in regions.indices {
+            guard let api = SocketAddress(host: hosts[index], port: ports[2 * index]),
+                  let replication = SocketAddress(host: hosts[index], port: ports[2 * index + 1]) else {
+                throw ProvisioningError("--address: '\(hosts[index])' is not an IP literal")
+            }
+            apiAddresses.append(api)
+            replicationAddresses.append(replication)
+        }
 
         var configurations: [NodeConfiguration] = []
         for (index, region) in regions.enumerated() {
@@ -68,7 +95,8 @@ public enum ClusterEnvironment {
             let nodeId = nodeId(region: region)
             try makeDirectory(nodeDir)
             try DevEnvironment.writeCertificate(
-                commonName: nodeId, organizationalUnit: region, dnsNames: [], ipAddresses: ["127.0.0.1"],
+                commonName: nodeId, organizationalUnit: region, dnsNames: [],
+                ipAddresses: hosts[index] == "127.0.0.1" ? ["127.0.0.1"] : [hosts[index], "127.0.0.1"],
                 uris: [NodeIdentity.uri(region: region, nodeId: nodeId)], certificate: nodeDir + "/node.pem", privateKey: nodeDir + "/node.key",
                 caCertificate: caPath, caPrivateKey: caKeyPath, now: now)
             let keyring = try DevEnvironment.keyring(region: region, random: &random)

@@ -71,6 +71,7 @@ import Testing
         ["dr", "promote-region", "--endpoint", "https://127.0.0.1:7444", "--lost", "us-east-1"],
         ["dr", "promote-region", "--endpoint", "https://127.0.0.1:7444", "--lost", "us-east-1", "--dry-run", "--json",
          "--ca-bundle", "ca.pem", "--region", "eu-west-1"],
+        ["cluster", "init", "--dir", "/tmp/c", "--address", "us-east-1=10.231.0.11", "--address", "eu-west-1=10.231.0.12"],
     ]
 
     @Test(arguments: documented)
@@ -115,6 +116,8 @@ import Testing
         #expect(dump.from == 1 && dump.limit == Int.max)
         let status = try #require(try command(Self.documented[13]) as? Strongroom.Status)
         #expect(status.json && status.caBundle == "ca.pem" && status.region == "us-east-1")
+        let initAt = try #require(try command(Self.documented.last!) as? Strongroom.ClusterInit)
+        #expect(initAt.addresses == ["us-east-1": "10.231.0.11", "eu-west-1": "10.231.0.12"] && initAt.directory == "/tmp/c")
         let audit = try #require(try command(["audit", "verify"]) as? Strongroom.AuditVerify)
         #expect(audit.dataDirectory == ".strongroom-dev/data")
     }
@@ -167,6 +170,9 @@ import Testing
         (["cluster"], "cluster needs init, manifest or show"),
         (["cluster", "grow"], "cluster needs init, manifest or show"),
         (["cluster", "init", "--regions", "us-east-1,us-east-1"], "--regions names us-east-1 twice"),
+        (["cluster", "init", "--address", "us-east-1=nowhere"], "--address takes REGION=IP with an IP literal, got 'us-east-1=nowhere'"),
+        (["cluster", "init", "--address", "mars-1=10.0.0.1"], "--address: the cluster has no region mars-1"),
+        (["cluster", "init", "--address", "us-east-1=10.0.0.1", "--address", "us-east-1=10.0.0.2"], "--address: region us-east-1 is given twice"),
         (["cluster", "manifest", "--pids", "us-east-1"], "--pids takes REGION=PID,..., got 'us-east-1'"),
         (["cluster", "manifest", "--pids", "a=1", "--front-pid", "x"], "--front-pid takes a process id, got 'x'"),
         (["journal"], "journal needs verify, dump or bench"),

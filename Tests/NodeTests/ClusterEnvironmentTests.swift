@@ -49,6 +49,21 @@ import TLS
                                   clientCAFile: dir + "/ca.pem", requireClientCertificate: true, minimumVersion: .tls13)
     }
 
+    @Test func anAddressPutsARegionsNodeOnThatIPAndInItsCertificate() throws {
+        let dir = scratch()
+        defer { remove(dir) }
+        let regions = ["us-east-1", "eu-west-1"]
+        let addresses = try ClusterEnvironment.parseAddresses(["eu-west-1=10.231.0.12"], regions: regions)
+        let nodes = try ClusterEnvironment.initialize(directory: dir, regions: regions, addresses: addresses, now: Date())
+        #expect(nodes[0].listen[0].host == "127.0.0.1" && nodes[0].replication?.listen.host == "127.0.0.1")
+        #expect(nodes[1].listen[0].host == "10.231.0.12" && nodes[1].replication?.listen.host == "10.231.0.12")
+        #expect(nodes[0].replication?.peers.first?.address.host == "10.231.0.12")
+        let moved = try PeerCertificate(pem: try String(contentsOfFile: "\(dir)/eu-west-1/node.pem", encoding: .utf8))
+        #expect(moved.ipAddresses == ["10.231.0.12", "127.0.0.1"])
+        let stayed = try PeerCertificate(pem: try String(contentsOfFile: "\(dir)/us-east-1/node.pem", encoding: .utf8))
+        #expect(stayed.ipAddresses == ["127.0.0.1"])
+    }
+
     @Test func configurationsLoadAndPeerWithEveryOtherNode() throws {
         let dir = scratch()
         defer { remove(dir) }

@@ -1,0 +1,207 @@
+"""The chaos checker on crafted histories: each anomaly it names is caught, and a clean history
+of the same shape passes every check."""
+import copy
+import sys
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "chaos"))
+import checker  # noqa: E402
+
+REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
+SECRETS = {"s1": {"primary": "us-east-1", "replicas": ["eu-west-1"]}}
+T1, T2, T3 = "t" * 31 + "1", "t" * 31 + "2", "t" * 31 + "3"
+
+
+def op(i, f, region, start, end, status="ok", secret="s1", client=0, **fields):
+    return dict(id=i, client=client, f=f, region=region, secret=secret, start=start, end=end, status=status, **fields)
+
+
+def clean():
+    """create v1, put v2 then v3 one after another; reads in the primary and the replica; the
+    final views agree, v3 AWSCURRENT and v2 AWSPREVIOUS."""
+    history = [
+        op(1, "create", "us-east-1", 0.0, 0.1, token=T1, value="a", replicas=["eu-west-1"], version=T1),
+        op(2, "put", "us-east-1", 0.2, 0.3, token=T2, value="b", version=T2),
+        op(3, "read", "eu-west-1", 0.4, 0.5, stage="AWSCURRENT", version=T2, value="b", stages=["AWSCURRENT"]),
+        op(4, "put", "us-east-1", 0.6, 0.7, token=T3, value="c", version=T3),
+        op(5, "read", "eu-west-1", 0.8, 0.9, stage="AWSCURRENT", version=T3, value="c", stages=["AWSCURRENT"]),
+        op(6, "read", "us-east-1", 1.0, 1.1, stage="AWSPREVIOUS", version=T2, value="b", stages=["AWSPREVIOUS"]),
+        op(7, "read", "ap-southeast-2", 1.0, 1.1, status="fail", stage="AWSCURRENT", error="ResourceNotFoundException"),
+        op(8, "read", "eu-west-1", 1.2, 1.3, version=T1, value="a", stages=[]),
+    ]
+    view = {"versions": {T1: {"value": "a", "stages": []}, T2: {"value": "b", "stages": ["AWSPREVIOUS"]},
+                         T3: {"value": "c", "stages": ["AWSCURRENT"]}}}
+    final = {"s1": {"us-east-1": view, "eu-west-1": copy.deepcopy(view), "ap-southeast-2": None}}
+    return history, final
+
+
+def verdicts(history, final):
+    return {name: found for name, found in checker.check_all(history, final, SECRETS, REGIONS).items() if found}
+
+
+def test_a_clean_history_passes_every_check():
+    assert verdicts(*clean()) == {}
+
+
+def test_pair_joins_invocations_with_their_outcomes_and_leaves_the_rest_unknown():
+    events = [
+        {"type": "invoke", "id": 1, "client": 0, "f": "put", "region": "us-east-1", "secret": "s1", "token": T1, "value": "a", "time": 1.0},
+        {"type": "invoke", "id": 2, "client": 1, "f": "put", "region": "us-east-1", "secret": "s1", "token": T2, "value": "b", "time": 1.5},
+        {"type": "ok", "id": 1, "version": T1, "time": 2.0},
+        {"type": "invoke", "id": 3, "client": 0, "f": "put", "region": "us-east-1", "secret": "s1", "token": T3, "value": "c", "time": 2.5},
+        {"type": "info", "id": 3, "error": "timeout", "time": 3.0},
+    ]
+    ops = checker.pair(events)
+    assert [(o["id"], o["status"], o["start"], o["end"]) for o in ops] == [(1, "ok", 1.0, 2.0), (2, "unknown", 1.5, None), (3, "unknown", 2.5, 3.0)]
+    assert ops[0]["version"] == T1
+
+
+def test_a_lost_acknowledged_write_is_caught():
+    history, final = clean()
+    del final["s1"]["us-east-1"]["versions"][T3]
+    final["s1"]["us-east-1"]["versions"][T2]["stages"] = ["AWSCURRENT"]
+    found = checker.check_lost_writes(history, final, SECRETS, REGIONS)
+    assert [f["op"] for f in found] == [4] and "missing in us-east-1" in found[0]["message"]
+    # An unacknowledged (timed-out) write may be lost.
+    history[3]["status"] = "unknown"
+    assert checker.check_lost_writes(history, final, SECRETS, REGIONS) == []
+
+
+def test_a_changed_value_and_a_vanished_secret_are_lost_writes():
+    history, final = clean()
+    final["s1"]["us-east-1"]["versions"][T2]["value"] = "zzz"
+    assert [f["op"] for f in checker.check_lost_writes(history, final, SECRETS, REGIONS)] == [2]
+    final["s1"]["us-east-1"] = None
+    assert len(checker.check_lost_writes(history, final, SECRETS, REGIONS)) == 3
+
+
+def test_a_write_answered_as_another_version_than_its_token_is_caught():
+    history, final = clean()
+    # A put timed out, its retry (same token and value) was answered with a new version id.
+    history.append(op(9, "put", "us-east-1", 1.4, 1.5, status="unknown", token="w" * 32, value="d"))
+    history.append(op(10, "put", "us-east-1", 2.0, 2.1, token="w" * 32, value="d", version="x" * 32, retry=True))
+    found = checker.check_lost_writes(history, final, SECRETS, REGIONS)
+    assert [f["op"] for f in found] == [10] and "was answered as version " + "x" * 32 in found[0]["message"]
+
+
+def test_a_replica_that_did_not_converge_is_caught():
+    history, final = clean()
+    replica = final["s1"]["eu-west-1"]["versions"]
+    del replica[T3]
+    replica[T2]["stages"] = ["AWSCURRENT"]
+    messages = [f["message"] for f in checker.check_convergence(history, final, SECRETS, REGIONS)]
+    assert messages == [f"eu-west-1 labels {T2} ['AWSCURRENT'], the primary ['AWSPREVIOUS']", f"eu-west-1 lacks version {T3}"]
+    final["s1"]["eu-west-1"] = None
+    assert [f["message"] for f in checker.check_convergence(history, final, SECRETS, REGIONS)] == ["the replica in eu-west-1 is missing"]
+
+
+def test_an_extra_version_in_a_replica_is_a_divergence():
+    history, final = clean()
+    final["s1"]["eu-west-1"]["versions"]["x" * 32] = {"value": "q", "stages": []}
+    assert len(checker.check_convergence(history, final, SECRETS, REGIONS)) == 1
+
+
+def test_a_read_of_a_value_no_client_wrote_is_caught():
+    history, final = clean()
+    history[2]["value"] = "never written"
+    found = checker.check_phantom_reads(history, final, SECRETS, REGIONS)
+    assert [f["op"] for f in found] == [3] and "written as 'b'" in found[0]["message"]
+    history[2]["version"] = "u" * 32
+    assert "which no client wrote" in checker.check_phantom_reads(history, final, SECRETS, REGIONS)[0]["message"]
+
+
+def test_a_replica_read_of_a_version_the_primary_lost_is_caught():
+    history, final = clean()
+    # A put that timed out (may or may not have happened) is seen in the replica, but the
+    # primary does not have it after heal: the replica served a write the primary lost.
+    history.append(op(9, "put", "us-east-1", 1.4, 2.0, status="unknown", token="w" * 32, value="d"))
+    history.append(op(10, "read", "eu-west-1", 1.6, 1.7, stage="AWSCURRENT", version="w" * 32, value="d", stages=["AWSCURRENT"]))
+    found = checker.check_phantom_reads(history, final, SECRETS, REGIONS)
+    assert [f["op"] for f in found] == [10] and "does not have after heal" in found[0]["message"]
+
+
+def test_label_anomalies_at_a_read_are_caught():
+    history, final = clean()
+    history[2]["stages"] = ["AWSPREVIOUS"]  # asked for AWSCURRENT
+    history[4]["stages"] = ["AWSCURRENT", "AWSPREVIOUS"]
+    found = checker.check_labels(history, final, SECRETS, REGIONS)
+    assert [f["op"] for f in found] == [3, 5]
+    assert "both AWSCURRENT and AWSPREVIOUS" in found[1]["message"]
+
+
+def test_label_anomalies_in_a_final_view_are_caught():
+    history, final = clean()
+    final["s1"]["eu-west-1"]["versions"][T2]["stages"] = ["AWSCURRENT"]  # two AWSCURRENT
+    final["s1"]["us-east-1"]["versions"][T1]["stages"] = ["AWSPREVIOUS"]  # two AWSPREVIOUS
+    messages = sorted(f["message"] for f in checker.check_labels(history, final, SECRETS, REGIONS))
+    assert messages == [f"eu-west-1: AWSCURRENT is on 2 versions {sorted([T2, T3])}",
+                        f"us-east-1: AWSPREVIOUS is on 2 versions {sorted([T1, T2])}"]
+
+
+def test_awsprevious_that_is_not_the_former_awscurrent_is_caught():
+    history, final = clean()
+    final["s1"]["us-east-1"]["versions"][T2]["stages"] = []
+    final["s1"]["us-east-1"]["versions"][T1]["stages"] = ["AWSPREVIOUS"]
+    found = checker.check_final_labels(history, final, SECRETS, REGIONS)
+    assert [f["op"] for f in found] == [4] and f"{T2} was AWSCURRENT before {T3}" in found[0]["message"]
+    # The last acknowledged write not AWSCURRENT at all.
+    final["s1"]["us-east-1"]["versions"][T3]["stages"] = []
+    final["s1"]["us-east-1"]["versions"][T2]["stages"] = ["AWSCURRENT"]
+    assert "made " + T3 + " AWSCURRENT" in checker.check_final_labels(history, final, SECRETS, REGIONS)[0]["message"]
+    # Overlapping writes: their order is not observable, so nothing is claimed.
+    history[3]["start"] = 0.25
+    assert checker.check_final_labels(history, final, SECRETS, REGIONS) == []
+
+
+def test_a_move_of_awscurrent_counts_as_the_last_change():
+    history, final = clean()
+    history.append(op(9, "move", "us-east-1", 2.0, 2.1, stage="AWSCURRENT", to=T1, remove_from=T3))
+    view = final["s1"]["us-east-1"]["versions"]
+    view[T1]["stages"], view[T2]["stages"], view[T3]["stages"] = ["AWSCURRENT"], [], ["AWSPREVIOUS"]
+    final["s1"]["eu-west-1"] = copy.deepcopy(final["s1"]["us-east-1"])
+    assert checker.check_final_labels(history, final, SECRETS, REGIONS) == []
+    view[T3]["stages"], view[T2]["stages"] = [], ["AWSPREVIOUS"]
+    assert len(checker.check_final_labels(history, final, SECRETS, REGIONS)) == 1
+
+
+def test_a_read_that_goes_backwards_is_caught():
+    history, final = clean()
+    # The same client, on the same node, sees T3 and then the older T2.
+    history.append(op(9, "read", "eu-west-1", 1.4, 1.5, stage="AWSCURRENT", version=T2, value="b", stages=["AWSCURRENT"]))
+    found = checker.check_monotonic_reads(history, final, SECRETS, REGIONS)
+    assert [f["op"] for f in found] == [9] and f"showed {T3} then the older {T2}" in found[0]["message"]
+    # Another client may see the older one (it never saw the newer there).
+    history[-1]["client"] = 7
+    assert checker.check_monotonic_reads(history, final, SECRETS, REGIONS) == []
+
+
+def test_a_node_that_forgets_a_secret_it_showed_is_caught():
+    history, final = clean()
+    history.append(op(9, "read", "eu-west-1", 1.4, 1.5, status="fail", stage="AWSCURRENT", error="ResourceNotFoundException"))
+    assert [f["op"] for f in checker.check_monotonic_reads(history, final, SECRETS, REGIONS)] == [9]
+
+
+def test_a_stale_read_in_the_primary_is_caught_and_one_in_a_replica_is_not():
+    history, final = clean()
+    # T3 was acknowledged at 0.7 s; a read of AWSCURRENT in the primary at 1.4 s returns T2.
+    history.append(op(9, "read", "us-east-1", 1.4, 1.5, client=5, stage="AWSCURRENT", version=T2, value="b", stages=["AWSCURRENT"]))
+    found = checker.check_stale_primary_reads(history, final, SECRETS, REGIONS)
+    assert [f["op"] for f in found] == [9] and f"older than {T3}" in found[0]["message"]
+    # In a replica, a lagging read is allowed (monotonic_reads judges it per client).
+    history[-1]["region"] = "eu-west-1"
+    assert checker.check_stale_primary_reads(history, final, SECRETS, REGIONS) == []
+    # A read that began before T3 was acknowledged may return T2.
+    history[-1].update(region="us-east-1", start=0.65)
+    assert checker.check_stale_primary_reads(history, final, SECRETS, REGIONS) == []
+
+
+def test_a_read_outside_the_replica_set_is_caught():
+    history, final = clean()
+    history[6].update(status="ok", version=T3, value="c", stages=["AWSCURRENT"])
+    found = checker.check_residency(history, final, SECRETS, REGIONS)
+    assert [f["op"] for f in found] == [7]
+    history[6]["status"] = "fail"
+    final["s1"]["ap-southeast-2"] = copy.deepcopy(final["s1"]["us-east-1"])
+    assert [f["message"] for f in checker.check_residency(history, final, SECRETS, REGIONS)] == [
+        "ap-southeast-2 holds the secret after heal, outside its regions"]

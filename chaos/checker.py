@@ -1,0 +1,294 @@
+"""The chaos checker: pure functions over a recorded history and the final reads.
+
+A history is a list of completed operations (see `pair`): each a dict with
+
+    id, client, f, region (the node it went to), secret, start, end (monotonic seconds),
+    status: "ok" | "fail" | "unknown", and per kind:
+      create: replicas [regions], token, value, result version
+      put:    token (the ClientRequestToken, which becomes the VersionId), value, result version
+      move:   stage, to (VersionId), remove_from (VersionId)
+      read:   by "stage" (stage) or "version" (version); result version, value, stages, or
+              error "ResourceNotFoundException" / "..." when status is "fail"
+
+`final` maps secret -> region -> None (not found) or {"versions": {VersionId: {"value": str,
+"stages": [labels]}}}: each region's view after every fault was healed and the nodes restarted.
+`secrets` maps secret -> {"primary": region, "replicas": [regions]} (the replica set asked for).
+`regions` lists every region of the cluster.
+
+Each check returns a list of anomalies (dicts with "check", "secret", "message" and, when one
+operation shows it, "op" and "time"); an empty list is the check's pass. `check_all` runs them all.
+"""
+from __future__ import annotations
+
+import json
+
+CHECKS = ("lost_writes", "convergence", "phantom_reads", "labels", "final_labels", "monotonic_reads", "stale_primary_reads", "residency")
+
+WRITERS = ("create", "put")
+
+
+def load_history(path) -> list[dict]:
+    """Reads a JSON-lines history of invoke/completion events and pairs them."""
+    with open(path) as f:
+        return pair([json.loads(line) for line in f if line.strip()])
+
+
+def pair(events: list[dict]) -> list[dict]:
+    """Joins each `invoke` event with its completion (`ok`, `fail` or `info` = unknown) into one
+    operation; an invoke that never completed (the run ended) is an `unknown`."""
+    invoked: dict[int, dict] = {}
+    ops: list[dict] = []
+    for event in events:
+        kind = event.get("type")
+        if kind == "invoke":
+            op = {k: v for k, v in event.items() if k not in ("type", "time")}
+            op["start"] = event["time"]
+            invoked[event["id"]] = op
+        elif kind in ("ok", "fail", "info") and event.get("id") in invoked:
+            op = invoked.pop(event["id"])
+            op.update({k: v for k, v in event.items() if k not in ("type", "time", "id")})
+            op["end"] = event["time"]
+            op["status"] = {"ok": "ok", "fail": "fail", "info": "unknown"}[kind]
+            ops.append(op)
+    for op in invoked.values():
+        ops.append(dict(op, end=None, status="unknown"))
+    ops.sort(key=lambda o: o["start"])
+    return ops
+
+
+def anomaly(check: str, secret: str, message: str, op: dict | None = None) -> dict:
+    found = {"check": check, "secret": secret, "message": message}
+    if op is not None:
+        found.update(op=op["id"], time=op.get("end") or op["start"], region=op.get("region"))
+    return found
+
+
+def written(history: list[dict]) -> dict[str, dict[str, str]]:
+    """secret -> VersionId -> value, for every write any client invoked (whatever its outcome)."""
+    out: dict[str, dict[str, str]] = {}
+    for op in history:
+        if op["f"] in WRITERS and op.get("token"):
+            out.setdefault(op["secret"], {})[op["token"]] = op["value"]
+    return out
+
+
+def acknowledged(history: list[dict]) -> list[dict]:
+    return [op for op in history if op["f"] in WRITERS and op["status"] == "ok"]
+
+
+def check_lost_writes(history, final, secrets, regions) -> list[dict]:
+    """Every acknowledged write is in its primary region after heal and restart, with its value,
+    as the version its ClientRequestToken names (a retry of an unknown write included)."""
+    found = []
+    for op in acknowledged(history):
+        secret = op["secret"]
+        primary = secrets.get(secret, {}).get("primary", op["region"])
+        view = final.get(secret, {}).get(primary)
+        version = op.get("version") or op.get("token")
+        if op.get("token") and version != op["token"]:
+            found.append(anomaly("lost_writes", secret, f"{op['f']} with ClientRequestToken {op['token']} was answered as version {version}", op))
+            continue
+        if view is None:
+            found.append(anomaly("lost_writes", secret, f"acknowledged {op['f']} of {version} but the secret is gone from {primary}", op))
+        elif version not in view["versions"]:
+            found.append(anomaly("lost_writes", secret, f"acknowledged {op['f']} of version {version} is missing in {primary}", op))
+        elif view["versions"][version]["value"] != op["value"]:
+            found.append(anomaly("lost_writes", secret,
+                                 f"version {version} in {primary} holds {view['versions'][version]['value']!r}, not the acknowledged {op['value']!r}", op))
+    return found
+
+
+def check_convergence(history, final, secrets, regions) -> list[dict]:
+    """Each replica region's final view (versions, values, labels) equals the primary's."""
+    found = []
+    for secret, placement in sorted(secrets.items()):
+        primary = final.get(secret, {}).get(placement["primary"])
+        if primary is None:
+            continue  # a secret whose creation was never acknowledged may be absent everywhere
+        for region in placement["replicas"]:
+            view = final.get(secret, {}).get(region)
+            if view is None:
+                found.append(anomaly("convergence", secret, f"the replica in {region} is missing"))
+                continue
+            for version, held in primary["versions"].items():
+                other = view["versions"].get(version)
+                if other is None:
+                    found.append(anomaly("convergence", secret, f"{region} lacks version {version}"))
+                elif other["value"] != held["value"]:
+                    found.append(anomaly("convergence", secret, f"{region} holds another value for {version}"))
+                elif sorted(other["stages"]) != sorted(held["stages"]):
+                    found.append(anomaly("convergence", secret,
+                                         f"{region} labels {version} {sorted(other['stages'])}, the primary {sorted(held['stages'])}"))
+            for version in sorted(set(view["versions"]) - set(primary["versions"])):
+                found.append(anomaly("convergence", secret, f"{region} holds version {version}, which the primary does not"))
+    return found
+
+
+def check_phantom_reads(history, final, secrets, regions) -> list[dict]:
+    """No read returns a value no client wrote (or another write's value for a VersionId), and no
+    read returns a version the primary never acknowledged or later lost."""
+    found = []
+    writes = written(history)
+    for op in history:
+        if op["f"] != "read" or op["status"] != "ok":
+            continue
+        secret, version, value = op["secret"], op.get("version"), op.get("value")
+        known = writes.get(secret, {})
+        if version not in known:
+            found.append(anomaly("phantom_reads", secret, f"read version {version} ({value!r}), which no client wrote", op))
+        elif known[version] != value:
+            found.append(anomaly("phantom_reads", secret, f"read {value!r} for {version}, which was written as {known[version]!r}", op))
+        else:
+            primary = secrets.get(secret, {}).get("primary")
+            view = final.get(secret, {}).get(primary) if primary else None
+            if view is not None and version not in view["versions"]:
+                found.append(anomaly("phantom_reads", secret, f"read version {version}, which the primary {primary} does not have after heal", op))
+    return found
+
+
+def check_labels(history, final, secrets, regions) -> list[dict]:
+    """At every read: the stage asked for is on the version returned, AWSCURRENT and AWSPREVIOUS
+    are never on one version; in every final view exactly one version is AWSCURRENT, at most one
+    is AWSPREVIOUS and no label is on two versions."""
+    found = []
+    for op in history:
+        if op["f"] != "read" or op["status"] != "ok":
+            continue
+        stages = op.get("stages") or []
+        if op.get("stage") and op["stage"] not in stages:
+            found.append(anomaly("labels", op["secret"], f"asked for {op['stage']}, got {op.get('version')} labelled {stages}", op))
+        if "AWSCURRENT" in stages and "AWSPREVIOUS" in stages:
+            found.append(anomaly("labels", op["secret"], f"{op.get('version')} is both AWSCURRENT and AWSPREVIOUS", op))
+        if len(stages) != len(set(stages)):
+            found.append(anomaly("labels", op["secret"], f"{op.get('version')} carries a label twice: {stages}", op))
+    for secret, views in sorted(final.items()):
+        for region, view in sorted(views.items()):
+            if view is None:
+                continue
+            holders: dict[str, list[str]] = {}
+            for version, held in view["versions"].items():
+                for stage in held["stages"]:
+                    holders.setdefault(stage, []).append(version)
+            current = holders.get("AWSCURRENT", [])
+            if len(current) != 1:
+                found.append(anomaly("labels", secret, f"{region}: AWSCURRENT is on {len(current)} versions {sorted(current)}"))
+            for stage, versions in sorted(holders.items()):
+                if len(versions) > 1 and stage != "AWSCURRENT":
+                    found.append(anomaly("labels", secret, f"{region}: {stage} is on {len(versions)} versions {sorted(versions)}"))
+            previous = holders.get("AWSPREVIOUS", [])
+            if previous and previous == current:
+                found.append(anomaly("labels", secret, f"{region}: AWSPREVIOUS and AWSCURRENT on one version"))
+    return found
+
+
+def _changes_current(op: dict) -> bool:
+    return op["f"] == "put" or (op["f"] == "move" and op.get("stage") == "AWSCURRENT")
+
+
+def _current_after(op: dict) -> str | None:
+    return (op.get("version") or op.get("token")) if op["f"] == "put" else op.get("to")
+
+
+def check_final_labels(history, final, secrets, regions) -> list[dict]:
+    """AWSPREVIOUS is the former AWSCURRENT, where the history makes it observable: when the last
+    two operations that moved AWSCURRENT in a secret were acknowledged one strictly after the
+    other, and nothing that may have moved it (a failed-by-timeout one included) overlaps them,
+    the primary's final AWSCURRENT is the second's version and AWSPREVIOUS the first's."""
+    found = []
+    for secret, placement in sorted(secrets.items()):
+        view = final.get(secret, {}).get(placement["primary"])
+        if view is None:
+            continue
+        movers = [op for op in history if op["secret"] == secret and _changes_current(op) and op["status"] != "fail"]
+        if len(movers) < 2:
+            continue
+        movers.sort(key=lambda o: o["start"])
+        a, b = movers[-2], movers[-1]
+        if a["status"] != "ok" or b["status"] != "ok" or a["end"] is None or b["end"] is None or a["end"] >= b["start"]:
+            continue  # concurrent or uncertain: the order is not observable
+        if any(op["end"] is None or op["end"] > a["start"] for op in movers[:-2]):
+            continue  # an earlier one may have landed after `a`
+        stages = {v: held["stages"] for v, held in view["versions"].items()}
+        current, before = _current_after(b), _current_after(a)
+        if "AWSCURRENT" not in stages.get(current, []):
+            found.append(anomaly("final_labels", secret, f"the last acknowledged change made {current} AWSCURRENT, the primary has it on "
+                                 f"{[v for v, s in stages.items() if 'AWSCURRENT' in s]}", b))
+        elif before != current and "AWSPREVIOUS" not in stages.get(before, []):
+            found.append(anomaly("final_labels", secret, f"{before} was AWSCURRENT before {current} but is not AWSPREVIOUS; AWSPREVIOUS is on "
+                                 f"{[v for v, s in stages.items() if 'AWSPREVIOUS' in s]}", b))
+    return found
+
+
+def check_monotonic_reads(history, final, secrets, regions) -> list[dict]:
+    """Reads of AWSCURRENT from one node by one client never go backwards, per secret: after
+    seeing version B, the client never sees version A whose put was acknowledged before B's put
+    began (only on secrets whose labels no client moved), and never loses a secret it has seen."""
+    found = []
+    moved = {op["secret"] for op in history if op["f"] == "move"}
+    puts = {(op["secret"], op["token"]): op for op in history if op["f"] in WRITERS and op.get("token")}
+    last: dict[tuple, dict] = {}
+    for op in sorted(history, key=lambda o: (o["end"] is None, o["end"] or 0)):
+        if op["f"] != "read" or op.get("stage") != "AWSCURRENT" or op["status"] == "unknown":
+            continue
+        key = (op["client"], op["region"], op["secret"])
+        seen = last.get(key)
+        if op["status"] == "fail":
+            if op.get("error") == "ResourceNotFoundException" and seen is not None:
+                found.append(anomaly("monotonic_reads", op["secret"], f"{op['region']} lost the secret after showing {seen['version']}", op))
+            continue
+        if seen is not None and op["secret"] not in moved:
+            newer, older = puts.get((op["secret"], seen["version"])), puts.get((op["secret"], op["version"]))
+            if newer and older and older["end"] is not None and older["end"] < newer["start"]:
+                found.append(anomaly("monotonic_reads", op["secret"],
+                                     f"{op['region']} showed {seen['version']} then the older {op['version']}", op))
+                continue
+        last[key] = op
+    return found
+
+
+def check_stale_primary_reads(history, final, secrets, regions) -> list[dict]:
+    """A read of AWSCURRENT in the secret's primary region never returns a version older than
+    one acknowledged before the read began: older meaning its write was acknowledged before
+    that newer write was invoked (real-time order; on secrets whose labels no client moved)."""
+    found = []
+    moved = {op["secret"] for op in history if op["f"] == "move"}
+    writes = {(op["secret"], op["token"]): op for op in history if op["f"] in WRITERS and op.get("token")}
+    acked: dict[str, list[dict]] = {}
+    for op in acknowledged(history):
+        acked.setdefault(op["secret"], []).append(op)
+    for op in history:
+        secret = op["secret"]
+        primary = secrets.get(secret, {}).get("primary")
+        if (op["f"] != "read" or op["status"] != "ok" or op.get("stage") != "AWSCURRENT" or op["region"] != primary
+                or secret in moved):
+            continue
+        seen = writes.get((secret, op.get("version")))
+        if seen is None or seen["end"] is None:
+            continue  # a phantom (phantom_reads says so) or a write still unresolved: no order
+        newer = [w for w in acked.get(secret, []) if w["end"] < op["start"] and seen["end"] < w["start"]]
+        if newer:
+            latest = max(newer, key=lambda w: w["start"])
+            found.append(anomaly("stale_primary_reads", secret, f"the primary {primary} returned {op['version']}, older than "
+                                 f"{latest['token']} acknowledged at {latest['end']:.3f} s before the read began", op))
+    return found
+
+
+def check_residency(history, final, secrets, regions) -> list[dict]:
+    """A secret is never readable in a region outside its primary and replica set."""
+    found = []
+    for op in history:
+        placement = secrets.get(op["secret"])
+        if op["f"] != "read" or op["status"] != "ok" or placement is None:
+            continue
+        if op["region"] not in {placement["primary"], *placement["replicas"]}:
+            found.append(anomaly("residency", op["secret"], f"read in {op['region']}, outside its regions", op))
+    for secret, placement in sorted(secrets.items()):
+        allowed = {placement["primary"], *placement["replicas"]}
+        for region, view in sorted(final.get(secret, {}).items()):
+            if region not in allowed and view is not None:
+                found.append(anomaly("residency", secret, f"{region} holds the secret after heal, outside its regions"))
+    return found
+
+
+def check_all(history, final, secrets, regions) -> dict[str, list[dict]]:
+    return {name: globals()[f"check_{name}"](history, final, secrets, regions) for name in CHECKS}

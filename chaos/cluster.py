@@ -1,0 +1,142 @@
+"""A Strongroom cluster in the chaos namespaces: `strongroom cluster init --address REGION=IP`
+makes its files, and each node runs `strongroom serve` inside its region's namespace (through
+`ip netns exec`, which execs the binary: the PID we hold is the node's). Only those PIDs are
+ever signalled."""
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import netns
+
+
+def in_namespace(name: str, fn, timeout: float = 120):
+    """Runs fn() on a thread that has entered namespace `name`; returns its result."""
+    box: dict = {}
+
+    def body():
+        try:
+            netns.enter_namespace(name)
+            box["value"] = fn()
+        except BaseException as error:  # noqa: BLE001 - handed to the caller
+            box["error"] = error
+
+    thread = threading.Thread(target=body, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise TimeoutError(f"{fn} in {name} did not finish within {timeout}s")
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+class Node:
+    def __init__(self, region: str, namespace: str, config: Path, binary: Path, logs: Path):
+        self.region, self.namespace, self.config, self.binary = region, namespace, config, binary
+        document = json.loads(config.read_text())
+        self.host, port = document["listen"][0].rsplit(":", 1)
+        self.port = int(port)
+        self.endpoint = f"https://{self.host}:{self.port}"
+        self.log = logs / f"{region}.log"
+        self.proc: subprocess.Popen | None = None
+        self.paused = False
+        self.starts = 0
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self) -> int:
+        assert not self.running
+        self.starts += 1
+        with open(self.log, "a") as log:
+            log.write(f"--- start {self.starts}\n")
+            log.flush()
+            self.proc = subprocess.Popen(["ip", "netns", "exec", self.namespace, str(self.binary), "serve", "--config", str(self.config)],
+                                         stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+        self.paused = False
+        return self.proc.pid
+
+    def signal(self, sig: int) -> None:
+        if self.running:
+            self.proc.send_signal(sig)
+
+    def kill(self) -> None:
+        """kill -9 of the node's PID, and wait for it."""
+        if self.running:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=20)
+        self.paused = False
+
+    def stop(self, timeout: float = 20) -> None:
+        if not self.running:
+            return
+        if self.paused:
+            self.proc.send_signal(signal.SIGCONT)
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=20)
+
+    def wait_ready(self, ca: str, timeout: float = 60) -> None:
+        """Until the node completes a TLS handshake seen from the clients' namespace."""
+        context = ssl.create_default_context(cafile=ca)
+        deadline = time.monotonic() + timeout
+
+        def probe():
+            while time.monotonic() < deadline:
+                if not self.running:
+                    raise RuntimeError(f"{self.region}'s node exited with {self.proc.returncode}; see {self.log}")
+                try:
+                    with socket.create_connection((self.host, self.port), timeout=2) as raw:
+                        with context.wrap_socket(raw, server_hostname=self.host):
+                            return
+                except (OSError, ssl.SSLError):
+                    time.sleep(0.1)
+            raise TimeoutError(f"{self.region}'s node did not serve TLS on {self.endpoint} within {timeout}s")
+
+        in_namespace(netns.CLIENT_NS, probe, timeout + 10)
+
+
+class ChaosCluster:
+    def __init__(self, directory: Path, topology: netns.Topology, binary: Path):
+        self.directory, self.topology, self.binary = directory, topology, binary
+        self.nodes: dict[str, Node] = {}
+
+    def provision(self) -> None:
+        args = [str(self.binary), "cluster", "init", "--dir", str(self.directory), "--regions", ",".join(self.topology.regions)]
+        for region in self.topology.regions:
+            args += ["--address", f"{region}={self.topology.address[region]}"]
+        netns.sh(*args, timeout=120)
+        logs = self.directory / "logs"
+        logs.mkdir(exist_ok=True)
+        for region in self.topology.regions:
+            self.nodes[region] = Node(region, self.topology.namespace[region], self.directory / region / "config.json", self.binary, logs)
+        iam = json.loads((self.directory / "iam.json").read_text())
+        admin = next(p for p in iam["accounts"][0]["principals"] if p["name"] == "admin")
+        self.access_key = admin["accessKeys"][0]["accessKeyId"]
+        self.secret_key = admin["accessKeys"][0]["secretAccessKey"]
+        self.ca = str(self.directory / "ca.pem")
+
+    def start_all(self) -> None:
+        for node in self.nodes.values():
+            if not node.running:
+                node.start()
+        for node in self.nodes.values():
+            node.wait_ready(self.ca)
+
+    def stop_all(self) -> None:
+        for node in self.nodes.values():
+            node.stop()
+
+    def pids(self) -> list[int]:
+        return [n.proc.pid for n in self.nodes.values() if n.running]

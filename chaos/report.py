@@ -1,0 +1,114 @@
+"""The run's report: a text summary and a timeline picture drawn as SVG by hand (faults as bands,
+operations as marks on their node's row, anomalies circled in red)."""
+from __future__ import annotations
+
+from collections import Counter
+from html import escape
+
+OPENS = {"isolate": "partition", "isolate_one_way": "one-way", "cut_clients": "cut from clients", "kill": "killed", "wipe": "data deleted", "pause": "paused", "slow_link": "slow link"}
+CLOSES = {"heal_links": ("isolate", "isolate_one_way", "cut_clients"), "restart": ("kill", "wipe"), "resume": ("pause",), "heal_slow_link": ("slow_link",)}
+COLOURS = {"partition": "#f4a261", "one-way": "#e9c46a", "cut from clients": "#b5838d", "killed": "#9d0208", "paused": "#8d99ae", "slow link": "#90be6d", "data deleted": "#000000"}
+
+
+def fault_bands(faults: list[dict], end: float) -> list[dict]:
+    """[{region, label, start, end}] from the fault log's apply/heal entries."""
+    bands, open_ = [], []
+    for entry in faults:
+        action, region = entry["action"], entry["args"].get("region")
+        if action in OPENS:
+            band = {"region": region, "label": OPENS[action], "action": action, "start": entry["time"], "end": None}
+            open_.append(band)
+            bands.append(band)
+        elif action in CLOSES or action == "heal_all":
+            for band in list(open_):
+                if action == "heal_all" or (band["action"] in CLOSES[action] and (region is None or band["region"] == region)):
+                    band["end"] = entry["time"]
+                    open_.remove(band)
+    for band in open_:
+        band["end"] = end
+    return bands
+
+
+def text(summary: dict) -> str:
+    lines = [f"chaos run {summary['scenario']} seed {summary['seed']}: {summary['verdict']}",
+             f"  proves: {summary['proves']}",
+             f"  workload {summary['seconds']} s, {summary['clients']} clients; whole run {summary['elapsed']:.1f} s", ""]
+    counts = Counter((o["f"], o["status"]) for o in summary["ops"])
+    lines.append("operations (ok / fail / unknown):")
+    for f in ("create", "put", "move", "read"):
+        lines.append(f"  {f:<7} {counts[(f, 'ok')]:>5} / {counts[(f, 'fail')]:>4} / {counts[(f, 'unknown')]:>4}")
+    retries = Counter(o["status"] for o in summary["ops"] if o.get("retry"))
+    if retries:
+        lines.append(f"  retries of unknown puts (same token and value): {retries['ok']} ok / {retries['fail']} fail / {retries['unknown']} unknown")
+    errors = Counter(o.get("error") for o in summary["ops"] if o["status"] != "ok")
+    if errors:
+        lines.append("  errors: " + ", ".join(f"{name} x{n}" for name, n in errors.most_common(8)))
+    lines += ["", "faults (seconds from the workload's start):"]
+    for entry in summary["faults"]:
+        lines.append(f"  {entry['time']:>7.2f}  {entry['description']}")
+    lines += ["", "checks:"]
+    for name, found in summary["checks"].items():
+        lines.append(f"  {name:<20} {'ok' if not found else f'{len(found)} ANOMALIES'}")
+        for item in found[:5]:
+            lines.append(f"      {item['secret']}: {item['message']}" + (f" (op {item['op']} at {item['time']:.2f} s)" if "op" in item else ""))
+        if len(found) > 5:
+            lines.append(f"      … {len(found) - 5} more in report.json")
+    conv = summary["convergence"]
+    seconds = lambda s: "not within the bound" if s is None else f"{s:.2f} s"  # noqa: E731
+    lines += ["", f"convergence (every replica's versions and labels equal to its primary's, {conv['secrets']} secrets, bound {conv['bound']:g} s):",
+              f"  after the workload stopped and every fault was healed: {seconds(conv['after_heal'])}",
+              f"  after kill -9 and restart of every node:               {seconds(conv['after_restart'])}"]
+    return "\n".join(lines) + "\n"
+
+
+def svg(summary: dict) -> str:
+    regions = summary["regions"]
+    ops = summary["ops"]
+    end = max([summary["workload_end"]] + [o["end"] or o["start"] for o in ops] + [f["time"] for f in summary["faults"]]) + 0.5
+    left, width, row, top = 130, 900, 70, 50
+    height = top + row * len(regions) + 110
+    x = lambda t: left + width * max(0.0, t) / end  # noqa: E731
+    y = {r: top + i * row for i, r in enumerate(regions)}
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 20}" height="{height}" font-family="sans-serif" font-size="11">',
+           f'<rect width="100%" height="100%" fill="white"/>',
+           f'<text x="10" y="20" font-size="14">{escape(summary["scenario"])} seed {summary["seed"]}: {escape(summary["verdict"])}</text>']
+    for band in fault_bands(summary["faults"], end):
+        rows = [band["region"]] if band["region"] in y else regions
+        for r in rows:
+            out.append(f'<rect x="{x(band["start"]):.1f}" y="{y[r]}" width="{max(1.0, x(band["end"]) - x(band["start"])):.1f}" height="{row - 6}" '
+                       f'fill="{COLOURS.get(band["label"], "#ccc")}" opacity="0.45"><title>{escape(band["label"])} {band["start"]:.2f}-{band["end"]:.2f} s</title></rect>')
+        out.append(f'<text x="{x(band["start"]) + 2:.1f}" y="{y[rows[0]] + 11}" fill="#333">{escape(band["label"])}</text>')
+    for r in regions:
+        out.append(f'<text x="10" y="{y[r] + row / 2:.0f}">{escape(r)}</text>')
+        out.append(f'<line x1="{left}" x2="{left + width}" y1="{y[r] + row - 3}" y2="{y[r] + row - 3}" stroke="#ddd"/>')
+    colour = {"ok": "#2a9d8f", "fail": "#e76f51", "unknown": "#f9a602"}
+    lanes = {"create": 18, "put": 28, "move": 38, "read": 50}
+    for o in ops:
+        if o["region"] not in y:
+            continue
+        cy = y[o["region"]] + lanes[o["f"]]
+        x0, x1 = x(o["start"]), x(o["end"] if o["end"] is not None else end)
+        if o["f"] == "read":
+            fill = "#bbbbbb" if o.get("error") == "ResourceNotFoundException" else colour[o["status"]]
+            out.append(f'<circle cx="{x0:.1f}" cy="{cy}" r="1.6" fill="{fill}"/>')
+        else:
+            out.append(f'<rect x="{x0:.1f}" y="{cy - 2}" width="{max(1.5, x1 - x0):.1f}" height="4" fill="{colour[o["status"]]}" opacity="0.8"/>')
+    for found in (a for items in summary["checks"].values() for a in items):
+        t = found.get("time")
+        if t is None:
+            t = summary["workload_end"]
+        r = found.get("region") if found.get("region") in y else regions[0]
+        out.append(f'<circle cx="{x(t):.1f}" cy="{y[r] + row / 2:.0f}" r="7" fill="none" stroke="red" stroke-width="2">'
+                   f'<title>{escape(found["check"])}: {escape(found["secret"])}: {escape(found["message"])}</title></circle>')
+    axis = top + row * len(regions) + 5
+    for i in range(0, int(end) + 1, max(1, int(end) // 10)):
+        out.append(f'<line x1="{x(i):.1f}" x2="{x(i):.1f}" y1="{axis}" y2="{axis + 5}" stroke="#333"/><text x="{x(i) - 4:.1f}" y="{axis + 17}">{i}s</text>')
+    legend = axis + 40
+    items = [("ok", colour["ok"]), ("fail", colour["fail"]), ("unknown", colour["unknown"]), ("not found", "#bbbbbb")] + [(k, v) for k, v in COLOURS.items()]
+    for i, (label, fill) in enumerate(items):
+        lx, ly = left + (i % 6) * 140, legend + (i // 6) * 16
+        out.append(f'<rect x="{lx}" y="{ly - 9}" width="12" height="10" fill="{fill}"/><text x="{lx + 16}" y="{ly}">{escape(label)}</text>')
+    legend += 16 * ((len(items) - 1) // 6)
+    out.append(f'<text x="10" y="{legend + 20}" fill="#555">lanes per node: create, put, move (bars: invoke to completion), reads (dots; grey: not found, as outside a replica set); red circles: anomalies</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"

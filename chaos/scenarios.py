@@ -1,0 +1,107 @@
+"""Scenarios as small declarative schedules: each is a list of steps (at a fraction of the run,
+a fault action and its arguments), drawn from the run's seeded random. A new fault is a new
+action in `faults.py` plus a schedule here (e.g. a later "promote-standby" / "old-primary-returns"
+is two steps); the runner and the checker do not change."""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Step:
+    at: float  # seconds from the start of the workload
+    action: str  # a method of faults.Faults
+    args: dict = field(default_factory=dict)
+
+
+@dataclass
+class Scenario:
+    name: str
+    proves: str
+    build: object  # (rng, regions, seconds) -> [Step]
+    control: bool = False  # a negative control: its run must FAIL; not part of "all"
+
+    def schedule(self, rng: random.Random, regions: list[str], seconds: float) -> list[Step]:
+        return sorted(self.build(rng, regions, seconds), key=lambda s: s.at)
+
+
+def _window(rng, seconds, start=(0.15, 0.3), length=(0.3, 0.45)):
+    a = seconds * rng.uniform(*start)
+    return round(a, 2), round(a + seconds * rng.uniform(*length), 2)
+
+
+def partition(rng, regions, seconds):
+    region = rng.choice(regions)
+    a, b = _window(rng, seconds)
+    return [Step(a, "isolate", {"region": region}), Step(b, "heal_links")]
+
+
+def one_way(rng, regions, seconds):
+    region = rng.choice(regions)
+    a, b = _window(rng, seconds)
+    direction = rng.choice(["out", "in"])
+    return [Step(a, "isolate_one_way", {"region": region, "direction": direction}), Step(b, "heal_links")]
+
+
+def client_cut(rng, regions, seconds):
+    region = rng.choice(regions)
+    a, b = _window(rng, seconds)
+    return [Step(a, "cut_clients", {"region": region}), Step(b, "heal_links")]
+
+
+def kill(rng, regions, seconds):
+    steps = []
+    for a, b in (_window(rng, seconds, (0.1, 0.2), (0.1, 0.2)), _window(rng, seconds, (0.5, 0.6), (0.1, 0.2))):
+        region = rng.choice(regions)
+        steps += [Step(a, "kill", {"region": region}), Step(b, "restart", {"region": region})]
+    return steps
+
+
+def pause(rng, regions, seconds):
+    region = rng.choice(regions)
+    a, b = _window(rng, seconds)
+    return [Step(a, "pause", {"region": region}), Step(b, "resume", {"region": region})]
+
+
+def slow_link(rng, regions, seconds):
+    region = rng.choice(regions)
+    a, b = _window(rng, seconds)
+    loss = rng.choice([5, 10, 20])
+    rate = rng.choice(["64kbit", "128kbit", "256kbit"])
+    return [Step(a, "slow_link", {"region": region, "rate": rate, "loss": loss}), Step(b, "heal_slow_link", {"region": region})]
+
+
+def partition_kill(rng, regions, seconds):
+    """A region cut off, killed and restarted while still cut (it recovers from its own log
+    with no peer to catch up from), then healed: faults combined, as later ones will be."""
+    region = rng.choice(regions)
+    a, b = _window(rng, seconds, (0.1, 0.2), (0.5, 0.6))
+    kill_at = round(a + (b - a) * rng.uniform(0.2, 0.4), 2)
+    restart_at = round(a + (b - a) * rng.uniform(0.5, 0.7), 2)
+    return [Step(a, "isolate", {"region": region}), Step(kill_at, "kill", {"region": region}),
+            Step(restart_at, "restart", {"region": region}), Step(b, "heal_links")]
+
+
+def control_wipe(rng, regions, seconds):
+    region = rng.choice(regions)
+    a, b = _window(rng, seconds, (0.4, 0.5), (0.1, 0.15))
+    return [Step(a, "wipe", {"region": region}), Step(b, "restart", {"region": region})]
+
+
+SCENARIOS = {s.name: s for s in [
+    Scenario("partition", "a region cut from the others both ways while writes continue loses no acknowledged write; "
+             "its replicas catch up after heal; reads stay within what was written", partition),
+    Scenario("one-way", "a region that can only send (or only receive) loses nothing and converges after heal", one_way),
+    Scenario("client-cut", "a node cut from its clients (but not from its peers) fails their calls cleanly or leaves "
+             "them unknown; what it acknowledged stays, its replicas stay current", client_cut),
+    Scenario("kill", "kill -9 of a node under load loses no acknowledged write (restart replays the log); replicas "
+             "catch up from their durable position", kill),
+    Scenario("pause", "a node stopped with SIGSTOP and resumed loses nothing; its peers and clients wait it out", pause),
+    Scenario("slow-link", "a slow, lossy link (tc tbf rate + nftables random loss) delays replication but loses "
+             "nothing and converges after heal", slow_link),
+    Scenario("partition-kill", "a region cut off, killed with SIGKILL and restarted while still cut, then healed, "
+             "loses no acknowledged write and converges", partition_kill),
+    Scenario("control-wipe", "NEGATIVE CONTROL (must FAIL): a node's data directory deleted under load; lost_writes must "
+             "name the acknowledged writes it held", control_wipe, control=True),
+]}

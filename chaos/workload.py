@@ -1,0 +1,243 @@
+"""The clients: threads in the clients' namespace, each with its own boto3 clients (one per
+region's node) and its own seeded choices, recording every operation as an `invoke` event and
+then `ok`, `fail` or `info` (unknown: timed out or cut mid-answer) in a JSON-lines history."""
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+import uuid
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
+
+import netns
+
+MAX_VERSIONS = 80  # puts per secret stay below the quota of 100 versions
+MAX_CREATES = 40  # secrets a run creates while faults are on (when the others are full, or by chance)
+
+
+class History:
+    def __init__(self, path, t0: float):
+        self.file = open(path, "w")
+        self.t0 = t0
+        self.lock = threading.Lock()
+        self.next_id = 0
+        self.events: list[dict] = []
+
+    def now(self) -> float:
+        return round(time.monotonic() - self.t0, 6)
+
+    def write(self, event: dict) -> None:
+        with self.lock:
+            event["time"] = self.now()
+            self.events.append(event)
+            self.file.write(json.dumps(event) + "\n")
+            self.file.flush()
+
+    def invoke(self, **fields) -> int:
+        with self.lock:
+            self.next_id += 1
+            op_id = self.next_id
+        self.write(dict(type="invoke", id=op_id, **fields))
+        return op_id
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class SecretPool:
+    """What the clients know: each secret's placement, its acknowledged versions, and whether
+    clients may move its labels (moves only on `labelled` secrets, so that the others' AWSCURRENT
+    only moves forward and monotonic reads can be judged)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.secrets: dict[str, dict] = {}  # name -> {primary, replicas, labelled, versions: [...], puts}
+        self.creates = 0
+
+    def add(self, name, primary, replicas, labelled, first_version=None):
+        with self.lock:
+            self.secrets[name] = dict(primary=primary, replicas=list(replicas), labelled=labelled,
+                                      versions=[first_version] if first_version else [], puts=0, live=first_version is not None)
+
+    def placements(self) -> dict:
+        with self.lock:
+            return {n: {"primary": s["primary"], "replicas": s["replicas"]} for n, s in self.secrets.items()}
+
+    def live(self) -> list[str]:
+        with self.lock:
+            return sorted(n for n, s in self.secrets.items() if s["live"])
+
+
+def client_for(endpoint: str, region: str, ca: str, access_key: str, secret_key: str, timeout: float):
+    return boto3.session.Session().client(
+        "secretsmanager", endpoint_url=endpoint, region_name=region, verify=ca,
+        aws_access_key_id=access_key, aws_secret_access_key=secret_key,
+        config=Config(connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 1}, tcp_keepalive=False))
+
+
+def classify(error: BaseException, write: bool) -> tuple[str, str]:
+    """(completion type, error name): a refusal is a definite failure; a timeout, a cut
+    connection or a server error on a write may have taken effect, so it is unknown ("info")."""
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "ClientError")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400)
+        return ("info" if write and status >= 500 else "fail"), code
+    if isinstance(error, (EndpointConnectionError, ConnectTimeoutError)):
+        return "fail", type(error).__name__  # never reached the node
+    return ("info" if write else "fail"), type(error).__name__
+
+
+class Workload:
+    def __init__(self, cluster, pool: SecretPool, history: History, seed: int, clients: int = 4, timeout: float = 2.0):
+        self.cluster, self.pool, self.history, self.seed = cluster, pool, history, seed
+        self.clients, self.timeout = clients, timeout
+        self.stop = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.errors: list[str] = []
+        self.pending: dict[int, list] = {i: [] for i in range(clients)}  # unknown puts to retry
+
+    def start(self, deadline: float) -> None:
+        for index in range(self.clients):
+            thread = threading.Thread(target=self._run, args=(index, deadline), daemon=True, name=f"client-{index}")
+            thread.start()
+            self.threads.append(thread)
+
+    def join(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=4 * self.timeout + 5)
+
+    def _run(self, index: int, deadline: float) -> None:
+        try:
+            netns.enter_namespace(netns.CLIENT_NS)
+            rng = random.Random(f"{self.seed}/client/{index}")
+            sms = {r: client_for(n.endpoint, r, self.cluster.ca, self.cluster.access_key, self.cluster.secret_key, self.timeout)
+                   for r, n in self.cluster.nodes.items()}
+            for step in range(100_000):  # bounded; the deadline ends it first
+                if self.stop.is_set() or time.monotonic() >= deadline:
+                    return
+                self.one(index, step, rng, sms)
+                time.sleep(rng.uniform(0.0, 0.02))
+        except Exception as error:  # noqa: BLE001 - reported, not raised in a thread
+            self.errors.append(f"client {index}: {type(error).__name__}: {error}")
+
+    # One operation ------------------------------------------------------------------------------
+
+    def call(self, index, f, region, secret, sm_call, write, **fields):
+        op = self.history.invoke(client=index, f=f, region=region, secret=secret, **fields)
+        try:
+            result = sm_call()
+        except Exception as error:  # noqa: BLE001 - every outcome is recorded
+            kind, name = classify(error, write)
+            self.history.write(dict(type=kind, id=op, error=name))
+            if kind == "info" and f == "put":
+                # Unknown: the client retries it later with the same token and value, which
+                # must then be answered as the same version (idempotency across the fault).
+                self.pending[index].append((secret, fields["token"], fields["value"], region))
+            return None
+        self.history.write(dict(type="ok", id=op, **result))
+        return result
+
+    def one(self, index, step, rng: random.Random, sms) -> None:
+        live = self.pool.live()
+        if not live:
+            return
+        regions = sorted(sms)
+        if self.pending[index] and rng.random() < 0.3:
+            name, token, value, primary = self.pending[index].pop(0)
+            self.call(index, "put", primary, name,
+                      lambda: {"version": sms[primary].put_secret_value(SecretId=name, SecretString=value, ClientRequestToken=token)["VersionId"]},
+                      True, token=token, value=value, retry=True)
+            return
+        roll = rng.random()
+        if roll < 0.35:
+            with self.pool.lock:
+                open_ = [n for n in live if self.pool.secrets[n]["puts"] < MAX_VERSIONS]
+            if open_:
+                self.put(index, step, rng, sms, rng.choice(open_))
+            else:
+                self.create(index, step, rng, sms, regions)
+        elif roll < 0.42:
+            self.move(index, rng, sms, rng.choice(live))
+        elif roll < 0.44:
+            self.create(index, step, rng, sms, regions)
+        else:
+            self.read(index, rng, sms, rng.choice(live), rng.choice(regions))
+
+    def put(self, index, step, rng, sms, name):
+        with self.pool.lock:
+            s = self.pool.secrets[name]
+            if s["puts"] >= MAX_VERSIONS:
+                return
+            s["puts"] += 1
+            primary = s["primary"]
+        token = uuid.UUID(int=rng.getrandbits(128)).hex
+        value = f"v-{self.seed}-{index}-{step}-{token[:8]}"
+        result = self.call(index, "put", primary, name,
+                           lambda: {"version": sms[primary].put_secret_value(SecretId=name, SecretString=value, ClientRequestToken=token)["VersionId"]},
+                           True, token=token, value=value)
+        if result:
+            with self.pool.lock:
+                self.pool.secrets[name]["versions"].append(result["version"])
+
+    def move(self, index, rng, sms, name):
+        with self.pool.lock:
+            s = self.pool.secrets[name]
+            if not s["labelled"] or len(s["versions"]) < 2:
+                return
+            primary, target = s["primary"], rng.choice(s["versions"])
+        current = self.read(index, rng, sms, name, primary, stage="AWSCURRENT")
+        if not current or current["version"] == target:
+            return
+
+        def do():
+            sms[primary].update_secret_version_stage(SecretId=name, VersionStage="AWSCURRENT", MoveToVersionId=target,
+                                                     RemoveFromVersionId=current["version"])
+            return {}
+        self.call(index, "move", primary, name, do, True, stage="AWSCURRENT", to=target, remove_from=current["version"])
+
+    def create(self, index, step, rng, sms, regions):
+        with self.pool.lock:
+            if self.pool.creates >= MAX_CREATES:
+                return
+            self.pool.creates += 1
+        primary = rng.choice(regions)
+        others = [r for r in regions if r != primary]
+        replicas = rng.sample(others, rng.randint(1, len(others)))
+        name = f"chaos/{self.seed}/c{index}-{step}"
+        token = uuid.UUID(int=rng.getrandbits(128)).hex
+        value = f"c-{self.seed}-{index}-{step}-{token[:8]}"
+        labelled = rng.random() < 0.5
+        self.pool.add(name, primary, replicas, labelled)
+
+        def do():
+            answer = sms[primary].create_secret(Name=name, SecretString=value, ClientRequestToken=token,
+                                                AddReplicaRegions=[{"Region": r} for r in replicas])
+            return {"version": answer["VersionId"]}
+        result = self.call(index, "create", primary, name, do, True, token=token, value=value, replicas=replicas)
+        if result:
+            with self.pool.lock:
+                self.pool.secrets[name]["versions"].append(result["version"])
+                self.pool.secrets[name]["live"] = True
+
+    def read(self, index, rng, sms, name, region, stage=None):
+        by_version = None
+        if stage is None:
+            roll = rng.random()
+            with self.pool.lock:
+                versions = list(self.pool.secrets[name]["versions"])
+            if roll < 0.2 and versions:
+                by_version = rng.choice(versions)
+            else:
+                stage = "AWSPREVIOUS" if roll < 0.32 else "AWSCURRENT"
+        args = {"SecretId": name, **({"VersionId": by_version} if by_version else {"VersionStage": stage})}
+
+        def do():
+            answer = sms[region].get_secret_value(**args)
+            return {"version": answer["VersionId"], "value": answer.get("SecretString"), "stages": answer.get("VersionStages", [])}
+        fields = {"stage": stage} if stage else {"by_version": by_version}
+        return self.call(index, "read", region, name, do, False, **fields)
