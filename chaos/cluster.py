@@ -5,6 +5,7 @@ ever signalled."""
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import socket
 import ssl
@@ -111,6 +112,7 @@ class ChaosCluster:
     def __init__(self, directory: Path, topology: netns.Topology, binary: Path):
         self.directory, self.topology, self.binary = directory, topology, binary
         self.nodes: dict[str, Node] = {}
+        self.mounts: list[Path] = []
 
     def provision(self) -> None:
         args = [str(self.binary), "cluster", "init", "--dir", str(self.directory), "--regions", ",".join(self.topology.regions)]
@@ -126,6 +128,31 @@ class ChaosCluster:
         self.access_key = admin["accessKeys"][0]["accessKeyId"]
         self.secret_key = admin["accessKeys"][0]["secretAccessKey"]
         self.ca = str(self.directory / "ca.pem")
+
+    def data_directory(self, region: str) -> Path:
+        config = self.nodes[region].config
+        return (config.parent / json.loads(config.read_text())["dataDirectory"]).resolve()
+
+    def small_disk(self, region: str, mib: int = 128) -> Path:
+        """Puts a region's data directory on a file system of its own (a tmpfs of `mib` MiB), so
+        that the disk-full fault fills that node's disk and nobody else's. Before the node starts."""
+        data = self.data_directory(region)
+        keep = data.parent / (data.name + ".before-mount")
+        if data.exists():
+            data.rename(keep)
+        data.mkdir(mode=0o700)
+        netns.sh("mount", "-t", "tmpfs", "-o", f"size={mib}m,mode=0700", "strongroom-chaos", str(data))
+        self.mounts.append(data)
+        if keep.exists():
+            for item in keep.iterdir():
+                shutil.move(str(item), str(data / item.name))
+            keep.rmdir()
+        return data
+
+    def unmount_all(self) -> None:
+        for mount in reversed(self.mounts):
+            netns.sh("umount", "-l", str(mount), check=False)
+        self.mounts.clear()
 
     def start_all(self) -> None:
         for node in self.nodes.values():

@@ -2,6 +2,7 @@
 short description for the fault log. `heal_all` undoes whatever is still applied."""
 from __future__ import annotations
 
+import os
 import signal
 
 
@@ -10,6 +11,7 @@ class Faults:
         self.topology, self.cluster, self.log = topology, cluster, log
         self.down: set[str] = set()
         self.paused: set[str] = set()
+        self.full: set[str] = set()
 
     def isolate(self, region):
         for other in self.topology.regions:
@@ -86,8 +88,39 @@ class Faults:
         self.topology.heal_slow_link(region)
         return f"heal slow link {region}"
 
+    def disk_full(self, region):
+        """Fills the node's own file system (see `ChaosCluster.small_disk`) to the last byte:
+        writes must fail retryably and nothing acknowledged may be lost."""
+        filler = self.cluster.data_directory(region) / "chaos-filler"
+        written = 0
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            # Unbuffered, in smaller and smaller blocks down to the last byte; bounded (the file
+            # system is small, and each size stops at its first short or failed write).
+            for size in (1 << 20, 1 << 16, 1 << 12, 1 << 8, 1):
+                block = b"\0" * size
+                for _ in range(1 << 16):
+                    try:
+                        count = os.write(fd, block)
+                    except OSError:
+                        break
+                    written += count
+                    if count < size:
+                        break
+        finally:
+            os.close(fd)
+        self.full.add(region)
+        return f"disk full on {region} ({written >> 20} MiB of filler)"
+
+    def disk_free(self, region):
+        (self.cluster.data_directory(region) / "chaos-filler").unlink(missing_ok=True)
+        self.full.discard(region)
+        return f"disk space back on {region}"
+
     def heal_all(self):
         done = []
+        for region in sorted(self.full):
+            done.append(self.disk_free(region))
         for region in sorted(self.paused):
             done.append(self.resume(region))
         for region in list(self.topology.rate) + list(self.topology.loss):

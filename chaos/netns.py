@@ -64,6 +64,12 @@ def cleanup_leftovers() -> list[str]:
                     pass
             sh("ip", "netns", "del", name, check=False)
             removed.append(name)
+    # A runner killed with SIGKILL leaves its small disks mounted in its work directory.
+    for line in open("/proc/mounts").read().splitlines():
+        parts = line.split()
+        if len(parts) > 1 and parts[0] == "strongroom-chaos" and "/strongroom-chaos-" in parts[1]:
+            sh("umount", "-l", parts[1], check=False)
+            removed.append(f"mount {parts[1]}")
     for line in sh("ip", "-o", "link", "show", check=False).stdout.splitlines():
         parts = line.split(":")
         if len(parts) > 1:

@@ -83,6 +83,12 @@ def partition_kill(rng, regions, seconds):
             Step(restart_at, "restart", {"region": region}), Step(b, "heal_links")]
 
 
+def disk_full(rng, regions, seconds):
+    region = rng.choice(regions)
+    a, b = _window(rng, seconds)
+    return [Step(a, "disk_full", {"region": region}), Step(b, "disk_free", {"region": region})]
+
+
 def control_wipe(rng, regions, seconds):
     region = rng.choice(regions)
     a, b = _window(rng, seconds, (0.4, 0.5), (0.1, 0.15))
@@ -102,6 +108,9 @@ SCENARIOS = {s.name: s for s in [
              "nothing and converges after heal", slow_link),
     Scenario("partition-kill", "a region cut off, killed with SIGKILL and restarted while still cut, then healed, "
              "loses no acknowledged write and converges", partition_kill),
+    Scenario("disk-full", "a node whose own file system fills up under load fails the writes it cannot log (a "
+             "retryable error), acknowledges none it did not make durable, keeps serving reads, and takes writes "
+             "again once space is back; replicas converge", disk_full),
     Scenario("control-wipe", "NEGATIVE CONTROL (must FAIL): a node's data directory deleted under load; lost_writes must "
              "name the acknowledged writes it held", control_wipe, control=True),
 ]}

@@ -39,6 +39,22 @@ def test_a_kill_scenario_runs_end_to_end_and_passes_its_checks(binary, tmp_path)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="chaos/run needs root to make network namespaces (CI runs as root)")
+@pytest.mark.parametrize("scenario, expected_fault", [("partition", "partition"), ("disk-full", "disk full on")])
+def test_a_partition_and_a_full_disk_pass_their_checks(binary, tmp_path, scenario, expected_fault):
+    """The CI subset beside `kill`: a region cut off both ways, and a node's own file system
+    filled under load (writes fail retryably, nothing acknowledged is lost, space comes back)."""
+    env = dict(os.environ, STRONGROOM_BIN=str(BINARY))
+    result = subprocess.run([str(RUN), "--scenario", scenario, "--seed", "3", "--seconds", "12", "--results", str(tmp_path)],
+                            capture_output=True, text=True, env=env, timeout=240)
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads((tmp_path / f"{scenario}-3" / "report.json").read_text())
+    assert summary["verdict"] == "PASS" and all(found == [] for found in summary["checks"].values())
+    assert any(f["description"].startswith(expected_fault) for f in summary["faults"]), summary["faults"]
+    assert leftovers() == [], "the run left namespaces behind"
+    assert "strongroom-chaos" not in open("/proc/mounts").read(), "the run left a file system mounted"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chaos/run needs root to make network namespaces (CI runs as root)")
 def test_the_negative_control_fails_with_the_lost_writes_it_caused(binary, tmp_path):
     """Deleting a node's data directory under load must be caught: the whole chain (history,
     final reads, checker, exit status) can see a real loss, not only crafted ones."""
@@ -64,7 +80,8 @@ def test_list_names_every_scenario_and_what_it_proves():
     result = subprocess.run([str(RUN), "--list"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0
     names = [line.split()[0] for line in result.stdout.splitlines()]
-    assert names == ["partition", "one-way", "client-cut", "kill", "pause", "slow-link", "partition-kill", "control-wipe"]
+    assert names == ["partition", "one-way", "client-cut", "kill", "pause", "slow-link", "partition-kill", "disk-full",
+                     "control-wipe"]
 
 
 def test_an_unknown_scenario_is_a_usage_error():
