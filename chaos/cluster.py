@@ -108,11 +108,36 @@ class Node:
         in_namespace(netns.CLIENT_NS, probe, timeout + 10)
 
 
+class Front(Node):
+    """`strongroom front` in the clients' namespace, routing each request to its region's node
+    by its SigV4 scope (the arguments `cluster init` wrote to front.json)."""
+
+    def __init__(self, document: dict, binary: Path, logs: Path):
+        self.region, self.namespace, self.binary = "front", netns.CLIENT_NS, binary
+        self.arguments = document["arguments"]
+        self.host, port = document["listen"].rsplit(":", 1)
+        self.port = int(port)
+        self.endpoint = f"https://{self.host}:{self.port}"
+        self.log = logs / "front.log"
+        self.proc = None
+        self.paused = False
+        self.starts = 0
+
+    def start(self) -> int:
+        assert not self.running
+        self.starts += 1
+        with open(self.log, "a") as log:
+            self.proc = subprocess.Popen(["ip", "netns", "exec", self.namespace, str(self.binary), *self.arguments],
+                                         stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+        return self.proc.pid
+
+
 class ChaosCluster:
     def __init__(self, directory: Path, topology: netns.Topology, binary: Path):
         self.directory, self.topology, self.binary = directory, topology, binary
         self.nodes: dict[str, Node] = {}
         self.mounts: list[Path] = []
+        self.front: Front | None = None
 
     def provision(self) -> None:
         args = [str(self.binary), "cluster", "init", "--dir", str(self.directory), "--regions", ",".join(self.topology.regions)]
@@ -161,9 +186,19 @@ class ChaosCluster:
         for node in self.nodes.values():
             node.wait_ready(self.ca)
 
+    def start_front(self) -> str:
+        """Starts the front in the clients' namespace; its endpoint there."""
+        self.front = Front(json.loads((self.directory / "front.json").read_text()), self.binary, self.directory / "logs")
+        self.front.start()
+        self.front.wait_ready(self.ca)
+        return self.front.endpoint
+
     def stop_all(self) -> None:
         for node in self.nodes.values():
             node.stop()
+        if self.front is not None:
+            self.front.stop()
 
     def pids(self) -> list[int]:
-        return [n.proc.pid for n in self.nodes.values() if n.running]
+        nodes = list(self.nodes.values()) + ([self.front] if self.front else [])
+        return [n.proc.pid for n in nodes if n.running]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from html import escape
 
-OPENS = {"isolate": "partition", "isolate_one_way": "one-way", "cut_clients": "cut from clients", "kill": "killed", "wipe": "data deleted", "pause": "paused", "slow_link": "slow link"}
-CLOSES = {"heal_links": ("isolate", "isolate_one_way", "cut_clients"), "restart": ("kill", "wipe"), "resume": ("pause",), "heal_slow_link": ("slow_link",)}
-COLOURS = {"partition": "#f4a261", "one-way": "#e9c46a", "cut from clients": "#b5838d", "killed": "#9d0208", "paused": "#8d99ae", "slow link": "#90be6d", "data deleted": "#000000"}
+OPENS = {"isolate": "partition", "isolate_one_way": "one-way", "cut_clients": "cut from clients", "kill": "killed", "wipe": "data deleted", "pause": "paused", "slow_link": "slow link", "disk_full": "disk full"}
+CLOSES = {"heal_links": ("isolate", "isolate_one_way", "cut_clients"), "restart": ("kill", "wipe"), "resume": ("pause",), "heal_slow_link": ("slow_link",), "disk_free": ("disk_full",)}
+COLOURS = {"partition": "#f4a261", "one-way": "#e9c46a", "cut from clients": "#b5838d", "killed": "#9d0208", "paused": "#8d99ae", "slow link": "#90be6d", "data deleted": "#000000", "disk full": "#6a4c93"}
 
 
 def fault_bands(faults: list[dict], end: float) -> list[dict]:
@@ -32,7 +32,9 @@ def fault_bands(faults: list[dict], end: float) -> list[dict]:
 def text(summary: dict) -> str:
     lines = [f"chaos run {summary['scenario']} seed {summary['seed']}: {summary['verdict']}",
              f"  proves: {summary['proves']}",
-             f"  workload {summary['seconds']} s, {summary['clients']} clients; whole run {summary['elapsed']:.1f} s", ""]
+             f"  workload {summary['seconds']} s, {summary['clients']} clients"
+             + (" (the odd ones through the front)" if summary.get("front") else "")
+             + f"; whole run {summary['elapsed']:.1f} s", ""]
     counts = Counter((o["f"], o["status"]) for o in summary["ops"])
     lines.append("operations (ok / fail / unknown):")
     for f in ("create", "put", "move", "read"):

@@ -115,7 +115,10 @@ class Workload:
         try:
             netns.enter_namespace(netns.CLIENT_NS)
             rng = random.Random(f"{self.seed}/client/{index}")
-            sms = {r: client_for(n.endpoint, r, self.cluster.ca, self.cluster.access_key, self.cluster.secret_key, self.timeout)
+            # Odd clients go through the front (one endpoint for every region, routed by the
+            # SigV4 scope), even ones to each region's node.
+            front = self.cluster.front.endpoint if self.cluster.front is not None and index % 2 == 1 else None
+            sms = {r: client_for(front or n.endpoint, r, self.cluster.ca, self.cluster.access_key, self.cluster.secret_key, self.timeout)
                    for r, n in self.cluster.nodes.items()}
             for step in range(100_000):  # bounded; the deadline ends it first
                 if self.stop.is_set() or time.monotonic() >= deadline:

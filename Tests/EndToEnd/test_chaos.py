@@ -50,6 +50,8 @@ def test_a_partition_and_a_full_disk_pass_their_checks(binary, tmp_path, scenari
     summary = json.loads((tmp_path / f"{scenario}-3" / "report.json").read_text())
     assert summary["verdict"] == "PASS" and all(found == [] for found in summary["checks"].values())
     assert any(f["description"].startswith(expected_fault) for f in summary["faults"]), summary["faults"]
+    # Half the clients went through the front, which ran beside them and stopped with the run.
+    assert summary["front"] and "front listening on" in (tmp_path / f"{scenario}-3" / "logs" / "front.log").read_text()
     assert leftovers() == [], "the run left namespaces behind"
     assert "strongroom-chaos" not in open("/proc/mounts").read(), "the run left a file system mounted"
 
