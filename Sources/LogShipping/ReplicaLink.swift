@@ -62,7 +62,7 @@ public struct ReplicaLink: Sendable {
         case tick
         /// The transport connected and checked the peer's certificate. `logged`: the position
         /// this node's durable state holds for the source; `notices`: its pending notices, as
-        /// `encodeNotices` lists them.
+        /// `ReplicaNoticeLists.encode` lists them.
         case connected(logged: LogPosition?, notices: [[UInt8]])
         case connectFailed(String)
         case received(ReplicationMessage)
@@ -140,9 +140,6 @@ public struct ReplicaLink: Sendable {
         random = SplitMix64(seed: seed)
         phase = .idle(retryAtMillis: .min)
     }
-
-    /// Whether writes of this link are outstanding.
-    public var writesOutstanding: Bool { batches.contains { $0.remaining > 0 } }
 
     public mutating func step(_ input: Input, now: LinkInstant) -> [Action] {
         var actions: [Action] = []

@@ -44,11 +44,6 @@ extension ReplicationService {
             sealer.importReplicated(value, versionId: versionId, kmsKeyId: kmsKeyId, account: account, region: region)
         }
     }
-
-    /// This region's pending notices for `source`, as the hello and acks carry them.
-    package static func encodeNotices(_ progress: SourceProgress?, source: String) -> [[UInt8]] {
-        ReplicaNoticeLists.encode(progress, source: source)
-    }
 }
 
 /// Runs one `ReplicaLink` on its thread: steps it, performs its actions in order, and feeds

@@ -141,20 +141,9 @@ struct Checker {
         }
     }
 
-    /// The secret a fact is about, if any.
+    /// The secret a fact is about, if any (`Fact.arn` is empty for the others).
     static func subject(of fact: Fact) -> String? {
-        switch fact {
-        case let .secretCreated(arn, _, _, _, _, _, _), let .versionAdded(arn, _, _, _), let .versionsRemoved(arn, _),
-             let .labelsMoved(arn, _, _), let .metadataUpdated(arn, _, _, _), let .valuesResealed(arn, _, _),
-             let .secretDeleted(arn, _), let .secretRestored(arn, _), let .secretPurged(arn), let .tagsSet(arn, _, _),
-             let .policySet(arn, _, _), let .rotationSet(arn, _, _), let .secretAccessed(arn, _), let .versionAccessed(arn, _, _), let .replicationSet(arn, _),
-             let .replicaRemoved(arn, _), let .replicaPromoted(arn, _), let .noticeAcknowledged(arn, _, _):
-            return arn
-        case let .replicaSeeded(_, _, secret):
-            return secret.arn
-        case .replicatedThrough, .replicaNoticeSet, .replicasDropped:
-            return nil
-        }
+        fact.arn.isEmpty ? nil : fact.arn
     }
 
     /// Nil when every region holds exactly the copies its sources replicate to it, equal to
