@@ -56,13 +56,12 @@ class Faults:
     def wipe(self, region):
         """A negative control, not a fault Strongroom claims to survive: kill -9 and delete the
         node's data directory (its region log), as a lost disk would."""
-        import json
         import shutil
         node = self.cluster.nodes[region]
         node.kill()
-        data = json.loads(node.config.read_text())["dataDirectory"]
+        data = self.cluster.data_directory(region)
         shutil.rmtree(data)
-        node.config.parent.joinpath(data).mkdir(mode=0o700)
+        data.mkdir(mode=0o700)
         self.down.add(region)
         return f"kill -9 {region} and delete its data directory (control)"
 
