@@ -4,6 +4,7 @@ import json
 import os
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -72,8 +73,21 @@ def test_the_negative_control_fails_with_the_lost_writes_it_caused(binary, tmp_p
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to an unprivileged user")
 def test_without_root_it_says_so_and_exits_non_zero(tmp_path):
-    result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "python3", str(RUN),
-                             "--scenario", "kill", "--results", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    # A copy the unprivileged user can read: the checkout may sit in a directory only root can
+    # enter (a CI clone in a `mktemp -d`).
+    import shutil
+    import tempfile
+    readable = Path(tempfile.mkdtemp(prefix="strongroom-chaos-copy-"))
+    try:
+        readable.chmod(0o755)
+        shutil.copytree(RUN.parent, readable / "chaos", ignore=shutil.ignore_patterns("results", "__pycache__"))
+        for path in [readable / "chaos", *(readable / "chaos").rglob("*")]:
+            path.chmod(0o755 if path.is_dir() or path.name == "run" else 0o644)
+        result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "python3",
+                                 str(readable / "chaos" / "run"), "--scenario", "kill", "--results", str(readable / "results")],
+                                capture_output=True, text=True, timeout=60)
+    finally:
+        shutil.rmtree(readable, ignore_errors=True)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "chaos/run needs root" in result.stderr
 
