@@ -61,6 +61,7 @@ let package = Package(
         .target(name: "SecretStore", swiftSettings: swiftSettings),
         // The replication links as pure state machines (source and replica side) and what they
         // ship: the transport and the simulator both run them.
+        .target(name: "Failover", dependencies: ["Replication"], swiftSettings: swiftSettings),
         .target(name: "LogShipping", dependencies: ["Replication", "SecretStore", "SeededRandom"], swiftSettings: swiftSettings),
         .target(name: "JSON", swiftSettings: swiftSettings),
         .target(name: "Policy", dependencies: ["JSON"], swiftSettings: swiftSettings),
@@ -142,7 +143,7 @@ let package = Package(
         // The deterministic simulator: regions of real pure code under seeded faults, with checkers.
         .target(
             name: "Simulation",
-            dependencies: ["ArgumentParsing", "Journal", "LogShipping", "Platform", "Replication", "SecretStore", "SeededRandom"],
+            dependencies: ["ArgumentParsing", "Failover", "Journal", "LogShipping", "Platform", "Replication", "SecretStore", "SeededRandom"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "strongroom-sim", dependencies: ["Simulation", "Platform"], swiftSettings: swiftSettings),
@@ -184,9 +185,10 @@ let package = Package(
             dependencies: ["LogShipping", "Replication", "SecretStore", "TestSupport"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "FailoverTests", dependencies: ["Failover", "Replication", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SimulationTests",
-            dependencies: ["Simulation", "LogShipping", "TestSupport"],
+            dependencies: ["Simulation", "Failover", "LogShipping", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"], resources: [.copy("Regressions")], swiftSettings: swiftSettings),

@@ -1,3 +1,5 @@
+import SeededRandom
+
 /// The simulator's agenda: events by time, ties broken by the order they were scheduled, so
 /// that a run is the same for the same seed. A binary heap.
 struct EventQueue<Event> {
@@ -59,5 +61,37 @@ struct TraceHash {
         }
         value ^= 0x0A
         value &*= 0x0000_0100_0000_01B3
+    }
+}
+
+/// What both simulators' worlds share: one seeded generator for every choice, and the trace
+/// (every line hashed; the last ones kept for a failure's report).
+protocol SeededWorld: AnyObject {
+    var random: SplitMix64 { get set }
+    var now: Int64 { get }
+    var step: Int { get }
+    var hash: TraceHash { get set }
+    var trace: [String] { get set }
+    var failure: SimulationFailure? { get set }
+    var traceLines: Int { get }
+}
+
+extension SeededWorld {
+    func draw(_ bound: UInt64) -> UInt64 { random.next() % bound }
+    func chance(_ percent: UInt64) -> Bool { draw(100) < percent }
+    func between(_ low: Int64, _ high: Int64) -> Int64 { low + Int64(draw(UInt64(high - low + 1))) }
+
+    func note(_ line: String) {
+        let text = "\(step) t=\(now) \(line)"
+        hash.add(text)
+        trace.append(text)
+        if trace.count > traceLines * 2 { trace.removeFirst(trace.count - traceLines) }
+    }
+
+    /// The first failure ends the run; later ones are not recorded.
+    func fail(_ checker: String, _ message: String) {
+        guard failure == nil else { return }
+        failure = SimulationFailure(checker: checker, message: message, atMillis: now, step: step)
+        note("FAILED \(checker): \(message)")
     }
 }

@@ -66,6 +66,12 @@ public struct SimulationStatistics: Sendable, Hashable {
     public var connectionResets = 0
     public var journalSnapshots = 0
     public var simulatedMillis: Int64 = 0
+    /// The failover simulation's: promotions made (forced ones too), refused, forced, and
+    /// records a node set aside (its divergent tail) to follow a new primary.
+    public var promotions = 0
+    public var refusedPromotions = 0
+    public var forcedPromotions = 0
+    public var recordsSetAside = 0
 
     public init() {}
 
@@ -84,5 +90,9 @@ public struct SimulationStatistics: Sendable, Hashable {
         connectionResets += other.connectionResets
         journalSnapshots += other.journalSnapshots
         simulatedMillis += other.simulatedMillis
+        promotions += other.promotions
+        refusedPromotions += other.refusedPromotions
+        forcedPromotions += other.forcedPromotions
+        recordsSetAside += other.recordsSetAside
     }
 }

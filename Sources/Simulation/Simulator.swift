@@ -63,7 +63,7 @@ struct Cut {
     let slowMillis: Int64?
 }
 
-final class World {
+final class World: SeededWorld {
     let options: SimulationOptions
     let regionNames: [String]
     let faults: ShippingFaults
@@ -111,11 +111,7 @@ final class World {
         }
     }
 
-    // MARK: - Random draws
-
-    func draw(_ bound: UInt64) -> UInt64 { random.next() % bound }
-    func chance(_ percent: UInt64) -> Bool { draw(100) < percent }
-    func between(_ low: Int64, _ high: Int64) -> Int64 { low + Int64(draw(UInt64(high - low + 1))) }
+    var traceLines: Int { options.traceLines }
 
     // MARK: - The run
 
@@ -161,18 +157,6 @@ final class World {
         return SimulationResult(seed: options.seed, traceHash: hash.value, failure: failure, trace: trace, statistics: statistics)
     }
 
-    func note(_ line: String) {
-        let text = "\(step) t=\(now) \(line)"
-        hash.add(text)
-        trace.append(text)
-        if trace.count > options.traceLines * 2 { trace.removeFirst(trace.count - options.traceLines) }
-    }
-
-    func fail(_ checker: String, _ message: String) {
-        guard failure == nil else { return }
-        failure = SimulationFailure(checker: checker, message: message, atMillis: now, step: step)
-        note("FAILED \(checker): \(message)")
-    }
 
     func process(_ event: Event, at time: Int64) {
         now = max(now, time)
