@@ -134,19 +134,20 @@ extension SecretsOperations {
         })
     }
 
-    /// ListSecrets' `Filters`: nil when absent.
+    /// ListSecrets' and BatchGetSecretValue's `Filters`: nil when absent. The model has
+    /// already refused an unknown key, an empty `Values` list and a value outside the pattern
+    /// (ValidationException); neither member is required by the model, and a filter without one
+    /// is refused here, as AWS refuses it (InvalidParameterException, with the messages moto
+    /// records for AWS: "Invalid filter key", "Invalid filter values for key: KEY").
     static func filters(_ value: JSONValue?) throws(AWSError) -> [ListSecretsFilter]? {
         guard case .array(let items)? = value else { return nil }
         var filters: [ListSecretsFilter] = []
         for item in items {
-            let keyName = item["Key"]?.stringValue ?? ""
-            guard let key = ListSecretsFilterKey(rawValue: keyName) else {
-                throw AWSError(.validation,
-                               "1 validation error detected: Value '\(keyName)' at 'filters.1.member.key' failed to satisfy constraint: Member must satisfy enum value set: [all, name, tag-key, description, tag-value, primary-region, owning-service]")
+            guard let keyName = item["Key"]?.stringValue, let key = ListSecretsFilterKey(rawValue: keyName) else {
+                throw AWSError.invalidFilterKey
             }
-            var values: [String] = []
-            if case .array(let list)? = item["Values"] { values = list.compactMap(\.stringValue) }
-            filters.append(ListSecretsFilter(key: key, values: values))
+            guard case .array(let list)? = item["Values"] else { throw AWSError.invalidFilterValues(key: keyName) }
+            filters.append(ListSecretsFilter(key: key, values: list.compactMap(\.stringValue)))
         }
         return filters
     }
@@ -154,7 +155,7 @@ extension SecretsOperations {
     func listSecrets(_ context: OperationContext, _ input: JSONValue) throws(AWSError) -> JSONValue {
         let sortBy = Self.string(input, "SortBy").flatMap(ListSecretsSortBy.init(rawValue:)) ?? .createdDate
         let order = Self.string(input, "SortOrder").flatMap(SortOrder.init(rawValue:)) ?? .asc
-                let filters = try Self.filters(input["Filters"]) ?? []
+        let filters = try Self.filters(input["Filters"]) ?? []
         let planned = Self.bool(input, "IncludePlannedDeletion") ?? false
         let maxResults = Self.integer(input, "MaxResults").map { Int($0) }
         let token = Self.string(input, "NextToken")
