@@ -264,3 +264,25 @@ def test_batch_get_secret_value_reports_each_failure_as_get_secret_value_would(d
     empty_arn = client.describe_secret(SecretId="fidelity/batch-empty")["ARN"]
     assert [(e["SecretId"], e["ErrorCode"]) for e in got["Errors"]] == [(empty_arn, "ResourceNotFoundException")]
 
+
+def test_validate_resource_policy_reports_a_policy_that_locks_the_caller_out(dev_node):
+    # ValidateResourcePolicy (API reference): "Verifies the policy does not lock out a caller."
+    # A policy that explicitly denies the caller PutResourcePolicy on the secret cannot be
+    # taken back by that caller once attached.
+    client = dev_node.client()
+    client.create_secret(Name="fidelity/lockout", SecretString="x")
+    admin = dev_node.principal()["arn"]
+
+    def policy(principal, action):
+        return json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Deny", "Principal": {"AWS": principal}, "Action": action, "Resource": "*"}]})
+    for locked in (policy(admin, "secretsmanager:PutResourcePolicy"), policy("*", "secretsmanager:*")):
+        answer = client.validate_resource_policy(SecretId="fidelity/lockout", ResourcePolicy=locked)
+        assert answer["PolicyValidationPassed"] is False
+        assert [e["CheckName"] for e in answer["ValidationErrors"]] == ["LOCKOUT_CHECK"]
+        assert "will not allow you to manage this secret" in answer["ValidationErrors"][0]["ErrorMessage"]
+    # A deny for someone else, or of reading only, leaves the caller in charge.
+    other = "arn:aws:iam::123456789012:user/reader"
+    for fine in (policy(other, "secretsmanager:*"), policy(admin, "secretsmanager:GetSecretValue")):
+        answer = client.validate_resource_policy(SecretId="fidelity/lockout", ResourcePolicy=fine)
+        assert answer == {"PolicyValidationPassed": True, "ValidationErrors": [], "ResponseMetadata": answer["ResponseMetadata"]}
