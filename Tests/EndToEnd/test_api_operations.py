@@ -147,3 +147,52 @@ def test_a_bad_next_token_is_invalid_next_token_exception(dev_node, operation):
         request["Filters"] = [{"Key": "name", "Values": ["probe/"]}]
     status, kind, message = call(dev_node, operation, request)
     assert (status, kind) == (400, "InvalidNextTokenException"), message
+
+
+BOTH_VALUES = "You can't specify both a binary secret value and a string secret value in the same secret."
+
+
+@pytest.mark.parametrize("operation", ["CreateSecret", "PutSecretValue", "UpdateSecret"])
+def test_both_values_is_invalid_parameter(dev_node, operation):
+    client = dev_node.client()
+    name = f"probe/both-{operation}"
+    if operation != "CreateSecret":
+        client.create_secret(Name=name, SecretString="x")
+    request = {"SecretString": "a", "SecretBinary": "Yg==", "ClientRequestToken": str(uuid.uuid4()),
+               "Name" if operation == "CreateSecret" else "SecretId": name}
+    assert call(dev_node, operation, request) == (400, "InvalidParameterException", BOTH_VALUES)
+
+
+def test_batch_get_secret_value_pages_only_with_filters(dev_node):
+    # BatchGetSecretValue, MaxResults: "To use this parameter, you must also use the Filters
+    # parameter." (the message is this server's; AWS's is unverified)
+    status, kind, _ = call(dev_node, "BatchGetSecretValue", {"SecretIdList": ["probe/x"], "MaxResults": 2})
+    assert (status, kind) == (400, "InvalidParameterException")
+    client = dev_node.client()
+    for n in range(3):
+        client.create_secret(Name=f"probe/page-{n}", SecretString=str(n))
+    seen, token = [], None
+    while True:
+        extra = {"NextToken": token} if token else {}
+        page = client.batch_get_secret_value(Filters=[{"Key": "name", "Values": ["probe/page-"]}], MaxResults=2, **extra)
+        assert len(page["SecretValues"]) <= 2
+        seen += [v["SecretString"] for v in page["SecretValues"]]
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert sorted(seen) == ["0", "1", "2"]
+
+
+def test_validate_resource_policy_reports_a_policy_that_does_not_parse(dev_node):
+    # Reported as a failed SYNTAX_CHECK, not as MalformedPolicyDocumentException (which the
+    # model also lists): what AWS answers for text that is not JSON at all is unverified.
+    answer = dev_node.client().validate_resource_policy(ResourcePolicy="{not json")
+    assert answer["PolicyValidationPassed"] is False
+    assert [e["CheckName"] for e in answer["ValidationErrors"]] == ["SYNTAX_CHECK"]
+
+
+def test_restore_secret_on_a_secret_not_scheduled_for_deletion(dev_node):
+    # This server answers it as a restore that changes nothing; AWS's answer is unverified.
+    client = dev_node.client()
+    client.create_secret(Name="probe/restore-live", SecretString="x")
+    assert call(dev_node, "RestoreSecret", {"SecretId": "probe/restore-live"})[0] == 200
