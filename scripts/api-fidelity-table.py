@@ -51,7 +51,7 @@ VERDICTS = {
     ("BatchGetSecretValue", "!ResourceNotFoundException"): ("✔ an `Errors` entry", f"`{FID}::test_batch_get_secret_value_reports_each_failure_as_get_secret_value_would`"),
     ("BatchGetSecretValue", "!InvalidRequestException"): ("✔ an `Errors` entry (deleted secret)", f"`{FID}::test_batch_get_secret_value_reports_each_failure_as_get_secret_value_would`"),
     ("BatchGetSecretValue", "!InvalidParameterException"): ("✔ neither or both of SecretIdList/Filters; a filter without Key or Values", f"`SecretsOperationsTests.batchGetReportsPerSecretErrors`, `{FID}::test_a_malformed_filter_is_refused`"),
-    ("BatchGetSecretValue", "!DecryptionFailure"): ("untested", "answered for a value whose key left the keyring"),
+    ("BatchGetSecretValue", "!DecryptionFailure"): ("✔ an `Errors` entry (a value whose key left the keyring)", f"`{OPS}::test_a_value_whose_key_left_the_keyring_is_a_decryption_failure`"),
     ("CreateSecret", "Name"): ("✔", f"`{SEC}::test_errors_have_aws_types` (bad name, duplicate), {MODEL_LAYER}"),
     ("CreateSecret", "Description"): ("✔", f"`{SEC}::test_errors_have_aws_types` (length)"),
     ("CreateSecret", "KmsKeyId"): ("✔", f"`{SEC}::test_kms_key_change_rewraps`, `{AUTH}::test_cross_account_needs_resource_policy_and_a_shareable_key`"),
@@ -80,11 +80,10 @@ VERDICTS = {
     ("GetSecretValue", "VersionId"): ("✔", f"`{SEC}::test_create_get_put_labels`"),
     ("GetSecretValue", "VersionStage"): ("✔", f"`{SEC}::test_create_get_put_labels`, `{AUTH}::test_condition_on_version_stage_and_source_ip`"),
     ("GetSecretValue", "!InvalidParameterException"): ("untested", ""),
-    ("GetSecretValue", "!DecryptionFailure"): ("untested", "answered for a value whose key left the keyring"),
+    ("GetSecretValue", "!DecryptionFailure"): ("✔ a value whose key left the keyring (message Strongroom's)", f"`{OPS}::test_a_value_whose_key_left_the_keyring_is_a_decryption_failure`"),
     ("ListSecretVersionIds", "MaxResults"): ("✔", "`SecretStateListTests.versionIdPagination`"),
     ("ListSecretVersionIds", "NextToken"): ("✔", NEXT_TOKEN),
     ("ListSecretVersionIds", "IncludeDeprecated"): ("✔", f"`{SEC}::test_create_get_put_labels`"),
-    ("ListSecretVersionIds", "!InvalidParameterException"): UNTESTED,
     ("ListSecrets", "IncludePlannedDeletion"): ("✔", f"`{SEC}::test_delete_restore_and_recreate`"),
     ("ListSecrets", "MaxResults"): ("✔", f"`{SEC}::test_list_filters_and_pagination`"),
     ("ListSecrets", "NextToken"): ("✔", f"`{SEC}::test_list_filters_and_pagination`, {NEXT_TOKEN}"),
@@ -97,7 +96,6 @@ VERDICTS = {
     ("PutResourcePolicy", "BlockPublicPolicy"): ("✔", f"`{AUTH}::test_block_public_policy_and_validation`"),
     ("PutResourcePolicy", "!MalformedPolicyDocumentException"): ("✔", f"`{SEC}::test_tags_policy_rotation`"),
     ("PutResourcePolicy", "!PublicPolicyException"): ("✔", f"`{AUTH}::test_block_public_policy_and_validation`"),
-    ("PutResourcePolicy", "!InvalidParameterException"): UNTESTED,
     ("PutSecretValue", "SecretBinary"): ("✔", f"`{SEC}::test_binary_values`"),
     ("PutSecretValue", "SecretString"): ("✔", f"`{SEC}::test_create_get_put_labels`"),
     ("PutSecretValue", "VersionStages"): ("✔ answered in the order given", f"`{FID}::test_put_secret_value_answers_its_stages_in_the_order_given`"),
@@ -114,7 +112,6 @@ VERDICTS = {
     ("ReplicateSecretToRegions", "!InvalidParameterException"): ("✔ a region outside the cluster (Strongroom's message)", f"`{SEC}::test_a_single_node_refuses_replica_regions_it_has_no_node_for`"),
     ("ReplicateSecretToRegions", "!InvalidRequestException"): ("✔ writes to a replica", f"`{REP}::test_writes_to_a_replica_are_refused_with_awss_error`"),
     ("RestoreSecret", "!InvalidRequestException"): ("untested", f"a secret not scheduled for deletion is restored as a no-op here (`{OPS}::test_restore_secret_on_a_secret_not_scheduled_for_deletion`); AWS's answer unverified"),
-    ("RestoreSecret", "!InvalidParameterException"): UNTESTED,
     ("RotateSecret", "RotationLambdaARN"): ("✖ any ARN accepted", "AWS answers AccessDeniedException for a function it cannot invoke; lands with the rotation issue"),
     ("RotateSecret", "RotationRules"): ("✔", f"`{SEC}::test_tags_policy_rotation`"),
     ("RotateSecret", "RotateImmediately"): ("✖ metadata only", "no rotation functions run here (the rotation issue)"),
@@ -128,12 +125,12 @@ VERDICTS = {
     ("UntagResource", "TagKeys"): ("✔", f"`{SEC}::test_tags_policy_rotation`, `{FID}::test_a_secret_whose_tags_were_all_removed_lists_an_empty_tag_list`"),
     ("UpdateSecret", "Description"): ("✔", f"`{FID}::test_update_secret_without_a_value_needs_no_token`"),
     ("UpdateSecret", "KmsKeyId"): ("✔ `\"\"` returns to the default key", f"`{FID}::test_an_empty_kms_key_id_returns_a_secret_to_the_default_key`, `{SEC}::test_kms_key_change_rewraps`"),
-    ("UpdateSecret", "SecretBinary"): UNTESTED,
+    ("UpdateSecret", "SecretBinary"): ("✔", f"`{OPS}::test_update_secret_answers_as_create_and_put_do`"),
     ("UpdateSecret", "SecretString"): ("✔", f"`{FID}::test_a_missing_client_request_token_is_answered_before_existence`"),
     ("UpdateSecret", "Type"): ("✖ accepted and ignored", "no test; the model's newest member"),
     ("UpdateSecret", "!InvalidRequestException"): ("✔ token missing with a value; deleted secret", f"{NO_TOKEN}, {DELETED}"),
-    ("UpdateSecret", "!EncryptionFailure"): ("untested", "an unknown KmsKeyId, as CreateSecret"),
-    ("UpdateSecret", "!ResourceExistsException"): ("untested", "token reused with another value, as PutSecretValue"),
+    ("UpdateSecret", "!EncryptionFailure"): ("✔ an unknown KmsKeyId (message unverified)", f"`{OPS}::test_update_secret_answers_as_create_and_put_do`"),
+    ("UpdateSecret", "!ResourceExistsException"): ("✔ token reused with another value", f"`{OPS}::test_update_secret_answers_as_create_and_put_do`"),
     ("UpdateSecret", "!LimitExceededException"): ("untested", "100 versions, as PutSecretValue"),
     ("UpdateSecret", "!MalformedPolicyDocumentException"): ("not answered", "cause not documented"),
     ("UpdateSecret", "!PreconditionNotMetException"): ("not answered", "cause not documented"),
@@ -148,7 +145,6 @@ VERDICTS = {
     ("ValidateResourcePolicy", "ResourcePolicy"): ("✔ syntax, broad access, lockout", f"`{AUTH}::test_block_public_policy_and_validation`, `{FID}::test_validate_resource_policy_reports_a_policy_that_locks_the_caller_out`"),
     ("ValidateResourcePolicy", "!MalformedPolicyDocumentException"): ("? not answered", f"a policy that does not parse is `PolicyValidationPassed: false` with a SYNTAX_CHECK entry (`{OPS}::test_validate_resource_policy_reports_a_policy_that_does_not_parse`); when AWS raises the exception instead is unverified"),
     ("ValidateResourcePolicy", "!InvalidRequestException"): ("not answered", "works on a secret scheduled for deletion (" + DELETED + ")"),
-    ("ValidateResourcePolicy", "!InvalidParameterException"): UNTESTED,
 }
 
 
@@ -172,6 +168,8 @@ def rule(operation, item, required):
         return ("✔", NEXT_TOKEN)
     if item == "!InvalidRequestException" and operation in REFUSED_WHEN_DELETED:
         return ("✔ secret scheduled for deletion", DELETED)
+    if item == "!InvalidParameterException":
+        return ("untested", "the model's only text is \"The parameter name or value is invalid\"; no cause is documented for this operation")
     if not item.startswith("!") and required:
         return ("✔ required", MODEL_LAYER)
     return UNTESTED

@@ -196,3 +196,41 @@ def test_restore_secret_on_a_secret_not_scheduled_for_deletion(dev_node):
     client = dev_node.client()
     client.create_secret(Name="probe/restore-live", SecretString="x")
     assert call(dev_node, "RestoreSecret", {"SecretId": "probe/restore-live"})[0] == 200
+
+
+def test_update_secret_answers_as_create_and_put_do(dev_node):
+    client = dev_node.client()
+    client.create_secret(Name="probe/update", SecretString="v1")
+    token = str(uuid.uuid4())
+    client.update_secret(SecretId="probe/update", SecretBinary=b"\x00\x01", ClientRequestToken=token)
+    assert client.get_secret_value(SecretId="probe/update")["SecretBinary"] == b"\x00\x01"
+    # The same token with another value: ResourceExistsException, as PutSecretValue answers.
+    status, kind, _ = call(dev_node, "UpdateSecret", {"SecretId": "probe/update", "SecretString": "other",
+                                                      "ClientRequestToken": token})
+    assert (status, kind) == (400, "ResourceExistsException")
+    # A KmsKeyId naming no key: EncryptionFailure, as CreateSecret answers (message unverified).
+    status, kind, _ = call(dev_node, "UpdateSecret", {"SecretId": "probe/update", "KmsKeyId": "alias/does-not-exist"})
+    assert (status, kind) == (400, "EncryptionFailure")
+
+
+def test_a_value_whose_key_left_the_keyring_is_a_decryption_failure(binary, tmp_path):
+    # DecryptionFailure (the model): "Secrets Manager can't decrypt the protected secret text
+    # using the provided KMS key." Here: the customer key is removed from the node's keyring.
+    from conftest import DevNode, free_port
+    directory = tmp_path / "node"
+    node = DevNode(directory, free_port()).wait_ready()
+    try:
+        node.client().create_secret(Name="probe/keyless", SecretString="x", KmsKeyId="alias/dev-shared")
+    finally:
+        node.stop()
+    keyring = json.loads((directory / "keyring.json").read_text())
+    keyring["keys"] = [k for k in keyring["keys"] if "alias/dev-shared" not in k.get("aliases", [])]
+    (directory / "keyring.json").write_text(json.dumps(keyring))
+    node = DevNode(directory, node.port).wait_ready()
+    try:
+        status, kind, _ = call(node, "GetSecretValue", {"SecretId": "probe/keyless"})
+        assert (status, kind) == (400, "DecryptionFailure")
+        errors = node.client().batch_get_secret_value(SecretIdList=["probe/keyless"])["Errors"]
+        assert [e["ErrorCode"] for e in errors] == ["DecryptionFailure"]
+    finally:
+        node.stop()
