@@ -189,7 +189,7 @@ extension SecretState {
     // MARK: Filters
 
     /// The attribute values a filter key searches.
-    private static func attributes(of secret: Secret, for key: ListSecretsFilterKey) -> [String] {
+    static func attributes(of secret: Secret, for key: ListSecretsFilterKey) -> [String] {
         switch key {
         case .name: [secret.name]
         case .description: secret.description.map { [$0] } ?? []
@@ -204,21 +204,32 @@ extension SecretState {
         }
     }
 
-    /// Per AWS (the user guide's "Find secrets", and responses recorded against the service):
-    /// text is broken into words at spaces and punctuation, at a lower-to-upper case change and
-    /// between letters and digits (`credsDatabase#892` → creds, Database, 892).
-    /// - `description` and `all`: not case-sensitive; the value is broken into words too, and
-    ///   every one of its words must be the prefix of some word of the attribute(s).
-    /// - the other keys: case-sensitive; the value, whole, must be a prefix of the attribute or
-    ///   of its text from the start of one of its words (`Test` finds `MyTestSecret`).
+    /// How a filter value matches, per AWS's API reference (`Filter.Key`) and user guide ("Find
+    /// secrets in AWS Secrets Manager"):
+    /// - `name`, `tag-key`, `tag-value`, `primary-region`, `owning-service`: the value is a
+    ///   case-sensitive prefix of the attribute, from its first character ("Name: Data returns a
+    ///   secret named DatabaseSecret, but not databaseSecret or MyData"; "Tag key: Prod returns
+    ///   secrets with the tag Production and Prod1, but not … prod or 1 Prod").
+    /// - `description` (the user guide: "Matches the words in secret descriptions, not
+    ///   case-sensitive"; `My Description` finds "Description of my secret") and `all` ("Breaks
+    ///   the filter value string into words and then searches all attributes"): the value is
+    ///   broken into words, and every one of them must be the prefix of a word of one and the
+    ///   same attribute, ignoring case (AWS's launch post of the search: "secrets for" finds a
+    ///   secret whose name, description, tag key or tag value holds both words "in the same
+    ///   field"). An attribute's words: see `words(of:)`.
+    /// A value with no word (`""` or only punctuation) finds nothing by words; `""` is a prefix
+    /// of every attribute.
     static func matches(_ value: String, _ attributes: [String], key: ListSecretsFilterKey) -> Bool {
         switch key {
         case .all, .description:
-            let words = attributes.flatMap { Self.words(of: $0).map { $0.lowercased() } }
             let wanted = Self.words(of: value).map { $0.lowercased() }
-            return !wanted.isEmpty && wanted.allSatisfy { word in words.contains { $0.hasPrefix(word) } }
+            guard !wanted.isEmpty else { return false }
+            return attributes.contains { attribute in
+                let words = Self.words(of: attribute).map { $0.lowercased() }
+                return wanted.allSatisfy { word in words.contains { $0.hasPrefix(word) } }
+            }
         default:
-            return attributes.contains { attribute in wordStarts(of: attribute).contains { $0.hasPrefix(value) } }
+            return attributes.contains { $0.hasPrefix(value) }
         }
     }
 
@@ -246,19 +257,10 @@ extension SecretState {
         }
     }
 
-    /// The attribute from position 0 and from the start of each later word.
-    static func wordStarts(of text: String) -> [Substring] {
-        var starts: [Substring] = [text[...]]
-        var previous: Character?
-        for index in text.indices {
-            let c = text[index]
-            if index != text.startIndex, isWordStart(previous, c) { starts.append(text[index...]) }
-            previous = c
-        }
-        return starts
-    }
-
-    /// The words of `text` (see `matches`).
+    /// The words of `text`, as the user guide describes AWS's search: only letters and digits
+    /// count (spaces and punctuation such as `/ _ = #` separate words), and a word also ends at a
+    /// lower-to-upper case change and between letters and digits (`credsDatabase#892` → creds,
+    /// Database, 892).
     static func words(of text: String) -> [String] {
         var result: [String] = []
         var current = ""
@@ -280,6 +282,11 @@ extension SecretState {
         return result
     }
 
+    /// One filter against one secret. AWS documents only that a `!` before a value makes it a
+    /// negation filter; Strongroom combines a filter's values as: the secret matches when some
+    /// plain value matches (or there is none) and no negated value does. So `!x` alone is "no
+    /// attribute matches x" (a secret with tags `prod` and `dev` is not found by `tag-key !prod`),
+    /// and `["a", "!ab"]` is "a, but not ab". Filters of a request are ANDed (ListSecrets).
     static func matches(_ secret: Secret, _ filter: ListSecretsFilter) -> Bool {
         let attributes = attributes(of: secret, for: filter.key)
         var sawPositive = false

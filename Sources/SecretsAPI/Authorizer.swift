@@ -45,6 +45,23 @@ final class Authorizer: Sendable {
         _ context: OperationContext, action: String, resource: String, resourceAccount: String, secret: Secret?,
         keys: [String: ContextValue] = [:], named: String? = nil
     ) throws(AWSError) {
+        let request = requestContext(context, action: action, resource: resource, secret: secret, keys: keys)
+        let answer = PolicyEvaluator.evaluate(request, identityPolicies: context.identityPolicies,
+                                              resourcePolicy: resourcePolicy(secret?.resourcePolicy),
+                                              resourceAccountId: resourceAccount)
+        guard answer.isAllowed else {
+            var shown = request
+            shown.resource = named ?? resource
+            throw AWSError(.notAuthorized, answer.message(for: shown))
+        }
+    }
+
+    /// The request `action` on `resource` as the policy evaluator sees it: the request-wide
+    /// keys, the operation's own `keys`, and the secret's keys (tags, id, primary region,
+    /// rotation function) when there is one.
+    func requestContext(
+        _ context: OperationContext, action: String, resource: String, secret: Secret?, keys: [String: ContextValue] = [:]
+    ) -> RequestContext {
         var values = context.requestKeys
         for (key, value) in keys { values[key] = value }
         if let secret {
@@ -59,16 +76,8 @@ final class Authorizer: Sendable {
             }
         }
         // A bare name is a Secrets Manager action; Strongroom's own come as `strongroom:Name`.
-        let request = RequestContext(action: action.contains(":") ? action : "secretsmanager:" + action, resource: resource,
-                                     caller: context.caller.identity, values: values)
-        let answer = PolicyEvaluator.evaluate(request, identityPolicies: context.identityPolicies,
-                                              resourcePolicy: resourcePolicy(secret?.resourcePolicy),
-                                              resourceAccountId: resourceAccount)
-        guard answer.isAllowed else {
-            var shown = request
-            shown.resource = named ?? resource
-            throw AWSError(.notAuthorized, answer.message(for: shown))
-        }
+        return RequestContext(action: action.contains(":") ? action : "secretsmanager:" + action, resource: resource,
+                              caller: context.caller.identity, values: values)
     }
 }
 

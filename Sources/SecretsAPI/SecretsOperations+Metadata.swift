@@ -134,19 +134,20 @@ extension SecretsOperations {
         })
     }
 
-    /// ListSecrets' `Filters`: nil when absent.
+    /// ListSecrets' and BatchGetSecretValue's `Filters`: nil when absent. The model has
+    /// already refused an unknown key, an empty `Values` list and a value outside the pattern
+    /// (ValidationException); neither member is required by the model, and a filter without one
+    /// is refused here, as AWS refuses it (InvalidParameterException, with the messages moto
+    /// records for AWS: "Invalid filter key", "Invalid filter values for key: KEY").
     static func filters(_ value: JSONValue?) throws(AWSError) -> [ListSecretsFilter]? {
         guard case .array(let items)? = value else { return nil }
         var filters: [ListSecretsFilter] = []
         for item in items {
-            let keyName = item["Key"]?.stringValue ?? ""
-            guard let key = ListSecretsFilterKey(rawValue: keyName) else {
-                throw AWSError(.validation,
-                               "1 validation error detected: Value '\(keyName)' at 'filters.1.member.key' failed to satisfy constraint: Member must satisfy enum value set: [all, name, tag-key, description, tag-value, primary-region, owning-service]")
+            guard let keyName = item["Key"]?.stringValue, let key = ListSecretsFilterKey(rawValue: keyName) else {
+                throw AWSError.invalidFilterKey
             }
-            var values: [String] = []
-            if case .array(let list)? = item["Values"] { values = list.compactMap(\.stringValue) }
-            filters.append(ListSecretsFilter(key: key, values: values))
+            guard case .array(let list)? = item["Values"] else { throw AWSError.invalidFilterValues(key: keyName) }
+            filters.append(ListSecretsFilter(key: key, values: list.compactMap(\.stringValue)))
         }
         return filters
     }
@@ -154,7 +155,7 @@ extension SecretsOperations {
     func listSecrets(_ context: OperationContext, _ input: JSONValue) throws(AWSError) -> JSONValue {
         let sortBy = Self.string(input, "SortBy").flatMap(ListSecretsSortBy.init(rawValue:)) ?? .createdDate
         let order = Self.string(input, "SortOrder").flatMap(SortOrder.init(rawValue:)) ?? .asc
-                let filters = try Self.filters(input["Filters"]) ?? []
+        let filters = try Self.filters(input["Filters"]) ?? []
         let planned = Self.bool(input, "IncludePlannedDeletion") ?? false
         let maxResults = Self.integer(input, "MaxResults").map { Int($0) }
         let token = Self.string(input, "NextToken")
@@ -208,18 +209,25 @@ extension SecretsOperations {
                             ("ResourcePolicy", secret.resourcePolicy.map { .string($0) })])
     }
 
-    /// AWS's checks: the syntax (`SYNTAX_CHECK`), and whether the policy grants broad access
-    /// (`BROAD_ACCESS_CHECK`: a wildcard principal not pinned by a condition, or a principal
-    /// outside the owner's organization), as BlockPublicPolicy would refuse it. With a
-    /// `SecretId`, the operation is authorized on that secret and its account is the owner;
-    /// without, on `*` and the caller's account.
+    /// AWS's three checks (API reference): the syntax (`SYNTAX_CHECK`); whether the policy
+    /// grants broad access (`BROAD_ACCESS_CHECK`: a wildcard principal not pinned by a
+    /// condition, or a principal outside the owner's organization), as BlockPublicPolicy would
+    /// refuse it; and whether it locks the caller out (`LOCKOUT_CHECK`: it explicitly denies
+    /// the caller PutResourcePolicy or DeleteResourcePolicy on the secret; see
+    /// `PolicyLockout`). The check names and the lockout message are Strongroom's: AWS
+    /// documents neither. With a `SecretId`, the operation is authorized on that secret, its
+    /// account is the owner and the lockout is judged on it; without, on `*`, the caller's
+    /// account, and a secret of that account that no statement names by ARN.
     func validateResourcePolicy(_ context: OperationContext, _ input: JSONValue) throws(AWSError) -> JSONValue {
         let policy = Self.string(input, "ResourcePolicy") ?? ""
         var owner = context.principal.accountId
+        var secret: Secret?
         if let secretId = Self.string(input, "SecretId") {
-            owner = try readAuthorized(secretId, context) { state, account in
+            let found = try readAuthorized(secretId, context) { state, account in
                 state.describe(secretId, accountId: account, region: context.region)
-            }.accountId
+            }
+            owner = found.accountId
+            secret = found
         } else {
             try context.authorizeAction("ValidateResourcePolicy")
         }
@@ -227,6 +235,13 @@ extension SecretsOperations {
         do {
             let document = try PolicyDocument.parse(policy, kind: .resource)
             errors = Self.broadAccess(document, owner: owner, context).map { ("BROAD_ACCESS_CHECK", $0) }
+            let resource = secret?.arn ?? "arn:aws:secretsmanager:\(context.region):\(owner):secret:*"
+            let request = context.authorizer.requestContext(context, action: "PutResourcePolicy", resource: resource,
+                                                            secret: secret)
+            let denied = PolicyLockout.deniedActions(by: document, to: request)
+            if !denied.isEmpty {
+                errors.append(("LOCKOUT_CHECK", Self.lockoutMessage(denied)))
+            }
         } catch {
             errors = [("SYNTAX_CHECK", error.message)]
         }
@@ -236,6 +251,12 @@ extension SecretsOperations {
                 .object([(key: "CheckName", value: .string(error.check)), (key: "ErrorMessage", value: .string(error.message))])
             })),
         ])
+    }
+
+    /// The lockout finding (Strongroom's wording; AWS documents none).
+    static func lockoutMessage(_ denied: [String]) -> String {
+        "This resource policy will not allow you to manage this secret's resource policy in the future: "
+            + "it explicitly denies you \(denied.joined(separator: " and "))."
     }
 
     /// What makes `document` a public policy for a secret of `owner`.

@@ -333,10 +333,16 @@ extension SecretsOperations {
             case .failure(let error): throw AWSError(error)
             }
             nextToken = page.nextToken
+            // Each listed secret is read as GetSecretValue reads it (authorization, then the
+            // value): one without an AWSCURRENT version is an entry in Errors with
+            // GetSecretValue's answer, not left out without a word.
             for secret in page.items {
-                guard let version = secret.version(withStage: StagingLabel.current) else { continue }
                 do throws(AWSError) {
                     try context.authorize("GetSecretValue", resource: secret.arn, resourceAccount: secret.accountId, secret: secret)
+                    guard let version = secret.version(withStage: StagingLabel.current) else {
+                        throw AWSError(SecretStoreError.valueNotFound(stage: StagingLabel.current))
+                    }
+                    try sealer.checkKeyAccess(version.sealed.keyId, owner: secret.accountId, caller: context.principal.accountId)
                     values.append(try valueEntry(secret, version))
                     recordAccess(secret, version, context)
                 } catch {
@@ -364,6 +370,12 @@ extension AWSError {
         .invalidParameter, "Either 'SecretIdList' or 'Filters' must be provided.")
     public static let batchPagingWithIds = AWSError(
         .invalidParameter, "'Filters' not specified. 'Filters' must also be specified when 'MaxResults' is provided.")
+    /// A ListSecrets or BatchGetSecretValue filter without a `Key` (moto's record of AWS's answer).
+    public static let invalidFilterKey = AWSError(.invalidParameter, "Invalid filter key")
+    /// A filter without `Values` (moto's record of AWS's answer).
+    public static func invalidFilterValues(key: String) -> AWSError {
+        AWSError(.invalidParameter, "Invalid filter values for key: \(key)")
+    }
     /// PutResourcePolicy with BlockPublicPolicy and a broad policy (the text of AWS's guide).
     public static let publicPolicy = AWSError(
         .publicPolicy, "You can't attach a resource-based policy that allows broad access to the secret.")
