@@ -13,7 +13,36 @@ public import Platform
 /// `spiffe://strongroom/region/<region>/node/<nodeId>` and IP 127.0.0.1. `peers` may be empty
 /// (a one-region cluster only serves its log); each peer is another region, at most one node
 /// per region, none in the node's own region.
+///
+/// A region of several nodes (a primary and standbys) lists every one of them, this node
+/// included, in `regionNodes`, each with its replication address and its ordinal (0 to 15,
+/// distinct; the node of ordinal 0 is the region's first primary, the others start as its
+/// standbys and follow its whole log); `syncStandbys` (default 0) is how many standbys must hold
+/// a record before the primary answers its write:
+///
+/// ```json
+/// "regionNodes": [{"nodeId": "us-east-1-a", "address": "127.0.0.1:7543", "ordinal": 0},
+///                 {"nodeId": "us-east-1-b", "address": "127.0.0.1:7553", "ordinal": 1}],
+/// "syncStandbys": 0
+/// ```
+/// Every node of a region shares the region's keyring (values are wrapped under it in the log
+/// the standbys copy) and its IAM file.
 public struct ReplicationSettings: Sendable, Equatable {
+    /// One node of this node's own region.
+    public struct RegionNode: Sendable, Equatable {
+        public var nodeId: String
+        /// Its replication listener.
+        public var address: SocketAddress
+        /// Its place in the region: 0 is the first primary; promotions take epochs by ordinal.
+        public var ordinal: Int
+
+        public init(nodeId: String, address: SocketAddress, ordinal: Int) {
+            self.nodeId = nodeId
+            self.address = address
+            self.ordinal = ordinal
+        }
+    }
+
     /// Another region's node, the source of that region's log.
     public struct Peer: Sendable, Equatable {
         public var nodeId: String
@@ -36,6 +65,21 @@ public struct ReplicationSettings: Sendable, Equatable {
     public var heartbeatSeconds: Double = 1
     /// A link silent for this long is dead (closed, then reconnected with backoff).
     public var deadAfterSeconds: Double = 5
+    /// This region's nodes, this one included; empty: the region is this node alone.
+    public var regionNodes: [RegionNode] = []
+    /// `k`: the standbys that must hold a record before its write is answered.
+    public var syncStandbys = 0
+
+    /// This node's ordinal in its region (0 when the region is this node alone).
+    public func ordinal(of nodeId: String) -> Int? {
+        regionNodes.isEmpty ? 0 : regionNodes.first { $0.nodeId == nodeId }?.ordinal
+    }
+
+    /// Whether this node starts as its region's first primary (ordinal 0) rather than a standby.
+    public func isFirstPrimary(_ nodeId: String) -> Bool { ordinal(of: nodeId) == 0 }
+
+    /// The region's first primary (the node a standby follows when it starts).
+    public var firstPrimary: RegionNode? { regionNodes.first { $0.ordinal == 0 } }
 
     public init(listen: SocketAddress, peers: [Peer], heartbeatSeconds: Double = 1, deadAfterSeconds: Double = 5) {
         self.listen = listen
@@ -54,7 +98,8 @@ public struct ReplicationSettings: Sendable, Equatable {
     /// Decodes the section of a node in `region` (named `nodeId`, serving its API on `apiListen`).
     static func decode(_ value: JSONValue, nodeId: String, region: String, apiListen: [SocketAddress]) throws(NodeConfiguration.Problem) -> ReplicationSettings {
         typealias Problem = NodeConfiguration.Problem
-        let object = try SettingsObject(value, prefix: "replication.", known: ["listen", "peers", "heartbeatSeconds", "deadAfterSeconds"],
+        let object = try SettingsObject(value, prefix: "replication.",
+                                        known: ["listen", "peers", "heartbeatSeconds", "deadAfterSeconds", "regionNodes", "syncStandbys"],
                                         notAnObject: "'replication' must be an object with listen and peers")
         let listen = try address("listen", in: object, at: "replication.")
         if apiListen.contains(listen) {
@@ -83,12 +128,59 @@ public struct ReplicationSettings: Sendable, Equatable {
             peers.append(Peer(nodeId: peerNodeId, region: peerRegion, address: try address("address", in: peer, at: prefix)))
         }
         var settings = ReplicationSettings(listen: listen, peers: peers)
+        settings.regionNodes = try regionNodes(object["regionNodes"], nodeId: nodeId, listen: listen, peers: peers)
+        if let raw = object["syncStandbys"] {
+            let standbys = max(settings.regionNodes.count - 1, 0)
+            guard let k = raw.exactIntegerValue, k >= 0, k <= standbys else {
+                throw Problem("'replication.syncStandbys' must be a whole number from 0 to the region's standbys (\(standbys))")
+            }
+            settings.syncStandbys = k
+        }
         settings.heartbeatSeconds = try seconds("heartbeatSeconds", in: object, range: heartbeatRange) ?? settings.heartbeatSeconds
         settings.deadAfterSeconds = try seconds("deadAfterSeconds", in: object, range: deadAfterRange) ?? settings.deadAfterSeconds
         guard settings.deadAfterSeconds >= 2 * settings.heartbeatSeconds else {
             throw Problem("'replication.deadAfterSeconds' (\(settings.deadAfterSeconds)) must be at least twice 'replication.heartbeatSeconds' (\(settings.heartbeatSeconds))")
         }
         return settings
+    }
+
+    /// The most nodes one region may have (epochs are numbered by ordinal modulo this).
+    static let maximumRegionNodes = 16
+
+    private static func regionNodes(_ raw: JSONValue?, nodeId: String, listen: SocketAddress, peers: [Peer]) throws(NodeConfiguration.Problem) -> [RegionNode] {
+        typealias Problem = NodeConfiguration.Problem
+        guard let raw else { return [] }
+        guard case .array(let list) = raw, (1...maximumRegionNodes).contains(list.count) else {
+            throw Problem("'replication.regionNodes' must be a list of 1 to \(maximumRegionNodes) objects with nodeId, address and ordinal")
+        }
+        var nodes: [RegionNode] = []
+        for (index, item) in list.enumerated() {
+            let prefix = "replication.regionNodes[\(index)]."
+            let object = try SettingsObject(item, prefix: prefix, known: ["nodeId", "address", "ordinal"],
+                                            notAnObject: "'replication.regionNodes[\(index)]' must be an object with nodeId, address and ordinal")
+            let id = try NodeConfiguration.nodeIdSetting("nodeId", in: object, at: prefix)
+            let address = try address("address", in: object, at: prefix)
+            guard let ordinal = object["ordinal"]?.exactIntegerValue, (0..<maximumRegionNodes).contains(ordinal) else {
+                throw Problem("'\(prefix)ordinal' must be a whole number from 0 to \(maximumRegionNodes - 1)")
+            }
+            if nodes.contains(where: { $0.nodeId == id }) || peers.contains(where: { $0.nodeId == id }) {
+                throw Problem("'\(prefix)nodeId' \(id) is already used by an earlier node")
+            }
+            if nodes.contains(where: { $0.ordinal == ordinal }) {
+                throw Problem("'\(prefix)ordinal' \(ordinal) is already used by an earlier node; each node of a region has its own")
+            }
+            nodes.append(RegionNode(nodeId: id, address: address, ordinal: ordinal))
+        }
+        guard let me = nodes.first(where: { $0.nodeId == nodeId }) else {
+            throw Problem("'replication.regionNodes' does not name this node (\(nodeId)); it lists every node of the region, this one included")
+        }
+        guard me.address == listen else {
+            throw Problem("'replication.regionNodes' gives this node the address \(me.address), but 'replication.listen' is \(listen)")
+        }
+        guard nodes.contains(where: { $0.ordinal == 0 }) else {
+            throw Problem("'replication.regionNodes' has no node of ordinal 0, the region's first primary")
+        }
+        return nodes
     }
 
     private static func address(_ key: String, in object: SettingsObject, at prefix: String) throws(NodeConfiguration.Problem) -> SocketAddress {
@@ -109,10 +201,17 @@ public struct ReplicationSettings: Sendable, Equatable {
 
     /// The section as `decode` reads it.
     func encoded() -> JSONValue {
-        [
-            "listen": .string(listen.description),
-            "peers": .array(peers.map { ["nodeId": .string($0.nodeId), "region": .string($0.region), "address": .string($0.address.description)] }),
-            "heartbeatSeconds": .double(heartbeatSeconds), "deadAfterSeconds": .double(deadAfterSeconds),
+        var members: [(String, JSONValue)] = [
+            ("listen", .string(listen.description)),
+            ("peers", .array(peers.map { ["nodeId": .string($0.nodeId), "region": .string($0.region), "address": .string($0.address.description)] })),
+            ("heartbeatSeconds", .double(heartbeatSeconds)), ("deadAfterSeconds", .double(deadAfterSeconds)),
         ]
+        if !regionNodes.isEmpty {
+            members.append(("regionNodes", .array(regionNodes.map {
+                ["nodeId": .string($0.nodeId), "address": .string($0.address.description), "ordinal": .integer($0.ordinal)]
+            })))
+            members.append(("syncStandbys", .integer(syncStandbys)))
+        }
+        return .object(members.map { (key: $0.0, value: $0.1) })
     }
 }

@@ -92,6 +92,50 @@ import Platform
         }
     }
 
+    static var region: [Any] {
+        [["nodeId": "n1", "address": "127.0.0.1:7543", "ordinal": 0], ["nodeId": "n2", "address": "127.0.0.1:7553", "ordinal": 1]]
+    }
+
+    @Test func aRegionOfSeveralNodesDecodesAndRoundTrips() throws {
+        var section = Self.replication
+        section["regionNodes"] = Self.region
+        section["syncStandbys"] = 1
+        let c = try decode(replication: section)
+        let r = try #require(c.replication)
+        #expect(r.regionNodes.map(\.nodeId) == ["n1", "n2"] && r.regionNodes.map(\.ordinal) == [0, 1])
+        #expect(r.syncStandbys == 1 && r.isFirstPrimary("n1") && !r.isFirstPrimary("n2") && r.ordinal(of: "n2") == 1)
+        #expect(r.firstPrimary?.nodeId == "n1")
+        #expect(try NodeConfiguration.decode(c.encoded(), relativeTo: "/elsewhere") == c)
+        let alone = try #require(try decode(replication: Self.replication).replication)
+        #expect(alone.regionNodes.isEmpty && alone.syncStandbys == 0 && alone.isFirstPrimary("n1"))
+    }
+
+    @Test(arguments: [
+        ("regionNodes", "[]", "'replication.regionNodes' must be a list of 1 to 16"),
+        ("regionNodes", #"[{"nodeId": "n1", "address": "127.0.0.1:7543"}]"#, "'replication.regionNodes[0].ordinal' must be a whole number from 0 to 15"),
+        ("regionNodes", #"[{"nodeId": "n1", "address": "127.0.0.1:7543", "ordinal": 16}]"#, "'replication.regionNodes[0].ordinal' must be"),
+        ("regionNodes", #"[{"nodeId": "n1", "address": "127.0.0.1:7543", "ordinal": 0}, {"nodeId": "n2", "address": "127.0.0.1:1", "ordinal": 0}]"#,
+         "'replication.regionNodes[1].ordinal' 0 is already used"),
+        ("regionNodes", #"[{"nodeId": "n1", "address": "127.0.0.1:7543", "ordinal": 0}, {"nodeId": "n1", "address": "127.0.0.1:1", "ordinal": 1}]"#,
+         "'replication.regionNodes[1].nodeId' n1 is already used"),
+        ("regionNodes", #"[{"nodeId": "n2", "address": "127.0.0.1:7543", "ordinal": 0}]"#, "does not name this node (n1)"),
+        ("regionNodes", #"[{"nodeId": "n1", "address": "127.0.0.1:9", "ordinal": 0}]"#, "gives this node the address 127.0.0.1:9"),
+        ("regionNodes", #"[{"nodeId": "n1", "address": "127.0.0.1:7543", "ordinal": 1}]"#, "has no node of ordinal 0"),
+        ("regionNodes", #"[{"nodeId": "us-east-1-a", "address": "127.0.0.1:7543", "ordinal": 0}]"#, "us-east-1-a is already used"),
+        ("syncStandbys", "1", "'replication.syncStandbys' must be a whole number from 0 to the region's standbys (0)"),
+        ("syncStandbys", "-1", "'replication.syncStandbys' must be"),
+    ])
+    func regionRejections(key: String, json: String, expected: String) throws {
+        var section = Self.replication
+        section[key] = try JSONSerialization.jsonObject(with: Data(json.utf8), options: .fragmentsAllowed)
+        do {
+            _ = try decode(replication: section)
+            Issue.record("accepted replication.\(key)=\(json)")
+        } catch {
+            #expect(error.message.contains(expected), "\(error.message)")
+        }
+    }
+
     @Test func sectionMustBeAnObject() {
         #expect(throws: NodeConfiguration.Problem.self) { try decode(replication: ["127.0.0.1:7543"]) }
     }
