@@ -37,6 +37,10 @@ public struct ReplicaLink: Sendable {
         public var backoffCapSeconds = 5.0
         @_spi(Simulation) public var faults: ShippingFaults = []
 
+        /// A standby of its own region's primary: it follows the whole log, record for record
+        /// at the same positions (`.followed` writes), instead of another region's secrets.
+        public var isStandby: Bool { sourceRegion == region }
+
         public init(nodeId: String, region: String, sourceRegion: String, heartbeatMillis: Int64, deadAfterMillis: Int64) {
             self.nodeId = nodeId
             self.region = region
@@ -148,7 +152,7 @@ public struct ReplicaLink: Sendable {
         case (_, .stopped):
             break
         case (.stop, _):
-            if case .streaming = phase, let acknowledged, snapshotParts == 0,
+            if case .streaming = phase, !configuration.isStandby, let acknowledged, snapshotParts == 0,
                ReplicationDecisions.shouldLogPosition(acknowledged: acknowledged, logged: loggedOrLogging, check: .nodeStopping) {
                 actions.append(.write(.position(acknowledged), generation: generation))
             }
@@ -165,7 +169,10 @@ public struct ReplicaLink: Sendable {
                 end("no welcome within \(Double(configuration.deadAfterMillis) / 1000) s", now: now, &actions)
             }
         case (.tick, .streaming):
-            if millis - positionCheckedMillis >= configuration.heartbeatMillis { checkPosition(.periodic, now: now, &actions) }
+            // A standby's position is its log's end: never a record of its own.
+            if !configuration.isStandby && millis - positionCheckedMillis >= configuration.heartbeatMillis {
+                checkPosition(.periodic, now: now, &actions)
+            }
             if millis - lastHeardMillis > configuration.deadAfterMillis {
                 end("nothing heard for \(Double(configuration.deadAfterMillis) / 1000) s", now: now, &actions)
             } else if millis - max(lastHeardMillis, lastHeartbeatSentMillis) >= configuration.heartbeatMillis {
@@ -267,6 +274,13 @@ public struct ReplicaLink: Sendable {
                     return end("record \(record.position) after \(received)", now: now, &actions)
                 }
                 received = record.position
+                if configuration.isStandby {
+                    // The primary's own record, appended as it is: its LSN must be the next of
+                    // this log (the node checks it), whatever it holds.
+                    actions.append(.write(.followed(record), generation: generation))
+                    writes += 1
+                    continue
+                }
                 guard case .success(let facts) = Fact.decodeList(record.payload) else {
                     return end("record \(record.position) does not decode", now: now, &actions)
                 }
@@ -281,6 +295,9 @@ public struct ReplicaLink: Sendable {
             batches.append((writes, last))
             drainAcknowledgements(now: now, &actions)
         case .snapshot(let part):
+            guard !configuration.isStandby else {
+                return end("a standby takes no snapshot catch-up (snapshot part \(part.index))", now: now, &actions)
+            }
             guard part.index == snapshotParts else {
                 return end("snapshot part \(part.index) out of order", now: now, &actions)
             }

@@ -108,6 +108,39 @@ public enum Shipping {
         try batches(records, for: region, fill: fill, export: export, faults: [])
     }
 
+    /// Records for a standby of this region: every record as it is (a record from before
+    /// replication re-encoded with its routes, none), at its own position, so that the standby's
+    /// log is the same log. Values stay wrapped under the region's keyring, which its nodes share.
+    public static func standbyBatches(_ records: [LoggedRecord]) throws -> [RecordBatch] {
+        var out: [RecordBatch] = []
+        var batch: [ShippedRecord] = []
+        var size = RecordBatch.frameOverheadBytes
+        for record in records {
+            let payload: [UInt8]
+            if record.type == RegionLogRecord.routedType {
+                payload = record.payload
+            } else {
+                switch RegionLogRecord.routedFacts(type: record.type, payload: record.payload) {
+                case .success(let entries): payload = Fact.encode(routed: entries.map(\.fact), routes: entries.map(\.routes))
+                case .failure(let error): throw RecordError("record at LSN \(record.position.lsn) does not decode: \(error)")
+                }
+            }
+            let entry = ShippedRecord(position: record.position, payload: payload)
+            guard RecordBatch.frameOverheadBytes + entry.encodedByteCount <= ReplicationProtocol.maximumFrameBytes else {
+                throw RecordError("record at LSN \(record.position.lsn) is \(entry.encodedByteCount) bytes, more than a frame holds")
+            }
+            if !batch.isEmpty && size + entry.encodedByteCount > ReplicationProtocol.maximumFrameBytes {
+                out.append(RecordBatch(records: batch))
+                batch = []
+                size = RecordBatch.frameOverheadBytes
+            }
+            batch.append(entry)
+            size += entry.encodedByteCount
+        }
+        if !batch.isEmpty { out.append(RecordBatch(records: batch)) }
+        return out
+    }
+
     /// ``batches(_:for:fill:export:)`` with faults, for the simulator.
     @_spi(Simulation) public static func batches(
         _ records: [LoggedRecord], for region: String, fill: (Secret) -> Secret?, export: (Fact) throws -> Fact,
@@ -192,6 +225,9 @@ public enum ReplicaWrite: Sendable, Hashable {
     case snapshotPart(seeds: [Fact], position: LogPosition, isLast: Bool, copied: Set<String>)
     /// The acknowledged position alone (records with nothing for this region are not logged).
     case position(LogPosition)
+    /// A standby's copy of its primary's record (the region's own log): appended as it is, at
+    /// the same epoch and LSN, nothing decided.
+    case followed(ShippedRecord)
 
     /// The position this write logs, when it logs one.
     public var loggedPosition: LogPosition? {
@@ -199,6 +235,7 @@ public enum ReplicaWrite: Sendable, Hashable {
         case .records(_, let position): position
         case .snapshotPart(_, let position, let isLast, _): isLast ? position : nil
         case .position(let position): position
+        case .followed(let record): record.position
         }
     }
 
@@ -242,6 +279,10 @@ public enum ReplicaWrite: Sendable, Hashable {
             return out
         case .position(let position):
             return state.intake([], from: source, epoch: position.epoch, lsn: position.lsn, localRegion: localRegion, seal: seal)
+        case .followed(let record):
+            // Nothing to decide: the primary's facts as they are (a standby appends the record).
+            guard case .success(let entries) = RegionLogRecord.routedFacts(type: RegionLogRecord.routedType, payload: record.payload) else { return [] }
+            return entries.map(\.fact)
         }
     }
 }

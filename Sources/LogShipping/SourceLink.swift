@@ -32,6 +32,8 @@ public struct SourceLink: Sendable {
         public var windowRecords: UInt64 = 4096
         /// Records read from the log per `.ship`.
         public var batchRecords: UInt64 = 512
+        /// This region's standbys (node ids): they follow the whole log, record for record.
+        public var standbys: [String] = []
 
         public init(nodeId: String, region: String, peers: [(nodeId: String, region: String)], heartbeatMillis: Int64, deadAfterMillis: Int64) {
             self.nodeId = nodeId
@@ -182,6 +184,9 @@ public struct SourceLink: Sendable {
                           message: "its hello claims node \(hello.nodeId) of \(hello.region), its certificate names \(peer.nodeId) of \(peer.region)",
                           reply: "the hello does not match the certificate", &actions)
         }
+        if hello.region == configuration.region {
+            return welcomeStandby(hello, now: now, &actions)
+        }
         // Only the configured peers: a certificate of the cluster CA alone does not make a node
         // one of this cluster's regions (it would receive that region's data keys).
         guard configuration.peers.contains(where: { $0.nodeId.utf8.elementsEqual(hello.nodeId.utf8) && $0.region == hello.region }) else {
@@ -218,6 +223,36 @@ public struct SourceLink: Sendable {
             actions.append(.sendSnapshot(region: hello.region))
             phase = .snapshotting
         }
+    }
+
+    /// A standby of this region asks for the whole log after its own log's end. It gets the
+    /// records as they are, or a refusal: a standby takes no snapshot of another node's state
+    /// (its log must be the primary's), so one whose records are compacted away here is seeded
+    /// again from a copy of the primary's data directory.
+    private mutating func welcomeStandby(_ hello: Hello, now: LinkInstant, _ actions: inout [Action]) {
+        guard configuration.standbys.contains(where: { $0.utf8.elementsEqual(hello.nodeId.utf8) }) else {
+            return refuse(kind: "not a configured standby", message: "\(hello.nodeId) of \(hello.region) is not a standby of this node",
+                          reply: "node \(hello.nodeId) is not a standby of \(configuration.nodeId)", &actions)
+        }
+        guard hello.sourceRegion == configuration.region else {
+            return refuse(kind: "asked for another log",
+                          message: "\(hello.nodeId) asked for the log of \(hello.sourceRegion), this node serves \(configuration.region)'s",
+                          reply: "this node serves the log of \(configuration.region)", &actions)
+        }
+        let position = hello.position ?? .start
+        if case .snapshot(let reason) = ReplicationDecisions.catchUp(subscriber: position, source: committed, oldestRetainedLSN: oldestRetainedLSN) {
+            return refuse(kind: "a standby this log cannot stream to",
+                          message: "standby \(hello.nodeId) cannot follow: \(reason)",
+                          reply: "this primary cannot stream to the standby (\(reason)); seed it from a copy of the primary's data directory", &actions)
+        }
+        actions.append(.admitted(hello))
+        progress = SubscriberProgress(nodeId: hello.nodeId, region: hello.region, position: position, source: committed, nowMillis: now.wallMillis)
+        lastSentMillis = now.monotonicMillis
+        actions.append(.logInfo("replication: standby \(hello.nodeId) follows from \(position)"))
+        actions.append(.send(.welcome(Welcome(nodeId: configuration.nodeId, region: configuration.region, mode: .stream, sourcePosition: committed))))
+        next = position.lsn + 1
+        phase = .streaming
+        ship(now: now, &actions)
     }
 
     private mutating func receive(_ message: ReplicationMessage, now: LinkInstant, _ actions: inout [Action]) {

@@ -79,7 +79,12 @@ public final class Node: Sendable {
             self.journal = journal
             let epoch = max(1, recovered.records.last?.epoch ?? recovered.snapshot?.epoch ?? 1)
             do {
-                storage = try JournalSecretStorage(journal: journal, recovered: recovered, epoch: epoch, log: log)
+                // A standby of its region (configured so until promotions exist): it follows the
+                // first primary's log and decides nothing.
+                let standbyOf = configuration.replication.flatMap { settings in
+                    settings.isFirstPrimary(configuration.nodeId) ? nil : settings.firstPrimary?.nodeId
+                }
+                storage = try JournalSecretStorage(journal: journal, recovered: recovered, epoch: epoch, log: log, standbyOf: standbyOf)
             } catch {
                 journal.close()
                 throw StartupError("journal: cannot rebuild the secrets: \(error)")
@@ -125,7 +130,7 @@ public final class Node: Sendable {
                                         requestIds: BatchedRandomSource(base: random), operations: operations)
         service.setAuditSink(AuditTrailSink(trail: audit, log: log))
         let trail = audit
-        purger = Purger(storage: storage, region: configuration.region, log: log) { [log] in
+        purger = Purger(storage: storage, region: configuration.region, log: log, purges: storage.standbyOf == nil) { [log] in
             // Records are written without an fsync each (as Vault's file device and CloudTrail's
             // delivery); once a minute they are made durable. A failed fdatasync means the page
             // cache can no longer be trusted: the trail refuses records, so the node refuses

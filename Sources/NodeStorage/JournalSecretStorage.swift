@@ -31,6 +31,10 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
     private struct State {
         var committed: SecretState
         var committedLSN: UInt64
+        /// The epoch of the newest committed record (of the log when it holds none).
+        var committedEpoch: UInt64
+        /// A standby's records queued and not yet durable.
+        var followedInFlight: UInt64 = 0
         var pending: SecretState
         /// Appends queued and not yet completed.
         var inFlight = 0
@@ -48,6 +52,9 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
 
     private let journal: Journal
     package let epoch: UInt64
+    /// Set on a standby: the primary it follows. A standby decides nothing: its log is the
+    /// primary's, record for record (``appendFollowed(_:completion:)``); client writes are refused.
+    package let standbyOf: String?
     private let state: Mutex<State>
     private let log: Logger
     /// The committed LSN, for threads that wait for new records (replication's shippers).
@@ -59,7 +66,7 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
     }
 
     /// Rebuilds the state from what journal recovery returned: the snapshot, then every record.
-    package init(journal: Journal, recovered: Recovered, epoch: UInt64, log: Logger) throws(RecoveryError) {
+    package init(journal: Journal, recovered: Recovered, epoch: UInt64, log: Logger, standbyOf: String? = nil) throws(RecoveryError) {
         var secrets = SecretState()
         var lsn: UInt64 = 0
         var divergences = 0
@@ -85,7 +92,9 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
         self.journal = journal
         self.epoch = epoch
         self.log = log
-        var initial = State(committed: secrets, committedLSN: lsn, pending: secrets)
+        self.standbyOf = standbyOf
+        let lastEpoch = recovered.records.last?.epoch ?? recovered.snapshot?.epoch ?? (lsn == 0 ? 0 : epoch)
+        var initial = State(committed: secrets, committedLSN: lsn, committedEpoch: lastEpoch, pending: secrets)
         initial.divergences = divergences
         initial.firstDivergence = firstDivergence
         state = Mutex(initial)
@@ -129,6 +138,9 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
     /// The newest committed LSN.
     package var committedLSN: UInt64 { state.withLock { $0.committedLSN } }
 
+    /// Where the committed log ends: its newest record's epoch and LSN (epoch 0, LSN 0: empty).
+    package var committedPosition: (epoch: UInt64, lsn: UInt64) { state.withLock { ($0.committedEpoch, $0.committedLSN) } }
+
     /// Secrets in the committed state (for the startup log line).
     package var secretCount: Int { state.withLock { $0.committed.secrets.count } }
 
@@ -140,6 +152,7 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
         _ decide: (SecretState) -> Result<WriteDecision, AWSError>,
         completion: @escaping @Sendable (Result<JSONValue, AWSError>) -> Void
     ) {
+        if let standbyOf { return completion(.failure(AWSError.standbyRefusesWrites(primary: standbyOf))) }
         let immediate = state.withLock { state -> Result<JSONValue, AWSError>? in
             if state.failed {
                 guard state.inFlight == 0 else { return .failure(AWSError.storageUnavailable) }
@@ -172,6 +185,73 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
             return nil
         }
         if let immediate { completion(immediate) }
+    }
+
+    /// On a standby: appends the primary's record as it is, at the same epoch and LSN, and
+    /// applies its facts once durable. A record that is not the next of this log, or does not
+    /// decode, is refused before anything is appended (`completion` gets why).
+    /// Why a standby could not append its primary's record.
+    package struct FollowError: Error, CustomStringConvertible {
+        package var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    package func appendFollowed(epoch recordEpoch: UInt64, lsn: UInt64, payload: [UInt8],
+                                completion: @escaping @Sendable (Result<Void, FollowError>) -> Void) {
+        let refusal = state.withLock { state -> FollowError? in
+            guard standbyOf != nil else { return FollowError("this node is its region's primary; it follows no log") }
+            let next = state.committedLSN + state.followedInFlight + 1
+            guard lsn == next else { return FollowError("record \(lsn) is not the next of this log (\(next))") }
+            guard case .success(let entries) = RegionLogRecord.routedFacts(type: Self.routedRecordType, payload: payload) else {
+                return FollowError("record \(lsn) does not decode")
+            }
+            let facts = entries.map(\.fact)
+            let refused = journal.tryAppend(type: Self.routedRecordType, epoch: recordEpoch, payload: payload) { [self] result in
+                followedCompleted(lsn: lsn, epoch: recordEpoch, facts: facts, result: result, completion: completion)
+            }
+            if let refused { return FollowError("record \(lsn) not stored: \(refused)") }
+            state.followedInFlight += 1
+            for fact in facts { state.pending.apply(fact) }
+            return nil
+        }
+        if let refusal { completion(.failure(refusal)) }
+    }
+
+    /// On the journal's writer thread, in LSN order.
+    private func followedCompleted(lsn expected: UInt64, epoch recordEpoch: UInt64, facts: [Fact], result: Result<UInt64, JournalError>,
+                                   completion: @Sendable (Result<Void, FollowError>) -> Void) {
+        var resume = false
+        let outcome = state.withLock { state -> Result<Void, FollowError> in
+            state.followedInFlight -= 1
+            switch result {
+            case .success(let lsn) where lsn == expected:
+                for fact in facts where !state.committed.apply(fact) {
+                    state.divergences += 1
+                    if state.firstDivergence == nil { state.firstDivergence = Self.divergence(fact, lsn: lsn) }
+                }
+                state.committedLSN = lsn
+                state.committedEpoch = recordEpoch
+                return .success(())
+            case .success(let lsn):
+                // Cannot happen while appends are checked against the next LSN under the lock.
+                log.error("standby: the primary's record \(expected) was appended at LSN \(lsn); stop this node and seed it again")
+                return .failure(FollowError("record \(expected) appended at \(lsn)"))
+            case .failure(let error):
+                // The journal halted and fails every record queued behind this one: once the
+                // last has completed, the state is the committed one and the journal goes on.
+                if state.followedInFlight == 0 {
+                    state.pending = state.committed
+                    resume = true
+                }
+                return .failure(FollowError("record \(expected) not stored: \(error)"))
+            }
+        }
+        if resume { journal.resume() }
+        if case .success = outcome {
+            commits.withLock { $0 = max($0, expected) }
+            commits.broadcast()
+        }
+        completion(outcome)
     }
 
     /// On the journal's writer thread, in LSN order.
@@ -225,7 +305,7 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
     // MARK: SnapshotSource
 
     package func captureSnapshot() -> (lsn: UInt64, epoch: UInt64, state: [UInt8]) {
-        let (lsn, copy) = state.withLock { ($0.committedLSN, $0.committed) }
-        return (lsn, epoch, copy.encode())
+        let (lsn, recordEpoch, copy) = state.withLock { ($0.committedLSN, $0.committedEpoch, $0.committed) }
+        return (lsn, max(recordEpoch, 1), copy.encode())
     }
 }

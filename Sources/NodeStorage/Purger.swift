@@ -21,10 +21,14 @@ package final class Purger: Sendable {
     /// Other once-a-minute upkeep of the node (the audit trail's fdatasync).
     private let everyCycle: @Sendable () -> Void
 
-    package init(storage: any SecretStorage, region: String, log: Logger, everyCycle: @escaping @Sendable () -> Void = {}) {
+    /// False on a standby: its primary logs the purges, which it receives with the rest.
+    private let purges: Bool
+
+    package init(storage: any SecretStorage, region: String, log: Logger, purges: Bool = true, everyCycle: @escaping @Sendable () -> Void = {}) {
         self.storage = storage
         self.region = region
         self.log = log
+        self.purges = purges
         self.everyCycle = everyCycle
     }
 
@@ -47,7 +51,7 @@ package final class Purger: Sendable {
         while !stopping.load(ordering: .acquiring) {
             let now = MonotonicClock.seconds()
             if now >= next {
-                purgeOnce(now: Date())
+                if purges { purgeOnce(now: Date()) }
                 everyCycle()
                 next = now + Self.intervalSeconds
             }

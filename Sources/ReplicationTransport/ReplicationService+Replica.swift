@@ -88,8 +88,12 @@ struct ReplicaDriver {
         link = nil
     }
 
+    /// Following this region's own primary (a standby), not another region.
+    var isStandbyLink: Bool { peer.region == service.region }
+
     func currentNotices() -> [[UInt8]] {
-        service.storage.read { ReplicaNoticeLists.encode($0.sources[peer.region], source: peer.region) }
+        guard !isStandbyLink else { return [] }
+        return service.storage.read { ReplicaNoticeLists.encode($0.sources[peer.region], source: peer.region) }
     }
 
     /// Steps the link with `input` and performs what it asks, feeding back each outcome.
@@ -118,7 +122,13 @@ struct ReplicaDriver {
                     throw LinkError(.refused, "the certificate at \(peer.address) does not name node \(peer.nodeId) of \(peer.region)")
                 }
                 link = FramedLink(stream)
-                let logged = service.storage.read { state in state.sources[peer.region].map { LogPosition(epoch: $0.epoch, lsn: $0.lsn) } }
+                let logged: LogPosition?
+                if isStandbyLink {
+                    let end = service.storage.committedPosition
+                    logged = LogPosition(epoch: end.epoch, lsn: end.lsn)
+                } else {
+                    logged = service.storage.read { state in state.sources[peer.region].map { LogPosition(epoch: $0.epoch, lsn: $0.lsn) } }
+                }
                 inputs.append(.connected(logged: logged, notices: currentNotices()))
             } catch {
                 inputs.append(.connectFailed("\(error)"))
@@ -149,6 +159,19 @@ struct ReplicaDriver {
     /// the Failed notice among the facts.
     mutating func submit(_ write: ReplicaWrite, generation: UInt64) {
         outstanding += 1
+        if case .followed(let record) = write {
+            let completions = completions
+            service.storage.appendFollowed(epoch: record.position.epoch, lsn: record.position.lsn, payload: record.payload) { result in
+                completions.withLock { list in
+                    switch result {
+                    case .success: list.append((generation, nil, nil))
+                    case .failure(let error): list.append((generation, nil, error.description))
+                    }
+                }
+                completions.broadcast()
+            }
+            return
+        }
         let localRegion = service.region
         let source = peer.region
         let seal = service.replicaSealer

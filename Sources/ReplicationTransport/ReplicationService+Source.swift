@@ -25,9 +25,12 @@ package import LogShipping
 extension ReplicationService {
     /// The link state machine's settings.
     package var sourceLinkConfiguration: SourceLink.Configuration {
-        var configuration = SourceLink.Configuration(nodeId: nodeId, region: region, peers: settings.peers.map { ($0.nodeId, $0.region) },
+        // A standby serves no one: other regions and its fellow standbys follow the primary.
+        var configuration = SourceLink.Configuration(nodeId: nodeId, region: region,
+                                                     peers: isStandby ? [] : settings.peers.map { ($0.nodeId, $0.region) },
                                                      heartbeatMillis: Self.millis(settings.heartbeatSeconds),
                                                      deadAfterMillis: Self.millis(settings.deadAfterSeconds))
+        configuration.standbys = isStandby ? [] : settings.regionNodes.map(\.nodeId).filter { $0 != nodeId }
         configuration.windowRecords = Self.windowRecords
         configuration.batchRecords = UInt64(Self.readBatchRecords)
         return configuration
@@ -262,8 +265,11 @@ struct SourceDriver {
                 records += read.map { LoggedRecord(position: LogPosition(epoch: $0.epoch, lsn: $0.lsn), type: $0.type, payload: $0.payload) }
             }
             let storage = service.storage
-            let batches = try Shipping.batches(records, for: region, fill: { copy in storage.readCommitted { state, _ in state.filledCopy(copy) } },
-                                               export: { try service.export($0) })
+            // A standby of this region gets the log as it is; another region, its secrets' facts.
+            let batches = region == service.region
+                ? try Shipping.standbyBatches(records)
+                : try Shipping.batches(records, for: region, fill: { copy in storage.readCommitted { state, _ in state.filledCopy(copy) } },
+                                       export: { try service.export($0) })
             for batch in batches { try subscriber.link.send(.records(batch), timeout: timeout) }
         case .close(let reason, let refusal):
             if let refusal {

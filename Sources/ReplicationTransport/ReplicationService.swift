@@ -117,10 +117,27 @@ package final class ReplicationService: Sendable {
     /// The other regions: where secrets may be replicated to.
     package var peerRegions: Set<String> { Set(settings.peers.map(\.region)) }
 
+    /// Whether this node is a standby of its region (it follows the primary's whole log and
+    /// subscribes to no other region: the primary's log already holds what they send).
+    package var isStandby: Bool { storage.standbyOf != nil }
+
+    /// The region's primary as a standby follows it (the node of ordinal 0).
+    package var primaryPeer: ReplicationSettings.Peer? {
+        settings.firstPrimary.map { ReplicationSettings.Peer(nodeId: $0.nodeId, region: region, address: $0.address) }
+    }
+
     package func start() throws(StartError) {
         do {
             let accept = try OSThread.start(name: "repl-accept") { [self] in acceptLoop() }
             threads.withLock { $0.append(accept) }
+            if isStandby, let primary = primaryPeer {
+                var seed = SystemRandomNumberGenerator()
+                replicaLinks.withLock { $0[region] = ReplicaLink(replicaLinkConfiguration(for: primary), seed: seed.next()) }
+                let thread = try OSThread.start(name: "repl-standby") { [self] in subscribeLoop(to: primary) }
+                threads.withLock { $0.append(thread) }
+                log.info("replication listening on \(boundAddress) (mutual TLS); a standby following \(primary.nodeId) at \(primary.address)")
+                return
+            }
             for (index, peer) in settings.peers.enumerated() {
                 var seed = SystemRandomNumberGenerator()
                 replicaLinks.withLock { $0[peer.region] = ReplicaLink(replicaLinkConfiguration(for: peer), seed: seed.next() &+ UInt64(index)) }
@@ -263,9 +280,10 @@ package final class ReplicationService: Sendable {
                 (key: "lastHeardMillisAgo", value: heard),
             ]))
         }
+        let role = isStandby ? "standby" : "primary"
         let own: JSONValue = .object([
             (key: "region", value: .string(region)),
-            (key: "role", value: .string("primary")),
+            (key: "role", value: .string(role)),
             (key: "epoch", value: .number(String(storage.epoch))),
             (key: "lsn", value: .number(String(committed))),
             (key: "subscribers", value: .array(subscriberEntries)),
@@ -273,7 +291,22 @@ package final class ReplicationService: Sendable {
         let positions = storage.read { $0.sources }
         var held: [JSONValue] = [own]
         let peers = Dictionary(settings.peers.map { ($0.region, $0) }, uniquingKeysWith: { first, _ in first })
+        var following: JSONValue = .null
         for (sourceRegion, state) in replicaLinks.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
+            if sourceRegion == region, let primary = primaryPeer {
+                // A standby's link to its primary: its own log's end is its position.
+                let sourceLSN = state.sourcePosition?.lsn
+                let lag: JSONValue = sourceLSN.map { .number(String($0 > committed ? $0 - committed : 0)) } ?? .null
+                following = .object([
+                    (key: "primary", value: .string("\(primary.nodeId) at \(primary.address)")),
+                    (key: "link", value: .string(state.connected ? "connected" : "disconnected")),
+                    (key: "primaryLSN", value: sourceLSN.map { .number(String($0)) } ?? .null),
+                    (key: "lagRecords", value: lag),
+                    (key: "lastHeardMillisAgo", value: state.lastHeardWallMillis.map { .number(String(max(0, now - $0))) } ?? .null),
+                    (key: "lastError", value: state.lastError.map { .string($0) } ?? .null),
+                ])
+                continue
+            }
             guard let peer = peers[sourceRegion] else { continue }
             let durable = positions[sourceRegion].map { LogPosition(epoch: $0.epoch, lsn: $0.lsn) }
             let applied = [durable, state.acknowledged].compactMap { $0 }.max()
@@ -301,8 +334,9 @@ package final class ReplicationService: Sendable {
         return .object([
             (key: "nodeId", value: .string(nodeId)),
             (key: "region", value: .string(region)),
-            (key: "role", value: .string("primary")),
+            (key: "role", value: .string(role)),
             (key: "replication", value: .string(boundAddress.description)),
+            (key: "following", value: following),
             (key: "logs", value: .array(held)),
             (key: "divergence", value: Self.divergenceStatus(storage)),
         ])

@@ -228,6 +228,12 @@ extension AWSError {
     /// server fault, so SDKs retry it.
     public static let storageUnavailable = AWSError(
         .internalServiceError, "An error occurred on the server side: the write was not stored; retry it.")
+
+    /// A write sent to a standby, which decides nothing (its log is its primary's): a server
+    /// fault that SDKs retry, naming where writes go.
+    public static func standbyRefusesWrites(primary: String) -> AWSError {
+        AWSError(.internalServiceError, "An error occurred on the server side: this node is a standby; send writes to its region's primary, \(primary).")
+    }
 }
 
 extension Random {
