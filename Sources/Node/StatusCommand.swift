@@ -90,6 +90,11 @@ public enum StatusCommand {
         } else {
             lines.append("replication: not configured (single region)")
         }
+        if let following = status["following"], following != .null {
+            lines.append("following \(text(following["primary"]))  link \(text(following["link"]))  primary lsn \(text(following["primaryLSN"]))"
+                + "  lag \(text(following["lagRecords"])) records  last heard \(millisAgo(following["lastHeardMillisAgo"]))")
+            if let lastError = following["lastError"], lastError != .null { lines.append("  last error: \(text(lastError))") }
+        }
         if let divergence = status["divergence"], divergence != .null {
             lines.append("DIVERGED: \(text(divergence["facts"])) fact(s) about secrets this node does not hold; the first: \(text(divergence["first"]))")
         }
@@ -109,7 +114,7 @@ public enum StatusCommand {
                 continue
             }
             guard case .array(let subscribers)? = log["subscribers"], !subscribers.isEmpty else {
-                lines.append("  no subscribers connected")
+                if role == "primary" { lines.append("  no subscribers connected") }
                 continue
             }
             for subscriber in subscribers {

@@ -193,6 +193,22 @@ import Testing
             """)
     }
 
+    @Test func summaryShowsAStandbysPrimaryAndLag() throws {
+        let document = try JSONValue.parse(Array("""
+            {"nodeId":"us-east-1-b","region":"us-east-1","role":"standby","replication":"127.0.0.1:7553",
+             "following":{"primary":"us-east-1-a at 127.0.0.1:7543","link":"connected","primaryLSN":44,"lagRecords":2,
+                          "lastHeardMillisAgo":80,"lastError":null},
+             "logs":[{"region":"us-east-1","role":"standby","epoch":1,"lsn":42,"subscribers":[]}]}
+            """.utf8))
+        #expect(StatusCommand.summary(document) == """
+            node us-east-1-b  region us-east-1  role standby
+            replication listens on 127.0.0.1:7553
+            following us-east-1-a at 127.0.0.1:7543  link connected  primary lsn 44  lag 2 records  last heard 80 ms ago
+
+            log us-east-1  standby  epoch 1  lsn 42
+            """)
+    }
+
     @Test func summaryOfAnUnexpectedDocumentDoesNotTrap() throws {
         for text in ["{}", #"{"logs": 3}"#, #"{"logs": [1, {"subscribers": [null, {"nodeId": []}]}]}"#] {
             let summary = StatusCommand.summary(try JSONValue.parse(Array(text.utf8)))
