@@ -101,7 +101,7 @@ let package = Package(
         // The secrets' storage on the region log, the purge of expired secrets, the audit sink.
         .target(
             name: "NodeStorage",
-            dependencies: ["Platform", "Journal", "SecretStore", "SecretsAPI", "AWSProtocol", "Audit", "JSON", "Logging", "LogShipping"],
+            dependencies: ["Platform", "Journal", "SecretStore", "SecretsAPI", "AWSProtocol", "Audit", "JSON", "Logging", "LogShipping", "Failover"],
             swiftSettings: swiftSettings
         ),
         // Log shipping between regions over mutual TLS: the source and replica services.

@@ -18,12 +18,13 @@ public import Platform
 /// included, in `regionNodes`, each with its replication address and its ordinal (0 to 15,
 /// distinct; the node of ordinal 0 is the region's first primary, the others start as its
 /// standbys and follow its whole log); `syncStandbys` (default 0) is how many standbys must hold
-/// a record before the primary answers its write:
+/// a record before the primary answers its write, and `syncTimeoutSeconds` (default 10) how long
+/// a write waits for them before it is answered with a retryable error:
 ///
 /// ```json
 /// "regionNodes": [{"nodeId": "us-east-1-a", "address": "127.0.0.1:7543", "ordinal": 0},
 ///                 {"nodeId": "us-east-1-b", "address": "127.0.0.1:7553", "ordinal": 1}],
-/// "syncStandbys": 0
+/// "syncStandbys": 1, "syncTimeoutSeconds": 10
 /// ```
 /// Every node of a region shares the region's keyring (values are wrapped under it in the log
 /// the standbys copy) and its IAM file.
@@ -69,6 +70,8 @@ public struct ReplicationSettings: Sendable, Equatable {
     public var regionNodes: [RegionNode] = []
     /// `k`: the standbys that must hold a record before its write is answered.
     public var syncStandbys = 0
+    /// How long a write waits for its `k` standbys before it is answered with a retryable error.
+    public var syncTimeoutSeconds: Double = 10
 
     /// This node's ordinal in its region (0 when the region is this node alone).
     public func ordinal(of nodeId: String) -> Int? {
@@ -92,6 +95,7 @@ public struct ReplicationSettings: Sendable, Equatable {
     /// one late heartbeat does not kill a healthy link.
     static let heartbeatRange: ClosedRange<Double> = 0.01...60
     static let deadAfterRange: ClosedRange<Double> = 0.05...3600
+    static let syncTimeoutRange: ClosedRange<Double> = 0.05...600
     /// More peers than this is a mistake in the file, not a cluster.
     static let maximumPeers = 64
 
@@ -99,7 +103,8 @@ public struct ReplicationSettings: Sendable, Equatable {
     static func decode(_ value: JSONValue, nodeId: String, region: String, apiListen: [SocketAddress]) throws(NodeConfiguration.Problem) -> ReplicationSettings {
         typealias Problem = NodeConfiguration.Problem
         let object = try SettingsObject(value, prefix: "replication.",
-                                        known: ["listen", "peers", "heartbeatSeconds", "deadAfterSeconds", "regionNodes", "syncStandbys"],
+                                        known: ["listen", "peers", "heartbeatSeconds", "deadAfterSeconds", "regionNodes", "syncStandbys",
+                                                "syncTimeoutSeconds"],
                                         notAnObject: "'replication' must be an object with listen and peers")
         let listen = try address("listen", in: object, at: "replication.")
         if apiListen.contains(listen) {
@@ -136,6 +141,7 @@ public struct ReplicationSettings: Sendable, Equatable {
             }
             settings.syncStandbys = k
         }
+        settings.syncTimeoutSeconds = try seconds("syncTimeoutSeconds", in: object, range: syncTimeoutRange) ?? settings.syncTimeoutSeconds
         settings.heartbeatSeconds = try seconds("heartbeatSeconds", in: object, range: heartbeatRange) ?? settings.heartbeatSeconds
         settings.deadAfterSeconds = try seconds("deadAfterSeconds", in: object, range: deadAfterRange) ?? settings.deadAfterSeconds
         guard settings.deadAfterSeconds >= 2 * settings.heartbeatSeconds else {
@@ -211,6 +217,7 @@ public struct ReplicationSettings: Sendable, Equatable {
                 ["nodeId": .string($0.nodeId), "address": .string($0.address.description), "ordinal": .integer($0.ordinal)]
             })))
             members.append(("syncStandbys", .integer(syncStandbys)))
+            members.append(("syncTimeoutSeconds", .double(syncTimeoutSeconds)))
         }
         return .object(members.map { (key: $0.0, value: $0.1) })
     }

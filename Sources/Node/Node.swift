@@ -84,7 +84,9 @@ public final class Node: Sendable {
                 let standbyOf = configuration.replication.flatMap { settings in
                     settings.isFirstPrimary(configuration.nodeId) ? nil : settings.firstPrimary?.nodeId
                 }
-                storage = try JournalSecretStorage(journal: journal, recovered: recovered, epoch: epoch, log: log, standbyOf: standbyOf)
+                storage = try JournalSecretStorage(journal: journal, recovered: recovered, epoch: epoch, log: log, standbyOf: standbyOf,
+                                                   syncStandbys: configuration.replication?.syncStandbys ?? 0,
+                                                   syncTimeoutSeconds: configuration.replication?.syncTimeoutSeconds ?? 10)
             } catch {
                 journal.close()
                 throw StartupError("journal: cannot rebuild the secrets: \(error)")

@@ -1,5 +1,6 @@
 package import JSON
 package import Journal
+import Failover
 import LogShipping
 import Platform
 package import SecretStore
@@ -28,7 +29,7 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
     /// the regions each fact ships to.
     package static let routedRecordType: UInt16 = RegionLogRecord.routedType
 
-    private struct State {
+    struct State {
         var committed: SecretState
         var committedLSN: UInt64
         /// The epoch of the newest committed record (of the log when it holds none).
@@ -47,7 +48,14 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
         var divergences = 0
         var firstDivergence: String?
         /// Idempotent answers (no facts) waiting for the writes queued before them.
-        var waiters: [(after: UInt64, answer: JSONValue, completion: @Sendable (Result<JSONValue, AWSError>) -> Void)] = []
+        var waiters: [(after: UInt64, answer: JSONValue, completion: @Sendable (Result<JSONValue, AWSError>) -> Void, sinceSeconds: Double)] = []
+        /// The newest LSN durable in this node's log (ahead of `committedLSN` while records wait
+        /// for synchronous standbys).
+        var durableLSN: UInt64
+        /// With `syncStandbys ≥ 1` on a primary: the commit position, and the durable records
+        /// waiting for it in LSN order (`JournalSecretStorage+Sync.swift`).
+        var sync: SyncCommit?
+        var awaiting: [AwaitingCommit] = []
     }
 
     private let journal: Journal
@@ -55,8 +63,8 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
     /// Set on a standby: the primary it follows. A standby decides nothing: its log is the
     /// primary's, record for record (``appendFollowed(_:completion:)``); client writes are refused.
     package let standbyOf: String?
-    private let state: Mutex<State>
-    private let log: Logger
+    let state: Mutex<State>
+    let log: Logger
     /// The committed LSN, for threads that wait for new records (replication's shippers).
     private let commits: ConditionLock<UInt64>
 
@@ -66,7 +74,15 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
     }
 
     /// Rebuilds the state from what journal recovery returned: the snapshot, then every record.
-    package init(journal: Journal, recovered: Recovered, epoch: UInt64, log: Logger, standbyOf: String? = nil) throws(RecoveryError) {
+    /// How long a write may wait for its synchronous standbys before it is answered with a
+    /// retryable error (it stays in the log and commits when they catch up).
+    package let syncTimeoutSeconds: Double
+    /// The durable LSN, for a primary's links to its standbys (which are sent durable records,
+    /// not only committed ones: their acks are what commits them).
+    let durables: ConditionLock<UInt64>
+
+    package init(journal: Journal, recovered: Recovered, epoch: UInt64, log: Logger, standbyOf: String? = nil,
+                 syncStandbys: Int = 0, syncTimeoutSeconds: Double = 10) throws(RecoveryError) {
         var secrets = SecretState()
         var lsn: UInt64 = 0
         var divergences = 0
@@ -94,12 +110,17 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
         self.log = log
         self.standbyOf = standbyOf
         let lastEpoch = recovered.records.last?.epoch ?? recovered.snapshot?.epoch ?? (lsn == 0 ? 0 : epoch)
-        var initial = State(committed: secrets, committedLSN: lsn, committedEpoch: lastEpoch, pending: secrets)
+        self.syncTimeoutSeconds = syncTimeoutSeconds
+        var initial = State(committed: secrets, committedLSN: lsn, committedEpoch: lastEpoch, pending: secrets, durableLSN: lsn)
+        // What this node's log holds when it starts is committed: it is what it has (as a
+        // promotion starts from what the standbys it reached agreed was the furthest log).
+        if standbyOf == nil && syncStandbys > 0 { initial.sync = SyncCommit(required: syncStandbys, durable: lsn) }
         initial.divergences = divergences
         initial.firstDivergence = firstDivergence
         state = Mutex(initial)
         if let firstDivergence { log.error("the state has diverged from its log: \(divergences) fact(s) about secrets it does not hold; the first: \(firstDivergence)") }
         commits = ConditionLock(lsn)
+        durables = ConditionLock(lsn)
     }
 
     /// One fact about a secret the state does not hold, described for the operator (no value).
@@ -127,8 +148,11 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
         commits.withLock(waitingUntil: { $0 > lsn }, timeout: timeout) { committed, _ in committed }
     }
 
-    /// Wakes threads in `waitForCommit` (at shutdown).
-    package func wakeWaiters() { commits.broadcast() }
+    /// Wakes threads in `waitForCommit` and `waitForDurable` (at shutdown).
+    package func wakeWaiters() {
+        commits.broadcast()
+        durables.broadcast()
+    }
 
     /// The committed state with its LSN (a replication snapshot's source).
     package func readCommitted<T>(_ body: (SecretState, UInt64) -> T) -> T {
@@ -164,9 +188,10 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
             case .success(let decided): decision = decided
             }
             if decision.facts.isEmpty {
-                // Nothing to log, but the answer may rest on writes not yet durable.
-                guard state.inFlight > 0 else { return .success(decision.answer) }
-                state.waiters.append((state.lastQueued, decision.answer, completion))
+                // Nothing to log, but the answer may rest on writes not yet durable (or, with
+                // synchronous standbys, not yet committed).
+                guard state.inFlight > 0 || !state.awaiting.isEmpty else { return .success(decision.answer) }
+                state.waiters.append((state.lastQueued, decision.answer, completion, MonotonicClock.seconds()))
                 return nil
             }
             let sequence = state.lastQueued + 1
@@ -187,15 +212,15 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
         if let immediate { completion(immediate) }
     }
 
-    /// On a standby: appends the primary's record as it is, at the same epoch and LSN, and
-    /// applies its facts once durable. A record that is not the next of this log, or does not
-    /// decode, is refused before anything is appended (`completion` gets why).
     /// Why a standby could not append its primary's record.
     package struct FollowError: Error, CustomStringConvertible {
         package var description: String
         init(_ description: String) { self.description = description }
     }
 
+    /// On a standby: appends the primary's record as it is, at the same epoch and LSN, and
+    /// applies its facts once durable. A record that is not the next of this log, or does not
+    /// decode, is refused before anything is appended (`completion` gets why).
     package func appendFollowed(epoch recordEpoch: UInt64, lsn: UInt64, payload: [UInt8],
                                 completion: @escaping @Sendable (Result<Void, FollowError>) -> Void) {
         let refusal = state.withLock { state -> FollowError? in
@@ -257,22 +282,28 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
     /// On the journal's writer thread, in LSN order.
     private func completed(
         _ sequence: UInt64, facts: [Fact], answer: JSONValue, result: Result<UInt64, JournalError>,
-        completion: @Sendable (Result<JSONValue, AWSError>) -> Void
+        completion: @escaping @Sendable (Result<JSONValue, AWSError>) -> Void
     ) {
         var released: [(@Sendable (Result<JSONValue, AWSError>) -> Void, Result<JSONValue, AWSError>)] = []
+        var answerNow = true
+        var committedNow: UInt64?
         state.withLock { state in
             state.inFlight -= 1
             switch result {
-            case .success(let lsn):
-                for fact in facts where !state.committed.apply(fact) {
-                    state.divergences += 1
-                    if state.firstDivergence == nil {
-                        let text = Self.divergence(fact, lsn: lsn)
-                        state.firstDivergence = text
-                        log.error("the state has diverged from its log: \(text)")
-                    }
+            case .success(let lsn) where state.sync != nil:
+                // Durable here; committed (applied, answered, shipped) once the standbys hold it.
+                state.durableLSN = lsn
+                state.awaiting.append(AwaitingCommit(sequence: sequence, lsn: lsn, facts: facts, answer: answer, completion: completion,
+                                                     sinceSeconds: MonotonicClock.seconds()))
+                answerNow = false
+                if let commit = state.sync?.localDurable(lsn) {
+                    released += commitAwaiting(&state, through: commit)
+                    committedNow = commit
                 }
-                state.committedLSN = lsn
+            case .success(let lsn):
+                state.durableLSN = lsn
+                applyCommitted(&state, facts: facts, lsn: lsn)
+                committedNow = lsn
                 while let first = state.waiters.first, first.after <= sequence {
                     released.append((first.completion, .success(first.answer)))
                     state.waiters.removeFirst()
@@ -287,16 +318,38 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
             if state.failed && state.inFlight == 0 { recoverFromFailure(&state) }
         }
         if case .success(let lsn) = result {
-            commits.withLock { $0 = max($0, lsn) }
-            commits.broadcast()
+            durables.withLock { $0 = max($0, lsn) }
+            durables.broadcast()
         }
-        completion(result.map { _ in answer }.mapError { _ in AWSError.storageUnavailable })
+        if let committedNow { advanceCommits(to: committedNow) }
+        if answerNow { completion(result.map { _ in answer }.mapError { _ in AWSError.storageUnavailable }) }
         for (waiter, outcome) in released { waiter(outcome) }
     }
 
-    /// Every queued append has completed since a failure: forget what never became durable.
+    /// Applies a committed record's facts to what readers see.
+    func applyCommitted(_ state: inout State, facts: [Fact], lsn: UInt64) {
+        for fact in facts where !state.committed.apply(fact) {
+            state.divergences += 1
+            if state.firstDivergence == nil {
+                let text = Self.divergence(fact, lsn: lsn)
+                state.firstDivergence = text
+                log.error("the state has diverged from its log: \(text)")
+            }
+        }
+        state.committedLSN = lsn
+    }
+
+    /// Wakes the shippers waiting for committed records.
+    func advanceCommits(to lsn: UInt64) {
+        commits.withLock { $0 = max($0, lsn) }
+        commits.broadcast()
+    }
+
+    /// Every queued append has completed since a failure: forget what never became durable
+    /// (durable records still waiting for their standbys stay: they are in the log).
     private func recoverFromFailure(_ state: inout State) {
         state.pending = state.committed
+        for waiting in state.awaiting { for fact in waiting.facts { state.pending.apply(fact) } }
         state.failed = false
         journal.resume()
         log.info("journal resumed after a failed write; accepting writes again")

@@ -68,7 +68,8 @@ extension ReplicationService {
             }
             if case .hello(let hello) = message {
                 // Where it can start: the first LSN the log can still read after its position.
-                _ = driver.perform(driver.step(.log(committed: committedPosition, oldestRetainedLSN: oldestRetained(after: hello.position))))
+                let position = hello.region == region ? durablePosition : committedPosition
+                _ = driver.perform(driver.step(.log(committed: position, oldestRetainedLSN: oldestRetained(after: hello.position))))
             }
             guard driver.perform(driver.step(.received(message))) else { return }
         } catch {
@@ -80,8 +81,12 @@ extension ReplicationService {
         driver.run()
     }
 
-    /// The log's newest committed position.
+    /// The log's newest committed position (what other regions are sent).
     package var committedPosition: LogPosition { LogPosition(epoch: storage.epoch, lsn: storage.committedLSN) }
+
+    /// The log's newest durable position (what standbys are sent: with synchronous standbys,
+    /// their acks are what commits it).
+    package var durablePosition: LogPosition { LogPosition(epoch: storage.epoch, lsn: storage.durableLSN) }
 
     /// The first LSN this log can still read, as far as a subscriber at `position` is concerned.
     private func oldestRetained(after position: LogPosition?) -> UInt64 {
@@ -125,6 +130,10 @@ extension ReplicationService {
             }
             // Sends are the serving thread's; notices and the end of the link are handled here.
             let actions = subscriber.step(input, now: Self.now())
+            // A standby's ack, accepted by its link, moves the commit with synchronous standbys.
+            if case .received(.ack(let ack)) = input, let standby = subscriber.standby {
+                storage.standbyAcknowledged(standby, through: ack.position.lsn)
+            }
             var deferred: [SourceLink.Action] = []
             for action in actions {
                 switch action {
@@ -200,11 +209,14 @@ struct SourceDriver {
                     // Room comes with an ack, which the reader steps in.
                     subscriber.state.withLock(waitingUntil: { !$0.outbox.isEmpty || !$0.machine.windowFull || $0.machine.phase == .closed },
                                               timeout: heartbeat / 4) { _, _ in }
+                } else if subscriber.standby != nil {
+                    _ = service.storage.waitForDurable(beyond: beyond, timeout: heartbeat / 4)
                 } else {
                     _ = service.storage.waitForCommit(beyond: beyond, timeout: heartbeat / 4)
                 }
                 if service.isStopping { return }
-                actions = step(.log(committed: service.committedPosition, oldestRetainedLSN: service.journal.oldestRetainedLSN)) + step(.tick)
+                let position = subscriber.standby != nil ? service.durablePosition : service.committedPosition
+                actions = step(.log(committed: position, oldestRetainedLSN: service.journal.oldestRetainedLSN)) + step(.tick)
             }
             guard perform(actions) else { return }
         }

@@ -82,6 +82,16 @@ package final class ReplicationService: Sendable {
 
         /// The subscriber's region, once it said hello.
         package var region: String { state.withLock { $0.machine.progress?.region ?? "a subscriber" } }
+
+        /// The node id of a standby of this region, once its link is streaming (nil for
+        /// another region's node, and before its hello was admitted).
+        package var standby: String? {
+            state.withLock { state in
+                guard state.machine.phase == .streaming, let progress = state.machine.progress,
+                      progress.region == state.machine.configuration.region else { return nil }
+                return progress.nodeId
+            }
+        }
     }
 
     package struct StartError: Error, CustomStringConvertible {
@@ -137,6 +147,16 @@ package final class ReplicationService: Sendable {
                 threads.withLock { $0.append(thread) }
                 log.info("replication listening on \(boundAddress) (mutual TLS); a standby following \(primary.nodeId) at \(primary.address)")
                 return
+            }
+            if storage.syncStandbys != nil {
+                // Writes that wait too long for their standbys are answered (retryably) in time.
+                let thread = try OSThread.start(name: "repl-sync") { [self] in
+                    while !isStopping {
+                        storage.expireSyncWaits()
+                        OSThread.sleep(seconds: 0.05)
+                    }
+                }
+                threads.withLock { $0.append(thread) }
             }
             for (index, peer) in settings.peers.enumerated() {
                 var seed = SystemRandomNumberGenerator()

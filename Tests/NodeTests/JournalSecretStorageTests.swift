@@ -62,9 +62,11 @@ import SigV4
         return path
     }
 
-    static func open(_ directory: String, files: any JournalStorage = FileJournalStorage(), standbyOf: String? = nil) throws -> Opened {
+    static func open(_ directory: String, files: any JournalStorage = FileJournalStorage(), standbyOf: String? = nil,
+                     syncStandbys: Int = 0) throws -> Opened {
         let (journal, recovered) = try Journal.open(directory: directory + "/journal", storage: files) { _ in }
-        let storage = try JournalSecretStorage(journal: journal, recovered: recovered, epoch: 1, log: Logger(label: "test"), standbyOf: standbyOf)
+        let storage = try JournalSecretStorage(journal: journal, recovered: recovered, epoch: 1, log: Logger(label: "test"), standbyOf: standbyOf,
+                                               syncStandbys: syncStandbys, syncTimeoutSeconds: 5)
         journal.setSnapshotSource(storage)
         let random = SystemRandomSource()
         let keyring = Keyring(keys: [Keyring.Key(keyId: "k1", accountId: "123456789012", region: "us-east-1",

@@ -79,3 +79,97 @@ import Testing
         #expect(error.description.contains("this node is its region's primary"))
     }
 }
+
+/// `syncStandbys: 1` on a primary: a write is answered, readable and shipped to other regions
+/// only once a standby acknowledged it; past the bound it is answered with a retryable error and
+/// still commits when the standby catches up; a retry with the same token then finds it.
+@Suite struct SyncStandbyStorageTests {
+    typealias Store = JournalSecretStorageTests
+
+    final class Answers: Sendable {
+        let list = Mutex<[(Int, JSONValue)]>([])
+        var count: Int { list.withLock { $0.count } }
+    }
+
+    /// Starts a call on another thread; its answer lands in `answers`.
+    static func callAsync(_ service: SecretsManagerService, _ operation: String, _ body: String, into answers: Answers) {
+        Thread.detachNewThread {
+            let answer = Store.call(service, operation, body)
+            answers.list.withLock { $0.append(answer) }
+        }
+    }
+
+    static func wait(_ answers: Answers, count: Int, seconds: Double = 5) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while answers.count < count && Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
+        return answers.count >= count
+    }
+
+    @Test func aWriteIsAnsweredOnceAStandbyHoldsIt() throws {
+        let directory = Store.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let primary = try Store.open(directory, syncStandbys: 1)
+        defer { primary.journal.close() }
+        #expect(primary.storage.syncStandbys == 1)
+        let answers = Answers()
+        let token = UUID().uuidString
+        Self.callAsync(primary.service, "CreateSecret", #"{"Name": "s", "SecretString": "v", "ClientRequestToken": "\#(token)"}"#, into: answers)
+        // Durable here, not answered, not readable, not committed (other regions are not sent it).
+        #expect(primary.storage.waitForDurable(beyond: 0, timeout: 5) == 1)
+        Thread.sleep(forTimeInterval: 0.1)
+        #expect(answers.count == 0)
+        #expect(primary.storage.committedLSN == 0)
+        #expect(Store.call(primary.service, "GetSecretValue", #"{"SecretId": "s"}"#).0 == 400)
+        primary.storage.standbyAcknowledged("us-east-1-b", through: 1)
+        #expect(Self.wait(answers, count: 1))
+        #expect(answers.list.withLock { $0[0].0 } == 200)
+        #expect(primary.storage.committedLSN == 1)
+        #expect(Store.call(primary.service, "GetSecretValue", #"{"SecretId": "s"}"#).1["SecretString"]?.stringValue == "v")
+    }
+
+    @Test func aWriteThatWaitsTooLongIsAnsweredRetryablyAndStillCommits() throws {
+        let directory = Store.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let primary = try Store.open(directory, syncStandbys: 1)
+        defer { primary.journal.close() }
+        let answers = Answers()
+        let token = UUID().uuidString
+        let body = #"{"Name": "s", "SecretString": "v", "ClientRequestToken": "\#(token)"}"#
+        Self.callAsync(primary.service, "CreateSecret", body, into: answers)
+        #expect(primary.storage.waitForDurable(beyond: 0, timeout: 5) == 1)
+        primary.storage.expireSyncWaits(nowSeconds: .greatestFiniteMagnitude)
+        #expect(Self.wait(answers, count: 1))
+        let (status, error) = answers.list.withLock { $0[0] }
+        #expect(status == 500 && error["__type"]?.stringValue == "InternalServiceError")
+        #expect(error["Message"]?.stringValue?.contains("not yet held by 1 standby") == true)
+        // The retry, same token: an idempotent answer, released once the write commits.
+        Self.callAsync(primary.service, "CreateSecret", body, into: answers)
+        Thread.sleep(forTimeInterval: 0.1)
+        #expect(answers.count == 1)
+        primary.storage.standbyAcknowledged("us-east-1-b", through: 1)
+        #expect(Self.wait(answers, count: 2))
+        #expect(answers.list.withLock { $0[1].0 } == 200)
+        #expect(primary.storage.committedLSN == 1)
+        // A later write still waits for its standby: the commit never runs ahead of the acks.
+        Self.callAsync(primary.service, "PutSecretValue", #"{"SecretId": "s", "SecretString": "w", "ClientRequestToken": "\#(UUID().uuidString)"}"#, into: answers)
+        #expect(primary.storage.waitForDurable(beyond: 1, timeout: 5) == 2)
+        Thread.sleep(forTimeInterval: 0.1)
+        #expect(answers.count == 2 && primary.storage.committedLSN == 1)
+        primary.storage.standbyAcknowledged("us-east-1-b", through: 2)
+        #expect(Self.wait(answers, count: 3))
+    }
+
+    @Test func whatTheLogHoldsAtStartIsCommitted() throws {
+        let directory = Store.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            let primary = try Store.open(directory)
+            #expect(Store.create(primary.service, "s", "v") == 200)
+            primary.journal.close()
+        }
+        let again = try Store.open(directory, syncStandbys: 1)
+        defer { again.journal.close() }
+        #expect(again.storage.committedLSN == 1 && again.storage.durableLSN == 1)
+        #expect(Store.call(again.service, "GetSecretValue", #"{"SecretId": "s"}"#).0 == 200)
+    }
+}
