@@ -15,9 +15,10 @@ public import Platform
 /// per region, none in the node's own region.
 ///
 /// A region of several nodes (a primary and standbys) lists every one of them, this node
-/// included, in `regionNodes`, each with its replication address and its ordinal (0 to 15,
+/// included, in `regionNodes`, each with its replication address, its ordinal (0 to 15,
 /// distinct; the node of ordinal 0 is the region's first primary, the others start as its
-/// standbys and follow its whole log); `syncStandbys` (default 0) is how many standbys must hold
+/// standbys and follow its whole log) and optionally its API address `api` (a standby forwards
+/// the writes it receives to the primary's); `syncStandbys` (default 0) is how many standbys must hold
 /// a record before the primary answers its write, and `syncTimeoutSeconds` (default 10) how long
 /// a write waits for them before it is answered with a retryable error:
 ///
@@ -36,11 +37,14 @@ public struct ReplicationSettings: Sendable, Equatable {
         public var address: SocketAddress
         /// Its place in the region: 0 is the first primary; promotions take epochs by ordinal.
         public var ordinal: Int
+        /// Its API listener (HTTPS), where a standby forwards the writes it receives; optional.
+        public var api: SocketAddress?
 
-        public init(nodeId: String, address: SocketAddress, ordinal: Int) {
+        public init(nodeId: String, address: SocketAddress, ordinal: Int, api: SocketAddress? = nil) {
             self.nodeId = nodeId
             self.address = address
             self.ordinal = ordinal
+            self.api = api
         }
     }
 
@@ -162,7 +166,7 @@ public struct ReplicationSettings: Sendable, Equatable {
         var nodes: [RegionNode] = []
         for (index, item) in list.enumerated() {
             let prefix = "replication.regionNodes[\(index)]."
-            let object = try SettingsObject(item, prefix: prefix, known: ["nodeId", "address", "ordinal"],
+            let object = try SettingsObject(item, prefix: prefix, known: ["nodeId", "address", "ordinal", "api"],
                                             notAnObject: "'replication.regionNodes[\(index)]' must be an object with nodeId, address and ordinal")
             let id = try NodeConfiguration.nodeIdSetting("nodeId", in: object, at: prefix)
             let address = try address("address", in: object, at: prefix)
@@ -175,7 +179,8 @@ public struct ReplicationSettings: Sendable, Equatable {
             if nodes.contains(where: { $0.ordinal == ordinal }) {
                 throw Problem("'\(prefix)ordinal' \(ordinal) is already used by an earlier node; each node of a region has its own")
             }
-            nodes.append(RegionNode(nodeId: id, address: address, ordinal: ordinal))
+            let api = object["api"] == nil ? nil : try Self.address("api", in: object, at: prefix)
+            nodes.append(RegionNode(nodeId: id, address: address, ordinal: ordinal, api: api))
         }
         guard let me = nodes.first(where: { $0.nodeId == nodeId }) else {
             throw Problem("'replication.regionNodes' does not name this node (\(nodeId)); it lists every node of the region, this one included")
@@ -213,8 +218,13 @@ public struct ReplicationSettings: Sendable, Equatable {
             ("heartbeatSeconds", .double(heartbeatSeconds)), ("deadAfterSeconds", .double(deadAfterSeconds)),
         ]
         if !regionNodes.isEmpty {
-            members.append(("regionNodes", .array(regionNodes.map {
-                ["nodeId": .string($0.nodeId), "address": .string($0.address.description), "ordinal": .integer($0.ordinal)]
+            members.append(("regionNodes", .array(regionNodes.map { node -> JSONValue in
+                var members: [(key: String, value: JSONValue)] = [
+                    (key: "nodeId", value: .string(node.nodeId)), (key: "address", value: .string(node.address.description)),
+                    (key: "ordinal", value: .integer(node.ordinal)),
+                ]
+                if let api = node.api { members.append((key: "api", value: .string(api.description))) }
+                return .object(members)
             })))
             members.append(("syncStandbys", .integer(syncStandbys)))
             members.append(("syncTimeoutSeconds", .double(syncTimeoutSeconds)))

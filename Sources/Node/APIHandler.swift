@@ -10,8 +10,11 @@ import AWSProtocol
 /// thread once their record is durable (the loop never waits for a disk).
 struct APIHandler: RequestHandler {
     let service: SecretsManagerService
+    /// On a standby whose primary's API address is known: where writes go.
+    var forwarder: WriteForwarder? = nil
 
     func handle(_ request: HTTPRequest, connection: ConnectionInfo, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        if let forwarder, WriteForwarder.isWrite(request) { return forwarder.forward(request, respond: respond) }
         let (path, query) = request.pathAndQuery
         let awsRequest = AWSRequest(
             method: request.method, path: path, query: query,

@@ -143,6 +143,18 @@ public final class Node: Sendable {
                 log.error("audit trail: \(error)")
             }
         }
+        // A standby forwards the writes it receives to its primary's API, when it knows where
+        // that is; otherwise it answers them with a retryable error naming the primary.
+        var forwarder: WriteForwarder?
+        if let primary = storage.standbyOf, let api = configuration.replication?.firstPrimary?.api {
+            do {
+                forwarder = try WriteForwarder(primary: primary, address: api, caFile: configuration.caFile,
+                                               timeout: configuration.limits.requestTimeout, log: log)
+            } catch {
+                journal.close()
+                throw StartupError("forwarding writes to \(primary): TLS: \(error)")
+            }
+        }
         // Every connection is a descriptor: keep maxConnections inside the process's limit (with
         // room for listeners, the journal and files), so accept never fails for want of one.
         var limits = configuration.limits
@@ -152,7 +164,7 @@ public final class Node: Sendable {
             log.info("open-file limit is \(descriptors): serving at most \(limits.maxConnections) connections")
         }
         do {
-            server = try HTTPServer(addresses: configuration.listen, context: context, handler: APIHandler(service: service),
+            server = try HTTPServer(addresses: configuration.listen, context: context, handler: APIHandler(service: service, forwarder: forwarder),
                                     limits: limits, eventLoops: configuration.eventLoops, log: log)
         } catch {
             throw StartupError("cannot listen on \(configuration.listen.map(\.description).joined(separator: ", ")): \(error.message)")

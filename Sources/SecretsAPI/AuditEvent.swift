@@ -27,10 +27,7 @@ struct AuditFacts: Sendable {
     /// Members whose values are secret: never written to the trail, not even hashed.
     static let secretMembers: Set<String> = ["SecretString", "SecretBinary", "RandomPassword"]
     /// Operations that change nothing (CloudTrail's `readOnly`).
-    static let readOnlyOperations: Set<String> = [
-        "GetSecretValue", "BatchGetSecretValue", "DescribeSecret", "ListSecrets", "ListSecretVersionIds",
-        "GetResourcePolicy", "ValidateResourcePolicy", "GetRandomPassword",
-    ]
+    static var readOnlyOperations: Set<String> { SecretsManagerOperations.readOnly }
 
     /// A CloudTrail-shaped event for the request's outcome.
     func event(_ result: Result<JSONValue, AWSError>) -> JSONValue {
@@ -141,4 +138,14 @@ struct AuditFacts: Sendable {
         if end == scalars.count - 1, scalars[end].isUppercase { end += 1 }
         return (first.lowercased() + String(scalars[1..<end]).lowercased()) + String(scalars[end...])
     }
+}
+
+/// The operations by kind, for whoever routes them (the audit trail's `readOnly`, a standby that
+/// forwards writes to its primary).
+public enum SecretsManagerOperations {
+    /// Operations that change nothing (CloudTrail's `readOnly`); every other one is a write.
+    public static let readOnly: Set<String> = [
+        "GetSecretValue", "BatchGetSecretValue", "DescribeSecret", "ListSecrets", "ListSecretVersionIds",
+        "GetResourcePolicy", "ValidateResourcePolicy", "GetRandomPassword",
+    ]
 }

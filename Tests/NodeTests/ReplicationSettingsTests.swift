@@ -93,7 +93,7 @@ import Platform
     }
 
     static var region: [Any] {
-        [["nodeId": "n1", "address": "127.0.0.1:7543", "ordinal": 0], ["nodeId": "n2", "address": "127.0.0.1:7553", "ordinal": 1]]
+        [["nodeId": "n1", "address": "127.0.0.1:7543", "ordinal": 0, "api": "127.0.0.1:7443"], ["nodeId": "n2", "address": "127.0.0.1:7553", "ordinal": 1]]
     }
 
     @Test func aRegionOfSeveralNodesDecodesAndRoundTrips() throws {
@@ -104,7 +104,7 @@ import Platform
         let r = try #require(c.replication)
         #expect(r.regionNodes.map(\.nodeId) == ["n1", "n2"] && r.regionNodes.map(\.ordinal) == [0, 1])
         #expect(r.syncStandbys == 1 && r.isFirstPrimary("n1") && !r.isFirstPrimary("n2") && r.ordinal(of: "n2") == 1)
-        #expect(r.firstPrimary?.nodeId == "n1")
+        #expect(r.firstPrimary?.nodeId == "n1" && r.firstPrimary?.api == SocketAddress("127.0.0.1:7443") && r.regionNodes[1].api == nil)
         #expect(try NodeConfiguration.decode(c.encoded(), relativeTo: "/elsewhere") == c)
         let alone = try #require(try decode(replication: Self.replication).replication)
         #expect(alone.regionNodes.isEmpty && alone.syncStandbys == 0 && alone.isFirstPrimary("n1"))
@@ -122,6 +122,7 @@ import Platform
         ("regionNodes", #"[{"nodeId": "n1", "address": "127.0.0.1:9", "ordinal": 0}]"#, "gives this node the address 127.0.0.1:9"),
         ("regionNodes", #"[{"nodeId": "n1", "address": "127.0.0.1:7543", "ordinal": 1}]"#, "has no node of ordinal 0"),
         ("regionNodes", #"[{"nodeId": "us-east-1-a", "address": "127.0.0.1:7543", "ordinal": 0}]"#, "us-east-1-a is already used"),
+        ("regionNodes", #"[{"nodeId": "n1", "address": "127.0.0.1:7543", "ordinal": 0, "api": "host:1"}]"#, "'replication.regionNodes[0].api' must be an IP address"),
         ("syncStandbys", "1", "'replication.syncStandbys' must be a whole number from 0 to the region's standbys (0)"),
         ("syncStandbys", "-1", "'replication.syncStandbys' must be"),
     ])
