@@ -7,18 +7,26 @@ import Provisioning
 extension Strongroom {
     /// `strongroom cluster init`: make a local multi-region cluster's files.
     struct ClusterInit: StrongroomCommand {
-        static let syntax = Strongroom.syntax(["cluster", "init"], [.value("--dir", "DIR"), .value("--regions", "R1,R2,..."), .repeatable("--address", "REGION=IP")], """
+        static let syntax = Strongroom.syntax(["cluster", "init"], [
+            .value("--dir", "DIR"), .value("--regions", "R1,R2,..."), .repeatable("--address", "REGION=IP"),
+            .value("--standbys", "N"), .value("--sync-standbys", "K"),
+        ], """
             Make a local multi-region cluster in DIR (default \(ClusterEnvironment.defaultDirectory),
             missing or empty): a CA, one node per region (default
             \(ClusterEnvironment.defaultRegions.joined(separator: ",")); node ids REGION-a) on free
             127.0.0.1 ports, each replicating from every other, one IAM file and a front. cluster/up
             starts it. --address REGION=IP puts that region's node on IP instead of 127.0.0.1 (its
-            certificate names both), for nodes in network namespaces (chaos/run).
+            certificate names both), for nodes in network namespaces (chaos/run). --standbys N (0 to
+            \(ClusterEnvironment.maximumStandbys), default 0) adds N standbys per region (REGION-b,
+            REGION-c, ... in DIR/REGION-b/, ...) on the region's address, sharing its keyring and the
+            IAM file; --sync-standbys K (0 to N, default 0) is every node's replication.syncStandbys.
             """)
 
         var directory: String
         var regions: [String]
         var addresses: [String: String] = [:]
+        var standbys = 0
+        var syncStandbys = 0
 
         init(_ arguments: ParsedArguments) throws(UsageError) {
             directory = arguments.value("--dir") ?? ClusterEnvironment.defaultDirectory
@@ -28,6 +36,12 @@ extension Strongroom {
                     regions = try ClusterEnvironment.parseRegions(text)
                 }
                 addresses = try ClusterEnvironment.parseAddresses(arguments.all("--address"), regions: regions)
+                if let text = arguments.value("--standbys") {
+                    standbys = try ClusterEnvironment.parseStandbys(text)
+                }
+                if let text = arguments.value("--sync-standbys") {
+                    syncStandbys = try ClusterEnvironment.parseSyncStandbys(text, standbys: standbys)
+                }
             } catch {
                 throw UsageError(error.message)
             }
@@ -36,9 +50,12 @@ extension Strongroom {
         func run(_ console: Console) -> Int32 {
             let directory = Files.absolutePath(directory)
             do {
-                let nodes = try ClusterEnvironment.initialize(directory: directory, regions: regions, addresses: addresses, now: Date())
+                let nodes = try ClusterEnvironment.initialize(directory: directory, regions: regions, addresses: addresses,
+                                                              standbys: standbys, syncStandbys: syncStandbys, now: Date())
+                let standbyNodes = try ClusterEnvironment.standbys(directory: directory)
                 console.say("made a cluster of \(nodes.count) regions in \(directory): "
-                    + nodes.map { "\($0.nodeId) https://\($0.listen[0])" }.joined(separator: ", "))
+                    + (nodes + standbyNodes).map { "\($0.nodeId) https://\($0.listen[0])" }.joined(separator: ", ")
+                    + (standbys == 0 ? "" : " (--standbys \(standbys), --sync-standbys \(syncStandbys))"))
                 return succeeded
             } catch {
                 return console.fail(error.message)
@@ -49,21 +66,24 @@ extension Strongroom {
     /// `strongroom cluster manifest`: record the running cluster's processes in DIR/cluster.json.
     struct ClusterManifest: StrongroomCommand {
         static let syntax = Strongroom.syntax(
-            ["cluster", "manifest"], [.value("--dir", "DIR"), .value("--pids", "R1=PID,R2=PID,...", required: true), .value("--front-pid", "PID")], """
+            ["cluster", "manifest"], [
+                .value("--dir", "DIR"), .value("--pids", "R1=PID,R2=PID,...", required: true),
+                .value("--standby-pids", "NODE=PID,..."), .value("--front-pid", "PID"),
+            ], """
             Write DIR/cluster.json for the running processes and print how to use the cluster.
+            --pids names each region's first primary's process, --standby-pids each standby's
+            (by node id, e.g. us-east-1-b=PID); every node of the cluster needs one.
             """)
 
         var directory: String
         var pids: [String: Int32] = [:]
+        var standbyPids: [String: Int32] = [:]
         var frontPid: Int32?
 
         init(_ arguments: ParsedArguments) throws(UsageError) {
             directory = arguments.value("--dir") ?? ClusterEnvironment.defaultDirectory
-            for pair in (arguments.value("--pids") ?? "").split(separator: ",") {
-                let parts = pair.split(separator: "=", maxSplits: 1)
-                guard parts.count == 2, let pid = Int32(parts[1]), pid > 0 else { throw UsageError("--pids takes REGION=PID,..., got '\(pair)'") }
-                pids[String(parts[0])] = pid
-            }
+            pids = try Self.pids(arguments.value("--pids") ?? "", option: "--pids", key: "REGION")
+            standbyPids = try Self.pids(arguments.value("--standby-pids") ?? "", option: "--standby-pids", key: "NODE")
             if let text = arguments.value("--front-pid") {
                 guard let pid = Int32(text), pid > 0 else { throw UsageError("--front-pid takes a process id, got '\(text)'") }
                 frontPid = pid
@@ -74,7 +94,7 @@ extension Strongroom {
             let directory = Files.absolutePath(directory)
             let manifest: Data
             do {
-                manifest = try ClusterEnvironment.manifest(directory: directory, pids: pids, frontPid: frontPid)
+                manifest = try ClusterEnvironment.manifest(directory: directory, pids: pids, standbyPids: standbyPids, frontPid: frontPid)
             } catch {
                 return console.fail(error.message)
             }
@@ -86,6 +106,17 @@ extension Strongroom {
             }
             console.say(ClusterEnvironment.banner(manifest: manifest, directory: directory))
             return succeeded
+        }
+
+        /// `KEY=PID,...` as a dictionary; a pair without a positive process id is a usage error.
+        static func pids(_ text: String, option: String, key: String) throws(UsageError) -> [String: Int32] {
+            var pids: [String: Int32] = [:]
+            for pair in text.split(separator: ",") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                guard parts.count == 2, let pid = Int32(parts[1]), pid > 0 else { throw UsageError("\(option) takes \(key)=PID,..., got '\(pair)'") }
+                pids[String(parts[0])] = pid
+            }
+            return pids
         }
     }
 

@@ -5,7 +5,8 @@ import Platform
 public import Configuration
 
 /// `strongroom cluster`: a local multi-region cluster in one directory, one node per region on
-/// 127.0.0.1, made by `init` and described, once its processes run, by `cluster.json`.
+/// 127.0.0.1 (and, with `--standbys N`, N standbys per region), made by `init` and described,
+/// once its processes run, by `cluster.json`.
 ///
 /// ```
 /// DIR/ca.pem, ca.key            the cluster CA (key 0600)
@@ -13,18 +14,26 @@ public import Configuration
 /// DIR/<region>/node.pem|key     SAN URI spiffe://strongroom/region/<region>/node/<nodeId>, IP 127.0.0.1
 /// DIR/<region>/config.json      for `strongroom serve --config`, with a replication section
 /// DIR/<region>/keyring.json     the region's keys; DIR/<region>/data/ its data directory
+/// DIR/<region>-b/ ...           a standby (ordinal 1; -c is 2, -d 3): its own node.pem|key,
+///                               config.json and data/, a copy of the region's keyring.json
 /// DIR/front/front.pem|key       the front's certificate (IP 127.0.0.1, no node identity)
 /// DIR/front.json                the front's listen address, files, routes and command line
 /// DIR/cluster.json              written by `cluster/up` once the processes run (`manifest`)
 /// ```
+/// A region's node `<region>-a` (ordinal 0) keeps the paths it had before standbys existed; a
+/// standby's directory is named by its node id, which is never a region name.
 public enum ClusterEnvironment {
     public static let defaultRegions = ["us-east-1", "eu-west-1", "ap-southeast-2"]
     public static let defaultDirectory = ".strongroom-cluster"
     /// A local cluster is a handful of processes on one machine.
     public static let maximumRegions = 16
 
-    /// The id of a region's node: `<region>-a` (one node per region for now).
-    public static func nodeId(region: String) -> String { "\(region)-a" }
+    /// The id of a region's node of `ordinal`: `<region>-a` for its first primary (ordinal 0),
+    /// `<region>-b`, `-c`, ... for its standbys.
+    public static func nodeId(region: String, ordinal: Int = 0) -> String {
+        precondition((0..<26).contains(ordinal), "an ordinal names a letter")
+        return "\(region)-\(Character(Unicode.Scalar(UInt8(ascii: "a") + UInt8(ordinal))))"
+    }
 
     /// Parses `--regions`: a comma-separated list of distinct region names, 1 to `maximumRegions`.
     public static func parseRegions(_ text: String) throws(ProvisioningError) -> [String] {
@@ -58,12 +67,19 @@ public enum ClusterEnvironment {
     }
 
     /// Makes a new cluster in `directory`, which must be missing or empty (an existing cluster is
-    /// never overwritten). Returns the nodes' configurations in the order of `regions`.
-    /// - Parameter addresses: by region, the IP a node listens on (API and replication) and its
-    ///   certificate names beside 127.0.0.1; a region not named here uses 127.0.0.1. Ports are
-    ///   picked free on 127.0.0.1 either way.
-    public static func initialize(directory: String, regions: [String], addresses: [String: String] = [:], now: Date) throws(ProvisioningError) -> [NodeConfiguration] {
+    /// never overwritten). Returns the regions' first primaries' configurations in the order of
+    /// `regions` (`standbys(directory:)` reads the standbys' back).
+    /// - Parameters:
+    ///   - addresses: by region, the IP a node listens on (API and replication) and its
+    ///     certificate names beside 127.0.0.1; a region not named here uses 127.0.0.1. Ports are
+    ///     picked free on 127.0.0.1 either way.
+    ///   - standbys: standbys per region (`parseStandbys`), each in `DIR/<nodeId>/`; with any,
+    ///     every node of a region lists all of them in `replication.regionNodes`.
+    ///   - syncStandbys: every node's `replication.syncStandbys` (0 to `standbys`).
+    public static func initialize(directory: String, regions: [String], addresses: [String: String] = [:],
+                                  standbys: Int = 0, syncStandbys: Int = 0, now: Date) throws(ProvisioningError) -> [NodeConfiguration] {
         precondition(!regions.isEmpty && Set(regions).count == regions.count, "regions come from parseRegions")
+        precondition((0...maximumStandbys).contains(standbys) && (0...standbys).contains(syncStandbys), "from parseStandbys")
         let dir = Files.absolutePath(directory)
         if let entries = try? Files.listDirectory(dir), !entries.isEmpty {
             let what = entries.contains("ca.pem") ? "a cluster" : "files (\(entries.sorted().prefix(3).joined(separator: ", ")))"
@@ -76,41 +92,61 @@ public enum ClusterEnvironment {
         var random = SystemRandomSource()
         try DevEnvironment.writeFile(Array(try DevEnvironment.iamDocument(random: &random).utf8), to: iamPath, mode: 0o600)
 
-        // Two ports per node (API, replication) and one for the front, distinct, picked now.
-        let ports = try freePorts(count: 2 * regions.count + 1)
+        // Two ports per node (API, replication) and one for the front, distinct, picked now: the
+        // primaries' first and the front's next (where they were before standbys), then the standbys'.
+        let ports = try freePorts(count: 2 * regions.count * (1 + standbys) + 1)
         let hosts = regions.map { addresses[$0] ?? "127.0.0.1" }
-        var apiAddresses: [SocketAddress] = [], replicationAddresses: [SocketAddress] = []
-        for index in regions.indices {
-            guard let api = SocketAddress(host: hosts[index], port: ports[2 * index]),
-                  let replication = SocketAddress(host: hosts[index], port: ports[2 * index + 1]) else {
-                throw ProvisioningError("--address: '\(hosts[index])' is not an IP literal")
+        func portIndex(region index: Int, ordinal: Int) -> Int {
+            ordinal == 0 ? 2 * index : 2 * regions.count + 1 + 2 * (index * standbys + ordinal - 1)
+        }
+        // Every node of every region, by region then ordinal, with its API and replication addresses.
+        var layout: [[(api: SocketAddress, node: ReplicationSettings.RegionNode)]] = []
+        for (index, region) in regions.enumerated() {
+            var nodes: [(api: SocketAddress, node: ReplicationSettings.RegionNode)] = []
+            for ordinal in 0...standbys {
+                let first = portIndex(region: index, ordinal: ordinal)
+                guard let api = SocketAddress(host: hosts[index], port: ports[first]),
+                      let replication = SocketAddress(host: hosts[index], port: ports[first + 1]) else {
+                    throw ProvisioningError("--address: '\(hosts[index])' is not an IP literal")
+                }
+                nodes.append((api, .init(nodeId: nodeId(region: region, ordinal: ordinal), address: replication, ordinal: ordinal)))
             }
-            apiAddresses.append(api)
-            replicationAddresses.append(replication)
+            layout.append(nodes)
         }
 
         var configurations: [NodeConfiguration] = []
         for (index, region) in regions.enumerated() {
-            let nodeDir = dir + "/" + region
-            let nodeId = nodeId(region: region)
-            try makeDirectory(nodeDir)
-            try DevEnvironment.writeCertificate(
-                commonName: nodeId, organizationalUnit: region, dnsNames: [],
-                ipAddresses: hosts[index] == "127.0.0.1" ? ["127.0.0.1"] : [hosts[index], "127.0.0.1"],
-                uris: [NodeIdentity.uri(region: region, nodeId: nodeId)], certificate: nodeDir + "/node.pem", privateKey: nodeDir + "/node.key",
-                caCertificate: caPath, caPrivateKey: caKeyPath, now: now)
-            let keyring = try DevEnvironment.keyring(region: region, random: &random)
-            try DevEnvironment.writeFile(Array(keyring.encoded()), to: nodeDir + "/keyring.json", mode: 0o600)
+            // Other regions are reached at their first primaries, from primaries and standbys alike.
             let peers = regions.indices.filter { $0 != index }.map {
-                ReplicationSettings.Peer(nodeId: Self.nodeId(region: regions[$0]), region: regions[$0], address: replicationAddresses[$0])
+                ReplicationSettings.Peer(nodeId: layout[$0][0].node.nodeId, region: regions[$0], address: layout[$0][0].node.address)
             }
-            let configuration = NodeConfiguration(
-                nodeId: nodeId, region: region, listen: [apiAddresses[index]], dataDirectory: nodeDir + "/data",
-                certificateFile: nodeDir + "/node.pem", privateKeyFile: nodeDir + "/node.key", caFile: caPath,
-                iamFile: iamPath, keyringFile: nodeDir + "/keyring.json",
-                replication: ReplicationSettings(listen: replicationAddresses[index], peers: peers))
-            try DevEnvironment.writeFile(Array(configuration.encoded()), to: nodeDir + "/config.json", mode: 0o600)
-            configurations.append(configuration)
+            for (api, node) in layout[index] {
+                let nodeDir = node.ordinal == 0 ? dir + "/" + region : dir + "/" + node.nodeId
+                try makeDirectory(nodeDir)
+                try DevEnvironment.writeCertificate(
+                    commonName: node.nodeId, organizationalUnit: region, dnsNames: [],
+                    ipAddresses: hosts[index] == "127.0.0.1" ? ["127.0.0.1"] : [hosts[index], "127.0.0.1"],
+                    uris: [NodeIdentity.uri(region: region, nodeId: node.nodeId)], certificate: nodeDir + "/node.pem", privateKey: nodeDir + "/node.key",
+                    caCertificate: caPath, caPrivateKey: caKeyPath, now: now)
+                if node.ordinal == 0 {
+                    let keyring = try DevEnvironment.keyring(region: region, random: &random)
+                    try DevEnvironment.writeFile(Array(keyring.encoded()), to: nodeDir + "/keyring.json", mode: 0o600)
+                } else {
+                    // The region's keys, not new ones: the values in the log a standby copies are wrapped under them.
+                    try copyFile(dir + "/" + region + "/keyring.json", to: nodeDir + "/keyring.json", mode: 0o600)
+                }
+                var replication = ReplicationSettings(listen: node.address, peers: peers)
+                if standbys > 0 {
+                    replication.regionNodes = layout[index].map(\.node)
+                    replication.syncStandbys = syncStandbys
+                }
+                let configuration = NodeConfiguration(
+                    nodeId: node.nodeId, region: region, listen: [api], dataDirectory: nodeDir + "/data",
+                    certificateFile: nodeDir + "/node.pem", privateKeyFile: nodeDir + "/node.key", caFile: caPath,
+                    iamFile: iamPath, keyringFile: nodeDir + "/keyring.json", replication: replication)
+                try DevEnvironment.writeFile(Array(configuration.encoded()), to: nodeDir + "/config.json", mode: 0o600)
+                if node.ordinal == 0 { configurations.append(configuration) }
+            }
         }
 
         let frontDir = dir + "/front"
@@ -160,12 +196,15 @@ public enum ClusterEnvironment {
         return nodes
     }
 
-    /// `cluster.json`: the CA, the accounts (as `endpoint.json` lists them), the front and every
-    /// node with its endpoints, data directory and process id.
+    /// `cluster.json`: the CA, the accounts (as `endpoint.json` lists them), the front, every
+    /// region's first primary (`nodes`) and every standby (`standbys`, by region then ordinal;
+    /// `[]` without), each with its ordinal, endpoints, data directory and process id.
     /// - Parameters:
-    ///   - pids: each running node's process id, by region; every node must have one.
+    ///   - pids: each running first primary's process id, by region; every one must have one.
+    ///   - standbyPids: each running standby's process id, by node id; every standby must have one.
     ///   - frontPid: nil when no front runs; `front` and `frontPid` are then null.
-    public static func manifest(directory: String, pids: [String: Int32], frontPid: Int32?) throws(ProvisioningError) -> Data {
+    public static func manifest(directory: String, pids: [String: Int32], standbyPids: [String: Int32] = [:],
+                                frontPid: Int32?) throws(ProvisioningError) -> Data {
         let dir = Files.absolutePath(directory)
         let configurations = try nodes(directory: dir)
         let known = Set(configurations.map(\.region))
@@ -175,11 +214,16 @@ public enum ClusterEnvironment {
         var nodes: [JSONValue] = []
         for node in configurations {
             guard let pid = pids[node.region] else { throw ProvisioningError("no process id given for the node in \(node.region)") }
-            nodes.append([
-                "id": .string(node.nodeId), "region": .string(node.region), "endpoint": .string("https://\(node.listen[0])"),
-                "replication": node.replication.map { .string($0.listen.description) } ?? .null,
-                "dataDir": .string(node.dataDirectory), "pid": .integer(pid),
-            ])
+            nodes.append(manifestEntry(node, pid: pid))
+        }
+        let standbyNodes = try standbys(directory: dir)
+        if let stray = standbyPids.keys.sorted().first(where: { id in !standbyNodes.contains { $0.nodeId == id } }) {
+            throw ProvisioningError("\(dir) has no standby \(stray)")
+        }
+        var standbys: [JSONValue] = []
+        for node in standbyNodes {
+            guard let pid = standbyPids[node.nodeId] else { throw ProvisioningError("no process id given for the standby \(node.nodeId)") }
+            standbys.append(manifestEntry(node, pid: pid))
         }
         var front = JSONValue.null
         if frontPid != nil {
@@ -192,6 +236,7 @@ public enum ClusterEnvironment {
         let document: JSONValue = [
             "caBundle": .string(configurations[0].caFile), "accounts": try DevEnvironment.describeAccounts(iamFile: configurations[0].iamFile),
             "front": front, "nodes": .array(nodes), "frontPid": frontPid.map { .integer($0) } ?? .null,
+            "standbys": .array(standbys),
         ]
         return Data(DevEnvironment.fileText(document).utf8)
     }
@@ -214,6 +259,12 @@ public enum ClusterEnvironment {
             lines.append("  \(region.padding(toLength: 16, withPad: " ", startingAt: 0)) \(node["endpoint"]?.stringValue ?? "?")"
                 + "  replication \(node["replication"]?.stringValue ?? "-")  pid \(node["pid"]?.exactIntegerValue ?? 0)")
         }
+        for standby in root["standbys"]?.arrayValue ?? [] {
+            let id = standby["id"]?.stringValue ?? "?"
+            lines.append("  \(id.padding(toLength: 16, withPad: " ", startingAt: 0)) \(standby["endpoint"]?.stringValue ?? "?")"
+                + "  replication \(standby["replication"]?.stringValue ?? "-")  pid \(standby["pid"]?.exactIntegerValue ?? 0)"
+                + "  (standby in \(standby["region"]?.stringValue ?? "?"), ordinal \(standby["ordinal"]?.exactIntegerValue ?? 0))")
+        }
         lines.append("  \("front".padding(toLength: 16, withPad: " ", startingAt: 0)) "
             + (front.map { "\($0)  pid \(root["frontPid"]?.exactIntegerValue ?? 0)  (routes by the request's region)" } ?? "not running"))
         let secondRegion = nodes.first { $0["region"]?.stringValue != firstRegion }?["region"]?.stringValue ?? firstRegion
@@ -230,7 +281,7 @@ public enum ClusterEnvironment {
         return lines.joined(separator: "\n")
     }
 
-    private static func makeDirectory(_ path: String) throws(ProvisioningError) {
+    static func makeDirectory(_ path: String) throws(ProvisioningError) {
         do {
             try Files.makeDirectory(path)
         } catch {

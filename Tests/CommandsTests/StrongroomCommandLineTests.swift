@@ -71,6 +71,9 @@ import Testing
         ["dr", "promote-region", "--endpoint", "https://127.0.0.1:7444", "--lost", "us-east-1"],
         ["dr", "promote-region", "--endpoint", "https://127.0.0.1:7444", "--lost", "us-east-1", "--dry-run", "--json",
          "--ca-bundle", "ca.pem", "--region", "eu-west-1"],
+        ["cluster", "init", "--dir", "/tmp/c", "--standbys", "2", "--sync-standbys", "1"],
+        ["cluster", "manifest", "--dir", "/tmp/c", "--pids", "us-east-1=10", "--standby-pids", "us-east-1-b=11,us-east-1-c=12", "--front-pid", "13"],
+        // Last: valuesAreReadAsBefore reads it as `documented.last`.
         ["cluster", "init", "--dir", "/tmp/c", "--address", "us-east-1=10.231.0.11", "--address", "eu-west-1=10.231.0.12"],
     ]
 
@@ -118,6 +121,11 @@ import Testing
         #expect(status.json && status.caBundle == "ca.pem" && status.region == "us-east-1")
         let initAt = try #require(try command(Self.documented.last!) as? Strongroom.ClusterInit)
         #expect(initAt.addresses == ["us-east-1": "10.231.0.11", "eu-west-1": "10.231.0.12"] && initAt.directory == "/tmp/c")
+        let standbys = try #require(try command(["cluster", "init", "--standbys=2", "--sync-standbys", "1"]) as? Strongroom.ClusterInit)
+        #expect(standbys.standbys == 2 && standbys.syncStandbys == 1 && initAt.standbys == 0 && initAt.syncStandbys == 0)
+        let standbyManifest = try #require(try command(["cluster", "manifest", "--pids", "us-east-1=10", "--standby-pids", "us-east-1-b=11"])
+            as? Strongroom.ClusterManifest)
+        #expect(standbyManifest.standbyPids == ["us-east-1-b": 11] && manifest.standbyPids.isEmpty)
         let audit = try #require(try command(["audit", "verify"]) as? Strongroom.AuditVerify)
         #expect(audit.dataDirectory == ".strongroom-dev/data")
     }
@@ -175,6 +183,10 @@ import Testing
         (["cluster", "init", "--address", "us-east-1=10.0.0.1", "--address", "us-east-1=10.0.0.2"], "--address: region us-east-1 is given twice"),
         (["cluster", "manifest", "--pids", "us-east-1"], "--pids takes REGION=PID,..., got 'us-east-1'"),
         (["cluster", "manifest", "--pids", "a=1", "--front-pid", "x"], "--front-pid takes a process id, got 'x'"),
+        (["cluster", "init", "--standbys", "4"], "--standbys takes a whole number from 0 to 3, got '4'"),
+        (["cluster", "init", "--standbys", "1", "--sync-standbys", "2"], "--sync-standbys takes a whole number from 0 to --standbys (1), got '2'"),
+        (["cluster", "init", "--sync-standbys", "1"], "--sync-standbys takes a whole number from 0 to --standbys (0), got '1'"),
+        (["cluster", "manifest", "--pids", "a=1", "--standby-pids", "a-b"], "--standby-pids takes NODE=PID,..., got 'a-b'"),
         (["journal"], "journal needs verify, dump or bench"),
         (["journal", "verify"], "journal verify needs --dir DIR"),
         (["journal", "dump", "--dir", "d", "--limit", "0"], "--from and --limit take positive whole numbers"),

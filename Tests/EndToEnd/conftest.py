@@ -190,7 +190,7 @@ class Cluster:
         )
 
     def pids(self) -> list[int]:
-        pids = [n["pid"] for n in self.manifest["nodes"]]
+        pids = [n["pid"] for n in self.manifest["nodes"] + self.manifest.get("standbys", [])]
         return pids + ([self.manifest["frontPid"]] if self.manifest.get("frontPid") else [])
 
     def down(self) -> subprocess.CompletedProcess:
@@ -198,12 +198,17 @@ class Cluster:
                               capture_output=True, text=True, timeout=120)
 
 
-def start_cluster(directory: Path, regions: list[str] | None = None) -> Cluster:
+def start_cluster(directory: Path, regions: list[str] | None = None, standbys: int | None = None,
+                  sync_standbys: int | None = None) -> Cluster:
     """Runs `cluster/up --no-build` with this suite's binary; fails with its output if it fails."""
     env = dict(os.environ, STRONGROOM_BIN=str(BINARY))
     args = [str(ROOT / "cluster" / "up"), "--no-build", "--dir", str(directory)]
     if regions:
         args += ["--regions", ",".join(regions)]
+    if standbys is not None:
+        args += ["--standbys", str(standbys)]
+    if sync_standbys is not None:
+        args += ["--sync-standbys", str(sync_standbys)]
     up = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
     assert up.returncode == 0, f"cluster/up failed ({up.returncode}):\n{up.stdout}\n{up.stderr}"
     return Cluster(directory, json.loads((directory / "cluster.json").read_text()), up.stdout + up.stderr)

@@ -16,10 +16,11 @@ def alive(pid: int) -> bool:
 
 def test_manifest_shape(cluster):
     m = cluster.manifest
-    assert set(m) == {"caBundle", "accounts", "front", "nodes", "frontPid"}
+    assert set(m) == {"caBundle", "accounts", "front", "nodes", "frontPid", "standbys"}
+    assert m["standbys"] == []
     assert cluster.regions == sorted(["us-east-1", "eu-west-1", "ap-southeast-2"])
     for node in m["nodes"]:
-        assert node["id"] == node["region"] + "-a"
+        assert node["id"] == node["region"] + "-a" and node["ordinal"] == 0
         assert node["endpoint"].startswith("https://127.0.0.1:")
         assert node["replication"].startswith("127.0.0.1:")
         assert os.path.isabs(node["dataDir"]) and os.path.isdir(node["dataDir"])
