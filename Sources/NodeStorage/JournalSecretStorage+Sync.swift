@@ -83,6 +83,24 @@ extension JournalSecretStorage {
         for completion in expired { completion(.failure(AWSError.syncStandbysUnavailable(required: required))) }
     }
 
+    /// The node is stopping: every write still waiting for its standbys is answered now with the
+    /// retryable error (it is in the log, and committed when the node starts again), so that no
+    /// thread waits for an ack that the closed links will never bring.
+    package func answerAwaitingCommits() {
+        var waiting: [@Sendable (Result<JSONValue, AWSError>) -> Void] = []
+        let required = state.withLock { state -> Int in
+            for index in state.awaiting.indices where !state.awaiting[index].answered {
+                state.awaiting[index].answered = true
+                waiting.append(state.awaiting[index].completion)
+            }
+            guard state.sync != nil else { return 0 }
+            waiting += state.waiters.map(\.completion)
+            state.waiters.removeAll()
+            return state.sync?.required ?? 0
+        }
+        for completion in waiting { completion(.failure(AWSError.syncStandbysUnavailable(required: required))) }
+    }
+
     /// Commits the awaiting records through `lsn`: applied to what readers see, answered (unless
     /// answered already), and the idempotent answers queued behind them released.
     func commitAwaiting(_ state: inout State, through lsn: UInt64)

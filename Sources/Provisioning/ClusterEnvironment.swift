@@ -109,7 +109,7 @@ public enum ClusterEnvironment {
                       let replication = SocketAddress(host: hosts[index], port: ports[first + 1]) else {
                     throw ProvisioningError("--address: '\(hosts[index])' is not an IP literal")
                 }
-                nodes.append((api, .init(nodeId: nodeId(region: region, ordinal: ordinal), address: replication, ordinal: ordinal)))
+                nodes.append((api, .init(nodeId: nodeId(region: region, ordinal: ordinal), address: replication, ordinal: ordinal, api: api)))
             }
             layout.append(nodes)
         }

@@ -196,9 +196,18 @@ struct ReplicaDriver {
     /// Waits for every outstanding write; their outcomes as the link's inputs, in order.
     mutating func awaitWrites() -> [ReplicaLink.Input] {
         let target = outstanding
-        let done = completions.withLock(waitingUntil: { $0.count >= target }) { list in
-            defer { list.removeAll() }
-            return list
+        var done: [(generation: UInt64, logged: LogPosition?, failure: String?)] = []
+        // Bounded waits: a write waiting for synchronous standbys while the node stops is
+        // answered by the storage, but the link does not count on it.
+        while done.count < target {
+            done += completions.withLock(waitingUntil: { !$0.isEmpty }, timeout: 0.25) { list, _ in
+                defer { list.removeAll() }
+                return list
+            }
+            if service.isStopping && done.count < target {
+                let generation = done.last?.generation ?? service.replicaLinks.withLock { $0[peer.region]?.generation ?? 0 }
+                done += Array(repeating: (generation, nil, "the node is stopping"), count: target - done.count)
+            }
         }
         outstanding = 0
         // The notices first: the acks the completions release carry them.

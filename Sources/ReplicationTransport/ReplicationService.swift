@@ -174,6 +174,8 @@ package final class ReplicationService: Sendable {
     /// Closes every link and joins every thread.
     package func stop() {
         stopping.store(true, ordering: .releasing)
+        // Links to standbys close now: what waits for their acks is answered, not waited for.
+        storage.answerAwaitingCommits()
         for link in subscribers.withLock({ Array($0.values) }) {
             link.link.close()
             link.state.broadcast()

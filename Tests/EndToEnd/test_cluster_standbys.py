@@ -1,7 +1,6 @@
 """cluster/up --standbys N: every region's node and its N standbys run and answer, each on its own
-endpoint as cluster.json lists it; cluster/down stops them all. Whether a standby follows its
-primary's log is the node's part and is not asserted here (until it is built, a standby runs as an
-independent node of its region)."""
+endpoint as cluster.json lists it; cluster/down stops them all. What a standby does (follows its
+primary, serves reads, forwards writes, synchronous standbys) is test_standbys.py's."""
 import json
 import os
 import subprocess
