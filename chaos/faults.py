@@ -3,12 +3,17 @@ short description for the fault log. `heal_all` undoes whatever is still applied
 from __future__ import annotations
 
 import os
+import re
 import signal
+import time
+import uuid
 
 
 class Faults:
-    def __init__(self, topology, cluster, log):
+    def __init__(self, topology, cluster, log, history=None, pool=None):
         self.topology, self.cluster, self.log = topology, cluster, log
+        self.history, self.pool = history, pool  # the DR drill records its calls and tells the clients
+        self.unmet: list[str] = []  # a fault that could not be applied as its scenario means (the run FAILs)
         self.down: set[str] = set()
         self.paused: set[str] = set()
         self.full: set[str] = set()
@@ -116,6 +121,141 @@ class Faults:
         self.full.discard(region)
         return f"disk space back on {region}"
 
+    # Faults timed by what the nodes log (snapshot catch-up, compaction, catch-up) ----------------
+
+    def _log_offsets(self):
+        return {r: n.log.stat().st_size if n.log.exists() else 0 for r, n in self.cluster.nodes.items()}
+
+    def _new_lines(self, offsets, region):
+        with open(self.cluster.nodes[region].log, errors="replace") as f:
+            f.seek(offsets[region])
+            return f.read().splitlines()
+
+    def _await_line(self, offsets, regions, pattern, timeout):
+        """The first new line of one of `regions`' logs matching `pattern`, (region, match), or
+        None after `timeout` seconds (polled every 10 ms)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for region in regions:
+                for line in self._new_lines(offsets, region):
+                    found = re.search(pattern, line)
+                    if found:
+                        return region, found
+            time.sleep(0.01)
+        return None
+
+    def slow_into(self, region, rate):
+        self.topology.slow_ingress(region, rate)
+        return f"slow link into {region}: rate {rate}"
+
+    def heal_slow_into(self, region):
+        self.topology.heal_slow_ingress(region)
+        return f"heal slow link into {region}"
+
+    def cut_during_snapshot(self, region, delay=0.3, timeout=20.0):
+        """Heals the links, waits until a source logs that it sends `region` a snapshot (its
+        position is older than the source's log keeps), and cuts `region` off again `delay`
+        seconds later, while the parts are in flight on the slowed link into it."""
+        offsets = self._log_offsets()
+        self.topology.heal_links()
+        others = [r for r in self.topology.regions if r != region]
+        seen = self._await_line(offsets, others, rf"of {re.escape(region)} subscribed at .*sending a snapshot", timeout)
+        if seen is None:
+            self.isolate(region)
+            self.unmet.append(f"no snapshot catch-up of {region} to cut")
+            return f"heal, then no snapshot to {region} within {timeout:g} s; partition {region} again (NO SNAPSHOT CUT)"
+        time.sleep(delay)
+        sent = [line for r in others for line in self._new_lines(offsets, r) if re.search(rf"snapshot at \S+ sent to {re.escape(region)}", line)]
+        self.isolate(region)
+        return (f"heal; {seen[0]} began a snapshot catch-up of {region}; partition {region} again {delay:g} s later "
+                f"({'its last part already handed to TLS' if sent else 'parts still being sent'})")
+
+    def kill_during_snapshot(self, region, timeout=20.0):
+        """kill -9 of the node while its region log writes a snapshot: the temporary snapshot
+        file is watched for (every 0.5 ms) and the node killed as soon as it appears."""
+        journal = self.cluster.data_directory(region) / "journal"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            temporary = [n for n in os.listdir(journal) if n.startswith("snapshot-") and n.endswith(".tmp")]
+            if temporary:
+                self.kill(region)
+                left = [n for n in temporary if (journal / n).exists()]
+                return (f"kill -9 {region} while it wrote {temporary[0]}"
+                        + (" (the temporary file is still there: killed mid-snapshot)" if left else " (renamed before the kill landed)"))
+            time.sleep(0.0005)
+        self.kill(region)
+        self.unmet.append(f"no snapshot of {region}'s log to kill it in")
+        return f"kill -9 {region}: no snapshot seen within {timeout:g} s (NOT DURING A SNAPSHOT)"
+
+    def kill_during_catchup(self, region, delay=0.5, timeout=20.0):
+        """Heals the links and kills `region` with kill -9 `delay` seconds after it subscribed
+        again to a source that was ahead of it, while it catches up on the slowed link."""
+        offsets = self._log_offsets()
+        self.topology.heal_links()
+        seen = self._await_line(offsets, [region], r"subscribed to (\S+) at (\S+) \((streaming|snapshot first); source at ([^)]+)\)", timeout)
+        if seen is None:
+            self.kill(region)
+            self.unmet.append(f"no catch-up of {region} to kill it in")
+            return f"heal, then {region} did not subscribe within {timeout:g} s; kill -9 {region} (NO CATCH-UP SEEN)"
+        time.sleep(delay)
+        self.kill(region)
+        source, at, mode, ahead = seen[1].groups()
+        return f"heal; kill -9 {region} {delay:g} s after it subscribed to {source} at {at} ({mode}; source at {ahead})"
+
+    def promote(self, region):
+        """The DR drill: StopReplicationToReplica, called in `region` (cut from the primary), on
+        the copy there with the fewest puts, then a put to the promoted secret in `region`; the
+        clients write it there from now on."""
+        from cluster import in_namespace
+        from workload import classify, client_for
+        import netns
+        with self.pool.lock:
+            candidates = sorted((s["puts"], key) for key, s in self.pool.secrets.items()
+                                if "@" not in key and s["live"] and s["primary"] != region and region in s["replicas"])
+        node = self.cluster.nodes[region]
+        sm_args = (node.endpoint, region, self.cluster.ca, self.cluster.access_key, self.cluster.secret_key, 10)
+        token = uuid.uuid4().hex
+        value = f"dr-{region}-{token[:8]}"
+
+        def held_there(sm):
+            """The first candidate whose copy has reached `region` (not every create has)."""
+            for _, name in candidates:
+                try:
+                    if sm.describe_secret(SecretId=name).get("PrimaryRegion") not in (None, region):
+                        return name
+                except Exception:  # noqa: BLE001 - not there (yet): the next one
+                    continue
+            return None
+
+        def drill():
+            sm = client_for(*sm_args)
+            outcome = []
+            key = held_there(sm)
+            if key is None:
+                return key, ["no copy there to promote"]
+            for f, call, fields in (("promote", lambda: sm.stop_replication_to_replica(SecretId=key) and {}, {}),
+                                    ("put", lambda: {"version": sm.put_secret_value(SecretId=key, SecretString=value, ClientRequestToken=token)["VersionId"]},
+                                     {"token": token, "value": value})):
+                op = self.history.invoke(client=-2, f=f, region=region, secret=key, **fields)
+                try:
+                    result = call()
+                except Exception as error:  # noqa: BLE001 - recorded
+                    kind, name = classify(error, True)
+                    self.history.write({"type": kind, "id": op, "error": name})
+                    outcome.append(f"{f} {'failed' if kind == 'fail' else 'unknown'} ({name}: {error})")
+                    if f == "promote":
+                        return key, outcome
+                    continue
+                self.history.write(dict(type="ok", id=op, **result))
+                outcome.append(f"{f} ok")
+            return key, outcome
+        key, outcome = in_namespace(netns.CLIENT_NS, drill, 60)
+        if outcome[0] == "promote ok":
+            self.pool.promote(key, region)
+        else:
+            self.unmet.append(f"DR drill in {region}: {outcome[0]}")
+        return f"DR drill: StopReplicationToReplica of {key} in {region}, then a put there: {', '.join(outcome)}"
+
     def heal_all(self):
         done = []
         for region in sorted(self.full):
@@ -125,6 +265,8 @@ class Faults:
         for region in list(self.topology.rate) + list(self.topology.loss):
             if region in self.topology.rate or region in self.topology.loss:
                 done.append(self.heal_slow_link(region))
+        for region in sorted(self.topology.ingress):
+            done.append(self.heal_slow_into(region))
         if self.topology.blocked:
             done.append(self.heal_links())
         for region in sorted(self.down):

@@ -101,6 +101,7 @@ class Topology:
         self.blocked: set[tuple[str, str]] = set()  # (from region, to region): packets dropped
         self.loss: dict[str, int] = {}  # region -> percent of its packets dropped (both ways)
         self.rate: dict[str, str] = {}  # region -> tbf rate on its interface
+        self.ingress: dict[str, str] = {}  # region -> tbf rate on the bridge's port toward it
         self.made: list[str] = []
 
     def create(self) -> None:
@@ -184,3 +185,14 @@ class Topology:
             sh("ip", "netns", "exec", self.namespace[region], "tc", "qdisc", "del", "dev", "eth0", "root", check=False)
         self.loss.pop(region, None)
         self._render_rules(region)
+
+    def slow_ingress(self, region: str, rate: str) -> None:
+        """Everything sent *to* the node (its sources' records and snapshots, its clients'
+        requests) goes at most `rate`: a tbf on the bridge's end of the node's veth."""
+        port = f"{PREFIX}n{self.regions.index(region)}a"
+        sh("ip", "netns", "exec", BRIDGE_NS, "tc", "qdisc", "replace", "dev", port, "root", "tbf", "rate", rate, "burst", "4kb", "latency", "2s")
+        self.ingress[region] = rate
+
+    def heal_slow_ingress(self, region: str) -> None:
+        if self.ingress.pop(region, None) is not None:
+            sh("ip", "netns", "exec", BRIDGE_NS, "tc", "qdisc", "del", "dev", f"{PREFIX}n{self.regions.index(region)}a", "root", check=False)
