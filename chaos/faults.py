@@ -84,9 +84,12 @@ class Faults:
         self.paused.discard(region)
         return f"SIGCONT {region}"
 
-    def slow_link(self, region, rate, loss):
-        self.topology.slow_link(region, rate, loss)
-        return f"slow link {region}: rate {rate}, loss {loss}%"
+    def slow_link(self, region, rate, loss, delay_ms=0, jitter_ms=0):
+        delayed = self.topology.slow_link(region, rate, loss, delay_ms, jitter_ms)
+        if not delay_ms:
+            return f"slow link {region}: rate {rate}, loss {loss}%"
+        return (f"slow link {region}: rate {rate}, loss {loss}%, " + (f"delay {delay_ms} ms ± {jitter_ms} ms (tc netem)" if delayed
+                else f"no delay ({delay_ms} ± {jitter_ms} ms asked): this kernel has no tc netem"))
 
     def heal_slow_link(self, region):
         self.topology.heal_slow_link(region)

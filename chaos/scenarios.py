@@ -70,7 +70,9 @@ def slow_link(rng, regions, seconds):
     a, b = _window(rng, seconds)
     loss = rng.choice([5, 10, 20])
     rate = rng.choice(["64kbit", "128kbit", "256kbit"])
-    return [Step(a, "slow_link", {"region": region, "rate": rate, "loss": loss}), Step(b, "heal_slow_link", {"region": region})]
+    delay = rng.choice([50, 100, 200])  # drawn last: the earlier draws of a seed stay as they were
+    return [Step(a, "slow_link", {"region": region, "rate": rate, "loss": loss, "delay_ms": delay, "jitter_ms": delay // 4}),
+            Step(b, "heal_slow_link", {"region": region})]
 
 
 def partition_kill(rng, regions, seconds):
@@ -153,7 +155,8 @@ SCENARIOS = {s.name: s for s in [
     Scenario("kill", "kill -9 of a node under load loses no acknowledged write (restart replays the log); replicas "
              "catch up from their durable position", kill),
     Scenario("pause", "a node stopped with SIGSTOP and resumed loses nothing; its peers and clients wait it out", pause),
-    Scenario("slow-link", "a slow, lossy link (tc tbf rate + nftables random loss) delays replication but loses "
+    Scenario("slow-link", "a slow, lossy link (tc tbf rate + nftables random loss, + tc netem delay and jitter where the "
+             "kernel has netem) delays replication but loses "
              "nothing and converges after heal", slow_link),
     Scenario("partition-kill", "a region cut off, killed with SIGKILL and restarted while still cut, then healed, "
              "loses no acknowledged write and converges", partition_kill),
