@@ -2,9 +2,11 @@
 short description for the fault log. `heal_all` undoes whatever is still applied."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
+import subprocess
 import time
 import uuid
 
@@ -205,20 +207,39 @@ class Faults:
         source, at, mode, ahead = seen[1].groups()
         return f"heal; kill -9 {region} {delay:g} s after it subscribed to {source} at {at} ({mode}; source at {ahead})"
 
+    def _recorded(self, f, region, key, call, **fields):
+        """Calls `call()` as the drill's client (-2), recorded in the history; its outcome."""
+        from workload import classify
+        op = self.history.invoke(client=-2, f=f, region=region, secret=key, **fields)
+        try:
+            result = call()
+        except Exception as error:  # noqa: BLE001 - recorded
+            kind, name = classify(error, True)
+            self.history.write({"type": kind, "id": op, "error": name})
+            return f"{f} {'failed' if kind == 'fail' else 'unknown'} ({name}: {error})"
+        self.history.write(dict(type="ok", id=op, **result))
+        return f"{f} ok"
+
+    def _drill_put(self, sm, region, key):
+        token = uuid.uuid4().hex
+        value = f"dr-{region}-{token[:8]}"
+        return self._recorded("put", region, key, lambda: {"version": sm.put_secret_value(SecretId=key, SecretString=value, ClientRequestToken=token)["VersionId"]},
+                              token=token, value=value)
+
+    def _client(self, region):
+        from workload import client_for
+        node = self.cluster.nodes[region]
+        return client_for(node.endpoint, region, self.cluster.ca, self.cluster.access_key, self.cluster.secret_key, 10)
+
     def promote(self, region):
         """The DR drill: StopReplicationToReplica, called in `region` (cut from the primary), on
         the copy there with the fewest puts, then a put to the promoted secret in `region`; the
         clients write it there from now on."""
         from cluster import in_namespace
-        from workload import classify, client_for
         import netns
         with self.pool.lock:
             candidates = sorted((s["puts"], key) for key, s in self.pool.secrets.items()
                                 if "@" not in key and s["live"] and s["primary"] != region and region in s["replicas"])
-        node = self.cluster.nodes[region]
-        sm_args = (node.endpoint, region, self.cluster.ca, self.cluster.access_key, self.cluster.secret_key, 10)
-        token = uuid.uuid4().hex
-        value = f"dr-{region}-{token[:8]}"
 
         def held_there(sm):
             """The first candidate whose copy has reached `region` (not every create has)."""
@@ -231,26 +252,13 @@ class Faults:
             return None
 
         def drill():
-            sm = client_for(*sm_args)
-            outcome = []
+            sm = self._client(region)
             key = held_there(sm)
             if key is None:
                 return key, ["no copy there to promote"]
-            for f, call, fields in (("promote", lambda: sm.stop_replication_to_replica(SecretId=key) and {}, {}),
-                                    ("put", lambda: {"version": sm.put_secret_value(SecretId=key, SecretString=value, ClientRequestToken=token)["VersionId"]},
-                                     {"token": token, "value": value})):
-                op = self.history.invoke(client=-2, f=f, region=region, secret=key, **fields)
-                try:
-                    result = call()
-                except Exception as error:  # noqa: BLE001 - recorded
-                    kind, name = classify(error, True)
-                    self.history.write({"type": kind, "id": op, "error": name})
-                    outcome.append(f"{f} {'failed' if kind == 'fail' else 'unknown'} ({name}: {error})")
-                    if f == "promote":
-                        return key, outcome
-                    continue
-                self.history.write(dict(type="ok", id=op, **result))
-                outcome.append(f"{f} ok")
+            outcome = [self._recorded("promote", region, key, lambda: sm.stop_replication_to_replica(SecretId=key) and {})]
+            if outcome[0] == "promote ok":
+                outcome.append(self._drill_put(sm, region, key))
             return key, outcome
         key, outcome = in_namespace(netns.CLIENT_NS, drill, 60)
         if outcome[0] == "promote ok":
@@ -258,6 +266,55 @@ class Faults:
         else:
             self.unmet.append(f"DR drill in {region}: {outcome[0]}")
         return f"DR drill: StopReplicationToReplica of {key} in {region}, then a put there: {', '.join(outcome)}"
+
+    def promote_region(self, region, lost):
+        """The region-level DR drill: `strongroom dr promote-region --lost LOST` against
+        `region`'s node while LOST is cut off: every copy there of LOST's secrets becomes
+        `region`'s own. A dry run first names them (each a `promote` op from then on), then the
+        promotion, then one put to each promoted secret in `region`."""
+        from cluster import in_namespace
+        import netns
+        node = self.cluster.nodes[region]
+        command = ["ip", "netns", "exec", netns.CLIENT_NS, str(self.cluster.binary), "dr", "promote-region", "--endpoint", node.endpoint,
+                   "--lost", lost, "--json", "--ca-bundle", self.cluster.ca, "--region", region]
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=self.cluster.access_key, AWS_SECRET_ACCESS_KEY=self.cluster.secret_key)
+        env.pop("AWS_SESSION_TOKEN", None)
+
+        def promoted_by(args):
+            result = subprocess.run(args, capture_output=True, text=True, timeout=60, env=env)
+            if result.returncode != 0:
+                return None, (result.stderr or result.stdout).strip()
+            return [p["Name"] for p in json.loads(result.stdout).get("Promoted", [])], ""
+        with self.pool.lock:
+            known = {k for k in self.pool.secrets if "@" not in k}
+        listed, problem = promoted_by(command + ["--dry-run"])
+        if listed is None:
+            self.unmet.append(f"dr promote-region --dry-run in {region} failed: {problem}")
+            return f"dr promote-region --lost {lost} at {region}: the dry run failed: {problem}"
+        ops = {name: self.history.invoke(client=-2, f="promote", region=region, secret=name, lost=lost) for name in listed if name in known}
+        promoted, problem = promoted_by(command)
+        if promoted is None:
+            for op in ops.values():
+                self.history.write({"type": "info", "id": op, "error": "PromoteRegionFailed"})
+            self.unmet.append(f"dr promote-region in {region} failed: {problem}")
+            return f"dr promote-region --lost {lost} at {region} failed: {problem}"
+        for name in promoted:
+            if name in known and name not in ops:  # replicated there between the dry run and the promotion
+                ops[name] = self.history.invoke(client=-2, f="promote", region=region, secret=name, lost=lost)
+        for name, op in ops.items():
+            self.history.write({"type": "ok", "id": op} if name in promoted else {"type": "fail", "id": op, "error": "NotPromoted"})
+        names = sorted(n for n in promoted if n in known)
+        for name in names:
+            self.pool.promote(name, region)
+
+        def puts():
+            sm = self._client(region)
+            return [self._drill_put(sm, region, name) for name in names]
+        outcome = in_namespace(netns.CLIENT_NS, puts, 120)
+        if not names:
+            self.unmet.append(f"dr promote-region in {region} promoted none of {lost}'s secrets")
+        return (f"dr promote-region --lost {lost} at {region}: {len(names)} secrets promoted ({len(listed)} in the dry run); "
+                f"a put to each there: {sum(o == 'put ok' for o in outcome)} ok")
 
     def heal_all(self):
         done = []

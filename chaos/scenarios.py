@@ -140,6 +140,16 @@ def dr_drill(rng, regions, seconds):
             Step(b, "heal_links")]
 
 
+def dr_region(rng, regions, seconds):
+    """The region-level drill: a primary region cut off, `strongroom dr promote-region --lost`
+    run against a surviving region's node, healed: the lost region drops the promoting one."""
+    lost = rng.choice(regions)
+    survivor = rng.choice([r for r in regions if r != lost])
+    a, b = _window(rng, seconds, (0.1, 0.2), (0.4, 0.5))
+    return [Step(a, "isolate", {"region": lost}), Step(round(a + (b - a) * 0.3, 2), "promote_region", {"region": survivor, "lost": lost}),
+            Step(b, "heal_links")]
+
+
 def control_wipe(rng, regions, seconds):
     region = rng.choice(regions)
     a, b = _window(rng, seconds, (0.4, 0.5), (0.1, 0.15))
@@ -173,6 +183,8 @@ SCENARIOS = {s.name: s for s in [
     Scenario("dr-drill", "StopReplicationToReplica in a region cut from the primary: the promoted secret takes writes "
              "there at once; after heal the old primary drops that region, and both secrets keep what they acknowledged",
              dr_drill),
+    Scenario("dr-region", "strongroom dr promote-region --lost R in a surviving region while R is cut off: every copy "
+             "there of R's secrets takes writes at once; after heal R drops that region from each", dr_region),
     Scenario("control-wipe", "NEGATIVE CONTROL (must FAIL): a node's data directory deleted under load; lost_writes must "
              "name the acknowledged writes it held", control_wipe, control=True),
 ]}

@@ -97,7 +97,7 @@ def test_list_names_every_scenario_and_what_it_proves():
     assert result.returncode == 0
     names = [line.split()[0] for line in result.stdout.splitlines()]
     assert names == ["partition", "one-way", "client-cut", "kill", "pause", "slow-link", "partition-kill", "disk-full",
-                     "snapshot-cut", "restart-snapshot", "restart-catchup", "dr-drill", "control-wipe"]
+                     "snapshot-cut", "restart-snapshot", "restart-catchup", "dr-drill", "dr-region", "control-wipe"]
 
 
 def test_an_unknown_scenario_is_a_usage_error():
