@@ -15,6 +15,7 @@ class Faults:
     def __init__(self, topology, cluster, log, history=None, pool=None):
         self.topology, self.cluster, self.log = topology, cluster, log
         self.history, self.pool = history, pool  # the DR drill records its calls and tells the clients
+        self.snapshot_cut = None  # (region, source, the position it asked the cut snapshot from)
         self.unmet: list[str] = []  # a fault that could not be applied as its scenario means (the run FAILs)
         self.down: set[str] = set()
         self.paused: set[str] = set()
@@ -42,6 +43,8 @@ class Faults:
         return f"cut {region} from the clients (both ways)"
 
     def heal_links(self):
+        if self.snapshot_cut is not None:
+            return self._heal_after_snapshot_cut()
         self.topology.heal_links()
         return "heal every link"
 
@@ -172,8 +175,26 @@ class Faults:
         time.sleep(delay)
         sent = [line for r in others for line in self._new_lines(offsets, r) if re.search(rf"snapshot at \S+ sent to {re.escape(region)}", line)]
         self.isolate(region)
-        return (f"heal; {seen[0]} began a snapshot catch-up of {region}; partition {region} again {delay:g} s later "
-                f"({'its last part already handed to TLS' if sent else 'parts still being sent'})")
+        asked = self._await_line(offsets, [region], rf"subscribed to {re.escape(seen[0])} at (\S+) \(snapshot first", 2)
+        self.snapshot_cut = (region, seen[0], asked[1][1] if asked else None)
+        return (f"heal; {seen[0]} began a snapshot catch-up of {region}"
+                + (f" (asked from {asked[1][1]})" if asked else "") + f"; partition {region} again {delay:g} s later "
+                f"({'its source had handed the last part to TLS' if sent else 'parts still being sent'})")
+
+    def _heal_after_snapshot_cut(self):
+        """Heals, and says where the region cut during a snapshot subscribes again: at the
+        position it asked that snapshot from (it did not take: a snapshot is only applied whole)
+        or further (it had arrived whole before the cut)."""
+        region, source, asked = self.snapshot_cut
+        self.snapshot_cut = None
+        offsets = self._log_offsets()
+        self.topology.heal_links()
+        again = self._await_line(offsets, [region], rf"subscribed to {re.escape(source)} at (\S+) \((streaming|snapshot first)", 15)
+        if again is None:
+            return f"heal every link ({region} did not subscribe to {source} again within 15 s)"
+        position, mode = again[1][1], again[1][2]
+        verdict = "the cut snapshot did not take" if position == asked else "the cut snapshot had arrived whole"
+        return f"heal every link; {region} subscribed to {source} again at {position} ({mode}): {verdict}"
 
     def kill_during_snapshot(self, region, timeout=20.0):
         """kill -9 of the node while its region log writes a snapshot: the temporary snapshot
