@@ -302,3 +302,27 @@ def test_writes_the_old_primary_acknowledged_after_the_cut_are_not_expected_in_t
     history[-2].update(version=T4, value="d", stages=["AWSCURRENT"])
     found = checker.check_all(history, final, SECRETS, REGIONS)["stale_primary_reads"]
     assert [(f["op"], f["secret"]) for f in found] == [(15, "s1@eu-west-1")]
+
+
+def test_a_region_level_promotion_leaves_the_other_replicas_to_the_old_primary():
+    """`dr promote-region`: s1 and s2 (both us-east-1's, replicated to eu-west-1 and
+    ap-southeast-2) are promoted in eu-west-1; ap-southeast-2 stays a replica of us-east-1 and
+    must still converge with it, the promoted copies only with themselves."""
+    secrets = {"s1": {"primary": "us-east-1", "replicas": ["eu-west-1", "ap-southeast-2"]},
+               "s2": {"primary": "us-east-1", "replicas": ["eu-west-1", "ap-southeast-2"]}}
+    history, final = [], {}
+    for n, name in enumerate(("s1", "s2")):
+        a, b = f"{name}a".ljust(32, "0"), f"{name}b".ljust(32, "0")
+        history += [op(10 * n + 1, "create", "us-east-1", 0.0, 0.1, secret=name, token=a, value="a", replicas=secrets[name]["replicas"], version=a),
+                    op(10 * n + 2, "promote", "eu-west-1", 1.0, 1.2, secret=name, client=-2, lost="us-east-1"),
+                    op(10 * n + 3, "put", "eu-west-1", 1.3, 1.4, secret=name, client=-2, token=b, value="b", version=b)]
+        old = {"versions": {a: {"value": "a", "stages": ["AWSCURRENT"]}}, "replication": ["ap-southeast-2"], "tags": {}, "policy": None}
+        promoted = {"versions": {a: {"value": "a", "stages": ["AWSPREVIOUS"]}, b: {"value": "b", "stages": ["AWSCURRENT"]}},
+                    "replication": [], "primary_region": None, "tags": {}, "policy": None}
+        final[name] = {"us-east-1": old, "eu-west-1": promoted, "ap-southeast-2": copy.deepcopy(old)}
+    history.sort(key=lambda o: o["start"])
+    assert {k: v for k, v in checker.check_all(history, final, secrets, REGIONS).items() if v} == {}
+    # The replica left to us-east-1 must still equal it: its tags differ here.
+    final["s2"]["ap-southeast-2"]["tags"] = {"k0": "stale"}
+    found = checker.check_all(history, final, secrets, REGIONS)["convergence"]
+    assert [(f["secret"], f["message"]) for f in found] == [("s2", "ap-southeast-2's tags {'k0': 'stale'} differ from the primary's {}")]
