@@ -16,6 +16,7 @@ class Faults:
         self.topology, self.cluster, self.log = topology, cluster, log
         self.history, self.pool = history, pool  # the DR drill records its calls and tells the clients
         self.snapshot_cut = None  # (region, source, the position it asked the cut snapshot from)
+        self.catchup_kill = None  # (region, source, the position it subscribed at before the kill)
         self.unmet: list[str] = []  # a fault that could not be applied as its scenario means (the run FAILs)
         self.down: set[str] = set()
         self.paused: set[str] = set()
@@ -57,9 +58,18 @@ class Faults:
     def restart(self, region):
         node = self.cluster.nodes[region]
         if not node.running:
+            offsets = self._log_offsets()
             pid = node.start()
             node.wait_ready(self.cluster.ca)
             self.down.discard(region)
+            if self.catchup_kill is not None and self.catchup_kill[0] == region:
+                # Where the replica killed during a catch-up resumes: its durable position.
+                _, source, before = self.catchup_kill
+                self.catchup_kill = None
+                again = self._await_line(offsets, [region], rf"subscribed to {re.escape(source)} at (\S+) \(([^;]+); source at ([^)]+)\)", 15)
+                if again is not None:
+                    return (f"restart {region} (pid {pid}); it subscribed to {source} again at {again[1][1]} ({again[1][2]}; source at "
+                            f"{again[1][3]}), its durable position (before the kill it asked from {before})")
             return f"restart {region} (pid {pid})"
         return f"restart {region}: already running"
 
@@ -213,9 +223,29 @@ class Faults:
         self.unmet.append(f"no snapshot of {region}'s log to kill it in")
         return f"kill -9 {region}: no snapshot seen within {timeout:g} s (NOT DURING A SNAPSHOT)"
 
-    def kill_during_catchup(self, region, delay=0.5, timeout=20.0):
-        """Heals the links and kills `region` with kill -9 `delay` seconds after it subscribed
-        again to a source that was ahead of it, while it catches up on the slowed link."""
+    def _acked(self, source, region):
+        """(the LSN `region` has acknowledged, the source's own LSN), as `strongroom status --json`
+        of the source's node reports it (from the clients' namespace: not the slowed link), or None."""
+        import netns
+        node = self.cluster.nodes[source]
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=self.cluster.access_key, AWS_SECRET_ACCESS_KEY=self.cluster.secret_key)
+        env.pop("AWS_SESSION_TOKEN", None)
+        result = subprocess.run(["ip", "netns", "exec", netns.CLIENT_NS, str(self.cluster.binary), "status", "--endpoint", node.endpoint,
+                                 "--json", "--ca-bundle", self.cluster.ca, "--region", source], capture_output=True, text=True, timeout=10, env=env)
+        if result.returncode != 0:
+            return None
+        for log in json.loads(result.stdout).get("logs", []):
+            if log.get("role") != "replica" and log.get("region") == source:
+                for subscriber in log.get("subscribers", []):
+                    if subscriber.get("region") == region and subscriber.get("ackedLSN") is not None:
+                        return int(subscriber["ackedLSN"]), int(log.get("lsn") or 0)
+        return None
+
+    def kill_during_catchup(self, region, timeout=20.0):
+        """Heals the links; once `region` has subscribed again to a source far ahead of it,
+        polls the source's `strongroom status` until `region` has acknowledged part of the
+        backlog (past where it subscribed, short of the source's LSN: those records are durable
+        in `region`), and kills it with kill -9 there."""
         offsets = self._log_offsets()
         self.topology.heal_links()
         seen = self._await_line(offsets, [region], r"subscribed to (\S+) at (\S+) \((streaming|snapshot first); source at ([^)]+)\)", timeout)
@@ -223,10 +253,22 @@ class Faults:
             self.kill(region)
             self.unmet.append(f"no catch-up of {region} to kill it in")
             return f"heal, then {region} did not subscribe within {timeout:g} s; kill -9 {region} (NO CATCH-UP SEEN)"
-        time.sleep(delay)
-        self.kill(region)
         source, at, mode, ahead = seen[1].groups()
-        return f"heal; kill -9 {region} {delay:g} s after it subscribed to {source} at {at} ({mode}; source at {ahead})"
+        start = int(at.split("/")[-1]) if at != "nothing" else 0
+        deadline = time.monotonic() + timeout
+        progress = None
+        while time.monotonic() < deadline:
+            progress = self._acked(source, region)
+            if progress is not None and progress[0] > start:
+                break
+            time.sleep(0.02)
+        self.kill(region)
+        self.catchup_kill = (region, source, at)
+        if progress is None or progress[0] <= start or progress[0] >= progress[1]:
+            self.unmet.append(f"{region} was not seen part-way through its catch-up from {source}")
+            return f"heal; kill -9 {region} after it subscribed to {source} at {at} ({mode}; source at {ahead}): NOT SEEN PART-WAY ({progress})"
+        return (f"heal; {region} subscribed to {source} at {at} ({mode}; source at {ahead}); kill -9 {region} once {source} "
+                f"reported it had acknowledged LSN {progress[0]} of {progress[1]} (strongroom status)")
 
     def _recorded(self, f, region, key, call, **fields):
         """Calls `call()` as the drill's client (-2), recorded in the history; its outcome."""
