@@ -177,7 +177,7 @@ class Faults:
         offsets = self._log_offsets()
         self.topology.heal_links()
         others = [r for r in self.topology.regions if r != region]
-        seen = self._await_line(offsets, others, rf"of {re.escape(region)} subscribed at .*sending a snapshot", timeout)
+        seen = self._await_line(offsets, others, rf"of {re.escape(region)} subscribed at (\S+); sending a snapshot", timeout)
         if seen is None:
             self.isolate(region)
             self.unmet.append(f"no snapshot catch-up of {region} to cut")
@@ -185,10 +185,8 @@ class Faults:
         time.sleep(delay)
         sent = [line for r in others for line in self._new_lines(offsets, r) if re.search(rf"snapshot at \S+ sent to {re.escape(region)}", line)]
         self.isolate(region)
-        asked = self._await_line(offsets, [region], rf"subscribed to {re.escape(seen[0])} at (\S+) \(snapshot first", 2)
-        self.snapshot_cut = (region, seen[0], asked[1][1] if asked else None)
-        return (f"heal; {seen[0]} began a snapshot catch-up of {region}"
-                + (f" (asked from {asked[1][1]})" if asked else "") + f"; partition {region} again {delay:g} s later "
+        self.snapshot_cut = (region, seen[0], seen[1][1])
+        return (f"heal; {seen[0]} began a snapshot catch-up of {region} (which asked from {seen[1][1]}); partition {region} again {delay:g} s later "
                 f"({'its source had handed the last part to TLS' if sent else 'parts still being sent'})")
 
     def _heal_after_snapshot_cut(self):
@@ -203,8 +201,8 @@ class Faults:
         if again is None:
             return f"heal every link ({region} did not subscribe to {source} again within 15 s)"
         position, mode = again[1][1], again[1][2]
-        verdict = "the cut snapshot did not take" if position == asked else "the cut snapshot had arrived whole"
-        return f"heal every link; {region} subscribed to {source} again at {position} ({mode}): {verdict}"
+        verdict = f"it had asked the cut snapshot from {asked}: " + ("it did not take" if position == asked else "it had arrived whole")
+        return f"heal every link; {region} subscribed to {source} again at {position} ({mode}); {verdict}"
 
     def kill_during_snapshot(self, region, timeout=20.0):
         """kill -9 of the node while its region log writes a snapshot: the temporary snapshot
