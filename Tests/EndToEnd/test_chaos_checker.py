@@ -326,3 +326,24 @@ def test_a_region_level_promotion_leaves_the_other_replicas_to_the_old_primary()
     final["s2"]["ap-southeast-2"]["tags"] = {"k0": "stale"}
     found = checker.check_all(history, final, secrets, REGIONS)["convergence"]
     assert [(f["secret"], f["message"]) for f in found] == [("s2", "ap-southeast-2's tags {'k0': 'stale'} differ from the primary's {}")]
+
+
+def test_a_promotion_whose_outcome_is_unknown_splits_the_secret_but_claims_nothing():
+    history, final = drill()
+    history[9].update(status="unknown", end=None)  # StopReplicationToReplica timed out
+    found = checker.check_all(history, final, SECRETS, REGIONS)
+    assert found["promotions"] == [] and found["convergence"] == []
+    # A failed one did not happen: the copy is still a replica and must equal its primary.
+    history[9]["status"] = "fail"
+    assert checker.check_all(history, final, SECRETS, REGIONS)["convergence"]
+
+
+def test_the_timeline_bands_of_a_cut_during_a_snapshot_and_a_kill_timed_by_the_logs():
+    import report
+    faults = [{"time": 1.0, "done": 1.0, "action": "isolate", "args": {"region": "eu-west-1"}},
+              {"time": 5.0, "done": 6.5, "action": "cut_during_snapshot", "args": {"region": "eu-west-1"}},
+              {"time": 9.0, "done": 9.5, "action": "heal_links", "args": {}},
+              {"time": 10.0, "done": 12.0, "action": "kill_during_snapshot", "args": {"region": "us-east-1"}},
+              {"time": 13.0, "done": 14.0, "action": "restart", "args": {"region": "us-east-1"}}]
+    bands = [(b["region"], b["label"], b["start"], b["end"]) for b in report.fault_bands(faults, 20.0)]
+    assert bands == [("eu-west-1", "partition", 1.0, 5.0), ("eu-west-1", "partition", 6.5, 9.0), ("us-east-1", "killed", 12.0, 13.0)]
