@@ -66,7 +66,7 @@ def text(summary: dict) -> str:
             lines.append(f"      … {len(found) - 5} more in report.json")
     conv = summary["convergence"]
     seconds = lambda s: "not within the bound" if s is None else f"{s:.2f} s"  # noqa: E731
-    lines += ["", f"convergence (every replica's versions and labels equal to its primary's, {conv['secrets']} secrets, bound {conv['bound']:g} s):",
+    lines += ["", f"convergence (every replica's versions, labels, tags and policy equal to its primary's, and DR promotions dropped by their old primaries; {conv['secrets']} secrets, bound {conv['bound']:g} s):",
               f"  after the workload stopped and every fault was healed: {seconds(conv['after_heal'])}",
               f"  after kill -9 and restart of every node:               {seconds(conv['after_restart'])}"]
     return "\n".join(lines) + "\n"
