@@ -9,11 +9,22 @@ A history is a list of completed operations (see `pair`): each a dict with
       move:   stage, to (VersionId), remove_from (VersionId)
       read:   by "stage" (stage) or "version" (version); result version, value, stages, or
               error "ResourceNotFoundException" / "..." when status is "fail"
+      tag / untag: key (and value); policy: sid; unpolicy (on the primary)
+      promote: StopReplicationToReplica of the secret's copy in `region` (the DR drill)
 
 `final` maps secret -> region -> None (not found) or {"versions": {VersionId: {"value": str,
-"stages": [labels]}}}: each region's view after every fault was healed and the nodes restarted.
+"stages": [labels]}}, and when read: "tags": {key: value}, "policy": parsed document or None,
+"primary_region": DescribeSecret's PrimaryRegion, "replication": [regions of its
+ReplicationStatus]}: each region's view after every fault was healed and the nodes restarted.
 `secrets` maps secret -> {"primary": region, "replicas": [regions]} (the replica set asked for).
 `regions` lists every region of the cluster.
+
+A DR promotion (a `promote` op that did not fail) splits a secret in two lineages (`lineages`):
+from the promotion's invocation on, the name in the promoting region R is a secret of its own,
+keyed NAME@R (primary R, no replicas; its parent's writes are its history up to there), and the
+original keeps its other regions (R is `former`: readable there before the promotion). Every
+check runs on the lineages, so the promoted copy is a new primary from the promotion on: what
+the old primary acknowledged after the cut is not expected in it.
 
 Each check returns a list of anomalies (dicts with "check", "secret", "message" and, when one
 operation shows it, "op" and "time"); an empty list is the check's pass. `check_all` runs them all.
@@ -22,7 +33,8 @@ from __future__ import annotations
 
 import json
 
-CHECKS = ("lost_writes", "convergence", "phantom_reads", "labels", "final_labels", "monotonic_reads", "stale_primary_reads", "residency")
+CHECKS = ("lost_writes", "convergence", "phantom_reads", "labels", "final_labels", "monotonic_reads", "stale_primary_reads", "residency",
+          "promotions")
 
 WRITERS = ("create", "put")
 
@@ -63,12 +75,59 @@ def anomaly(check: str, secret: str, message: str, op: dict | None = None) -> di
     return found
 
 
-def written(history: list[dict]) -> dict[str, dict[str, str]]:
-    """secret -> VersionId -> value, for every write any client invoked (whatever its outcome)."""
+def lineages(history: list[dict], final: dict, secrets: dict) -> tuple[list[dict], dict, dict]:
+    """(history, final, secrets) keyed by lineage (see the module's note on DR promotions):
+    each op on a promoted name in its promoting region, invoked from the promotion's invocation
+    on, gets `secret` NAME@R (and `name` NAME); final[NAME][R] moves to final[NAME@R][R]; the
+    original's placement loses R from `replicas` and gains it in `former`; NAME@R's placement
+    is {"primary": R, "replicas": [], "parent": NAME, "promoted_at": time}."""
+    promotions = {}
+    for op in history:
+        if op["f"] == "promote" and op["status"] != "fail" and op["secret"] in secrets:
+            promotions.setdefault((op["secret"], op["region"]), op)
+    if not promotions:
+        return history, final, secrets
+    secrets = {k: dict(v) for k, v in secrets.items()}
+    final = {k: dict(v) for k, v in final.items()}
+    for (name, region), op in sorted(promotions.items()):
+        key = f"{name}@{region}"
+        placement = secrets[name]
+        placement["replicas"] = [r for r in placement["replicas"] if r != region]
+        placement["former"] = sorted({*placement.get("former", []), region})
+        secrets[key] = {"primary": region, "replicas": [], "parent": name, "promoted_at": op["start"], "promotion": op["id"]}
+        views = final.get(name)
+        if views is not None and region in views:
+            final[key] = {region: views.pop(region)}
+    rewritten = []
+    for op in history:
+        promotion = promotions.get((op["secret"], op["region"]))
+        if promotion is not None and op["f"] != "promote" and op["start"] >= promotion["start"]:
+            op = dict(op, name=op["secret"], secret=f"{op['secret']}@{op['region']}")
+        rewritten.append(op)
+    return rewritten, final, secrets
+
+
+def written(history: list[dict], secrets: dict | None = None) -> dict[str, dict[str, str]]:
+    """secret -> VersionId -> value, for every write any client invoked (whatever its outcome);
+    a promoted lineage also holds its parent's."""
     out: dict[str, dict[str, str]] = {}
     for op in history:
         if op["f"] in WRITERS and op.get("token"):
             out.setdefault(op["secret"], {})[op["token"]] = op["value"]
+    for key, placement in (secrets or {}).items():
+        if placement.get("parent"):
+            out[key] = {**out.get(placement["parent"], {}), **out.get(key, {})}
+    return out
+
+
+def writes_by_token(history: list[dict], secrets: dict) -> dict[tuple, dict]:
+    """(secret, token) -> the write op; a promoted lineage also sees its parent's writes."""
+    out = {(op["secret"], op["token"]): op for op in history if op["f"] in WRITERS and op.get("token")}
+    for key, placement in secrets.items():
+        if placement.get("parent"):
+            for (secret, token), op in list(out.items()):
+                if secret == placement["parent"]:
+                    out.setdefault((key, token), op)
     return out
 
 
@@ -121,6 +180,9 @@ def check_convergence(history, final, secrets, regions) -> list[dict]:
                                          f"{region} labels {version} {sorted(other['stages'])}, the primary {sorted(held['stages'])}"))
             for version in sorted(set(view["versions"]) - set(primary["versions"])):
                 found.append(anomaly("convergence", secret, f"{region} holds version {version}, which the primary does not"))
+            for field in ("tags", "policy"):
+                if field in primary and field in view and view[field] != primary[field]:
+                    found.append(anomaly("convergence", secret, f"{region}'s {field} {view[field]!r} differ from the primary's {primary[field]!r}"))
     return found
 
 
@@ -128,7 +190,7 @@ def check_phantom_reads(history, final, secrets, regions) -> list[dict]:
     """No read returns a value no client wrote (or another write's value for a VersionId), and no
     read returns a version the primary never acknowledged or later lost."""
     found = []
-    writes = written(history)
+    writes = written(history, secrets)
     for op in history:
         if op["f"] != "read" or op["status"] != "ok":
             continue
@@ -225,7 +287,7 @@ def check_monotonic_reads(history, final, secrets, regions) -> list[dict]:
     began (only on secrets whose labels no client moved), and never loses a secret it has seen."""
     found = []
     moved = {op["secret"] for op in history if op["f"] == "move"}
-    puts = {(op["secret"], op["token"]): op for op in history if op["f"] in WRITERS and op.get("token")}
+    puts = writes_by_token(history, secrets)
     last: dict[tuple, dict] = {}
     for op in sorted(history, key=lambda o: (o["end"] is None, o["end"] or 0)):
         if op["f"] != "read" or op.get("stage") != "AWSCURRENT" or op["status"] == "unknown":
@@ -252,7 +314,7 @@ def check_stale_primary_reads(history, final, secrets, regions) -> list[dict]:
     that newer write was invoked (real-time order; on secrets whose labels no client moved)."""
     found = []
     moved = {op["secret"] for op in history if op["f"] == "move"}
-    writes = {(op["secret"], op["token"]): op for op in history if op["f"] in WRITERS and op.get("token")}
+    writes = writes_by_token(history, secrets)
     acked: dict[str, list[dict]] = {}
     for op in acknowledged(history):
         acked.setdefault(op["secret"], []).append(op)
@@ -280,7 +342,7 @@ def check_residency(history, final, secrets, regions) -> list[dict]:
         placement = secrets.get(op["secret"])
         if op["f"] != "read" or op["status"] != "ok" or placement is None:
             continue
-        if op["region"] not in {placement["primary"], *placement["replicas"]}:
+        if op["region"] not in {placement["primary"], *placement["replicas"], *placement.get("former", [])}:
             found.append(anomaly("residency", op["secret"], f"read in {op['region']}, outside its regions", op))
     for secret, placement in sorted(secrets.items()):
         allowed = {placement["primary"], *placement["replicas"]}
@@ -290,5 +352,40 @@ def check_residency(history, final, secrets, regions) -> list[dict]:
     return found
 
 
+def check_promotions(history, final, secrets, regions) -> list[dict]:
+    """After a DR promotion (StopReplicationToReplica in a replica region, during a partition):
+    the promoted secret accepts writes in its new region (a put there after the promotion was
+    acknowledged), is a primary there after heal (no PrimaryRegion elsewhere), holds only
+    versions some client wrote, and the old primary no longer lists that region in its
+    ReplicationStatus after heal."""
+    found = []
+    writes = written(history, secrets)
+    by_id = {op["id"]: op for op in history}
+    for key, placement in sorted(secrets.items()):
+        parent = placement.get("parent")
+        if not parent:
+            continue
+        region, promotion = placement["primary"], by_id.get(placement.get("promotion"))
+        if promotion is not None and promotion["status"] != "ok":
+            continue  # unknown: it may not have happened, and nothing is claimed
+        puts = [op for op in history if op["secret"] == key and op["f"] == "put" and op["status"] == "ok" and op["region"] == region]
+        if not puts:
+            found.append(anomaly("promotions", key, f"the promoted copy in {region} acknowledged no write after the promotion", promotion))
+        view = final.get(key, {}).get(region)
+        if view is None:
+            found.append(anomaly("promotions", key, f"the promoted secret is gone from {region} after heal", promotion))
+        else:
+            if view.get("primary_region") not in (None, region):
+                found.append(anomaly("promotions", key, f"{region}'s copy still names {view['primary_region']} its primary after heal", promotion))
+            for version in sorted(set(view["versions"]) - set(writes.get(key, {}))):
+                found.append(anomaly("promotions", key, f"the promoted copy holds version {version}, which no client wrote"))
+        old = final.get(parent, {}).get(secrets[parent]["primary"])
+        if old is not None and region in old.get("replication", []):
+            found.append(anomaly("promotions", key, f"the old primary {secrets[parent]['primary']} still lists {region} in its "
+                                 f"ReplicationStatus after heal", promotion))
+    return found
+
+
 def check_all(history, final, secrets, regions) -> dict[str, list[dict]]:
+    history, final, secrets = lineages(history, final, secrets)
     return {name: globals()[f"check_{name}"](history, final, secrets, regions) for name in CHECKS}

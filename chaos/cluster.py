@@ -150,9 +150,18 @@ class ChaosCluster:
             self.nodes[region] = Node(region, self.topology.namespace[region], self.directory / region / "config.json", self.binary, logs)
         iam = json.loads((self.directory / "iam.json").read_text())
         admin = next(p for p in iam["accounts"][0]["principals"] if p["name"] == "admin")
+        self.account = iam["accounts"][0].get("accountId", "123456789012")
         self.access_key = admin["accessKeys"][0]["accessKeyId"]
         self.secret_key = admin["accessKeys"][0]["secretAccessKey"]
         self.ca = str(self.directory / "ca.pem")
+
+    def set_journal(self, settings: dict) -> None:
+        """Writes `settings` as every node's `journal` section (small snapshot thresholds and
+        segments, so that a run compacts its logs): before the nodes start."""
+        for node in self.nodes.values():
+            document = json.loads(node.config.read_text())
+            document["journal"] = settings
+            node.config.write_text(json.dumps(document, indent=2) + "\n")
 
     def data_directory(self, region: str) -> Path:
         config = self.nodes[region].config

@@ -101,7 +101,9 @@ class Topology:
         self.blocked: set[tuple[str, str]] = set()  # (from region, to region): packets dropped
         self.loss: dict[str, int] = {}  # region -> percent of its packets dropped (both ways)
         self.rate: dict[str, str] = {}  # region -> tbf rate on its interface
+        self.ingress: dict[str, str] = {}  # region -> tbf rate on the bridge's port toward it
         self.made: list[str] = []
+        self.netem = False  # whether the kernel has tc netem (probed by `create`)
 
     def create(self) -> None:
         sh("ip", "netns", "add", BRIDGE_NS)
@@ -126,6 +128,16 @@ class Topology:
             sh("ip", "-n", namespace, "link", "set", "lo", "up")
         for region in self.regions:
             self._render_rules(region)
+        self.netem = self._probe_netem()
+
+    def _probe_netem(self) -> bool:
+        """Whether this kernel has `tc netem` (CONFIG_NET_SCH_NETEM): tried once on the bridge
+        namespace's loopback and removed. Without it a slow link is tbf + nftables loss only."""
+        made = sh("ip", "netns", "exec", BRIDGE_NS, "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms", check=False)
+        if made.returncode != 0:
+            return False
+        sh("ip", "netns", "exec", BRIDGE_NS, "tc", "qdisc", "del", "dev", "lo", "root", check=False)
+        return True
 
     def destroy(self) -> None:
         """Removes every namespace this run made (their veths, rules and qdiscs go with them)."""
@@ -168,19 +180,36 @@ class Topology:
         for region in self.regions:
             self._render_rules(region)
 
-    def slow_link(self, region: str, rate: str, loss: int) -> None:
+    def slow_link(self, region: str, rate: str, loss: int, delay_ms: int = 0, jitter_ms: int = 0) -> bool:
         """A slow, lossy link for the node: its interface sends at most `rate` (tc tbf, which
         queues what exceeds it: a TLS handshake of a few KiB waits its turn) and `loss` percent
-        of the packets it sends or receives are dropped (nftables numgen). `tc netem` would add a
-        fixed delay too, but this kernel may lack it (CONFIG_NET_SCH_NETEM)."""
-        sh("ip", "netns", "exec", self.namespace[region], "tc", "qdisc", "replace", "dev", "eth0", "root",
+        of the packets it sends or receives are dropped (nftables numgen). When the kernel has
+        `tc netem` (probed once), what it sends also waits `delay_ms` ± `jitter_ms` (netem as the
+        tbf's child); returns whether it does (this machine's kernel lacks CONFIG_NET_SCH_NETEM)."""
+        sh("ip", "netns", "exec", self.namespace[region], "tc", "qdisc", "replace", "dev", "eth0", "root", "handle", "1:",
            "tbf", "rate", rate, "burst", "4kb", "latency", "2s")
+        delayed = bool(delay_ms) and self.netem
+        if delayed:  # netem under the tbf: each packet the node sends waits delay ± jitter
+            sh("ip", "netns", "exec", self.namespace[region], "tc", "qdisc", "add", "dev", "eth0", "parent", "1:1", "handle", "10:",
+               "netem", "delay", f"{delay_ms}ms", f"{jitter_ms}ms")
         self.rate[region] = rate
         self.loss[region] = loss
         self._render_rules(region)
+        return delayed
 
     def heal_slow_link(self, region: str) -> None:
         if self.rate.pop(region, None) is not None:
             sh("ip", "netns", "exec", self.namespace[region], "tc", "qdisc", "del", "dev", "eth0", "root", check=False)
         self.loss.pop(region, None)
         self._render_rules(region)
+
+    def slow_ingress(self, region: str, rate: str) -> None:
+        """Everything sent *to* the node (its sources' records and snapshots, its clients'
+        requests) goes at most `rate`: a tbf on the bridge's end of the node's veth."""
+        port = f"{PREFIX}n{self.regions.index(region)}a"
+        sh("ip", "netns", "exec", BRIDGE_NS, "tc", "qdisc", "replace", "dev", port, "root", "tbf", "rate", rate, "burst", "4kb", "latency", "2s")
+        self.ingress[region] = rate
+
+    def heal_slow_ingress(self, region: str) -> None:
+        if self.ingress.pop(region, None) is not None:
+            sh("ip", "netns", "exec", BRIDGE_NS, "tc", "qdisc", "del", "dev", f"{PREFIX}n{self.regions.index(region)}a", "root", check=False)

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from html import escape
 
-OPENS = {"isolate": "partition", "isolate_one_way": "one-way", "cut_clients": "cut from clients", "kill": "killed", "wipe": "data deleted", "pause": "paused", "slow_link": "slow link", "disk_full": "disk full"}
-CLOSES = {"heal_links": ("isolate", "isolate_one_way", "cut_clients"), "restart": ("kill", "wipe"), "resume": ("pause",), "heal_slow_link": ("slow_link",), "disk_free": ("disk_full",)}
-COLOURS = {"partition": "#f4a261", "one-way": "#e9c46a", "cut from clients": "#b5838d", "killed": "#9d0208", "paused": "#8d99ae", "slow link": "#90be6d", "data deleted": "#000000", "disk full": "#6a4c93"}
+OPENS = {"cut_during_snapshot": "partition", "slow_into": "slow link in", "kill_during_snapshot": "killed", "kill_during_catchup": "killed",
+         "isolate": "partition", "isolate_one_way": "one-way", "cut_clients": "cut from clients", "kill": "killed", "wipe": "data deleted", "pause": "paused", "slow_link": "slow link", "disk_full": "disk full"}
+CLOSES = {"heal_links": ("isolate", "isolate_one_way", "cut_clients", "cut_during_snapshot"),
+          "cut_during_snapshot": ("isolate",), "kill_during_catchup": ("isolate",), "heal_slow_into": ("slow_into",),
+          "restart": ("kill", "wipe", "kill_during_snapshot", "kill_during_catchup"), "resume": ("pause",), "heal_slow_link": ("slow_link",), "disk_free": ("disk_full",)}
+COLOURS = {"partition": "#f4a261", "one-way": "#e9c46a", "cut from clients": "#b5838d", "killed": "#9d0208", "paused": "#8d99ae", "slow link": "#90be6d", "data deleted": "#000000", "disk full": "#6a4c93",
+           "slow link in": "#43aa8b"}
 
 
 def fault_bands(faults: list[dict], end: float) -> list[dict]:
@@ -15,15 +19,17 @@ def fault_bands(faults: list[dict], end: float) -> list[dict]:
     bands, open_ = [], []
     for entry in faults:
         action, region = entry["action"], entry["args"].get("region")
-        if action in OPENS:
-            band = {"region": region, "label": OPENS[action], "action": action, "start": entry["time"], "end": None}
-            open_.append(band)
-            bands.append(band)
-        elif action in CLOSES or action == "heal_all":
+        if action in CLOSES or action == "heal_all":
             for band in list(open_):
                 if action == "heal_all" or (band["action"] in CLOSES[action] and (region is None or band["region"] == region)):
                     band["end"] = entry["time"]
                     open_.remove(band)
+        if action in OPENS:
+            # A fault timed by the nodes' logs (a re-cut, a kill) lands when its step is done.
+            start = entry.get("done", entry["time"]) if action in CLOSES or action.startswith("kill_during") else entry["time"]
+            band = {"region": region, "label": OPENS[action], "action": action, "start": start, "end": None}
+            open_.append(band)
+            bands.append(band)
     for band in open_:
         band["end"] = end
     return bands
@@ -37,8 +43,9 @@ def text(summary: dict) -> str:
              + f"; whole run {summary['elapsed']:.1f} s", ""]
     counts = Counter((o["f"], o["status"]) for o in summary["ops"])
     lines.append("operations (ok / fail / unknown):")
-    for f in ("create", "put", "move", "read"):
-        lines.append(f"  {f:<7} {counts[(f, 'ok')]:>5} / {counts[(f, 'fail')]:>4} / {counts[(f, 'unknown')]:>4}")
+    for f in ("create", "put", "move", "tag", "untag", "policy", "unpolicy", "promote", "read"):
+        if f in ("create", "put", "move", "read") or any(k[0] == f for k in counts):
+            lines.append(f"  {f:<8} {counts[(f, 'ok')]:>5} / {counts[(f, 'fail')]:>4} / {counts[(f, 'unknown')]:>4}")
     retries = Counter(o["status"] for o in summary["ops"] if o.get("retry"))
     if retries:
         lines.append(f"  retries of unknown puts (same token and value): {retries['ok']} ok / {retries['fail']} fail / {retries['unknown']} unknown")
@@ -48,6 +55,8 @@ def text(summary: dict) -> str:
     lines += ["", "faults (seconds from the workload's start):"]
     for entry in summary["faults"]:
         lines.append(f"  {entry['time']:>7.2f}  {entry['description']}")
+    if summary.get("unmet"):
+        lines += ["", "scenario not carried out as meant (so the run FAILs):"] + [f"  {e}" for e in summary["unmet"]]
     lines += ["", "checks:"]
     for name, found in summary["checks"].items():
         lines.append(f"  {name:<20} {'ok' if not found else f'{len(found)} ANOMALIES'}")
@@ -57,7 +66,7 @@ def text(summary: dict) -> str:
             lines.append(f"      … {len(found) - 5} more in report.json")
     conv = summary["convergence"]
     seconds = lambda s: "not within the bound" if s is None else f"{s:.2f} s"  # noqa: E731
-    lines += ["", f"convergence (every replica's versions and labels equal to its primary's, {conv['secrets']} secrets, bound {conv['bound']:g} s):",
+    lines += ["", f"convergence (every replica's versions, labels, tags and policy equal to its primary's, and DR promotions dropped by their old primaries; {conv['secrets']} secrets, bound {conv['bound']:g} s):",
               f"  after the workload stopped and every fault was healed: {seconds(conv['after_heal'])}",
               f"  after kill -9 and restart of every node:               {seconds(conv['after_restart'])}"]
     return "\n".join(lines) + "\n"
@@ -84,7 +93,7 @@ def svg(summary: dict) -> str:
         out.append(f'<text x="10" y="{y[r] + row / 2:.0f}">{escape(r)}</text>')
         out.append(f'<line x1="{left}" x2="{left + width}" y1="{y[r] + row - 3}" y2="{y[r] + row - 3}" stroke="#ddd"/>')
     colour = {"ok": "#2a9d8f", "fail": "#e76f51", "unknown": "#f9a602"}
-    lanes = {"create": 18, "put": 28, "move": 38, "read": 50}
+    lanes = {"create": 18, "promote": 18, "put": 28, "move": 38, "tag": 38, "untag": 38, "policy": 38, "unpolicy": 38, "read": 50}
     for o in ops:
         if o["region"] not in y:
             continue
@@ -111,6 +120,6 @@ def svg(summary: dict) -> str:
         lx, ly = left + (i % 6) * 140, legend + (i // 6) * 16
         out.append(f'<rect x="{lx}" y="{ly - 9}" width="12" height="10" fill="{fill}"/><text x="{lx + 16}" y="{ly}">{escape(label)}</text>')
     legend += 16 * ((len(items) - 1) // 6)
-    out.append(f'<text x="10" y="{legend + 20}" fill="#555">lanes per node: create, put, move (bars: invoke to completion), reads (dots; grey: not found, as outside a replica set); red circles: anomalies</text>')
+    out.append(f'<text x="10" y="{legend + 20}" fill="#555">lanes per node: create (and DR promote), put, move/tag/policy (bars: invoke to completion), reads (dots; grey: not found, as outside a replica set); red circles: anomalies</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"

@@ -21,6 +21,7 @@ class Scenario:
     proves: str
     build: object  # (rng, regions, seconds) -> [Step]
     control: bool = False  # a negative control: its run must FAIL; not part of "all"
+    journal: dict | None = None  # every node's `journal` settings, when the scenario needs compaction
 
     def schedule(self, rng: random.Random, regions: list[str], seconds: float) -> list[Step]:
         return sorted(self.build(rng, regions, seconds), key=lambda s: s.at)
@@ -69,7 +70,9 @@ def slow_link(rng, regions, seconds):
     a, b = _window(rng, seconds)
     loss = rng.choice([5, 10, 20])
     rate = rng.choice(["64kbit", "128kbit", "256kbit"])
-    return [Step(a, "slow_link", {"region": region, "rate": rate, "loss": loss}), Step(b, "heal_slow_link", {"region": region})]
+    delay = rng.choice([50, 100, 200])  # drawn last: the earlier draws of a seed stay as they were
+    return [Step(a, "slow_link", {"region": region, "rate": rate, "loss": loss, "delay_ms": delay, "jitter_ms": delay // 4}),
+            Step(b, "heal_slow_link", {"region": region})]
 
 
 def partition_kill(rng, regions, seconds):
@@ -89,6 +92,64 @@ def disk_full(rng, regions, seconds):
     return [Step(a, "disk_full", {"region": region}), Step(b, "disk_free", {"region": region})]
 
 
+# Small thresholds: a snapshot every few dozen records and 16 KiB segments, so a source's log
+# drops what a replica cut for a few seconds still needs, and compaction runs all the time.
+COMPACTING = {"segmentBytes": 16384, "snapshotEveryRecords": 40, "snapshotEveryBytes": 65536}
+
+
+def snapshot_cut(rng, regions, seconds):
+    """A region cut off long enough that its sources compact past its position; healed on a
+    slowed link, so it catches up by a snapshot whose parts take a while; cut again while
+    they are in flight; then healed for good."""
+    region = rng.choice(regions)
+    a = round(seconds * rng.uniform(0.1, 0.15), 2)
+    b = round(seconds * rng.uniform(0.4, 0.45), 2)
+    c = round(seconds * rng.uniform(0.65, 0.7), 2)
+    rate = rng.choice(["128kbit", "256kbit"])
+    return [Step(a, "isolate", {"region": region}), Step(b - 0.1, "slow_into", {"region": region, "rate": rate}),
+            Step(b, "cut_during_snapshot", {"region": region}), Step(c, "heal_links"), Step(c + 0.01, "heal_slow_into", {"region": region})]
+
+
+def restart_snapshot(rng, regions, seconds):
+    """kill -9 of a node while its region log writes a snapshot (twice, random regions)."""
+    steps = []
+    for start in ((0.15, 0.25), (0.5, 0.6)):
+        region = rng.choice(regions)
+        a = round(seconds * rng.uniform(*start), 2)
+        steps += [Step(a, "kill_during_snapshot", {"region": region}), Step(round(a + seconds * 0.08, 2), "restart", {"region": region})]
+    return steps
+
+
+def restart_catchup(rng, regions, seconds):
+    """A region cut off while its sources move on; healed on a slowed link, and killed with
+    kill -9 while it catches up; restarted, it resumes from its durable position."""
+    region = rng.choice(regions)
+    a = round(seconds * rng.uniform(0.1, 0.15), 2)
+    b = round(seconds * rng.uniform(0.4, 0.45), 2)
+    return [Step(a, "isolate", {"region": region}), Step(b - 0.1, "slow_into", {"region": region, "rate": "1mbit"}),
+            Step(b, "kill_during_catchup", {"region": region}), Step(round(b + seconds * 0.1, 2), "restart", {"region": region}),
+            Step(round(seconds * 0.75, 2), "heal_slow_into", {"region": region})]
+
+
+def dr_drill(rng, regions, seconds):
+    """The DR drill: a region cut from the others, StopReplicationToReplica on a copy there
+    (then writes to it there), healed: the old primary must drop that region."""
+    region = rng.choice(regions)
+    a, b = _window(rng, seconds, (0.1, 0.2), (0.4, 0.5))
+    return [Step(a, "isolate", {"region": region}), Step(round(a + (b - a) * 0.3, 2), "promote", {"region": region}),
+            Step(b, "heal_links")]
+
+
+def dr_region(rng, regions, seconds):
+    """The region-level drill: a primary region cut off, `strongroom dr promote-region --lost`
+    run against a surviving region's node, healed: the lost region drops the promoting one."""
+    lost = rng.choice(regions)
+    survivor = rng.choice([r for r in regions if r != lost])
+    a, b = _window(rng, seconds, (0.1, 0.2), (0.4, 0.5))
+    return [Step(a, "isolate", {"region": lost}), Step(round(a + (b - a) * 0.3, 2), "promote_region", {"region": survivor, "lost": lost}),
+            Step(b, "heal_links")]
+
+
 def control_wipe(rng, regions, seconds):
     region = rng.choice(regions)
     a, b = _window(rng, seconds, (0.4, 0.5), (0.1, 0.15))
@@ -104,13 +165,26 @@ SCENARIOS = {s.name: s for s in [
     Scenario("kill", "kill -9 of a node under load loses no acknowledged write (restart replays the log); replicas "
              "catch up from their durable position", kill),
     Scenario("pause", "a node stopped with SIGSTOP and resumed loses nothing; its peers and clients wait it out", pause),
-    Scenario("slow-link", "a slow, lossy link (tc tbf rate + nftables random loss) delays replication but loses "
+    Scenario("slow-link", "a slow, lossy link (tc tbf rate + nftables random loss, + tc netem delay and jitter where the "
+             "kernel has netem) delays replication but loses "
              "nothing and converges after heal", slow_link),
     Scenario("partition-kill", "a region cut off, killed with SIGKILL and restarted while still cut, then healed, "
              "loses no acknowledged write and converges", partition_kill),
     Scenario("disk-full", "a node whose own file system fills up under load fails the writes it cannot log (a "
              "retryable error), acknowledges none it did not make durable, keeps serving reads, and takes writes "
              "again once space is back; replicas converge", disk_full),
+    Scenario("snapshot-cut", "a replica whose sources compacted past it catches up by snapshot; cut from them again "
+             "while the snapshot's parts are in flight (on a slowed link), then healed, it converges and nothing "
+             "acknowledged is lost", snapshot_cut, journal=COMPACTING),
+    Scenario("restart-snapshot", "kill -9 of a node while its region log writes a snapshot (compaction under load) "
+             "loses no acknowledged write; the half-written snapshot is discarded at restart", restart_snapshot, journal=COMPACTING),
+    Scenario("restart-catchup", "kill -9 of a replica while it catches up after a partition (on a slowed link) loses "
+             "nothing; restarted, it resumes from its durable position and converges", restart_catchup),
+    Scenario("dr-drill", "StopReplicationToReplica in a region cut from the primary: the promoted secret takes writes "
+             "there at once; after heal the old primary drops that region, and both secrets keep what they acknowledged",
+             dr_drill),
+    Scenario("dr-region", "strongroom dr promote-region --lost R in a surviving region while R is cut off: every copy "
+             "there of R's secrets takes writes at once; after heal R drops that region from each", dr_region),
     Scenario("control-wipe", "NEGATIVE CONTROL (must FAIL): a node's data directory deleted under load; lost_writes must "
              "name the acknowledged writes it held", control_wipe, control=True),
 ]}

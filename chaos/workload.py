@@ -51,21 +51,37 @@ class History:
 class SecretPool:
     """What the clients know: each secret's placement, its acknowledged versions, and whether
     clients may move its labels (moves only on `labelled` secrets, so that the others' AWSCURRENT
-    only moves forward and monotonic reads can be judged)."""
+    only moves forward and monotonic reads can be judged). Keyed by lineage: a secret's name, or
+    NAME@REGION for the copy a DR drill promoted in REGION (a secret of its own from then on,
+    called by the same name there)."""
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.secrets: dict[str, dict] = {}  # name -> {primary, replicas, labelled, versions: [...], puts}
+        self.secrets: dict[str, dict] = {}  # key -> {name, primary, replicas, labelled, versions: [...], puts, live}
         self.creates = 0
 
-    def add(self, name, primary, replicas, labelled, first_version=None):
+    def add(self, name, primary, replicas, labelled, first_version=None, key=None, puts=0):
         with self.lock:
-            self.secrets[name] = dict(primary=primary, replicas=list(replicas), labelled=labelled,
-                                      versions=[first_version] if first_version else [], puts=0, live=first_version is not None)
+            self.secrets[key or name] = dict(name=name, primary=primary, replicas=list(replicas), labelled=labelled,
+                                             versions=[first_version] if first_version else [], puts=puts,
+                                             live=first_version is not None)
+
+    def promote(self, key, region) -> str:
+        """The copy of `key` in `region` became a secret of its own (StopReplicationToReplica
+        there): from now on the clients write it in that region as lineage NAME@REGION."""
+        with self.lock:
+            s = self.secrets[key]
+            new = f"{s['name']}@{region}"
+            # The copy holds what reached it (at most every version): puts stay under the quota.
+            self.secrets[new] = dict(name=s["name"], primary=region, replicas=[], labelled=s["labelled"],
+                                     versions=list(s["versions"]), puts=s["puts"] + 1, live=True)
+            return new
 
     def placements(self) -> dict:
+        """The placements the clients asked for, by name (a DR drill's promotions are in the
+        history; `checker.lineages` derives what they change)."""
         with self.lock:
-            return {n: {"primary": s["primary"], "replicas": s["replicas"]} for n, s in self.secrets.items()}
+            return {n: {"primary": s["primary"], "replicas": s["replicas"]} for n, s in self.secrets.items() if "@" not in n}
 
     def live(self) -> list[str]:
         with self.lock:
@@ -168,16 +184,24 @@ class Workload:
             self.move(index, rng, sms, rng.choice(live))
         elif roll < 0.44:
             self.create(index, step, rng, sms, regions)
+        elif roll < 0.49:
+            self.metadata(index, step, rng, sms, rng.choice(live))
         else:
-            self.read(index, rng, sms, rng.choice(live), rng.choice(regions))
+            key = rng.choice(live)
+            self.read(index, rng, sms, key, rng.choice(regions))
 
-    def put(self, index, step, rng, sms, name):
+    def _placed(self, key):
         with self.pool.lock:
-            s = self.pool.secrets[name]
+            s = self.pool.secrets[key]
+            return s["name"], s["primary"]
+
+    def put(self, index, step, rng, sms, key):
+        with self.pool.lock:
+            s = self.pool.secrets[key]
             if s["puts"] >= MAX_VERSIONS:
                 return
             s["puts"] += 1
-            primary = s["primary"]
+            name, primary = s["name"], s["primary"]
         token = uuid.UUID(int=rng.getrandbits(128)).hex
         value = f"v-{self.seed}-{index}-{step}-{token[:8]}"
         result = self.call(index, "put", primary, name,
@@ -185,15 +209,15 @@ class Workload:
                            True, token=token, value=value)
         if result:
             with self.pool.lock:
-                self.pool.secrets[name]["versions"].append(result["version"])
+                self.pool.secrets[key]["versions"].append(result["version"])
 
-    def move(self, index, rng, sms, name):
+    def move(self, index, rng, sms, key):
         with self.pool.lock:
-            s = self.pool.secrets[name]
+            s = self.pool.secrets[key]
             if not s["labelled"] or len(s["versions"]) < 2:
                 return
-            primary, target = s["primary"], rng.choice(s["versions"])
-        current = self.read(index, rng, sms, name, primary, stage="AWSCURRENT")
+            name, primary, target = s["name"], s["primary"], rng.choice(s["versions"])
+        current = self.read(index, rng, sms, key, primary, stage="AWSCURRENT")
         if not current or current["version"] == target:
             return
 
@@ -202,6 +226,28 @@ class Workload:
                                                      RemoveFromVersionId=current["version"])
             return {}
         self.call(index, "move", primary, name, do, True, stage="AWSCURRENT", to=target, remove_from=current["version"])
+
+    def metadata(self, index, step, rng, sms, key):
+        """TagResource / UntagResource / PutResourcePolicy / DeleteResourcePolicy on the primary:
+        the final views' tags and policy must then agree in every region (convergence)."""
+        name, primary = self._placed(key)
+        roll = rng.random()
+        tag = f"k{rng.randrange(4)}"
+        if roll < 0.4:
+            value = f"t-{self.seed}-{index}-{step}"
+            self.call(index, "tag", primary, name, lambda: sms[primary].tag_resource(SecretId=name, Tags=[{"Key": tag, "Value": value}]) and {},
+                      True, key=tag, value=value)
+        elif roll < 0.6:
+            self.call(index, "untag", primary, name, lambda: sms[primary].untag_resource(SecretId=name, TagKeys=[tag]) and {}, True, key=tag)
+        elif roll < 0.85:
+            sid = f"chaos{self.seed}x{index}x{step}"
+            document = json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Sid": sid, "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{self.cluster.account}:root"},
+                "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]})
+            self.call(index, "policy", primary, name, lambda: sms[primary].put_resource_policy(SecretId=name, ResourcePolicy=document) and {},
+                      True, sid=sid)
+        else:
+            self.call(index, "unpolicy", primary, name, lambda: sms[primary].delete_resource_policy(SecretId=name) and {}, True)
 
     def create(self, index, step, rng, sms, regions):
         with self.pool.lock:
@@ -227,12 +273,13 @@ class Workload:
                 self.pool.secrets[name]["versions"].append(result["version"])
                 self.pool.secrets[name]["live"] = True
 
-    def read(self, index, rng, sms, name, region, stage=None):
+    def read(self, index, rng, sms, key, region, stage=None):
         by_version = None
+        with self.pool.lock:
+            name = self.pool.secrets[key]["name"]
+            versions = list(self.pool.secrets[key]["versions"])
         if stage is None:
             roll = rng.random()
-            with self.pool.lock:
-                versions = list(self.pool.secrets[name]["versions"])
             if roll < 0.2 and versions:
                 by_version = rng.choice(versions)
             else:

@@ -40,10 +40,12 @@ def test_a_kill_scenario_runs_end_to_end_and_passes_its_checks(binary, tmp_path)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="chaos/run needs root to make network namespaces (CI runs as root)")
-@pytest.mark.parametrize("scenario, expected_fault", [("partition", "partition"), ("disk-full", "disk full on")])
-def test_a_partition_and_a_full_disk_pass_their_checks(binary, tmp_path, scenario, expected_fault):
-    """The CI subset beside `kill`: a region cut off both ways, and a node's own file system
-    filled under load (writes fail retryably, nothing acknowledged is lost, space comes back)."""
+@pytest.mark.parametrize("scenario, expected_fault", [("partition", "partition"), ("disk-full", "disk full on"),
+                                                     ("dr-drill", "DR drill: StopReplicationToReplica")])
+def test_a_partition_a_full_disk_and_a_dr_drill_pass_their_checks(binary, tmp_path, scenario, expected_fault):
+    """The CI subset beside `kill`: a region cut off both ways, a node's own file system
+    filled under load (writes fail retryably, nothing acknowledged is lost, space comes back),
+    and the DR drill (a copy promoted in a cut region takes writes; its old primary drops it)."""
     env = dict(os.environ, STRONGROOM_BIN=str(BINARY))
     result = subprocess.run([str(RUN), "--scenario", scenario, "--seed", "3", "--seconds", "12", "--results", str(tmp_path)],
                             capture_output=True, text=True, env=env, timeout=240)
@@ -51,6 +53,8 @@ def test_a_partition_and_a_full_disk_pass_their_checks(binary, tmp_path, scenari
     summary = json.loads((tmp_path / f"{scenario}-3" / "report.json").read_text())
     assert summary["verdict"] == "PASS" and all(found == [] for found in summary["checks"].values())
     assert any(f["description"].startswith(expected_fault) for f in summary["faults"]), summary["faults"]
+    if scenario == "dr-drill":
+        assert "promote ok, put ok" in result.stdout and any(o == "promote" for o in result.stdout.split()), result.stdout
     # Half the clients went through the front, which ran beside them and stopped with the run.
     assert summary["front"] and "front listening on" in (tmp_path / f"{scenario}-3" / "logs" / "front.log").read_text()
     assert leftovers() == [], "the run left namespaces behind"
@@ -97,7 +101,7 @@ def test_list_names_every_scenario_and_what_it_proves():
     assert result.returncode == 0
     names = [line.split()[0] for line in result.stdout.splitlines()]
     assert names == ["partition", "one-way", "client-cut", "kill", "pause", "slow-link", "partition-kill", "disk-full",
-                     "control-wipe"]
+                     "snapshot-cut", "restart-snapshot", "restart-catchup", "dr-drill", "dr-region", "control-wipe"]
 
 
 def test_an_unknown_scenario_is_a_usage_error():

@@ -205,3 +205,145 @@ def test_a_read_outside_the_replica_set_is_caught():
     final["s1"]["ap-southeast-2"] = copy.deepcopy(final["s1"]["us-east-1"])
     assert [f["message"] for f in checker.check_residency(history, final, SECRETS, REGIONS)] == [
         "ap-southeast-2 holds the secret after heal, outside its regions"]
+
+
+def test_tags_and_a_policy_that_differ_in_a_replica_are_a_divergence():
+    history, final = clean()
+    policy = {"Version": "2012-10-17", "Statement": [{"Sid": "a", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                                                      "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}
+    for region in ("us-east-1", "eu-west-1"):
+        final["s1"][region].update(tags={"k0": "x"}, policy=copy.deepcopy(policy))
+    assert verdicts(history, final) == {}
+    final["s1"]["eu-west-1"]["tags"] = {"k0": "x", "k1": "y"}  # an untag that never reached the replica
+    final["s1"]["eu-west-1"]["policy"] = None  # a policy put that never reached it
+    messages = [f["message"] for f in checker.check_convergence(history, final, SECRETS, REGIONS)]
+    assert messages == ["eu-west-1's tags {'k0': 'x', 'k1': 'y'} differ from the primary's {'k0': 'x'}",
+                        f"eu-west-1's policy None differ from the primary's {policy!r}"]
+    # A final view read before tags and policies were (an older report) is not judged on them.
+    del final["s1"]["eu-west-1"]["tags"], final["s1"]["eu-west-1"]["policy"]
+    assert checker.check_convergence(history, final, SECRETS, REGIONS) == []
+
+
+T4, T5, T6 = "t" * 31 + "4", "t" * 31 + "5", "t" * 31 + "6"
+
+
+def drill():
+    """The clean history, then the DR drill: eu-west-1 (cut from us-east-1) promotes its copy
+    at 2.0 s, which then takes a put (T4) there; the old primary meanwhile acknowledges T5,
+    which the promoted copy never gets. After heal us-east-1 no longer replicates to eu-west-1."""
+    history, final = clean()
+    history += [
+        op(9, "read", "eu-west-1", 1.5, 1.6, stage="AWSCURRENT", version=T3, value="c", stages=["AWSCURRENT"]),
+        op(10, "promote", "eu-west-1", 2.0, 2.1, client=-2),
+        op(11, "put", "eu-west-1", 2.2, 2.3, client=-2, token=T4, value="d", version=T4),
+        op(12, "put", "us-east-1", 2.4, 2.5, token=T5, value="e", version=T5),
+        op(13, "read", "eu-west-1", 2.6, 2.7, stage="AWSCURRENT", version=T4, value="d", stages=["AWSCURRENT"]),
+        op(14, "read", "eu-west-1", 2.8, 2.9, stage="AWSPREVIOUS", version=T3, value="c", stages=["AWSPREVIOUS"]),
+    ]
+    old = final["s1"]["us-east-1"]["versions"]
+    old[T2]["stages"], old[T3]["stages"] = [], ["AWSPREVIOUS"]
+    old[T5] = {"value": "e", "stages": ["AWSCURRENT"]}
+    final["s1"]["us-east-1"].update(primary_region="us-east-1", replication=[])
+    promoted = final["s1"]["eu-west-1"]
+    promoted["versions"][T2]["stages"], promoted["versions"][T3]["stages"] = [], ["AWSPREVIOUS"]
+    promoted["versions"][T4] = {"value": "d", "stages": ["AWSCURRENT"]}
+    promoted.update(primary_region=None, replication=[])
+    return history, final
+
+
+def test_a_dr_promotion_splits_the_secret_and_a_clean_drill_passes():
+    history, final = drill()
+    assert verdicts(history, final) == {}
+    ops, views, secrets = checker.lineages(history, final, SECRETS)
+    assert secrets["s1"] == {"primary": "us-east-1", "replicas": [], "former": ["eu-west-1"]}
+    assert secrets["s1@eu-west-1"]["primary"] == "eu-west-1" and secrets["s1@eu-west-1"]["parent"] == "s1"
+    assert [o["id"] for o in ops if o["secret"] == "s1@eu-west-1"] == [11, 13, 14]
+    assert set(views["s1"]) == {"us-east-1", "ap-southeast-2"} and set(views["s1@eu-west-1"]) == {"eu-west-1"}
+    # Without the promotion in the history the same views are a divergence and a residency breach.
+    assert set(verdicts([o for o in history if o["f"] != "promote"], final)) >= {"convergence", "phantom_reads"}
+
+
+def test_an_old_primary_that_keeps_the_promoting_region_is_caught():
+    history, final = drill()
+    final["s1"]["us-east-1"]["replication"] = ["eu-west-1"]
+    found = checker.check_all(history, final, SECRETS, REGIONS)["promotions"]
+    assert [f["message"] for f in found] == ["the old primary us-east-1 still lists eu-west-1 in its ReplicationStatus after heal"]
+
+
+def test_a_promoted_copy_that_takes_no_write_or_keeps_its_primary_is_caught():
+    history, final = drill()
+    history[10]["status"] = "fail"  # the drill's put refused
+    final["s1"]["eu-west-1"]["primary_region"] = "us-east-1"
+    messages = [f["message"] for f in checker.check_all(history, final, SECRETS, REGIONS)["promotions"]]
+    assert messages == ["the promoted copy in eu-west-1 acknowledged no write after the promotion",
+                        "eu-west-1's copy still names us-east-1 its primary after heal"]
+
+
+def test_a_promoted_copy_holding_a_version_no_one_wrote_and_a_lost_write_in_it_are_caught():
+    history, final = drill()
+    final["s1"]["eu-west-1"]["versions"]["z" * 32] = {"value": "?", "stages": []}
+    assert "holds version " + "z" * 32 in checker.check_all(history, final, SECRETS, REGIONS)["promotions"][0]["message"]
+    history, final = drill()
+    del final["s1"]["eu-west-1"]["versions"][T4]  # the put acknowledged in the new region, gone
+    final["s1"]["eu-west-1"]["versions"][T3]["stages"] = ["AWSCURRENT"]
+    found = checker.check_all(history, final, SECRETS, REGIONS)["lost_writes"]
+    assert [(f["op"], f["secret"]) for f in found] == [(11, "s1@eu-west-1")]
+
+
+def test_writes_the_old_primary_acknowledged_after_the_cut_are_not_expected_in_the_promoted_copy():
+    history, final = drill()
+    # T5 (acknowledged by us-east-1 at 2.5 s) is not in eu-west-1's copy: no anomaly; but were
+    # it still a replica, that would be a divergence.
+    assert "T5" not in final["s1"]["eu-west-1"]["versions"]
+    assert checker.check_all(history, final, SECRETS, REGIONS)["convergence"] == []
+    # And a read of the promoted copy that goes back to its parent's older version is stale.
+    history.append(op(15, "read", "eu-west-1", 3.0, 3.1, client=3, stage="AWSCURRENT", version=T2, value="b", stages=["AWSCURRENT"]))
+    history[-2]["stage"] = "AWSCURRENT"  # (the AWSPREVIOUS read made a plain one)
+    history[-2].update(version=T4, value="d", stages=["AWSCURRENT"])
+    found = checker.check_all(history, final, SECRETS, REGIONS)["stale_primary_reads"]
+    assert [(f["op"], f["secret"]) for f in found] == [(15, "s1@eu-west-1")]
+
+
+def test_a_region_level_promotion_leaves_the_other_replicas_to_the_old_primary():
+    """`dr promote-region`: s1 and s2 (both us-east-1's, replicated to eu-west-1 and
+    ap-southeast-2) are promoted in eu-west-1; ap-southeast-2 stays a replica of us-east-1 and
+    must still converge with it, the promoted copies only with themselves."""
+    secrets = {"s1": {"primary": "us-east-1", "replicas": ["eu-west-1", "ap-southeast-2"]},
+               "s2": {"primary": "us-east-1", "replicas": ["eu-west-1", "ap-southeast-2"]}}
+    history, final = [], {}
+    for n, name in enumerate(("s1", "s2")):
+        a, b = f"{name}a".ljust(32, "0"), f"{name}b".ljust(32, "0")
+        history += [op(10 * n + 1, "create", "us-east-1", 0.0, 0.1, secret=name, token=a, value="a", replicas=secrets[name]["replicas"], version=a),
+                    op(10 * n + 2, "promote", "eu-west-1", 1.0, 1.2, secret=name, client=-2, lost="us-east-1"),
+                    op(10 * n + 3, "put", "eu-west-1", 1.3, 1.4, secret=name, client=-2, token=b, value="b", version=b)]
+        old = {"versions": {a: {"value": "a", "stages": ["AWSCURRENT"]}}, "replication": ["ap-southeast-2"], "tags": {}, "policy": None}
+        promoted = {"versions": {a: {"value": "a", "stages": ["AWSPREVIOUS"]}, b: {"value": "b", "stages": ["AWSCURRENT"]}},
+                    "replication": [], "primary_region": None, "tags": {}, "policy": None}
+        final[name] = {"us-east-1": old, "eu-west-1": promoted, "ap-southeast-2": copy.deepcopy(old)}
+    history.sort(key=lambda o: o["start"])
+    assert {k: v for k, v in checker.check_all(history, final, secrets, REGIONS).items() if v} == {}
+    # The replica left to us-east-1 must still equal it: its tags differ here.
+    final["s2"]["ap-southeast-2"]["tags"] = {"k0": "stale"}
+    found = checker.check_all(history, final, secrets, REGIONS)["convergence"]
+    assert [(f["secret"], f["message"]) for f in found] == [("s2", "ap-southeast-2's tags {'k0': 'stale'} differ from the primary's {}")]
+
+
+def test_a_promotion_whose_outcome_is_unknown_splits_the_secret_but_claims_nothing():
+    history, final = drill()
+    history[9].update(status="unknown", end=None)  # StopReplicationToReplica timed out
+    found = checker.check_all(history, final, SECRETS, REGIONS)
+    assert found["promotions"] == [] and found["convergence"] == []
+    # A failed one did not happen: the copy is still a replica and must equal its primary.
+    history[9]["status"] = "fail"
+    assert checker.check_all(history, final, SECRETS, REGIONS)["convergence"]
+
+
+def test_the_timeline_bands_of_a_cut_during_a_snapshot_and_a_kill_timed_by_the_logs():
+    import report
+    faults = [{"time": 1.0, "done": 1.0, "action": "isolate", "args": {"region": "eu-west-1"}},
+              {"time": 5.0, "done": 6.5, "action": "cut_during_snapshot", "args": {"region": "eu-west-1"}},
+              {"time": 9.0, "done": 9.5, "action": "heal_links", "args": {}},
+              {"time": 10.0, "done": 12.0, "action": "kill_during_snapshot", "args": {"region": "us-east-1"}},
+              {"time": 13.0, "done": 14.0, "action": "restart", "args": {"region": "us-east-1"}}]
+    bands = [(b["region"], b["label"], b["start"], b["end"]) for b in report.fault_bands(faults, 20.0)]
+    assert bands == [("eu-west-1", "partition", 1.0, 5.0), ("eu-west-1", "partition", 6.5, 9.0), ("us-east-1", "killed", 12.0, 13.0)]
