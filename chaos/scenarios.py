@@ -126,9 +126,11 @@ def restart_catchup(rng, regions, seconds):
     region = rng.choice(regions)
     a = round(seconds * rng.uniform(0.1, 0.15), 2)
     b = round(seconds * rng.uniform(0.4, 0.45), 2)
-    return [Step(a, "isolate", {"region": region}), Step(b - 0.1, "slow_into", {"region": region, "rate": "1mbit"}),
+    # 128 kbit/s: a catch-up frame takes longer than a link's dead time to cross (it made no
+    # progress at all before links counted bytes, not whole frames, as heard: seeds 1 and 3).
+    return [Step(a, "isolate", {"region": region}), Step(b - 0.1, "slow_into", {"region": region, "rate": "128kbit"}),
             Step(b, "kill_during_catchup", {"region": region}), Step(round(b + seconds * 0.1, 2), "restart", {"region": region}),
-            Step(round(seconds * 0.75, 2), "heal_slow_into", {"region": region})]
+            Step(round(seconds * 0.85, 2), "heal_slow_into", {"region": region})]
 
 
 def dr_drill(rng, regions, seconds):

@@ -92,7 +92,11 @@ def client_for(endpoint: str, region: str, ca: str, access_key: str, secret_key:
     return boto3.session.Session().client(
         "secretsmanager", endpoint_url=endpoint, region_name=region, verify=ca,
         aws_access_key_id=access_key, aws_secret_access_key=secret_key,
-        config=Config(connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 1}, tcp_keepalive=False))
+        # One attempt, no retry: botocore reads max_attempts as retries (1 means two attempts), so a
+        # write whose first attempt timed out after reaching the node, and whose retry could not
+        # connect, was recorded as a definite failure though it took effect (restart-catchup, seed 3).
+        config=Config(connect_timeout=timeout, read_timeout=timeout, retries={"total_max_attempts": 1, "mode": "standard"},
+                      tcp_keepalive=False))
 
 
 def classify(error: BaseException, write: bool) -> tuple[str, str]:

@@ -79,6 +79,9 @@ public struct ReplicaLink: Sendable {
         case notices([[UInt8]])
         /// The connection broke (an I/O error, the peer closed it).
         case closed(String)
+        /// Bytes arrived, not yet a whole message (a large frame crossing a slow link): the
+        /// source is not silent.
+        case progress
         /// The node is stopping: log the acknowledged position if it must be, and stop.
         case stop
     }
@@ -232,6 +235,15 @@ public struct ReplicaLink: Sendable {
             end("replicated record not stored: \(reason)", now: now, &actions)
         case (.notices(let notices), _):
             currentNotices = notices
+        case (.progress, .awaitingWelcome):
+            heard(now)
+        case (.progress, .streaming):
+            heard(now)
+            // Nothing goes back while a frame crawls in (no ack until it is whole): a heartbeat
+            // tells the source this side is alive.
+            if millis - lastHeartbeatSentMillis >= configuration.heartbeatMillis { sendHeartbeat(now: now, &actions) }
+        case (.progress, _):
+            break
         case (.closed(let reason), .connecting), (.closed(let reason), .awaitingWelcome), (.closed(let reason), .streaming):
             end(reason, now: now, &actions)
         case (.connected, _), (.connectFailed, _), (.received, _), (.closed, _):

@@ -108,6 +108,12 @@ public enum Shipping {
         try batches(records, for: region, fill: fill, export: export, faults: [])
     }
 
+    /// Records are sent in frames of about this size (a larger record goes alone, in a frame up
+    /// to `ReplicationProtocol.maximumFrameBytes`): a frame is applied and acknowledged only
+    /// once whole, so over a slow link that keeps dying (128 kbit/s with drops) small frames
+    /// still make progress between the links' ends, where frames of hundreds of KiB never did.
+    public static let batchTargetBytes = 32 << 10
+
     /// Records for a standby of this region: every record as it is (a record from before
     /// replication re-encoded with its routes, none), at its own position, so that the standby's
     /// log is the same log. Values stay wrapped under the region's keyring, which its nodes share.
@@ -129,7 +135,7 @@ public enum Shipping {
             guard RecordBatch.frameOverheadBytes + entry.encodedByteCount <= ReplicationProtocol.maximumFrameBytes else {
                 throw RecordError("record at LSN \(record.position.lsn) is \(entry.encodedByteCount) bytes, more than a frame holds")
             }
-            if !batch.isEmpty && size + entry.encodedByteCount > ReplicationProtocol.maximumFrameBytes {
+            if !batch.isEmpty && size + entry.encodedByteCount > Shipping.batchTargetBytes {
                 out.append(RecordBatch(records: batch))
                 batch = []
                 size = RecordBatch.frameOverheadBytes
@@ -171,7 +177,7 @@ public enum Shipping {
             guard RecordBatch.frameOverheadBytes + entry.encodedByteCount <= ReplicationProtocol.maximumFrameBytes else {
                 throw RecordError("record at LSN \(record.position.lsn) is \(entry.encodedByteCount) bytes for \(region), more than a frame holds")
             }
-            if !batch.isEmpty && size + entry.encodedByteCount > ReplicationProtocol.maximumFrameBytes {
+            if !batch.isEmpty && size + entry.encodedByteCount > Shipping.batchTargetBytes {
                 out.append(RecordBatch(records: batch))
                 batch = []
                 size = RecordBatch.frameOverheadBytes

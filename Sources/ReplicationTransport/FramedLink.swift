@@ -6,16 +6,37 @@ package import Links
 package final class FramedLink: Sendable {
     package let stream: TLSStream
     private let decoder: Mutex<FrameDecoder>
+    /// One sender at a time: a message goes out in pieces.
+    private let sending = Mutex(())
+    /// Bytes received so far (whole messages or not): a slow link that is still delivering a
+    /// large frame is not a silent one.
+    private let received = Atomic<UInt64>(0)
+
+    /// A message is written in pieces of this size, each within the send timeout: the timeout
+    /// bounds a stall, not a frame's whole journey. At 128 kbit/s a frame of 512 records (a
+    /// catch-up's batch, hundreds of KiB) takes longer than a link's dead time, yet moves on.
+    package static let sendPieceBytes = 16 * 1024
 
     package init(_ stream: TLSStream) {
         self.stream = stream
         decoder = Mutex(FrameDecoder())
     }
 
-    /// Sends one message before `timeout` seconds.
+    /// Sends one message, each piece of it before `timeout` seconds.
     package func send(_ message: ReplicationMessage, timeout: Double) throws(LinkError) {
-        try stream.write(ReplicationProtocol.encode(message), timeout: timeout)
+        let bytes = ReplicationProtocol.encode(message)
+        try sending.withLock { _ throws(LinkError) in
+            var offset = 0
+            repeat {
+                let end = min(bytes.count, offset + Self.sendPieceBytes)
+                try stream.write(Array(bytes[offset..<end]), timeout: timeout)
+                offset = end
+            } while offset < bytes.count
+        }
     }
+
+    /// Bytes received so far on this link.
+    package var bytesReceived: UInt64 { received.load(ordering: .relaxed) }
 
     /// The next message; nil when none arrived within `timeout` (the link stays usable).
     ///
@@ -41,6 +62,7 @@ package final class FramedLink: Sendable {
                 return nil
             }
             if bytes.isEmpty { throw LinkError(.closed, "\(stream.peerDescription) closed the link") }
+            received.add(UInt64(bytes.count), ordering: .relaxed)
             decoder.withLock { $0.append(bytes) }
         }
     }

@@ -75,7 +75,11 @@ struct ReplicaDriver {
                 continue
             }
             do {
-                guard let message = try current.receive(timeout: service.settings.heartbeatSeconds / 4) else { continue }
+                let before = current.bytesReceived
+                guard let message = try current.receive(timeout: service.settings.heartbeatSeconds / 4) else {
+                    if current.bytesReceived > before { feed(.progress) }
+                    continue
+                }
                 feed(.received(message))
             } catch {
                 if service.isStopping { break }

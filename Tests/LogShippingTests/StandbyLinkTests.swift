@@ -94,3 +94,30 @@ import SecretStore
         #expect(link.lastError?.contains("a standby takes no snapshot catch-up") == true)
     }
 }
+
+/// A large frame crossing a slow link: bytes arriving without a whole message keep the link
+/// alive on both sides (found by chaos/run restart-catchup at 128 kbit/s, seed 1).
+@Suite struct SlowLinkTests {
+    static let configuration = ReplicaLink.Configuration(nodeId: "eu-1", region: "eu-west-1", sourceRegion: "us-east-1",
+                                                         heartbeatMillis: 1000, deadAfterMillis: 5000)
+
+    @Test func bytesWithoutAWholeMessageAreNotSilence() {
+        var link = ReplicaLinkTests.streaming(after: LogPosition(epoch: 1, lsn: 2))
+        var heartbeats = 0
+        // 30 s of a frame arriving a piece at a time: never "nothing heard", a heartbeat a second.
+        for second in 1...30 {
+            for quarter in 0..<4 {
+                let now = ReplicaLinkTests.at(Int64(second * 1000 + quarter * 250))
+                let actions = link.step(.progress, now: now) + link.step(.tick, now: now)
+                heartbeats += actions.filter { if case .send(.heartbeat) = $0 { true } else { false } }.count
+                #expect(!actions.contains(.close), "closed at \(second) s")
+            }
+        }
+        #expect(link.phase == .streaming)
+        #expect(heartbeats >= 25)
+        // Without the bytes, the same wait ends the link.
+        var silent = ReplicaLinkTests.streaming(after: LogPosition(epoch: 1, lsn: 2))
+        let ended = (1...30).flatMap { silent.step(.tick, now: ReplicaLinkTests.at(Int64($0 * 1000))) }
+        #expect(ended.contains(.close))
+    }
+}
