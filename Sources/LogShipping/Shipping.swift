@@ -118,9 +118,7 @@ public enum Shipping {
     /// replication re-encoded with its routes, none), at its own position, so that the standby's
     /// log is the same log. Values stay wrapped under the region's keyring, which its nodes share.
     public static func standbyBatches(_ records: [LoggedRecord]) throws -> [RecordBatch] {
-        var out: [RecordBatch] = []
-        var batch: [ShippedRecord] = []
-        var size = RecordBatch.frameOverheadBytes
+        var entries: [ShippedRecord] = []
         for record in records {
             let payload: [UInt8]
             if record.type == RegionLogRecord.routedType {
@@ -131,9 +129,20 @@ public enum Shipping {
                 case .failure(let error): throw RecordError("record at LSN \(record.position.lsn) does not decode: \(error)")
                 }
             }
-            let entry = ShippedRecord(position: record.position, payload: payload)
+            entries.append(ShippedRecord(position: record.position, payload: payload))
+        }
+        return try frames(entries, for: "a standby")
+    }
+
+    /// Shipped records in frames of about ``batchTargetBytes`` (a larger record alone); a
+    /// record no frame holds is an error.
+    static func frames(_ entries: [ShippedRecord], for subscriber: String) throws -> [RecordBatch] {
+        var out: [RecordBatch] = []
+        var batch: [ShippedRecord] = []
+        var size = RecordBatch.frameOverheadBytes
+        for entry in entries {
             guard RecordBatch.frameOverheadBytes + entry.encodedByteCount <= ReplicationProtocol.maximumFrameBytes else {
-                throw RecordError("record at LSN \(record.position.lsn) is \(entry.encodedByteCount) bytes, more than a frame holds")
+                throw RecordError("record at LSN \(entry.position.lsn) is \(entry.encodedByteCount) bytes for \(subscriber), more than a frame holds")
             }
             if !batch.isEmpty && size + entry.encodedByteCount > Shipping.batchTargetBytes {
                 out.append(RecordBatch(records: batch))
@@ -153,9 +162,7 @@ public enum Shipping {
         faults: ShippingFaults
     ) throws -> [RecordBatch] {
         guard let last = records.last else { return [] }
-        var out: [RecordBatch] = []
-        var batch: [ShippedRecord] = []
-        var size = RecordBatch.frameOverheadBytes
+        var entries: [ShippedRecord] = []
         for record in records {
             var shipped: [Fact] = []
             switch RegionLogRecord.routedFacts(type: record.type, payload: record.payload) {
@@ -173,20 +180,9 @@ public enum Shipping {
                 throw RecordError("record at LSN \(record.position.lsn) does not decode: \(error)")
             }
             guard !shipped.isEmpty || record.position == last.position else { continue }
-            let entry = ShippedRecord(position: record.position, payload: Fact.encode(list: shipped))
-            guard RecordBatch.frameOverheadBytes + entry.encodedByteCount <= ReplicationProtocol.maximumFrameBytes else {
-                throw RecordError("record at LSN \(record.position.lsn) is \(entry.encodedByteCount) bytes for \(region), more than a frame holds")
-            }
-            if !batch.isEmpty && size + entry.encodedByteCount > Shipping.batchTargetBytes {
-                out.append(RecordBatch(records: batch))
-                batch = []
-                size = RecordBatch.frameOverheadBytes
-            }
-            batch.append(entry)
-            size += entry.encodedByteCount
+            entries.append(ShippedRecord(position: record.position, payload: Fact.encode(list: shipped)))
         }
-        if !batch.isEmpty { out.append(RecordBatch(records: batch)) }
-        return out
+        return try frames(entries, for: region)
     }
 
     /// A filtered snapshot for `region`: the copies of `state`'s primary secrets replicated to it
