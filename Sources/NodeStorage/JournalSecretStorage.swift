@@ -41,6 +41,8 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
         var inFlight = 0
         /// An append failed: `pending` is wrong until the in-flight ones drain.
         var failed = false
+        /// Appends that failed since the node started (see ``write(unlessFailedSince:_:completion:)``).
+        var failures: UInt64 = 0
         /// The sequence number of the newest queued write.
         var lastQueued: UInt64 = 0
         /// Facts about a secret the state does not hold (the state has diverged from its log):
@@ -176,8 +178,27 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
         _ decide: (SecretState) -> Result<WriteDecision, AWSError>,
         completion: @escaping @Sendable (Result<JSONValue, AWSError>) -> Void
     ) {
+        write(unlessFailedSince: nil, decide, completion: completion)
+    }
+
+    /// Appends that failed since the node started: a writer that sends several writes in a row,
+    /// each decided against the state its predecessors left (a replica link's records), reads it
+    /// before the first and passes it with each, so that none is decided once an earlier one has
+    /// failed. (Without it, a record whose predecessor failed, decided after the storage had
+    /// recovered from that failure, was logged with its source position and the failed one was
+    /// skipped for good: chaos disk-full, seed 3.)
+    package var appendFailures: UInt64 { state.withLock { $0.failures } }
+
+    /// ``write(_:completion:)``, refused (retryably) when an append has failed since
+    /// `failures` was read (``appendFailures``).
+    package func write(
+        unlessFailedSince failures: UInt64?,
+        _ decide: (SecretState) -> Result<WriteDecision, AWSError>,
+        completion: @escaping @Sendable (Result<JSONValue, AWSError>) -> Void
+    ) {
         if let standbyOf { return completion(.failure(AWSError.standbyRefusesWrites(primary: standbyOf))) }
         let immediate = state.withLock { state -> Result<JSONValue, AWSError>? in
+            if let failures, state.failures != failures { return .failure(AWSError.storageUnavailable) }
             if state.failed {
                 guard state.inFlight == 0 else { return .failure(AWSError.storageUnavailable) }
                 recoverFromFailure(&state)
@@ -262,6 +283,7 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
                 log.error("standby: the primary's record \(expected) was appended at LSN \(lsn); stop this node and seed it again")
                 return .failure(FollowError("record \(expected) appended at \(lsn)"))
             case .failure(let error):
+                state.failures += 1
                 // The journal halted and fails every record queued behind this one: once the
                 // last has completed, the state is the committed one and the journal goes on.
                 if state.followedInFlight == 0 {
@@ -311,6 +333,7 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
             case .failure(let error):
                 if !state.failed { log.error("write not stored, refusing writes until the journal drains: \(error)") }
                 state.failed = true
+                state.failures += 1
                 // Idempotent answers queued behind a failed write rest on it: they fail too.
                 for waiter in state.waiters { released.append((waiter.completion, .failure(AWSError.storageUnavailable))) }
                 state.waiters.removeAll()

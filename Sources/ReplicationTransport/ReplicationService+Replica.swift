@@ -56,6 +56,9 @@ struct ReplicaDriver {
     /// Completions of the writes asked for, in the order they complete (the journal's order).
     let completions = ConditionLock<[(generation: UInt64, logged: LogPosition?, failure: String?)]>([])
     var outstanding = 0
+    /// The storage's failed appends when the writes now outstanding began: each is decided only
+    /// if none has failed since (a record must never be logged past one that was not).
+    var failuresAtStart: UInt64 = 0
 
     init(service: ReplicationService, peer: ReplicationSettings.Peer) {
         self.service = service
@@ -162,6 +165,7 @@ struct ReplicaDriver {
     /// refuses (a name clash, a value it cannot wrap) is logged here; the source hears of it by
     /// the Failed notice among the facts.
     mutating func submit(_ write: ReplicaWrite, generation: UInt64) {
+        if outstanding == 0 { failuresAtStart = service.storage.appendFailures }
         outstanding += 1
         if case .followed(let record) = write {
             let completions = completions
@@ -180,7 +184,7 @@ struct ReplicaDriver {
         let source = peer.region
         let seal = service.replicaSealer
         let completions = completions
-        service.storage.write({ [log = service.log] state in
+        service.storage.write(unlessFailedSince: failuresAtStart, { [log = service.log] state in
             let facts = write.facts(in: state, from: source, localRegion: localRegion, seal: seal)
             for case let .replicaNoticeSet(source, arn, notice?) in facts where notice.kind == .failed {
                 log.error("replication: the copy of \(arn) from \(source) failed here: \(notice.message ?? "no reason given")")

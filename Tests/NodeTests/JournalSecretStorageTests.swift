@@ -217,6 +217,18 @@ import SigV4
         #expect(opened.storage.read { $0.secrets.count } == 1)
 
         files.failing.store(false, ordering: .releasing)
+        // A writer that read the failure count before those failures is refused (its next write
+        // would be decided against a state without the ones that failed); a fresh count is not.
+        let failures = opened.storage.appendFailures
+        #expect(failures > 0)
+        let refused = Mutex<Result<JSONValue, AWSError>?>(nil)
+        opened.storage.write(unlessFailedSince: failures - 1, { _ in .success(WriteDecision(facts: [], answer: .null)) },
+                             completion: { result in refused.withLock { $0 = result } })
+        #expect(refused.withLock { if case .failure = $0 { true } else { false } })
+        let allowed = Mutex<Result<JSONValue, AWSError>?>(nil)
+        opened.storage.write(unlessFailedSince: failures, { _ in .success(WriteDecision(facts: [], answer: .null)) },
+                             completion: { result in allowed.withLock { $0 = result } })
+        #expect(allowed.withLock { if case .success = $0 { true } else { false } })
         // The failed creations left no trace: the names are free again.
         #expect(Self.create(opened.service, "lost0", "again") == 200)
         #expect(Self.create(opened.service, "kept", "dup") == 400)
