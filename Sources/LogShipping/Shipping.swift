@@ -39,6 +39,9 @@ public struct LinkInstant: Sendable, Hashable {
     public static let keepLabelOnFormerVersion = ShippingFaults(rawValue: 1 << 5)
     /// A replica link gives up reconnecting after its third failed link.
     public static let stopReconnecting = ShippingFaults(rawValue: 1 << 6)
+    /// A replica write is decided even when an append failed after its frame's writes began
+    /// (the storage's failure count ignored).
+    public static let decideAfterFailure = ShippingFaults(rawValue: 1 << 7)
 
     /// Each fault by name, for the simulator's command line.
     public static let named: [(name: String, fault: ShippingFaults)] = [
@@ -49,6 +52,7 @@ public struct LinkInstant: Sendable, Hashable {
         ("acknowledge-before-durable", .acknowledgeBeforeDurable),
         ("keep-label-on-former-version", .keepLabelOnFormerVersion),
         ("stop-reconnecting", .stopReconnecting),
+        ("decide-after-failure", .decideAfterFailure),
     ]
 }
 

@@ -43,6 +43,12 @@ final class SimulatedNode {
     var queued: [QueuedWrite] = []
     var flushScheduled = false
     var recordsSinceSnapshot = 0
+    /// Appends that failed in this life (the storage's `appendFailures`).
+    var appendFailures: UInt64 = 0
+    /// Under the nearly-full-disk fault: half the group commits fail with ENOSPC.
+    var nearlyFull = false
+    /// When each replica link's last write was scheduled to reach the storage.
+    var lastWriteScheduled: [Int: Int64] = [:]
     /// How long a group commit takes (milliseconds, low and high): slow for a while under the
     /// slow-disk fault, so that writes are still in flight when a link ends and another begins.
     var diskLatency: (low: Int64, high: Int64) = (1, 4)

@@ -2,6 +2,7 @@ import Journal
 @_spi(Simulation) import LogShipping
 import Replication
 import SecretStore
+import Platform
 import SeededRandom
 
 /// The deterministic simulator: 2–4 regions built from the real pure code (SecretStore's
@@ -37,6 +38,10 @@ enum Event {
     case heal(cut: Int)
     /// A node's disk is healthy again (room back, group commits fast).
     case diskRecovers(node: Int)
+    /// A replica link's write reaches the node's storage: as in the transport, each write of a
+    /// frame is decided a moment after the one before, so a failure can land in between.
+    /// `failures`: the node's failed appends when the frame's writes began.
+    case replicaWrite(node: Int, incarnation: Int, source: Int, generation: UInt64, write: ReplicaWrite, failures: UInt64)
 }
 
 /// One replica node's connection to a source node: ordered, reliable while open (TCP and TLS).
@@ -189,8 +194,27 @@ final class World: SeededWorld {
             let node = nodes[index]
             guard !node.isUp else { return }
             boot(node)
+        case .replicaWrite(let index, let incarnation, let source, let generation, let write, let failures):
+            let node = nodes[index]
+            guard node.isUp, node.incarnation == incarnation else { return }
+            // Refused when an append failed since the frame's writes began (the storage's
+            // `write(unlessFailedSince:)`): decided now, it would be logged past the failed one.
+            if node.appendFailures != failures {
+                note("\(node.region): a write of the link from \(regionNames[source]) comes after a failed append"
+                    + (faults.contains(.decideAfterFailure) ? "; decided anyway (broken variant)" : "; refused"))
+                if !faults.contains(.decideAfterFailure) {
+                    answer(.replica(source: source, generation: generation, logged: nil), at: node, durable: false)
+                    return
+                }
+            }
+            let facts = write.facts(in: node.pending, from: regionNames[source], localRegion: node.region,
+                                    seal: { value, _, _, _ in .success(value) }, faults: faults)
+            if !submit(node, facts: facts, completion: .replica(source: source, generation: generation, logged: write.loggedPosition)) {
+                answer(.replica(source: source, generation: generation, logged: nil), at: node, durable: false)
+            }
         case .diskRecovers(let index):
             nodes[index].disk.diskFull = false
+            nodes[index].nearlyFull = false
             nodes[index].diskLatency = (1, 4)
         case .heal(let id):
             heal(id)
@@ -304,6 +328,9 @@ final class World: SeededWorld {
         if chance(1) && faultPhase {
             node.disk.failNextSync()
         }
+        if node.nearlyFull && chance(50) {
+            node.disk.failNextWrite(Errno.noSpace)
+        }
         let report = journal.flush()
         var results = report.outcomes.map(\.result).makeIterator()
         var completed: [(QueuedWrite, UInt64?)] = []
@@ -346,6 +373,7 @@ final class World: SeededWorld {
             guard node.isUp else { return }
         }
         if failedWrite != nil {
+            node.appendFailures += 1
             // The journal halted: pending goes back to committed once nothing is in flight.
             node.pending = node.committed
             node.queued = []
@@ -395,6 +423,10 @@ final class World: SeededWorld {
     // MARK: - Replica side
 
     func perform(_ actions: [ReplicaLink.Action], replicaOf source: Int, at node: SimulatedNode) {
+        let failures = node.appendFailures
+        // After every write this link already has on its way: a link's writes keep their order
+        // (the transport awaits a frame's writes before it reads the next).
+        var nextWrite = max(now, (node.lastWriteScheduled[source] ?? now) + 1)
         for action in actions {
             guard node.isUp || action == .close else { return }
             switch action {
@@ -404,9 +436,10 @@ final class World: SeededWorld {
                 guard let id = node.replicaConnections[source] else { continue }
                 send(message, on: id, toServer: true)
             case .write(let write, let generation):
-                let facts = write.facts(in: node.pending, from: regionNames[source], localRegion: node.region,
-                                        seal: { value, _, _, _ in .success(value) }, faults: faults)
-                submit(node, facts: facts, completion: .replica(source: source, generation: generation, logged: write.loggedPosition))
+                queue.schedule(.replicaWrite(node: node.index, incarnation: node.incarnation, source: source, generation: generation,
+                                             write: write, failures: failures), at: nextWrite)
+                node.lastWriteScheduled[source] = nextWrite
+                nextWrite += between(1, 6)
             case .close:
                 if let id = node.replicaConnections[source] {
                     close(id, by: node.index)
@@ -593,9 +626,16 @@ final class World: SeededWorld {
                 reset(id)
             }
         case 83..<88:
-            // Disk full for a while on one node.
-            node.disk.diskFull = true
-            note("\(node.region) disk full")
+            // Disk full for a while on one node; or nearly full: some group commits fit, others
+            // fail (what chaos's disk-full shows on a real file system: appends fail and succeed
+            // in turn while a few KiB are left).
+            if chance(50) {
+                node.disk.diskFull = true
+                note("\(node.region) disk full")
+            } else {
+                node.nearlyFull = true
+                note("\(node.region) disk nearly full")
+            }
             queue.schedule(.diskRecovers(node: target), at: now + between(100, 3000))
         default:
             // A slow disk for a while: group commits take up to seconds.
