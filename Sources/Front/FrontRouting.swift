@@ -29,17 +29,7 @@ package enum FrontRouting {
     }
 
     /// The front's own answer for `error`, shaped as a node's.
-    package static func response(for error: AWSError) -> HTTPResponse {
-        HTTPResponse(
-            status: error.code.status,
-            headers: [
-                (name: "x-amzn-RequestId", value: UUID().uuidString.lowercased()),
-                (name: "Content-Type", value: AWSJSON.contentType),
-                (name: "Date", value: HTTPDate.format(epochSeconds: Int(Date().timeIntervalSince1970))),
-            ],
-            body: error.body.serializedBytes()
-        )
-    }
+    package static func response(for error: AWSError) -> HTTPResponse { error.httpResponse() }
 
     /// The answer to a request that is not valid HTTP/1.1, as a node gives it.
     package static func response(for error: HTTPParseError) -> HTTPResponse {

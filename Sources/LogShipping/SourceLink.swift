@@ -193,11 +193,7 @@ public struct SourceLink: Sendable {
             return refuse(kind: "not a configured peer", message: "\(hello.nodeId) of \(hello.region) is not a configured peer",
                           reply: "node \(hello.nodeId) of \(hello.region) is not a peer of this node", &actions)
         }
-        guard hello.sourceRegion == configuration.region, hello.region != configuration.region else {
-            return refuse(kind: "asked for another log",
-                          message: "\(hello.nodeId) asked for the log of \(hello.sourceRegion), this node serves \(configuration.region)'s",
-                          reply: "this node serves the log of \(configuration.region)", &actions)
-        }
+        guard hello.sourceRegion == configuration.region else { return refuseAnotherLog(hello, &actions) }
         actions.append(.admitted(hello))
         if !hello.notices.isEmpty { actions.append(.recordNotices(hello.notices, from: hello.region)) }
         let decision = ReplicationDecisions.catchUp(subscriber: hello.position, source: committed, oldestRetainedLSN: oldestRetainedLSN)
@@ -212,11 +208,7 @@ public struct SourceLink: Sendable {
             + { if case .snapshot(let reason) = decision { "sending a snapshot: \(reason)" } else { "streaming" } }()))
         switch decision {
         case .stream(let after):
-            actions.append(.send(.welcome(Welcome(nodeId: configuration.nodeId, region: configuration.region, mode: .stream,
-                                                  sourcePosition: committed))))
-            next = after.lsn + 1
-            phase = .streaming
-            ship(now: now, &actions)
+            stream(after: after, now: now, &actions)
         case .snapshot:
             actions.append(.send(.welcome(Welcome(nodeId: configuration.nodeId, region: configuration.region, mode: .snapshot,
                                                   sourcePosition: committed))))
@@ -234,11 +226,7 @@ public struct SourceLink: Sendable {
             return refuse(kind: "not a configured standby", message: "\(hello.nodeId) of \(hello.region) is not a standby of this node",
                           reply: "node \(hello.nodeId) is not a standby of \(configuration.nodeId)", &actions)
         }
-        guard hello.sourceRegion == configuration.region else {
-            return refuse(kind: "asked for another log",
-                          message: "\(hello.nodeId) asked for the log of \(hello.sourceRegion), this node serves \(configuration.region)'s",
-                          reply: "this node serves the log of \(configuration.region)", &actions)
-        }
+        guard hello.sourceRegion == configuration.region else { return refuseAnotherLog(hello, &actions) }
         let position = hello.position ?? .start
         if case .snapshot(let reason) = ReplicationDecisions.catchUp(subscriber: position, source: committed, oldestRetainedLSN: oldestRetainedLSN) {
             return refuse(kind: "a standby this log cannot stream to",
@@ -249,10 +237,22 @@ public struct SourceLink: Sendable {
         progress = SubscriberProgress(nodeId: hello.nodeId, region: hello.region, position: position, source: committed, nowMillis: now.wallMillis)
         lastSentMillis = now.monotonicMillis
         actions.append(.logInfo("replication: standby \(hello.nodeId) follows from \(position)"))
-        actions.append(.send(.welcome(Welcome(nodeId: configuration.nodeId, region: configuration.region, mode: .stream, sourcePosition: committed))))
+        stream(after: position, now: now, &actions)
+    }
+
+    /// Welcomes the subscriber to records after `position` and ships what the window allows.
+    private mutating func stream(after position: LogPosition, now: LinkInstant, _ actions: inout [Action]) {
+        actions.append(.send(.welcome(Welcome(nodeId: configuration.nodeId, region: configuration.region, mode: .stream,
+                                              sourcePosition: committed))))
         next = position.lsn + 1
         phase = .streaming
         ship(now: now, &actions)
+    }
+
+    private mutating func refuseAnotherLog(_ hello: Hello, _ actions: inout [Action]) {
+        refuse(kind: "asked for another log",
+               message: "\(hello.nodeId) asked for the log of \(hello.sourceRegion), this node serves \(configuration.region)'s",
+               reply: "this node serves the log of \(configuration.region)", &actions)
     }
 
     private mutating func receive(_ message: ReplicationMessage, now: LinkInstant, _ actions: inout [Action]) {

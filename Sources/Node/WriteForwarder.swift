@@ -7,7 +7,6 @@ import TLS
 import Links
 import Logging
 import AWSProtocol
-import JSON
 
 /// On a standby: the writes it receives (`X-Amz-Target: secretsmanager.<an operation that
 /// changes something>`) go to its region's primary over HTTPS, bytes as the client sent them,
@@ -41,8 +40,7 @@ final class WriteForwarder: Sendable {
 
     /// Whether `request` is a write this standby forwards.
     static func isWrite(_ request: HTTPRequest) -> Bool {
-        guard let target = request.headers.first(where: { $0.name.lowercased() == "x-amz-target" })?.value,
-              target.hasPrefix("secretsmanager.") else { return false }
+        guard let target = request.headers["X-Amz-Target"], target.hasPrefix("secretsmanager.") else { return false }
         return !SecretsManagerOperations.readOnly.contains(String(target.dropFirst("secretsmanager.".count)))
     }
 
@@ -82,7 +80,7 @@ final class WriteForwarder: Sendable {
             guard response.bodyBytes == response.bodyPrefix.count else {
                 return Self.failure("the primary's answer was longer than \(Self.maximumResponseBytes) bytes; the write's outcome is unknown: retry it")
             }
-            return HTTPResponse(status: response.status, headers: [(name: "Content-Type", value: "application/x-amz-json-1.1")],
+            return HTTPResponse(status: response.status, headers: [(name: "Content-Type", value: AWSJSON.contentType)],
                                 body: response.bodyPrefix)
         } catch {
             log.error("forwarding a write to \(primary): \(error)")
@@ -100,8 +98,6 @@ final class WriteForwarder: Sendable {
     }
 
     static func failure(_ message: String) -> HTTPResponse {
-        let error = AWSError(.internalServiceError, "An error occurred on the server side: \(message).")
-        return HTTPResponse(status: error.code.status, headers: [(name: "Content-Type", value: "application/x-amz-json-1.1")],
-                            body: Array(error.body.serialized().utf8))
+        AWSError(.internalServiceError, "An error occurred on the server side: \(message).").httpResponse()
     }
 }

@@ -73,9 +73,9 @@ extension JournalSecretStorage {
                 expired.append(state.awaiting[index].completion)
             }
             // An idempotent retry waits for the write it rests on as long as a write would.
-            let late = state.waiters.filter { nowSeconds - $0.sinceSeconds >= syncTimeoutSeconds }
-            expired += late.map(\.completion)
-            state.waiters.removeAll { nowSeconds - $0.sinceSeconds >= syncTimeoutSeconds }
+            let waiting = state.waiters
+            state.waiters = waiting.filter { nowSeconds - $0.sinceSeconds < syncTimeoutSeconds }
+            expired += waiting.filter { nowSeconds - $0.sinceSeconds >= syncTimeoutSeconds }.map(\.completion)
             return sync.required
         }
         guard !expired.isEmpty else { return }

@@ -63,7 +63,7 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
     private let journal: Journal
     package let epoch: UInt64
     /// Set on a standby: the primary it follows. A standby decides nothing: its log is the
-    /// primary's, record for record (``appendFollowed(_:completion:)``); client writes are refused.
+    /// primary's, record for record (``appendFollowed(epoch:lsn:payload:completion:)``); client writes are refused.
     package let standbyOf: String?
     let state: Mutex<State>
     let log: Logger
@@ -75,7 +75,6 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
         package var description: String
     }
 
-    /// Rebuilds the state from what journal recovery returned: the snapshot, then every record.
     /// How long a write may wait for its synchronous standbys before it is answered with a
     /// retryable error (it stays in the log and commits when they catch up).
     package let syncTimeoutSeconds: Double
@@ -83,6 +82,7 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
     /// not only committed ones: their acks are what commits them).
     let durables: ConditionLock<UInt64>
 
+    /// Rebuilds the state from what journal recovery returned: the snapshot, then every record.
     package init(journal: Journal, recovered: Recovered, epoch: UInt64, log: Logger, standbyOf: String? = nil,
                  syncStandbys: Int = 0, syncTimeoutSeconds: Double = 10) throws(RecoveryError) {
         var secrets = SecretState()
@@ -271,11 +271,7 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
             state.followedInFlight -= 1
             switch result {
             case .success(let lsn) where lsn == expected:
-                for fact in facts where !state.committed.apply(fact) {
-                    state.divergences += 1
-                    if state.firstDivergence == nil { state.firstDivergence = Self.divergence(fact, lsn: lsn) }
-                }
-                state.committedLSN = lsn
+                applyCommitted(&state, facts: facts, lsn: lsn)
                 state.committedEpoch = recordEpoch
                 return .success(())
             case .success(let lsn):
@@ -294,10 +290,7 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
             }
         }
         if resume { journal.resume() }
-        if case .success = outcome {
-            commits.withLock { $0 = max($0, expected) }
-            commits.broadcast()
-        }
+        if case .success = outcome { advanceCommits(to: expected) }
         completion(outcome)
     }
 

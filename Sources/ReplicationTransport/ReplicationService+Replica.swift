@@ -167,23 +167,24 @@ struct ReplicaDriver {
     mutating func submit(_ write: ReplicaWrite, generation: UInt64) {
         if outstanding == 0 { failuresAtStart = service.storage.appendFailures }
         outstanding += 1
+        let completions = completions
+        // A write's outcome, in the order writes complete: the position it logged, or why not.
+        let complete: @Sendable (LogPosition?, String?) -> Void = { logged, failure in
+            completions.withLock { $0.append((generation, failure == nil ? logged : nil, failure)) }
+            completions.broadcast()
+        }
         if case .followed(let record) = write {
-            let completions = completions
             service.storage.appendFollowed(epoch: record.position.epoch, lsn: record.position.lsn, payload: record.payload) { result in
-                completions.withLock { list in
-                    switch result {
-                    case .success: list.append((generation, nil, nil))
-                    case .failure(let error): list.append((generation, nil, error.description))
-                    }
+                switch result {
+                case .success: complete(nil, nil)
+                case .failure(let error): complete(nil, error.description)
                 }
-                completions.broadcast()
             }
             return
         }
         let localRegion = service.region
         let source = peer.region
         let seal = service.replicaSealer
-        let completions = completions
         service.storage.write(unlessFailedSince: failuresAtStart, { [log = service.log] state in
             let facts = write.facts(in: state, from: source, localRegion: localRegion, seal: seal)
             for case let .replicaNoticeSet(source, arn, notice?) in facts where notice.kind == .failed {
@@ -191,13 +192,10 @@ struct ReplicaDriver {
             }
             return .success(WriteDecision(facts: facts, answer: .null))
         }, completion: { result in
-            completions.withLock { list in
-                switch result {
-                case .success: list.append((generation, write.loggedPosition, nil))
-                case .failure(let error): list.append((generation, nil, error.message ?? "not stored"))
-                }
+            switch result {
+            case .success: complete(write.loggedPosition, nil)
+            case .failure(let error): complete(nil, error.message ?? "not stored")
             }
-            completions.broadcast()
         })
     }
 

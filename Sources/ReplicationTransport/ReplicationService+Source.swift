@@ -204,18 +204,20 @@ struct SourceDriver {
             }
             if actions.isEmpty {
                 let (closed, windowFull, beyond) = subscriber.state.withLock { ($0.machine.phase == .closed, $0.machine.windowFull, $0.machine.waitingBeyondLSN) }
+                // A standby is sent durable records (its acks commit them); other regions, committed ones.
+                let toStandby = subscriber.standby != nil
                 if closed { return }
                 if windowFull {
                     // Room comes with an ack, which the reader steps in.
                     subscriber.state.withLock(waitingUntil: { !$0.outbox.isEmpty || !$0.machine.windowFull || $0.machine.phase == .closed },
                                               timeout: heartbeat / 4) { _, _ in }
-                } else if subscriber.standby != nil {
+                } else if toStandby {
                     _ = service.storage.waitForDurable(beyond: beyond, timeout: heartbeat / 4)
                 } else {
                     _ = service.storage.waitForCommit(beyond: beyond, timeout: heartbeat / 4)
                 }
                 if service.isStopping { return }
-                let position = subscriber.standby != nil ? service.durablePosition : service.committedPosition
+                let position = toStandby ? service.durablePosition : service.committedPosition
                 actions = step(.log(committed: position, oldestRetainedLSN: service.journal.oldestRetainedLSN)) + step(.tick)
             }
             guard perform(actions) else { return }

@@ -69,7 +69,6 @@ final class FailoverNode {
         self.faults = faults
         term = RegionTerm(nodeId: "node-\(index)", history: EpochHistory(), highestSeen: 1, primary: primary)
         term.faults = faults
-        if primary { sync = nil }
     }
 
     var durableEnd: UInt64 { UInt64(log.count) }

@@ -27,10 +27,11 @@ extension FailoverWorld {
                 }
                 node.nextToSend[other] = next
             }
-            for write in node.waiting where SyncCommit.waitExpired(sinceMillis: write.sinceMillis, nowMillis: now, boundMillis: Self.commitBoundMillis) {
+            let expired = { (write: WaitingWrite) in SyncCommit.waitExpired(sinceMillis: write.sinceMillis, nowMillis: self.now, boundMillis: Self.commitBoundMillis) }
+            for write in node.waiting where expired(write) {
                 note("node-\(node.index): w\(write.operation) not committed within \(Self.commitBoundMillis) ms: failed, outcome unknown")
             }
-            node.waiting.removeAll { SyncCommit.waitExpired(sinceMillis: $0.sinceMillis, nowMillis: now, boundMillis: Self.commitBoundMillis) }
+            node.waiting.removeAll(where: expired)
             // The region's other nodes not linked to it hear from it once a second: an old
             // primary among them learns of this epoch (and is fenced) even if nothing else tells it.
             if (now / Self.tickMillis) % 20 == Int64(node.index % 20) {

@@ -162,7 +162,6 @@ final class World: SeededWorld {
         return SimulationResult(seed: options.seed, traceHash: hash.value, failure: failure, trace: trace, statistics: statistics)
     }
 
-
     func process(_ event: Event, at time: Int64) {
         now = max(now, time)
         step += 1
