@@ -108,7 +108,7 @@ let package = Package(
         .target(
             name: "ReplicationTransport",
             dependencies: ["Platform", "TLS", "Journal", "Replication", "SecretStore", "SecretsAPI", "AWSProtocol", "JSON", "Logging",
-                           "Admission", "Configuration", "Links", "NodeStorage", "LogShipping"],
+                           "Admission", "Configuration", "Links", "NodeStorage", "LogShipping", "Failover"],
             swiftSettings: swiftSettings
         ),
         // Making nodes' files: `strongroom dev`, `strongroom cluster init`, IAM tools.
@@ -121,7 +121,7 @@ let package = Package(
         .target(
             name: "Node",
             dependencies: ["Platform", "Cryptography", "TLS", "HTTP1", "SecretsAPI", "AWSProtocol", "SigV4", "Journal", "JSON", "Audit", "Logging",
-                           "Configuration", "HTTPServer", "NodeStorage", "ReplicationTransport", "Links"],
+                           "Configuration", "HTTPServer", "NodeStorage", "ReplicationTransport", "Links", "Failover"],
             swiftSettings: swiftSettings
         ),
         // One command-line syntax for every command (pure): options, usage, help.

@@ -41,4 +41,48 @@ extension Strongroom {
                                      environment: console.environment, now: Date(), print: console.say, error: console.warn)
         }
     }
+
+    /// `strongroom promote --node ID`: a standby becomes its region's primary at a new epoch.
+    struct Promote: StrongroomCommand {
+        static let syntax = Strongroom.syntax(
+            ["promote"],
+            [.value("--node", "ID", required: true), .value("--dir", "DIR"), .value("--endpoint", "URL"), .flag("--force"), .flag("--json"),
+             .value("--ca-bundle", "FILE"), .value("--region", "R")], """
+            Make the standby ID its region's primary. It fences every other node of its region it
+            reaches with a new epoch (each records it durably, and a primary among them accepts
+            no more writes), takes the records a fenced node holds beyond its own, and promotes
+            itself when no reached node's log is further ahead and, with syncStandbys k >= 1, at
+            least n - k of the region's n nodes answered. Otherwise it refuses and says why;
+            --force promotes anyway and says what may be lost. The node then restarts in its
+            new role (same process) and accepts writes; the others follow it, and an old primary
+            that returns sets its divergent records aside (strongroom journal dump --quarantine).
+            The node is found in DIR/cluster.json (default .strongroom-cluster), or at URL.
+            Signed as `strongroom status` signs (with DIR's first admin when AWS_ACCESS_KEY_ID is
+            not set); the caller needs strongroom:PromoteNode, and the call is in the node's audit
+            trail. Exit 1 when refused or unreachable.
+            """)
+
+        var node: String
+        var directory: String
+        var endpoint: String?
+        var force: Bool
+        var json: Bool
+        var caBundle: String?
+        var region: String?
+
+        init(_ arguments: ParsedArguments) throws(UsageError) {
+            node = arguments.value("--node") ?? ""
+            directory = arguments.value("--dir") ?? ".strongroom-cluster"
+            endpoint = arguments.value("--endpoint")
+            force = arguments.has("--force")
+            json = arguments.has("--json")
+            caBundle = arguments.value("--ca-bundle")
+            region = arguments.value("--region")
+        }
+
+        func run(_ console: Console) -> Int32 {
+            PromoteNodeCommand.run(node: node, directory: directory, endpoint: endpoint, caBundle: caBundle, region: region, force: force,
+                                   json: json, environment: console.environment, now: Date(), print: console.say, error: console.warn)
+        }
+    }
 }

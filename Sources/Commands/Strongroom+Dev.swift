@@ -87,14 +87,32 @@ extension Strongroom {
         }
     }
 
-    /// Starts `node` and serves until SIGTERM or SIGINT: 0 then, 2 when it cannot start.
+    /// Starts `node` and serves until SIGTERM or SIGINT: 0 then, 2 when it cannot start. A
+    /// node whose role changes (promoted, fenced, a new primary to follow) stops and is made
+    /// again from the same configuration, in this process (same PID, same ports).
     static func serve(_ node: Node, _ console: Console) -> Int32 {
-        do {
-            try node.start()
-        } catch {
-            return console.fail(error.message)
+        var node = node
+        while true {
+            do {
+                try node.start()
+            } catch {
+                return console.fail(error.message)
+            }
+            guard case .restart = node.runUntilSignalled() else { return succeeded }
+            let configuration = node.configuration
+            var made: Node?
+            // The ports were just released; a few tries cover a listener still closing.
+            for attempt in 0..<20 {
+                do {
+                    made = try Node(configuration: configuration)
+                    break
+                } catch {
+                    if attempt == 19 { return console.fail("restarting in a new role: \(error.message)") }
+                    OSThread.sleep(seconds: 0.05)
+                }
+            }
+            guard let next = made else { return console.fail("restarting in a new role failed") }
+            node = next
         }
-        node.runUntilSignalled()
-        return succeeded
     }
 }

@@ -22,13 +22,16 @@ extension Strongroom {
     /// `strongroom journal dump`: print records' metadata, never their values.
     struct JournalDump: StrongroomCommand {
         static let syntax = Strongroom.syntax(
-            ["journal", "dump"], [.value("--dir", "DIR", required: true), .value("--from", "LSN"), .value("--limit", "N")], """
+            ["journal", "dump"], [.value("--dir", "DIR", required: true), .value("--from", "LSN"), .value("--limit", "N"), .flag("--quarantine")], """
             Print record metadata (LSN, epoch, type, size; never values). The node must be stopped.
+            With --quarantine, the records the node set aside instead (DIR/quarantine: a returning
+            old primary's records the new primary never had); the node may be running.
             """)
 
         var directory: String
         var from: UInt64
         var limit: Int
+        var quarantine: Bool
 
         init(_ arguments: ParsedArguments) throws(UsageError) {
             directory = arguments.value("--dir") ?? ""
@@ -38,10 +41,12 @@ extension Strongroom {
             }
             self.from = from
             self.limit = limit
+            quarantine = arguments.has("--quarantine")
         }
 
         func run(_ console: Console) -> Int32 {
-            JournalTools.dump(directory: directory, from: from, limit: limit, print: console.standardOutput)
+            if quarantine { return JournalTools.dumpQuarantine(directory: directory, print: console.standardOutput) }
+            return JournalTools.dump(directory: directory, from: from, limit: limit, print: console.standardOutput)
         }
     }
 

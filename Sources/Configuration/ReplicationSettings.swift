@@ -11,8 +11,10 @@ public import Platform
 /// ```
 /// With this section `tls.ca` is the cluster CA and the node certificate carries the SAN URI
 /// `spiffe://strongroom/region/<region>/node/<nodeId>` and IP 127.0.0.1. `peers` may be empty
-/// (a one-region cluster only serves its log); each peer is another region, at most one node
-/// per region, none in the node's own region.
+/// (a one-region cluster only serves its log); each peer is a node of another region, none in
+/// the node's own region. A region of several nodes is named by each of them, its first primary
+/// first: its log is followed from whichever of them serves it (its primary, after a promotion
+/// another node).
 ///
 /// A region of several nodes (a primary and standbys) lists every one of them, this node
 /// included, in `regionNodes`, each with its replication address, its ordinal (0 to 15,
@@ -127,9 +129,6 @@ public struct ReplicationSettings: Sendable, Equatable {
             let peerRegion = try NodeConfiguration.regionSetting("region", in: peer, at: prefix)
             if peerRegion == region {
                 throw Problem("'\(prefix)region' is \(region), the node's own region; peers are the other regions' nodes")
-            }
-            if peers.contains(where: { $0.region == peerRegion }) {
-                throw Problem("'\(prefix)region' \(peerRegion) is named by an earlier peer; one peer per region")
             }
             if peerNodeId == nodeId || peers.contains(where: { $0.nodeId == peerNodeId }) {
                 throw Problem("'\(prefix)nodeId' \(peerNodeId) is already used by \(peerNodeId == nodeId ? "this node" : "an earlier peer")")

@@ -100,7 +100,7 @@ public final class FrontProxy: Sendable {
     public func runUntilSignalled() {
         while true {
             switch Signals.wait() {
-            case .hangup:
+            case .hangup, .restart:
                 continue
             case .interrupt, .terminate:
                 log.info("shutting down")

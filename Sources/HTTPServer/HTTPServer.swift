@@ -8,10 +8,16 @@ package import Logging
 /// The HTTPS listener: listening sockets shared by a fixed set of event loops, one per core.
 package final class HTTPServer: Sendable {
     private let loops: [EventLoop]
-    /// Owns the listening descriptors; they close when the server is released.
+    /// Owns a listening descriptor; it closes at `stopAndJoin` (so that a node restarting in
+    /// another role, in the same process, can bind the port again) or when released.
     private final class Listener: Sendable {
-        let descriptor: FileDescriptor
-        init(_ descriptor: consuming FileDescriptor) { self.descriptor = descriptor }
+        let descriptor: Mutex<FileDescriptor?>
+        let rawValue: Int32
+        init(_ descriptor: consuming FileDescriptor) {
+            rawValue = descriptor.rawValue
+            self.descriptor = Mutex(Optional(descriptor))
+        }
+        func close() { descriptor.withLock { $0 = nil } }
     }
     private let listeners: [Listener]
     package let connectionCount = ConnectionCounter()
@@ -29,7 +35,7 @@ package final class HTTPServer: Sendable {
             bound.append(actual)
             listeners.append(Listener(fd))
         }
-        let raws = listeners.map { $0.descriptor.rawValue }
+        let raws = listeners.map(\.rawValue)
         var loops: [EventLoop] = []
         for index in 0..<max(1, eventLoops) {
             loops.append(try EventLoop(index: index, loopCount: max(1, eventLoops), listeners: raws, context: context, handler: handler, limits: limits,
@@ -52,5 +58,6 @@ package final class HTTPServer: Sendable {
     package func stopAndJoin() {
         for loop in loops { loop.stop() }
         for loop in loops { loop.join() }
+        for listener in listeners { listener.close() }
     }
 }

@@ -35,6 +35,11 @@ public struct ReplicaLink: Sendable {
         public var deadAfterMillis: Int64
         public var backoffBaseSeconds = 0.1
         public var backoffCapSeconds = 5.0
+        /// The highest epoch of its region this node has heard of, and its log's epoch history
+        /// encoded (`Failover.EpochHistory`), for the hello: a primary that learns of a higher
+        /// epoch from it is fenced.
+        public var highestSeen: UInt64 = 0
+        public var history: [UInt8] = []
         @_spi(Simulation) public var faults: ShippingFaults = []
 
         /// A standby of its own region's primary: it follows the whole log, record for record
@@ -199,7 +204,8 @@ public struct ReplicaLink: Sendable {
             lastNoticesSentMillis = millis
             actions.append(.send(.hello(Hello(nodeId: configuration.nodeId, region: configuration.region,
                                               sourceRegion: configuration.sourceRegion, position: position,
-                                              notices: notices.first ?? []))))
+                                              notices: notices.first ?? [], highestSeen: configuration.highestSeen,
+                                              history: configuration.history))))
             phase = .awaitingWelcome(sinceMillis: millis)
         case (.connectFailed(let reason), .connecting):
             end(reason, now: now, &actions)

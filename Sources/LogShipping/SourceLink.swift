@@ -34,6 +34,8 @@ public struct SourceLink: Sendable {
         public var batchRecords: UInt64 = 512
         /// This region's standbys (node ids): they follow the whole log, record for record.
         public var standbys: [String] = []
+        /// This log's epoch history, encoded (`Failover.EpochHistory`), sent in the welcome.
+        public var history: [UInt8] = []
 
         public init(nodeId: String, region: String, peers: [(nodeId: String, region: String)], heartbeatMillis: Int64, deadAfterMillis: Int64) {
             self.nodeId = nodeId
@@ -211,7 +213,7 @@ public struct SourceLink: Sendable {
             stream(after: after, now: now, &actions)
         case .snapshot:
             actions.append(.send(.welcome(Welcome(nodeId: configuration.nodeId, region: configuration.region, mode: .snapshot,
-                                                  sourcePosition: committed))))
+                                                  sourcePosition: committed, history: configuration.history))))
             actions.append(.sendSnapshot(region: hello.region))
             phase = .snapshotting
         }
@@ -243,7 +245,7 @@ public struct SourceLink: Sendable {
     /// Welcomes the subscriber to records after `position` and ships what the window allows.
     private mutating func stream(after position: LogPosition, now: LinkInstant, _ actions: inout [Action]) {
         actions.append(.send(.welcome(Welcome(nodeId: configuration.nodeId, region: configuration.region, mode: .stream,
-                                              sourcePosition: committed))))
+                                              sourcePosition: committed, history: configuration.history))))
         next = position.lsn + 1
         phase = .streaming
         ship(now: now, &actions)

@@ -12,9 +12,13 @@ struct APIHandler: RequestHandler {
     let service: SecretsManagerService
     /// On a standby whose primary's API address is known: where writes go.
     var forwarder: WriteForwarder? = nil
+    /// A forwarded write named this epoch of the region (``WriteForwarder/epochHeader``).
+    var heardEpoch: (@Sendable (UInt64) -> Void)? = nil
 
     func handle(_ request: HTTPRequest, connection: ConnectionInfo, respond: @escaping @Sendable (HTTPResponse) -> Void) {
-        if let forwarder, WriteForwarder.isWrite(request) { return forwarder.forward(request, respond: respond) }
+        let forwardedAt = request.headers[WriteForwarder.epochHeader].flatMap { UInt64($0) }
+        if let forwardedAt { heardEpoch?(forwardedAt) }
+        if forwardedAt == nil, let forwarder, WriteForwarder.isWrite(request) { return forwarder.forward(request, respond: respond) }
         let (path, query) = request.pathAndQuery
         let awsRequest = AWSRequest(
             method: request.method, path: path, query: query,

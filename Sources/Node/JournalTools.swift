@@ -26,6 +26,41 @@ public enum JournalTools {
         return report.ok ? 0 : 1
     }
 
+    /// Prints the records a node set aside after a promotion (`DATA/quarantine/*.records`, the
+    /// journal's own frames): per file its name, then per record its metadata and the secrets
+    /// its facts name (never values). Reads files only, so it works while the node runs.
+    public static func dumpQuarantine(directory: String, print: @escaping @Sendable (String) -> Void) -> Int32 {
+        let dir = Files.absolutePath(directory)
+        let candidates = [dir + "/quarantine", dir + "/data/quarantine", (dir as NSString).deletingLastPathComponent + "/quarantine"]
+        guard let quarantine = candidates.first(where: { Files.exists($0) }) else {
+            print("# no quarantine directory under \(dir): this node never set records aside")
+            return 0
+        }
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: quarantine)) ?? []).filter { $0.hasSuffix(".records") }.sorted()
+        print("# \(quarantine): \(names.count) file(s) of records set aside (never served)")
+        var failed = false
+        for name in names {
+            guard let data = FileManager.default.contents(atPath: quarantine + "/" + name) else {
+                print("\(name): cannot read")
+                failed = true
+                continue
+            }
+            let bytes = Array(data)
+            print("file \(name)")
+            var offset = 0
+            while offset < bytes.count {
+                guard case .record(let record, let frameBytes) = RecordFrame.decode(bytes, at: offset) else {
+                    print("  corrupt at byte \(offset)")
+                    failed = true
+                    break
+                }
+                print("  lsn=\(record.lsn) epoch=\(record.epoch) type=\(record.type) bytes=\(record.payload.count)")
+                offset += frameBytes
+            }
+        }
+        return failed ? 1 : 0
+    }
+
     /// Prints record metadata (LSN, epoch, type, size, a digest prefix): never payloads.
     /// Refuses while a node runs on the directory (the journal's own lock).
     public static func dump(directory: String, from: UInt64, limit: Int, print: @escaping @Sendable (String) -> Void) -> Int32 {

@@ -10,6 +10,9 @@ import HTTPServer
 public import Logging
 import NodeStorage
 import ReplicationTransport
+import Synchronization
+import AWSProtocol
+import Failover
 
 /// One running node: configuration checked, data directory locked, HTTPS served until a
 /// shutdown signal. `SIGHUP` reloads the IAM configuration; an invalid file keeps the old one.
@@ -26,12 +29,41 @@ public final class Node: Sendable {
     private let audit: AuditTrail
     /// Log shipping to and from the other regions; nil for a node without a replication section.
     private let replication: ReplicationService?
-    // Safety: the lock is taken in init and released only when the node is released.
+    // Safety: the lock is taken in init and released when the node stops (so that a restart
+    // in another role, in this process, can take it again).
     private let lock: LockHolder
+    /// This node's durable place in its region (highest epoch heard of, epoch history).
+    private let term: RegionTermKeeper
+    /// Why the node asked to restart in another role (nil: it did not).
+    private let restartReason = RestartRequest()
+
+    /// The first reason given for a restart (later ones are the same restart).
+    private final class RestartRequest: Sendable {
+        private let reason = Mutex<String?>(nil)
+        /// Records `text` unless a reason is already recorded; whether it was the first.
+        func set(_ text: String) -> Bool {
+            reason.withLock { current in
+                guard current == nil else { return false }
+                current = text
+                return true
+            }
+        }
+        var value: String? { reason.withLock { $0 } }
+    }
 
     private final class LockHolder: Sendable {
-        let lock: DirectoryLock
-        init(_ lock: consuming DirectoryLock) { self.lock = lock }
+        let lock: Mutex<DirectoryLock?>
+        init(_ lock: consuming DirectoryLock) { self.lock = Mutex(Optional(lock)) }
+        func release() { lock.withLock { $0 = nil } }
+    }
+
+    /// How `runUntilSignalled` ended.
+    public enum Outcome: Sendable, Equatable {
+        /// SIGINT or SIGTERM: the node stopped.
+        case stopped
+        /// The node's role changed (promoted, fenced, a new primary to follow, a tail to set
+        /// aside): it stopped, and the caller starts it again from the same configuration.
+        case restart(String)
     }
 
     /// Descriptors kept free of client connections.
@@ -73,17 +105,20 @@ public final class Node: Sendable {
                 ? "\(configuration.dataDirectory): the data directory is in use by another strongroom process"
                 : "\(configuration.dataDirectory): cannot lock the data directory: \(error.message)")
         }
+        let following: ReplicationSettings.RegionNode?
         do {
-            let (journal, recovered) = try Journal.open(directory: configuration.dataDirectory + "/journal",
-                                                         options: configuration.journal) { [log] in log.info($0) }
+            let (journal, recovered, termFile) = try Self.openJournal(configuration, log: log)
             self.journal = journal
-            let epoch = max(1, recovered.records.last?.epoch ?? recovered.snapshot?.epoch ?? 1)
+            term = RegionTermKeeper(dataDirectory: configuration.dataDirectory, file: termFile)
+            let epoch = max(1, termFile.history.current, recovered.records.last?.epoch ?? recovered.snapshot?.epoch ?? 1)
             do {
-                // A standby of its region (configured so until promotions exist): it follows the
-                // first primary's log and decides nothing.
-                let standbyOf = configuration.replication.flatMap { settings in
-                    settings.isFirstPrimary(configuration.nodeId) ? nil : settings.firstPrimary?.nodeId
-                }
+                // A standby of its region follows the owner of the highest epoch it has heard
+                // of and decides nothing; the primary is that owner, once its log is at it.
+                let role = Self.role(configuration, term: termFile)
+                following = role.following
+                let standbyOf = role.standbyOf
+                log.info("region \(configuration.region): epochs \(termFile.history), highest heard of \(termFile.highestSeen); "
+                    + (standbyOf.map { "a standby following \($0)" } ?? "the primary"))
                 storage = try JournalSecretStorage(journal: journal, recovered: recovered, epoch: epoch, log: log, standbyOf: standbyOf,
                                                    syncStandbys: configuration.replication?.syncStandbys ?? 0,
                                                    syncTimeoutSeconds: configuration.replication?.syncTimeoutSeconds ?? 10)
@@ -114,7 +149,12 @@ public final class Node: Sendable {
                 replication = try ReplicationService(
                     nodeId: configuration.nodeId, region: configuration.region, settings: settings,
                     certificateFile: configuration.certificateFile, privateKeyFile: configuration.privateKeyFile,
-                    caFile: configuration.caFile, storage: storage, journal: journal, sealer: sealer, log: log)
+                    caFile: configuration.caFile, storage: storage, journal: journal, sealer: sealer, log: log,
+                    term: term, following: following, restart: { [restartReason, log] reason in
+                        guard restartReason.set(reason) else { return }
+                        log.info("restarting: \(reason)")
+                        Signals.requestRestart()
+                    })
             } catch {
                 journal.close()
                 throw StartupError("\(error)")
@@ -128,6 +168,18 @@ public final class Node: Sendable {
         operations.registerNodeStatus { [replication, storage, journal] in
             replication?.status() ?? ReplicationService.standaloneStatus(nodeId: node, region: region, storage: storage, journal: journal)
         }
+        operations.registerPromoteNode({ [replication, node] force in
+            guard let replication else {
+                return .failure(AWSError(.invalidRequest, "Node \(node) has no replication section: it is its region's only node."))
+            }
+            switch replication.promote(force: force) {
+            case .promoted(let answer): return .success(answer)
+            case .refused(let reason): return .failure(AWSError(.invalidRequest, reason))
+            }
+        }, onThread: { [replication] body in
+            guard let replication else { body(); return true }
+            return replication.spawn("promote", body)
+        })
         service = SecretsManagerService(region: configuration.region, identities: identities, random: random,
                                         requestIds: BatchedRandomSource(base: random), operations: operations)
         service.setAuditSink(AuditTrailSink(trail: audit, log: log))
@@ -146,10 +198,10 @@ public final class Node: Sendable {
         // A standby forwards the writes it receives to its primary's API, when it knows where
         // that is; otherwise it answers them with a retryable error naming the primary.
         var forwarder: WriteForwarder?
-        if let primary = storage.standbyOf, let api = configuration.replication?.firstPrimary?.api {
+        if let primary = following, let api = primary.api {
             do {
-                forwarder = try WriteForwarder(primary: primary, address: api, caFile: configuration.caFile,
-                                               timeout: configuration.limits.requestTimeout, log: log)
+                forwarder = try WriteForwarder(primary: primary.nodeId, address: api, caFile: configuration.caFile,
+                                               timeout: configuration.limits.requestTimeout, epoch: term.highestSeen, log: log)
             } catch {
                 journal.close()
                 throw StartupError("forwarding writes to \(primary): TLS: \(error)")
@@ -164,9 +216,14 @@ public final class Node: Sendable {
             log.info("open-file limit is \(descriptors): serving at most \(limits.maxConnections) connections")
         }
         do {
-            server = try HTTPServer(addresses: configuration.listen, context: context, handler: APIHandler(service: service, forwarder: forwarder),
+            server = try HTTPServer(addresses: configuration.listen, context: context, handler: APIHandler(service: service, forwarder: forwarder, heardEpoch: { [replication] epoch in
+                replication?.heard(epoch: epoch)
+            }),
                                     limits: limits, eventLoops: configuration.eventLoops, log: log)
         } catch {
+            replication?.stop()
+            try? audit.close()
+            journal.close()
             throw StartupError("cannot listen on \(configuration.listen.map(\.description).joined(separator: ", ")): \(error.message)")
         }
     }
@@ -197,15 +254,22 @@ public final class Node: Sendable {
             + server.boundAddresses.map { "https://\($0)" }.joined(separator: ", "))
     }
 
-    /// Serves until SIGINT or SIGTERM; reloads IAM on SIGHUP. Call `Signals.prepare()` first.
-    public func runUntilSignalled() {
+    /// Serves until SIGINT or SIGTERM, or until its role changes (then it stops without a
+    /// shutdown snapshot, whose state could hold records it must set aside); reloads IAM on
+    /// SIGHUP. Call `Signals.prepare()` first.
+    @discardableResult
+    public func runUntilSignalled() -> Outcome {
         while true {
             switch Signals.wait() {
             case .hangup:
                 reloadIAM()
             case .interrupt, .terminate:
                 stop()
-                return
+                return .stopped
+            case .restart:
+                guard let reason = restartReason.value else { continue }
+                stop(snapshot: false)
+                return .restart(reason)
             }
         }
     }
@@ -213,7 +277,7 @@ public final class Node: Sendable {
     /// Stops serving and closes the node: listeners and event loops, the purge and replication
     /// threads, the audit trail (sealed) and the journal (after a shutdown snapshot). Call once;
     /// the node cannot be started again.
-    public func stop() {
+    public func stop(snapshot: Bool = true) {
         log.info("shutting down")
         server.stopAndJoin()
         purger.stop()
@@ -227,13 +291,16 @@ public final class Node: Sendable {
         // and replays nothing, instead of up to a snapshot interval of records. After the
         // audit file is sealed, as a failed directory sync during it stops the process.
         let began = MonotonicClock.seconds()
-        do {
-            try journal.snapshotNow()
-            log.info("shutdown snapshot done in \(String(format: "%.2f", MonotonicClock.seconds() - began)) s")
-        } catch {
-            log.error("shutdown snapshot: \(error); the next start replays the log instead")
+        if snapshot {
+            do {
+                try journal.snapshotNow()
+                log.info("shutdown snapshot done in \(String(format: "%.2f", MonotonicClock.seconds() - began)) s")
+            } catch {
+                log.error("shutdown snapshot: \(error); the next start replays the log instead")
+            }
         }
         journal.close()
+        lock.release()
         log.info("stopped")
     }
 

@@ -30,7 +30,16 @@ final class WriteForwarder: Sendable {
     /// The largest answer relayed (a write's answer is small; an error's too).
     static let maximumResponseBytes = 1 << 20
 
-    init(primary: String, address: SocketAddress, caFile: String, timeout: Double, log: Logger) throws(TLSError) {
+    /// The header a forwarded write carries: the highest epoch of the region the standby heard
+    /// of. A node never forwards a request that has it (no forwarding loops while a promotion
+    /// settles), and a primary that sees a higher epoch in it asks the region at once (the
+    /// header is not authenticated: it only makes the primary ask, over mutual TLS).
+    static let epochHeader = "X-Strongroom-Epoch"
+    /// The epoch this standby knows of.
+    let epoch: UInt64
+
+    init(primary: String, address: SocketAddress, caFile: String, timeout: Double, epoch: UInt64, log: Logger) throws(TLSError) {
+        self.epoch = epoch
         self.primary = primary
         self.address = address
         self.timeout = timeout
@@ -72,7 +81,7 @@ final class WriteForwarder: Sendable {
         }
         defer { stream.close() }
         do {
-            try stream.write(Self.requestBytes(request), timeout: max(0, deadline - MonotonicClock.seconds()))
+            try stream.write(Self.requestBytes(request, epoch: epoch), timeout: max(0, deadline - MonotonicClock.seconds()))
             var reader = HTTPResponseReader(
                 parser: HTTPResponseParser(captureLimit: Self.maximumResponseBytes, captureSuccessBodies: true),
                 byteLimit: Self.maximumResponseBytes + HTTPResponseParser.Limits().headBytes)
@@ -89,10 +98,11 @@ final class WriteForwarder: Sendable {
     }
 
     /// The request as the client sent it (its signed headers unchanged), closing the connection.
-    static func requestBytes(_ request: HTTPRequest) -> [UInt8] {
+    static func requestBytes(_ request: HTTPRequest, epoch: UInt64) -> [UInt8] {
         var text = "\(request.method) \(request.target) HTTP/1.1\r\n"
-        let framing: Set<String> = ["content-length", "transfer-encoding", "connection", "expect", "keep-alive"]
+        let framing: Set<String> = ["content-length", "transfer-encoding", "connection", "expect", "keep-alive", epochHeader.lowercased()]
         for header in request.headers where !framing.contains(header.name.lowercased()) { text += "\(header.name): \(header.value)\r\n" }
+        text += "\(epochHeader): \(epoch)\r\n"
         text += "Content-Length: \(request.body.count)\r\nConnection: close\r\n\r\n"
         return Array(text.utf8) + request.body
     }

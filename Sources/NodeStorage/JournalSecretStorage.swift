@@ -58,9 +58,13 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
         /// waiting for it in LSN order (`JournalSecretStorage+Sync.swift`).
         var sync: SyncCommit?
         var awaiting: [AwaitingCommit] = []
+        /// A higher epoch of this region is known (``fence(epoch:)``): client writes are refused.
+        var fencedBy: UInt64?
+        /// A standby that takes no more of its primary's records (fenced, or being promoted).
+        var followingStopped = false
     }
 
-    private let journal: Journal
+    let journal: Journal
     package let epoch: UInt64
     /// Set on a standby: the primary it follows. A standby decides nothing: its log is the
     /// primary's, record for record (``appendFollowed(epoch:lsn:payload:completion:)``); client writes are refused.
@@ -199,6 +203,7 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
         if let standbyOf { return completion(.failure(AWSError.standbyRefusesWrites(primary: standbyOf))) }
         let immediate = state.withLock { state -> Result<JSONValue, AWSError>? in
             if let failures, state.failures != failures { return .failure(AWSError.storageUnavailable) }
+            if let higher = state.fencedBy { return .failure(AWSError.fencedPrimary(epoch: epoch, higher: higher)) }
             if state.failed {
                 guard state.inFlight == 0 else { return .failure(AWSError.storageUnavailable) }
                 recoverFromFailure(&state)
@@ -246,6 +251,7 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
                                 completion: @escaping @Sendable (Result<Void, FollowError>) -> Void) {
         let refusal = state.withLock { state -> FollowError? in
             guard standbyOf != nil else { return FollowError("this node is its region's primary; it follows no log") }
+            guard !state.followingStopped else { return FollowError("this node takes no more records of this primary (a higher epoch is known)") }
             let next = state.committedLSN + state.followedInFlight + 1
             guard lsn == next else { return FollowError("record \(lsn) is not the next of this log (\(next))") }
             guard case .success(let entries) = RegionLogRecord.routedFacts(type: Self.routedRecordType, payload: payload) else {

@@ -6,9 +6,17 @@ public enum Signals {
     /// The signals a node handles.
     public enum Kind: Sendable, Equatable {
         case interrupt, terminate, hangup
+        /// SIGUSR1, raised by the process itself (`requestRestart`): a node asks its serving
+        /// loop to restart it in another role.
+        case restart
     }
 
-    /// Ignores SIGPIPE and blocks SIGINT, SIGTERM and SIGHUP in the calling thread; threads
+    /// Wakes the thread in `wait()` with `.restart`.
+    public static func requestRestart() {
+        kill(getpid(), SIGUSR1)
+    }
+
+    /// Ignores SIGPIPE and blocks SIGINT, SIGTERM, SIGHUP and SIGUSR1 in the calling thread; threads
     /// created afterwards inherit the mask. Call first thing in `main`.
     public static func prepare() {
         signal(SIGPIPE, SIG_IGN)
@@ -26,6 +34,7 @@ public enum Signals {
             case SIGINT: return .interrupt
             case SIGTERM: return .terminate
             case SIGHUP: return .hangup
+            case SIGUSR1: return .restart
             default: continue
             }
         }
@@ -37,6 +46,7 @@ public enum Signals {
         sigaddset(&set, SIGINT)
         sigaddset(&set, SIGTERM)
         sigaddset(&set, SIGHUP)
+        sigaddset(&set, SIGUSR1)
         return set
     }
 }

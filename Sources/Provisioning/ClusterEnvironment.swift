@@ -116,9 +116,10 @@ public enum ClusterEnvironment {
 
         var configurations: [NodeConfiguration] = []
         for (index, region) in regions.enumerated() {
-            // Other regions are reached at their first primaries, from primaries and standbys alike.
-            let peers = regions.indices.filter { $0 != index }.map {
-                ReplicationSettings.Peer(nodeId: layout[$0][0].node.nodeId, region: regions[$0], address: layout[$0][0].node.address)
+            // Every node of every other region, its first primary first: a region's log is served
+            // by whichever of its nodes is primary (after a promotion, another one).
+            let peers = regions.indices.filter { $0 != index }.flatMap { other in
+                layout[other].map { ReplicationSettings.Peer(nodeId: $0.node.nodeId, region: regions[other], address: $0.node.address) }
             }
             for (api, node) in layout[index] {
                 let nodeDir = node.ordinal == 0 ? dir + "/" + region : dir + "/" + node.nodeId

@@ -22,6 +22,51 @@ public enum ReplicationMessage: Sendable, Hashable {
     case ack(Ack)
     /// Both ways: liveness and the sender's newest durable position.
     case heartbeat(Heartbeat)
+    /// A node of the region → another, the first and only frame of its connection: a question
+    /// about the receiver's term (epoch 0), or a fence (a promotion's new epoch, which the
+    /// receiver makes durable before it answers and never goes below again).
+    case term(TermQuery)
+    /// The answer to `term`, then the connection closes.
+    case termAnswer(TermAnswer)
+}
+
+/// A promotion's fence, or a node's question about another node of its region's term.
+public struct TermQuery: Sendable, Hashable {
+    /// The asking node (must match its certificate).
+    public var nodeId: String
+    /// Its region (must match its certificate and the receiver's).
+    public var region: String
+    /// The epoch to fence with; 0 asks without fencing.
+    public var epoch: UInt64
+
+    public init(nodeId: String, region: String, epoch: UInt64) {
+        self.nodeId = nodeId
+        self.region = region
+        self.epoch = epoch
+    }
+}
+
+/// Where a region node stands: its role, the highest epoch it heard of (before and after the
+/// fence it answers), and where its log ends once nothing more will be appended under the
+/// fence (its in-flight appends finished).
+public struct TermAnswer: Sendable, Hashable {
+    public var nodeId: String
+    /// "primary", "standby" or "fenced".
+    public var role: String
+    /// The highest epoch it had heard of before this query.
+    public var highestSeenBefore: UInt64
+    /// The highest epoch it has heard of now (durable).
+    public var highestSeen: UInt64
+    /// Where its log ends (durable).
+    public var end: LogPosition
+
+    public init(nodeId: String, role: String, highestSeenBefore: UInt64, highestSeen: UInt64, end: LogPosition) {
+        self.nodeId = nodeId
+        self.role = role
+        self.highestSeenBefore = highestSeenBefore
+        self.highestSeen = highestSeen
+        self.end = end
+    }
 }
 
 /// The subscriber's opening frame: who it is and where it stands in the log it wants.
@@ -40,11 +85,16 @@ public struct Hello: Sendable, Hashable {
     public var position: LogPosition?
     /// Opaque to this module.
     public var notices: [UInt8]
+    /// The highest epoch of its region the subscriber has heard of (version 2; 0 from version 1).
+    public var highestSeen: UInt64
+    /// The subscriber's epoch history of this log, encoded (`Failover.EpochHistory`; a standby's
+    /// only; version 2).
+    public var history: [UInt8]
 
     /// A hello; `protocolVersion` defaults to the version this module speaks.
     public init(
         protocolVersion: UInt16 = ReplicationProtocol.version, nodeId: String, region: String, sourceRegion: String,
-        position: LogPosition?, notices: [UInt8] = []
+        position: LogPosition?, notices: [UInt8] = [], highestSeen: UInt64 = 0, history: [UInt8] = []
     ) {
         self.protocolVersion = protocolVersion
         self.nodeId = nodeId
@@ -52,6 +102,8 @@ public struct Hello: Sendable, Hashable {
         self.sourceRegion = sourceRegion
         self.position = position
         self.notices = notices
+        self.highestSeen = protocolVersion >= 2 ? highestSeen : 0
+        self.history = protocolVersion >= 2 ? history : []
     }
 }
 
@@ -73,13 +125,17 @@ public struct Welcome: Sendable, Hashable {
     public var mode: Mode
     /// The source's newest durable record.
     public var sourcePosition: LogPosition
+    /// The source's epoch history, encoded (`Failover.EpochHistory`), for a standby to find
+    /// where its log and the primary's part; empty from a node of protocol version 1.
+    public var history: [UInt8]
 
     /// A welcome.
-    public init(nodeId: String, region: String, mode: Mode, sourcePosition: LogPosition) {
+    public init(nodeId: String, region: String, mode: Mode, sourcePosition: LogPosition, history: [UInt8] = []) {
         self.nodeId = nodeId
         self.region = region
         self.mode = mode
         self.sourcePosition = sourcePosition
+        self.history = history
     }
 }
 

@@ -13,17 +13,21 @@ internal import Checksum
 ///
 /// | type | message   | payload                                                                |
 /// |------|-----------|------------------------------------------------------------------------|
-/// | 1    | hello     | u16 version, node id, region, source region, optional position, notices |
-/// | 2    | welcome   | node id, region, u8 mode, source position                              |
+/// | 1    | hello     | u16 version, node id, region, source region, optional position, notices; version 2: u64 highest epoch heard of, history |
+/// | 2    | welcome   | node id, region, u8 mode, source position; then, when not empty, the source's epoch history |
 /// | 3    | refused   | reason (≤ ``maximumReasonBytes``)                                      |
 /// | 4    | records   | u32 count, then per record: position, payload                          |
 /// | 5    | snapshot  | position, u32 index, u8 is-last, payload                               |
 /// | 6    | ack       | position, notices                                                      |
 /// | 7    | heartbeat | position, i64 sent-at milliseconds                                     |
+/// | 8    | term      | node id, region, u64 epoch (0: a question; else a fence)               |
+/// | 9    | term answer | node id, role, u64 highest epoch before, u64 highest epoch now, log end position |
 public enum ReplicationProtocol {
     /// The protocol this module speaks; a hello carries it first so that a later version may
     /// change what follows.
-    public static let version: UInt16 = 1
+    public static let version: UInt16 = 2
+    /// The oldest version still accepted (its hello carries no epochs).
+    public static let oldestVersion: UInt16 = 1
     /// The largest frame, header included. Larger lengths are refused as soon as the length
     /// field arrives, before the frame is buffered. A journal record (at most
     /// `Journal.maxPayloadBytes`) always fits one `records` frame.
@@ -42,7 +46,7 @@ public enum ReplicationProtocol {
 
     /// The wire type of each message.
     enum MessageType: UInt8 {
-        case hello = 1, welcome, refused, records, snapshot, ack, heartbeat
+        case hello = 1, welcome, refused, records, snapshot, ack, heartbeat, term, termAnswer
     }
 
     /// The frame of `message`.
@@ -70,11 +74,26 @@ public enum ReplicationProtocol {
                 writer.bool(false)
             }
             writer.blob(hello.notices)
+            if hello.protocolVersion >= 2 {
+                writer.integer(hello.highestSeen)
+                writer.blob(hello.history)
+            }
         case .welcome(let welcome):
             writer.string(welcome.nodeId)
             writer.string(welcome.region)
             writer.byte(welcome.mode.rawValue)
             writer.position(welcome.sourcePosition)
+            if !welcome.history.isEmpty { writer.blob(welcome.history) }
+        case .term(let query):
+            writer.string(query.nodeId)
+            writer.string(query.region)
+            writer.integer(query.epoch)
+        case .termAnswer(let answer):
+            writer.string(answer.nodeId)
+            writer.string(answer.role)
+            writer.integer(answer.highestSeenBefore)
+            writer.integer(answer.highestSeen)
+            writer.position(answer.end)
         case .refused(let reason):
             writer.string(truncatedReason(reason))
         case .records(let batch):
@@ -147,8 +166,10 @@ public enum ReplicationProtocol {
         switch message {
         case .hello(let hello):
             body = 2 + 12 + hello.nodeId.utf8.count + hello.region.utf8.count + hello.sourceRegion.utf8.count + 17
-                + 4 + hello.notices.count
-        case .welcome(let welcome): body = 8 + welcome.nodeId.utf8.count + welcome.region.utf8.count + 17
+                + 4 + hello.notices.count + 12 + hello.history.count
+        case .welcome(let welcome): body = 8 + welcome.nodeId.utf8.count + welcome.region.utf8.count + 17 + 4 + welcome.history.count
+        case .term(let query): body = 16 + query.nodeId.utf8.count + query.region.utf8.count
+        case .termAnswer(let answer): body = 40 + answer.nodeId.utf8.count + answer.role.utf8.count
         case .refused(let reason): body = 4 + min(reason.utf8.count, maximumReasonBytes)
         case .records(let batch): return batch.frameByteCount
         case .snapshot(let part): return SnapshotPart.frameOverheadBytes + part.payload.count
@@ -213,21 +234,42 @@ public enum ReplicationProtocol {
         switch type {
         case .hello:
             let version = try reader.integer(UInt16.self, "protocol version")
-            guard version == ReplicationProtocol.version else {
+            guard (ReplicationProtocol.oldestVersion...ReplicationProtocol.version).contains(version) else {
                 throw FrameError(.unsupportedVersion, "hello of protocol version \(version); this node speaks \(ReplicationProtocol.version)")
             }
             let nodeId = try reader.string("node id")
             let region = try reader.string("region")
             let sourceRegion = try reader.string("source region")
             let position = try reader.bool("position flag") ? try reader.position("position") : nil
+            let notices = try reader.blob("notices")
+            let highestSeen = version >= 2 ? try reader.integer(UInt64.self, "highest epoch") : 0
+            let history = version >= 2 ? try reader.blob("epoch history") : []
             return .hello(Hello(protocolVersion: version, nodeId: nodeId, region: region, sourceRegion: sourceRegion,
-                                position: position, notices: try reader.blob("notices")))
+                                position: position, notices: notices, highestSeen: highestSeen, history: history))
         case .welcome:
             let nodeId = try reader.string("node id")
             let region = try reader.string("region")
             let rawMode = try reader.byte("mode")
             guard let mode = Welcome.Mode(rawValue: rawMode) else { throw FrameReader.malformed("unknown welcome mode \(rawMode)") }
-            return .welcome(Welcome(nodeId: nodeId, region: region, mode: mode, sourcePosition: try reader.position("source position")))
+            let sourcePosition = try reader.position("source position")
+            var history: [UInt8] = []
+            if reader.remaining > 0 {
+                // Written only when not empty: one encoding per welcome.
+                history = try reader.blob("epoch history")
+                guard !history.isEmpty else { throw FrameReader.malformed("an empty epoch history in a welcome") }
+            }
+            return .welcome(Welcome(nodeId: nodeId, region: region, mode: mode, sourcePosition: sourcePosition, history: history))
+        case .term:
+            let nodeId = try reader.string("node id")
+            let region = try reader.string("region")
+            return .term(TermQuery(nodeId: nodeId, region: region, epoch: try reader.integer(UInt64.self, "epoch")))
+        case .termAnswer:
+            let nodeId = try reader.string("node id")
+            let role = try reader.string("role", limit: 64)
+            let before = try reader.integer(UInt64.self, "highest epoch before")
+            let now = try reader.integer(UInt64.self, "highest epoch")
+            return .termAnswer(TermAnswer(nodeId: nodeId, role: role, highestSeenBefore: before, highestSeen: now,
+                                          end: try reader.position("log end")))
         case .refused:
             return .refused(try reader.string("reason", limit: maximumReasonBytes))
         case .records:
@@ -274,6 +316,8 @@ extension ReplicationMessage {
         case .snapshot: .snapshot
         case .ack: .ack
         case .heartbeat: .heartbeat
+        case .term: .term
+        case .termAnswer: .termAnswer
         }
     }
 

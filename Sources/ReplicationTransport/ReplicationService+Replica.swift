@@ -1,4 +1,5 @@
 import Foundation
+import Failover
 import Journal
 import JSON
 import Platform
@@ -21,9 +22,17 @@ package import LogShipping
 extension ReplicationService {
     /// The link state machine's settings for `peer`.
     package func replicaLinkConfiguration(for peer: ReplicationSettings.Peer) -> ReplicaLink.Configuration {
-        ReplicaLink.Configuration(nodeId: nodeId, region: region, sourceRegion: peer.region,
-                                  heartbeatMillis: Self.millis(settings.heartbeatSeconds),
-                                  deadAfterMillis: Self.millis(settings.deadAfterSeconds))
+        var configuration = ReplicaLink.Configuration(nodeId: nodeId, region: region, sourceRegion: peer.region,
+                                                      heartbeatMillis: Self.millis(settings.heartbeatSeconds),
+                                                      deadAfterMillis: Self.millis(settings.deadAfterSeconds))
+        if peer.region == region {
+            // A standby: its hello says which epochs it knows, and it tries its primary again
+            // soon (after a promotion the new primary is ready within a second or two).
+            configuration.highestSeen = term.highestSeen
+            configuration.history = term.history.encode()
+            configuration.backoffCapSeconds = 0.5
+        }
+        return configuration
     }
 
     package static func millis(_ seconds: Double) -> Int64 { Int64((seconds * 1000).rounded(.up)) }
@@ -33,8 +42,11 @@ extension ReplicationService {
         LinkInstant(monotonicMillis: Int64((MonotonicClock.seconds() * 1000).rounded(.down)), wallMillis: nowMillis())
     }
 
-    package func subscribeLoop(to peer: ReplicationSettings.Peer) {
-        var driver = ReplicaDriver(service: self, peer: peer)
+    /// Follows one region's log from `candidates` (that region's nodes, its first primary
+    /// first): a candidate that does not welcome this node (down, or not that region's
+    /// primary) gives way to the next at the next connect.
+    package func subscribeLoop(to candidates: [ReplicationSettings.Peer]) {
+        var driver = ReplicaDriver(service: self, candidates: candidates)
         driver.run()
     }
 
@@ -51,7 +63,12 @@ extension ReplicationService {
 /// is read (so TCP holds back a source that ships faster than this region logs).
 struct ReplicaDriver {
     let service: ReplicationService
-    let peer: ReplicationSettings.Peer
+    /// The node connected to (or next to connect to), one of `candidates`.
+    var peer: ReplicationSettings.Peer
+    let candidates: [ReplicationSettings.Peer]
+    var candidateIndex = 0
+    /// Whether the last link was welcomed: if not, the next connect tries the next candidate.
+    var welcomed = true
     var link: FramedLink?
     /// Completions of the writes asked for, in the order they complete (the journal's order).
     let completions = ConditionLock<[(generation: UInt64, logged: LogPosition?, failure: String?)]>([])
@@ -60,9 +77,11 @@ struct ReplicaDriver {
     /// if none has failed since (a record must never be logged past one that was not).
     var failuresAtStart: UInt64 = 0
 
-    init(service: ReplicationService, peer: ReplicationSettings.Peer) {
+    init(service: ReplicationService, candidates: [ReplicationSettings.Peer]) {
+        precondition(!candidates.isEmpty, "a region to follow has a node")
         self.service = service
-        self.peer = peer
+        self.candidates = candidates
+        self.peer = candidates[0]
     }
 
     mutating func run() {
@@ -81,6 +100,13 @@ struct ReplicaDriver {
                 let before = current.bytesReceived
                 guard let message = try current.receive(timeout: service.settings.heartbeatSeconds / 4) else {
                     if current.bytesReceived > before { feed(.progress) }
+                    continue
+                }
+                if case .welcome = message { welcomed = true }
+                if isStandbyLink, case .welcome(let welcome) = message, let problem = service.checkWelcome(welcome) {
+                    current.close()
+                    link = nil
+                    feed(.closed(problem))
                     continue
                 }
                 feed(.received(message))
@@ -119,6 +145,11 @@ struct ReplicaDriver {
     mutating func perform(_ action: ReplicaLink.Action, _ inputs: inout [ReplicaLink.Input]) {
         switch action {
         case .connect:
+            if !welcomed && candidates.count > 1 {
+                candidateIndex = (candidateIndex + 1) % candidates.count
+                peer = candidates[candidateIndex]
+            }
+            welcomed = false
             do {
                 let stream = try TLSStream.connect(to: peer.address, context: service.clientContext, expectedPeerIP: nil,
                                                    timeout: service.settings.deadAfterSeconds)
@@ -174,6 +205,14 @@ struct ReplicaDriver {
             completions.broadcast()
         }
         if case .followed(let record) = write {
+            if record.position.epoch > service.term.history.current {
+                // The history gains the epoch before its first record is in the log.
+                do {
+                    try service.term.begin(epoch: record.position.epoch, at: record.position.lsn)
+                } catch {
+                    return complete(nil, "cannot record epoch \(record.position.epoch): \(error)")
+                }
+            }
             service.storage.appendFollowed(epoch: record.position.epoch, lsn: record.position.lsn, payload: record.payload) { result in
                 switch result {
                 case .success: complete(nil, nil)

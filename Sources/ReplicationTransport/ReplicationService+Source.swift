@@ -1,4 +1,5 @@
 import Foundation
+import Failover
 import Journal
 import JSON
 package import Platform
@@ -31,6 +32,7 @@ extension ReplicationService {
                                                      heartbeatMillis: Self.millis(settings.heartbeatSeconds),
                                                      deadAfterMillis: Self.millis(settings.deadAfterSeconds))
         configuration.standbys = isStandby ? [] : settings.regionNodes.map(\.nodeId).filter { $0 != nodeId }
+        configuration.history = term.history.encode()
         configuration.windowRecords = Self.windowRecords
         configuration.batchRecords = UInt64(Self.readBatchRecords)
         return configuration
@@ -64,6 +66,17 @@ extension ReplicationService {
         do {
             guard let message = try link.receive(timeout: settings.deadAfterSeconds) else {
                 log.repeated("replication: refused links from \(host): no hello", "replication: \(identity?.nodeId ?? "?") (\(where_)) sent no hello")
+                return
+            }
+            if case .term(let query) = message {
+                return answerTerm(query, identity: identity, link: link)
+            }
+            if case .hello(let hello) = message, hello.region == region, hello.highestSeen > term.highestSeen,
+               identity.map({ $0.nodeId == hello.nodeId && $0.region == region }) ?? false {
+                // A node of this region heard of a newer epoch: this one is no longer its primary.
+                _ = observe(epoch: hello.highestSeen, from: "\(hello.nodeId)'s hello")
+                try? link.send(.refused("this node has heard of epoch \(term.highestSeen) only now; it is not the primary of epoch \(hello.highestSeen)"),
+                               timeout: 1)
                 return
             }
             if case .hello(let hello) = message {

@@ -1,4 +1,5 @@
 import Foundation
+import Failover
 package import Journal
 package import JSON
 package import Platform
@@ -44,6 +45,16 @@ package final class ReplicationService: Sendable {
     /// Link threads running (detached).
     private let linkThreads = ConditionLock<Int>(0)
     package let stopping = Atomic<Bool>(false)
+    /// Set when something suggests a newer epoch: the probe asks the region at once.
+    package let probeNow = Atomic<Bool>(false)
+    /// This node's durable term (the highest epoch heard of, its log's epoch history).
+    package let term: RegionTermKeeper
+    /// On a standby: the region node it follows (the owner of the highest epoch heard of); nil
+    /// on a primary, and on a standby of a region whose newest epoch has no primary yet.
+    package let following: ReplicationSettings.RegionNode?
+    /// Called when this node must restart in another role (fenced, promoted, a newer epoch to
+    /// follow, a divergent tail to set aside): the reason, for the log.
+    package let restart: @Sendable (String) -> Void
 
     /// The most subscriber links served at once (each is two threads).
     package static let maximumSubscriberLinks = 32
@@ -99,7 +110,11 @@ package final class ReplicationService: Sendable {
     }
 
     package init(nodeId: String, region: String, settings: ReplicationSettings, certificateFile: String, privateKeyFile: String,
-         caFile: String, storage: JournalSecretStorage, journal: Journal, sealer: ValueSealer, log: Logger) throws(StartError) {
+         caFile: String, storage: JournalSecretStorage, journal: Journal, sealer: ValueSealer, log: Logger,
+         term: RegionTermKeeper, following: ReplicationSettings.RegionNode?, restart: @escaping @Sendable (String) -> Void) throws(StartError) {
+        self.term = term
+        self.following = following
+        self.restart = restart
         self.nodeId = nodeId
         self.region = region
         self.settings = settings
@@ -127,23 +142,35 @@ package final class ReplicationService: Sendable {
     /// The other regions: where secrets may be replicated to.
     package var peerRegions: Set<String> { Set(settings.peers.map(\.region)) }
 
+    /// The other regions in the order their first node is listed.
+    var peerRegionsInOrder: [String] {
+        var seen = Set<String>()
+        return settings.peers.map(\.region).filter { seen.insert($0).inserted }
+    }
+
     /// Whether this node is a standby of its region (it follows the primary's whole log and
     /// subscribes to no other region: the primary's log already holds what they send).
     package var isStandby: Bool { storage.standbyOf != nil }
 
-    /// The region's primary as a standby follows it (the node of ordinal 0).
+    /// The region's primary as a standby follows it (the owner of the highest epoch heard of).
     package var primaryPeer: ReplicationSettings.Peer? {
-        settings.firstPrimary.map { ReplicationSettings.Peer(nodeId: $0.nodeId, region: region, address: $0.address) }
+        following.map { ReplicationSettings.Peer(nodeId: $0.nodeId, region: region, address: $0.address) }
     }
 
     package func start() throws(StartError) {
         do {
             let accept = try OSThread.start(name: "repl-accept") { [self] in acceptLoop() }
             threads.withLock { $0.append(accept) }
+            if settings.regionNodes.count > 1 {
+                // Every node of a region asks the others of their term: a primary that was cut off
+                // during a promotion, or a standby that missed its fence, learns of it.
+                let probe = try OSThread.start(name: "repl-term") { [self] in probeLoop() }
+                threads.withLock { $0.append(probe) }
+            }
             if isStandby, let primary = primaryPeer {
                 var seed = SystemRandomNumberGenerator()
                 replicaLinks.withLock { $0[region] = ReplicaLink(replicaLinkConfiguration(for: primary), seed: seed.next()) }
-                let thread = try OSThread.start(name: "repl-standby") { [self] in subscribeLoop(to: primary) }
+                let thread = try OSThread.start(name: "repl-standby") { [self] in subscribeLoop(to: [primary]) }
                 threads.withLock { $0.append(thread) }
                 log.info("replication listening on \(boundAddress) (mutual TLS); a standby following \(primary.nodeId) at \(primary.address)")
                 return
@@ -158,17 +185,20 @@ package final class ReplicationService: Sendable {
                 }
                 threads.withLock { $0.append(thread) }
             }
-            for (index, peer) in settings.peers.enumerated() {
+            for (index, region) in peerRegionsInOrder.enumerated() {
+                let candidates = settings.peers.filter { $0.region == region }
                 var seed = SystemRandomNumberGenerator()
-                replicaLinks.withLock { $0[peer.region] = ReplicaLink(replicaLinkConfiguration(for: peer), seed: seed.next() &+ UInt64(index)) }
-                let thread = try OSThread.start(name: "repl-\(peer.region)") { [self] in subscribeLoop(to: peer) }
+                replicaLinks.withLock { $0[region] = ReplicaLink(replicaLinkConfiguration(for: candidates[0]), seed: seed.next() &+ UInt64(index)) }
+                let thread = try OSThread.start(name: "repl-\(region)") { [self] in subscribeLoop(to: candidates) }
                 threads.withLock { $0.append(thread) }
             }
         } catch {
             throw StartError(description: "cannot start replication threads: \(error)")
         }
         log.info("replication listening on \(boundAddress) (mutual TLS); subscribing to "
-            + (settings.peers.isEmpty ? "no other region" : settings.peers.map { "\($0.region) at \($0.address)" }.joined(separator: ", ")))
+            + (settings.peers.isEmpty ? "no other region" : peerRegionsInOrder.map { region in
+                "\(region) at " + settings.peers.filter { $0.region == region }.map(\.address.description).joined(separator: " or ")
+            }.joined(separator: ", ")))
     }
 
     /// Closes every link and joins every thread.
@@ -302,12 +332,13 @@ package final class ReplicationService: Sendable {
                 (key: "lastHeardMillisAgo", value: heard),
             ]))
         }
-        let role = isStandby ? "standby" : "primary"
+        let role = self.role
         let own: JSONValue = .object([
             (key: "region", value: .string(region)),
             (key: "role", value: .string(role)),
             (key: "epoch", value: .number(String(storage.epoch))),
             (key: "lsn", value: .number(String(committed))),
+            (key: "durableLSN", value: .number(String(storage.logEndLSN))),
             (key: "subscribers", value: .array(subscriberEntries)),
         ])
         let positions = storage.read { $0.sources }
@@ -357,6 +388,11 @@ package final class ReplicationService: Sendable {
             (key: "nodeId", value: .string(nodeId)),
             (key: "region", value: .string(region)),
             (key: "role", value: .string(role)),
+            (key: "epoch", value: .number(String(term.history.current))),
+            (key: "highestSeenEpoch", value: .number(String(term.highestSeen))),
+            (key: "epochHistory", value: .string(term.history.description)),
+            (key: "committedLSN", value: .number(String(committed))),
+            (key: "durableLSN", value: .number(String(storage.logEndLSN))),
             (key: "replication", value: .string(boundAddress.description)),
             (key: "following", value: following),
             (key: "logs", value: .array(held)),

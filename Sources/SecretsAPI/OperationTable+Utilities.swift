@@ -1,5 +1,5 @@
 public import JSON
-import AWSProtocol
+public import AWSProtocol
 extension OperationTable {
     /// Operations that touch no secret: `GetRandomPassword`.
     mutating func registerUtilities() {
@@ -37,6 +37,36 @@ extension OperationTable {
         register("GetNodeStatus") { context, _ throws(AWSError) in
             try context.authorizeNodeOperation("strongroom:GetNodeStatus")
             return status()
+        }
+    }
+}
+
+extension OperationTable {
+    /// `Strongroom.PromoteNode` (`strongroom promote --node ID`): makes this node, a standby,
+    /// its region's primary at a new epoch, for the cluster's admins whose policies allow
+    /// `strongroom:PromoteNode`. `Force: true` promotes even when a reached node is further
+    /// ahead or too few answered (the answer's `MayLose` says what may be lost). `promote` runs
+    /// on a thread of its own (it waits on the region's other nodes for seconds) and answers
+    /// the promotion's JSON, or why it was refused.
+    public mutating func registerPromoteNode(_ promote: @escaping @Sendable (_ force: Bool) -> Result<JSONValue, AWSError>,
+                                             onThread start: @escaping @Sendable (@escaping @Sendable () -> Void) -> Bool) {
+        registerDeferred("PromoteNode") { context, input, done in
+            let force: Bool
+            do throws(AWSError) {
+                try context.authorizeNodeOperation("strongroom:PromoteNode")
+                guard case .object = input else { throw AWSError(.invalidParameter, "The request body must be a JSON object.") }
+                if let flag = input["Force"], flag != .null {
+                    guard case .bool(let value) = flag else { throw AWSError(.invalidParameter, "Force must be true or false.") }
+                    force = value
+                } else {
+                    force = false
+                }
+            } catch {
+                return done(.failure(error))
+            }
+            if !start({ done(promote(force)) }) {
+                done(.failure(AWSError(.internalServiceError, "An error occurred on the server side: no thread for the promotion.")))
+            }
         }
     }
 }

@@ -193,7 +193,8 @@ public final class SecretsManagerService: Sendable {
     /// Operations of Strongroom itself (not of AWS's model), named `Strongroom.<Operation>` in
     /// `X-Amz-Target`, authorized as `strongroom:<Operation>`.
     static let nodeOperations = [ServiceModel.Operation(name: "GetNodeStatus", input: nil),
-                                 ServiceModel.Operation(name: "PromoteRegion", input: nil)]
+                                 ServiceModel.Operation(name: "PromoteRegion", input: nil),
+                                 ServiceModel.Operation(name: "PromoteNode", input: nil)]
 
     /// Whether a `Content-Type` value names the JSON 1.1 media type: the part before any `;`,
     /// without the optional white space around it (RFC 9110: spaces and tabs), compared

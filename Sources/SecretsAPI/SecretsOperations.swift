@@ -234,6 +234,18 @@ extension AWSError {
     public static func standbyRefusesWrites(primary: String) -> AWSError {
         AWSError(.internalServiceError, "An error occurred on the server side: this node is a standby; send writes to its region's primary, \(primary).")
     }
+
+    /// A write to a primary that has heard of a newer epoch of its region (a promotion): retryable.
+    public static func fencedPrimary(epoch: UInt64, higher: UInt64) -> AWSError {
+        AWSError(.internalServiceError, "An error occurred on the server side: this node was its region's primary at epoch \(epoch); "
+            + "epoch \(higher) is known, so it accepts no more writes. Send writes to the region's new primary.")
+    }
+
+    /// A write in a region whose primary is being chosen (a promotion did not finish): retryable.
+    public static func noPrimary(epoch: UInt64) -> AWSError {
+        AWSError(.internalServiceError, "An error occurred on the server side: this region has no primary at epoch \(epoch) yet; "
+            + "promote a node with strongroom promote.")
+    }
 }
 
 extension Random {

@@ -65,6 +65,8 @@ extension World {
         case .snapshot(let part): "snapshot(\(part.position) #\(part.index)\(part.isLast ? " last" : ""))"
         case .ack(let ack): "ack(\(ack.position))"
         case .heartbeat: "heartbeat"
+        case .term(let query): "term(\(query.epoch))"
+        case .termAnswer(let answer): "termAnswer(\(answer.highestSeen), \(answer.end))"
         }
     }
 

@@ -72,6 +72,10 @@ import Testing
         ["dr", "promote-region", "--endpoint", "https://127.0.0.1:7444", "--lost", "us-east-1", "--dry-run", "--json",
          "--ca-bundle", "ca.pem", "--region", "eu-west-1"],
         ["cluster", "init", "--dir", "/tmp/c", "--standbys", "2", "--sync-standbys", "1"],
+        ["promote", "--node", "us-east-1-b"],
+        ["promote", "--node", "us-east-1-b", "--dir", "/tmp/c", "--force", "--json"],
+        ["promote", "--node", "us-east-1-b", "--endpoint", "https://127.0.0.1:7444", "--ca-bundle", "ca.pem", "--region", "us-east-1"],
+        ["journal", "dump", "--dir", "/tmp/d/data", "--quarantine"],
         ["cluster", "manifest", "--dir", "/tmp/c", "--pids", "us-east-1=10", "--standby-pids", "us-east-1-b=11,us-east-1-c=12", "--front-pid", "13"],
         // Last: valuesAreReadAsBefore reads it as `documented.last`.
         ["cluster", "init", "--dir", "/tmp/c", "--address", "us-east-1=10.231.0.11", "--address", "eu-west-1=10.231.0.12"],

@@ -108,10 +108,14 @@ import TLS
                 #expect(replication.listen == regionNodes[ordinal].address)
                 #expect(replication.ordinal(of: node.nodeId) == ordinal && replication.isFirstPrimary(node.nodeId) == (ordinal == 0))
                 #expect(replication.firstPrimary?.nodeId == nodes[0].nodeId)
-                // Other regions are reached at their first primaries, from standbys too.
-                #expect(replication.peers == primaries.filter { $0.region != region }.map {
-                    ReplicationSettings.Peer(nodeId: $0.nodeId, region: $0.region, address: $0.replication!.listen)
-                })
+                // Other regions are reached at any of their nodes, their first primary first, from
+                // standbys too (after a promotion another node serves a region's log).
+                let others = primaries.filter { $0.region != region }.flatMap { primary in
+                    primary.replication!.regionNodes.isEmpty
+                        ? [ReplicationSettings.Peer(nodeId: primary.nodeId, region: primary.region, address: primary.replication!.listen)]
+                        : primary.replication!.regionNodes.map { ReplicationSettings.Peer(nodeId: $0.nodeId, region: primary.region, address: $0.address) }
+                }
+                #expect(replication.peers == others)
                 let nodeDir = ordinal == 0 ? "\(absolute)/\(region)" : "\(absolute)/\(node.nodeId)"
                 #expect(node.dataDirectory == nodeDir + "/data" && node.keyringFile == nodeDir + "/keyring.json")
                 #expect(node.certificateFile == nodeDir + "/node.pem" && node.privateKeyFile == nodeDir + "/node.key")

@@ -99,7 +99,7 @@ import Testing
             ("length 1", Array("SRPL".utf8) + [0, 0, 0, 1] + [0, 0, 0, 0, 1], .badLength),
             ("checksum", badCRC, .checksumMismatch),
             ("type 0", rawFrame(type: 0, payload: []), .unknownType),
-            ("type 8", rawFrame(type: 8, payload: []), .unknownType),
+            ("type 10", rawFrame(type: 10, payload: []), .unknownType),
             ("type 255", rawFrame(type: 255, payload: position), .unknownType),
             ("flag 1", rawFrame(type: 7, flags: 1, payload: position + bigEndian(Int64(0))), .unknownFlags),
             ("flag 0x80", rawFrame(type: 7, flags: 0x80, payload: position + bigEndian(Int64(0))), .unknownFlags),
@@ -107,7 +107,7 @@ import Testing
             ("short heartbeat", rawFrame(type: 7, payload: position + [0, 0, 0]), .malformed),
             ("trailing byte", rawFrame(type: 7, payload: position + bigEndian(Int64(0)) + [0]), .malformed),
             ("hello version 0", rawFrame(type: 1, payload: bigEndian(UInt16(0)) + helloTail), .unsupportedVersion),
-            ("hello version 2", rawFrame(type: 1, payload: bigEndian(UInt16(2)) + helloTail), .unsupportedVersion),
+            ("hello version 3", rawFrame(type: 1, payload: bigEndian(UInt16(3)) + helloTail), .unsupportedVersion),
             ("hello position flag 2", rawFrame(type: 1, payload: [0, 1] + field("n") + field("r") + field("s") + [2] + position + field([])), .malformed),
             ("hello string past the end", rawFrame(type: 1, payload: [0, 1] + bigEndian(UInt32(100)) + [1, 2, 3]), .malformed),
             ("hello string length 4 GiB", rawFrame(type: 1, payload: [0, 1] + bigEndian(UInt32.max)), .malformed),
@@ -163,7 +163,7 @@ import Testing
     /// A hello of another version still encodes (a test peer can send one) and is refused with
     /// its own code, so the source can answer `refused`.
     @Test func helloOfAnotherVersionIsUnsupported() {
-        let frame = ReplicationProtocol.encode(.hello(Hello(protocolVersion: 2, nodeId: "n", region: "r", sourceRegion: "s", position: nil)))
+        let frame = ReplicationProtocol.encode(.hello(Hello(protocolVersion: 3, nodeId: "n", region: "r", sourceRegion: "s", position: nil)))
         #expect(frameError(frame)?.code == .unsupportedVersion)
     }
 

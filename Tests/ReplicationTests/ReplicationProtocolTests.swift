@@ -46,8 +46,40 @@ import TestSupport
     @Test func helloBytes() {
         let frame = ReplicationProtocol.encode(.hello(Hello(nodeId: "n", region: "r", sourceRegion: "s",
                                                            position: LogPosition(epoch: 1, lsn: 2), notices: [9])))
-        let payload: [UInt8] = [0, 1] + field("n") + field("r") + field("s") + [1] + bigEndian(UInt64(1)) + bigEndian(UInt64(2)) + field([9])
+        let payload: [UInt8] = [0, 2] + field("n") + field("r") + field("s") + [1] + bigEndian(UInt64(1)) + bigEndian(UInt64(2)) + field([9])
+            + bigEndian(UInt64(0)) + field([])
         #expect(frame == rawFrame(type: 1, payload: payload))
+    }
+
+    /// A hello of version 1 (no epochs) still decodes, as from a node not yet upgraded.
+    @Test func helloOfVersionOneDecodes() throws {
+        let payload: [UInt8] = [0, 1] + field("n") + field("r") + field("s") + [0] + field([])
+        var decoder = FrameDecoder()
+        decoder.append(rawFrame(type: 1, payload: payload))
+        let hello = Hello(protocolVersion: 1, nodeId: "n", region: "r", sourceRegion: "s", position: nil)
+        #expect(try decoder.next() == .hello(hello))
+        #expect(hello.highestSeen == 0 && hello.history.isEmpty)
+    }
+
+    /// A version-2 hello carries the epochs; a welcome its history only when it has one; the
+    /// term messages round-trip.
+    @Test func epochsTravel() throws {
+        let messages: [ReplicationMessage] = [
+            .hello(Hello(nodeId: "n", region: "r", sourceRegion: "r", position: nil, highestSeen: 18, history: [1, 2, 3])),
+            .welcome(Welcome(nodeId: "p", region: "r", mode: .stream, sourcePosition: LogPosition(epoch: 2, lsn: 9), history: [4, 5])),
+            .term(TermQuery(nodeId: "b", region: "r", epoch: 18)),
+            .termAnswer(TermAnswer(nodeId: "c", role: "standby", highestSeenBefore: 2, highestSeen: 18, end: LogPosition(epoch: 2, lsn: 7))),
+        ]
+        for message in messages {
+            var decoder = FrameDecoder()
+            decoder.append(ReplicationProtocol.encode(message))
+            #expect(try decoder.next() == message)
+        }
+        // A welcome with an explicitly empty history is not the one encoding of a welcome.
+        let welcome: [UInt8] = field("p") + field("r") + [1] + bigEndian(UInt64(2)) + bigEndian(UInt64(9)) + field([])
+        var decoder = FrameDecoder()
+        decoder.append(rawFrame(type: 2, payload: welcome))
+        #expect(throws: FrameError.self) { try decoder.next() }
     }
 
     /// Every proper prefix of a frame is "need more bytes", never an error or a message, and the

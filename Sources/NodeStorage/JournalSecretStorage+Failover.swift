@@ -1,0 +1,66 @@
+import Failover
+import Journal
+import Platform
+import SecretStore
+import Synchronization
+
+/// What a promotion and a fence do to the storage: stop accepting writes (a primary that hears
+/// of a higher epoch), stop taking the primary's records (a standby fenced, or being promoted),
+/// wait for the appends already queued, and append the promotion record.
+extension JournalSecretStorage {
+    /// From now on client writes are refused (retryably): `higher` is a newer epoch of this region.
+    package func fence(epoch higher: UInt64) {
+        state.withLock { state in
+            if state.fencedBy.map({ $0 < higher }) ?? true { state.fencedBy = higher }
+        }
+    }
+
+    /// The newer epoch this storage was fenced by, if any.
+    package var fencedBy: UInt64? { state.withLock { $0.fencedBy } }
+
+    /// A standby takes no more of its primary's records (those queued still complete).
+    package func stopFollowing() {
+        state.withLock { $0.followingStopped = true }
+    }
+
+    /// Waits (at most `timeout` seconds) until no append this storage queued is in flight.
+    /// Returns whether they all finished.
+    package func waitForAppendsToSettle(timeout: Double) -> Bool {
+        let deadline = MonotonicClock.seconds() + timeout
+        while true {
+            let busy = state.withLock { $0.inFlight > 0 || $0.followedInFlight > 0 }
+            if !busy { return true }
+            if MonotonicClock.seconds() >= deadline { return false }
+            OSThread.sleep(seconds: 0.002)
+        }
+    }
+
+    /// Where this node's log ends durably: its newest record's LSN (a standby's followed
+    /// records are committed as they become durable).
+    package var logEndLSN: UInt64 { state.withLock { max($0.durableLSN, $0.committedLSN) } }
+
+    /// Appends the promotion record (an empty routed record) at `epoch`, the first record of
+    /// that epoch in this log, and waits until it is durable. The caller stopped following and
+    /// waited for the appends in flight; returns its LSN.
+    package func appendPromotionRecord(epoch newEpoch: UInt64, expectedLSN: UInt64, timeout: Double) -> Result<UInt64, FollowError> {
+        let outcome = ConditionLock<Result<UInt64, JournalError>?>(nil)
+        let payload = Fact.encode(routed: [], routes: [])
+        let refused = journal.tryAppend(type: Self.routedRecordType, epoch: newEpoch, payload: payload) { result in
+            outcome.withLock { $0 = result }
+            outcome.broadcast()
+        }
+        if let refused { return .failure(FollowError("the promotion record was not appended: \(refused)")) }
+        let result = outcome.withLock(waitingUntil: { $0 != nil }, timeout: timeout) { state, _ in state }
+        switch result {
+        case .success(let lsn)?:
+            guard lsn == expectedLSN else {
+                return .failure(FollowError("the promotion record was appended at LSN \(lsn), not \(expectedLSN)"))
+            }
+            return .success(lsn)
+        case .failure(let error)?:
+            return .failure(FollowError("the promotion record was not stored: \(error)"))
+        case nil:
+            return .failure(FollowError("the promotion record was not durable within \(timeout) s"))
+        }
+    }
+}
