@@ -231,6 +231,11 @@ public struct SourceLink: Sendable {
         guard hello.sourceRegion == configuration.region else { return refuseAnotherLog(hello, &actions) }
         let position = hello.position ?? .start
         if case .snapshot(let reason) = ReplicationDecisions.catchUp(subscriber: position, source: committed, oldestRetainedLSN: oldestRetainedLSN) {
+            // The welcome first, with this log's epoch history: a standby whose log has records
+            // this one does not (an old primary's tail) finds the fork point in it and sets them
+            // aside; then the refusal.
+            actions.append(.send(.welcome(Welcome(nodeId: configuration.nodeId, region: configuration.region, mode: .stream,
+                                                  sourcePosition: committed, history: configuration.history))))
             return refuse(kind: "a standby this log cannot stream to",
                           message: "standby \(hello.nodeId) cannot follow: \(reason)",
                           reply: "this primary cannot stream to the standby (\(reason)); seed it from a copy of the primary's data directory", &actions)

@@ -114,6 +114,10 @@ def assert_value(sm, secret_id: str, value: str):
     assert sm.get_secret_value(SecretId=secret_id)["SecretString"] == value
 
 
+def assert_role(manifest, entry, role: str):
+    assert status(manifest, entry)["role"] == role
+
+
 def check_standby_following(manifest, entry, primary_id: str):
     st = status(manifest, entry)
     assert st["role"] == "standby", st["role"]
@@ -127,17 +131,20 @@ def test_promote_refuses_a_standby_behind_another_and_force_says_what_is_lost_an
     name = f"ahead/{uuid.uuid4()}"
     client(m, a).create_secret(Name=name, SecretString="v0")
     eventually(lambda: assert_value(client(m, b), name, "v0"))
-    # b stops taking records; the next write is acknowledged with c's copy alone.
-    os.kill(b["pid"], signal.SIGSTOP)
-    try:
-        only_on_c = client(m, a).put_secret_value(SecretId=name, SecretString="only-on-c")["VersionId"]
-        os.kill(a["pid"], signal.SIGKILL)
-    finally:
-        os.kill(b["pid"], signal.SIGCONT)
+    # b is down while the next write is acknowledged with c's copy alone; then the primary is
+    # lost, and b comes back behind c.
+    os.kill(b["pid"], signal.SIGKILL)
+    only_on_c = client(m, a).put_secret_value(SecretId=name, SecretString="only-on-c")["VersionId"]
+    os.kill(a["pid"], signal.SIGKILL)
+    restart(c, "us-east-1-b")
+    eventually(lambda: status(m, b))
 
     refused = promote(c, "us-east-1-b")
     assert refused.returncode == 1
     assert "us-east-1-c is further ahead" in refused.stderr and "--force" in refused.stderr, refused.stderr
+    # The refusal fenced the region with b's epoch (the old primary can no longer commit
+    # anything): b restarts as a standby of no primary, and says so.
+    eventually(lambda: assert_role(m, b, "standby"))
 
     forced = promote(c, "us-east-1-b", "--force", "--json")
     assert forced.returncode == 0, forced.stderr
