@@ -17,8 +17,17 @@ public struct FrontConfiguration: Sendable {
     public var privateKeyFile: String
     /// The CA the nodes' HTTPS certificates chain to (the front's only trust root).
     public var caFile: String
-    /// Region name → the HTTPS address of that region's node.
+    /// Region name → the HTTPS address of that region's node (its first primary).
     public var routes: [String: SocketAddress]
+    /// Region name → every node of that region in the order given (`--route` repeated for a
+    /// region): the first is `routes[region]`; when it cannot be reached the next is tried (a
+    /// standby forwards writes to its region's current primary).
+    public var regionNodes: [String: [SocketAddress]] = [:]
+
+    /// The nodes of `region` to try, in order.
+    public func nodes(of region: String) -> [SocketAddress] {
+        regionNodes[region] ?? routes[region].map { [$0] } ?? []
+    }
     /// Client connections, header and body sizes, and client-side timeouts, as a node's. The
     /// default bound on connections is lower than a node's: each one is a thread here.
     public var limits: ServerLimits
@@ -63,10 +72,12 @@ public struct FrontConfiguration: Sendable {
             limitSettings[name] = .some(number)
         }
         var routes: [String: SocketAddress] = [:]
+        var regionNodes: [String: [SocketAddress]] = [:]
         for value in routeTexts {
             let (region, address) = try parseRoute(value)
-            guard routes[region] == nil else { throw Problem("--route: region \(region) is given twice") }
-            routes[region] = address
+            guard !(regionNodes[region] ?? []).contains(address) else { throw Problem("--route: \(region)=\(address) is given twice") }
+            if routes[region] == nil { routes[region] = address }
+            regionNodes[region, default: []].append(address)
         }
         guard let listen = SocketAddress(listenText) else {
             throw Problem("--listen: '\(listenText)' is not HOST:PORT with an IP address (or localhost)")
@@ -75,6 +86,7 @@ public struct FrontConfiguration: Sendable {
         var configuration = FrontConfiguration(
             listen: listen, certificateFile: certificateFile, privateKeyFile: privateKeyFile, caFile: caFile, routes: routes
         )
+        configuration.regionNodes = regionNodes
         if !limitSettings.isEmpty {
             if limitSettings["maxConnections"] == nil { limitSettings["maxConnections"] = .some(Double(Self.defaultMaxConnections)) }
             do {

@@ -1,5 +1,5 @@
 import HTTP1
-import Platform
+package import Platform
 import Synchronization
 import TLS
 import Configuration
@@ -24,6 +24,7 @@ package final class FrontConnection: @unchecked Sendable {
     package struct NodeLink: Sendable {
         package var stream: TLSStream
         package var lastUsed: Double
+        package var address: SocketAddress
     }
 
     /// A node connection idle longer than this is not reused: a node closes idle connections
@@ -132,16 +133,24 @@ package final class FrontConnection: @unchecked Sendable {
         } catch {
             return answer(FrontRouting.response(for: error), keepAlive: request.keepAlive)
         }
-        guard let address = proxy.configuration.routes[region] else {
+        let candidates = proxy.configuration.nodes(of: region)
+        guard !candidates.isEmpty else {
             return answer(FrontRouting.response(for: FrontRouting.unknownRegion(region)), keepAlive: request.keepAlive)
         }
-        let link: TLSStream
-        do {
-            link = try nodeLink(region: region, address: address)
-        } catch {
-            proxy.log.error("region \(region): \(error)")
-            return unavailable(region, "cannot be reached", keepAlive: request.keepAlive)
+        // The node that answered last first, then the others in the order configured.
+        let preferred = proxy.preferred.withLock { $0[region] }
+        let ordered = (preferred.map { [$0] } ?? []) + candidates.filter { $0 != preferred }
+        var connected: TLSStream?
+        for address in ordered {
+            do {
+                connected = try nodeLink(region: region, address: address)
+                if address != preferred { proxy.preferred.withLock { $0[region] = address } }
+                break
+            } catch {
+                proxy.log.error("region \(region): \(address): \(error)")
+            }
         }
+        guard let link = connected else { return unavailable(region, "cannot be reached", keepAlive: request.keepAlive) }
         do {
             try link.write(raw, timeout: limits.requestTimeout)
         } catch {
@@ -202,14 +211,14 @@ package final class FrontConnection: @unchecked Sendable {
     /// The kept-alive connection to the region's node if it is still good, else a new one.
     private func nodeLink(region: String, address: SocketAddress) throws(LinkError) -> TLSStream {
         if let link = nodes.withLock({ $0[region] }) {
-            if MonotonicClock.seconds() - link.lastUsed < Self.nodeLinkIdleSeconds && Self.isStillOpen(link.stream) {
+            if link.address == address && MonotonicClock.seconds() - link.lastUsed < Self.nodeLinkIdleSeconds && Self.isStillOpen(link.stream) {
                 return link.stream
             }
             drop(region)
         }
         let stream = try TLSStream.connect(to: address, context: proxy.nodeContext, expectedPeerIP: address.host,
                                            timeout: proxy.configuration.connectTimeout)
-        nodes.withLock { $0[region] = NodeLink(stream: stream, lastUsed: MonotonicClock.seconds()) }
+        nodes.withLock { $0[region] = NodeLink(stream: stream, lastUsed: MonotonicClock.seconds(), address: address) }
         if client.isClosed { stream.close() }  // closeAll ran meanwhile: this one must not outlive it
         return stream
     }

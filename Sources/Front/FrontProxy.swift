@@ -27,6 +27,9 @@ public final class FrontProxy: Sendable {
     static let acceptPauseSeconds = 0.1
 
     let configuration: FrontConfiguration
+    /// The node of each region that last answered: tried first (after a promotion, or with a
+    /// node down, the front keeps going to one that works).
+    let preferred = Mutex<[String: SocketAddress]>([:])
     let serverContext: TLSContext
     let nodeContext: TLSContext
     let log: Logger
@@ -79,7 +82,9 @@ public final class FrontProxy: Sendable {
     public func start() throws(Errno) {
         let thread = try OSThread.start(name: "front-accept") { [self] in acceptLoop() }
         acceptThread.withLock { $0 = thread }
-        let routes = configuration.routes.sorted { $0.key < $1.key }.map { "\($0.key) → \($0.value)" }.joined(separator: ", ")
+        let routes = configuration.routes.keys.sorted().map { region in
+            "\(region) → " + configuration.nodes(of: region).map(\.description).joined(separator: " or ")
+        }.joined(separator: ", ")
         log.info("front listening on https://\(boundAddress); routes: \(routes)")
     }
 

@@ -115,6 +115,7 @@ public enum ClusterEnvironment {
         }
 
         var configurations: [NodeConfiguration] = []
+        var regionAPIs: [String: [SocketAddress]] = [:]
         for (index, region) in regions.enumerated() {
             // Every node of every other region, its first primary first: a region's log is served
             // by whichever of its nodes is primary (after a promotion, another one).
@@ -147,6 +148,7 @@ public enum ClusterEnvironment {
                     iamFile: iamPath, keyringFile: nodeDir + "/keyring.json", replication: replication)
                 try DevEnvironment.writeFile(Array(configuration.encoded()), to: nodeDir + "/config.json", mode: 0o600)
                 if node.ordinal == 0 { configurations.append(configuration) }
+                regionAPIs[region, default: []].append(api)
             }
         }
 
@@ -158,16 +160,21 @@ public enum ClusterEnvironment {
             caCertificate: caPath, caPrivateKey: caKeyPath, now: now)
         let front = SocketAddress(host: "127.0.0.1", port: ports[2 * regions.count])!
         try DevEnvironment.writeFile(
-            Array(frontDocument(listen: front, directory: frontDir, caFile: caPath, routes: configurations)),
+            Array(frontDocument(listen: front, directory: frontDir, caFile: caPath, routes: configurations, regionNodes: regionAPIs)),
             to: dir + "/front.json", mode: 0o644)
         return configurations
     }
 
     /// `front.json`: what `strongroom front` is started with, as settings and as its arguments.
-    static func frontDocument(listen: SocketAddress, directory: String, caFile: String, routes: [NodeConfiguration]) -> Data {
+    /// `regionNodes`: every node's API address by region (first primary first); the front tries
+    /// them in order when one cannot be reached. `routes` keeps the first primaries.
+    static func frontDocument(listen: SocketAddress, directory: String, caFile: String, routes: [NodeConfiguration],
+                              regionNodes: [String: [SocketAddress]] = [:]) -> Data {
         let certificate = directory + "/front.pem", privateKey = directory + "/front.key"
         var arguments = ["front", "--listen", listen.description, "--certificate", certificate, "--private-key", privateKey, "--ca", caFile]
-        for node in routes { arguments += ["--route", "\(node.region)=\(node.listen[0])"] }
+        for node in routes {
+            for address in regionNodes[node.region] ?? [node.listen[0]] { arguments += ["--route", "\(node.region)=\(address)"] }
+        }
         let document: JSONValue = [
             "listen": .string(listen.description), "certificate": .string(certificate), "privateKey": .string(privateKey),
             "ca": .string(caFile), "routes": .object(routes.map { (key: $0.region, value: .string($0.listen[0].description)) }),

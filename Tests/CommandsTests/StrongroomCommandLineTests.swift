@@ -210,7 +210,7 @@ import Testing
         (front + ["--bogus", "1"], "unknown option '--bogus'"),
         (["front", "--listen"], "--listen needs a value (HOST:PORT)"),
         (["front", "--listen", "127.0.0.1:1", "--certificate", "f", "--private-key", "k", "--route", "a=127.0.0.1:1"], "front needs --ca FILE"),
-        (front + ["--route", "us-east-1=127.0.0.1:7002"], "--route: region us-east-1 is given twice"),
+        (front + ["--route", "us-east-1=127.0.0.1:7001"], "--route: us-east-1=127.0.0.1:7001 is given twice"),
         (front + ["--max-connections", "0"], "--max-connections takes a whole number from 1 to 100000, got '0'"),
     ] as [([String], String)])
     func usageProblemsExitTwoWithTheCommandsUsage(arguments: [String], message: String) {

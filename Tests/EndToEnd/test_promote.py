@@ -12,7 +12,7 @@ import time
 import uuid
 
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
 from conftest import BINARY, start_cluster
 from test_standbys import client, eventually, status
@@ -46,7 +46,7 @@ def write_until_acknowledged(sm, secret_id: str, value: str, seconds: float = 20
     while True:
         try:
             return sm.put_secret_value(SecretId=secret_id, SecretString=value)["VersionId"]
-        except (ClientError, EndpointConnectionError, ReadTimeoutError):
+        except (ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
@@ -98,13 +98,18 @@ def test_promote_after_the_primary_is_killed_keeps_every_acknowledged_write_and_
     st = status(m, b)
     assert st["role"] == "primary" and st["epoch"] == 2 and st["epochHistory"].startswith("1@1 2@")
 
+    # The front, whose first route for the region is the dead node, reaches another of its nodes.
+    through_front = write_until_acknowledged(c.client("us-east-1", via_front=True), name, "via-front")
+    assert new_primary.get_secret_value(SecretId=name)["VersionId"] == through_front
+    after = through_front
+
     # The other region follows the new primary.
-    eventually(lambda: assert_value(client(m, node(c, "eu-west-1-a")), name, "after-promotion"), 30)
+    eventually(lambda: assert_value(client(m, node(c, "eu-west-1-a")), name, "via-front"), 30)
 
     # The old primary returns: it learns of epoch 2, and follows the new primary as a standby.
     restart(c, "us-east-1-a")
     eventually(lambda: check_standby_following(m, a, "us-east-1-b"), 30)
-    eventually(lambda: assert_value(client(m, a), name, "after-promotion"), 20)
+    eventually(lambda: assert_value(client(m, a), name, "via-front"), 20)
     # A write sent to it now is forwarded to the new primary.
     again = write_until_acknowledged(client(m, a), name, "through-the-old-primary")
     assert new_primary.get_secret_value(SecretId=name)["VersionId"] == again
@@ -184,16 +189,24 @@ def test_an_old_primary_cut_off_during_the_promotion_acknowledges_nothing_and_re
         acknowledged = write_until_acknowledged(client(m, b), name, "on-b")
     finally:
         os.kill(a["pid"], signal.SIGCONT)
-    # Straight after it thaws, the old primary still believes it is primary: a write sent to it
-    # is not acknowledged (no standby takes its records), and it soon hears of epoch 2.
+    # Straight after it thaws, the old primary may still believe it is primary: a write sent to
+    # it then is not acknowledged (no standby takes its records); once it heard of epoch 2 it
+    # forwards the write to b. Either way, whatever a client saw acknowledged is on b.
+    from botocore.config import Config
+    admin = next(p for p in m["accounts"][0]["principals"] if p["name"] == "admin")
+    import boto3
+    once = boto3.client("secretsmanager", endpoint_url=a["endpoint"], region_name="us-east-1",
+                        aws_access_key_id=admin["accessKeyId"], aws_secret_access_key=admin["secretAccessKey"],
+                        verify=m["caBundle"], config=Config(retries={"total_max_attempts": 1}, read_timeout=60))
+    stale = None
     try:
-        stale = client(m, a).put_secret_value(SecretId=name, SecretString="stale")
-        pytest.fail(f"a write was acknowledged by the fenced old primary: {stale}")
-    except (ClientError, EndpointConnectionError, ReadTimeoutError) as error:
+        stale = once.put_secret_value(SecretId=name, SecretString="stale")["VersionId"]
+    except (ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError) as error:
         if isinstance(error, ClientError):
-            assert error.response["ResponseMetadata"]["HTTPStatusCode"] >= 500
+            assert error.response["ResponseMetadata"]["HTTPStatusCode"] >= 500, error.response
     eventually(lambda: check_standby_following(m, a, "us-east-1-b"), 40)
-    assert client(m, b).get_secret_value(SecretId=name)["VersionId"] == acknowledged
-    assert client(m, a).get_secret_value(SecretId=name)["SecretString"] == "on-b"
-    versions = client(m, b).list_secret_version_ids(SecretId=name)["Versions"]
-    assert len(versions) == 2  # v0 and on-b: the stale write exists nowhere but in a's quarantine
+    versions = {v["VersionId"] for v in client(m, b).list_secret_version_ids(SecretId=name)["Versions"]}
+    assert acknowledged in versions
+    if stale is not None:
+        assert stale in versions, "a write was acknowledged by the fenced old primary and is not on the new one"
+    assert client(m, a).get_secret_value(SecretId=name)["VersionId"] == client(m, b).get_secret_value(SecretId=name)["VersionId"]

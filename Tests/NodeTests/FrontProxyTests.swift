@@ -238,7 +238,7 @@ import AWSProtocol
         ("nowhere", ["a=127.0.0.1:1"], nil, []),
         ("127.0.0.1:1", ["a"], nil, []),
         ("127.0.0.1:1", ["a/b=127.0.0.1:1"], nil, []),
-        ("127.0.0.1:1", ["a=127.0.0.1:1", "a=127.0.0.1:2"], nil, []),
+        ("127.0.0.1:1", ["a=127.0.0.1:1", "a=127.0.0.1:1"], nil, []),
         ("127.0.0.1:1", ["a=127.0.0.1:1"], "0", []),
         ("127.0.0.1:1", ["a=127.0.0.1:1"], nil, ["silentTimeoutSeconds"]),
         ("127.0.0.1:1", ["a=127.0.0.1:1"], nil, ["silentTimeoutSeconds=3", "silentTimeoutSeconds=4"]),
@@ -248,5 +248,14 @@ import AWSProtocol
             try FrontConfiguration.parse(listen: listen, certificateFile: "f", privateKeyFile: "k", caFile: "c",
                                          routes: routes, maxConnections: maxConnections, limits: limits)
         }
+    }
+
+    /// A region given several times lists its nodes in order (the first is its route).
+    @Test func aRegionMayNameSeveralNodes() throws {
+        let configuration = try FrontConfiguration.parse(listen: "127.0.0.1:1", certificateFile: "f", privateKeyFile: "k", caFile: "c",
+                                                         routes: ["a=127.0.0.1:1", "b=127.0.0.1:3", "a=127.0.0.1:2"], maxConnections: nil, limits: [])
+        #expect(configuration.routes["a"] == SocketAddress("127.0.0.1:1"))
+        #expect(configuration.nodes(of: "a") == [SocketAddress("127.0.0.1:1")!, SocketAddress("127.0.0.1:2")!])
+        #expect(configuration.nodes(of: "b") == [SocketAddress("127.0.0.1:3")!] && configuration.nodes(of: "c").isEmpty)
     }
 }
