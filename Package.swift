@@ -62,7 +62,7 @@ let package = Package(
         // The replication links as pure state machines (source and replica side) and what they
         // ship: the transport and the simulator both run them.
         .target(name: "Failover", dependencies: ["Replication"], swiftSettings: swiftSettings),
-        .target(name: "LogShipping", dependencies: ["Replication", "SecretStore", "SeededRandom"], swiftSettings: swiftSettings),
+        .target(name: "LogShipping", dependencies: ["Replication", "SecretStore", "SeededRandom", "Failover"], swiftSettings: swiftSettings),
         .target(name: "JSON", swiftSettings: swiftSettings),
         .target(name: "Policy", dependencies: ["JSON"], swiftSettings: swiftSettings),
         .target(name: "Audit", dependencies: ["JSON", "Cryptography", "Platform"], swiftSettings: swiftSettings),

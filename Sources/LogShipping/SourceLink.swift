@@ -1,3 +1,4 @@
+import Failover
 public import Replication
 
 /// The source side of one replication link, as a value: a subscriber of another region
@@ -198,7 +199,14 @@ public struct SourceLink: Sendable {
         guard hello.sourceRegion == configuration.region else { return refuseAnotherLog(hello, &actions) }
         actions.append(.admitted(hello))
         if !hello.notices.isEmpty { actions.append(.recordNotices(hello.notices, from: hello.region)) }
-        let decision = ReplicationDecisions.catchUp(subscriber: hello.position, source: committed, oldestRetainedLSN: oldestRetainedLSN)
+        var decision = ReplicationDecisions.catchUp(subscriber: hello.position, source: committed, oldestRetainedLSN: oldestRetainedLSN)
+        if case .stream(let after) = decision, after.lsn > 0, !configuration.history.isEmpty,
+           case .success(let history) = EpochHistory.decode(configuration.history), let epoch = history.epoch(at: after.lsn),
+           epoch != after.epoch {
+            // Its record at that LSN is of another epoch than this log's: it holds records of an
+            // old primary this log set aside (k = 0), so it starts again from a snapshot.
+            decision = .snapshot(reason: "the subscriber at \(after) holds another history than this log's (epoch \(epoch) at LSN \(after.lsn))")
+        }
         let start: LogPosition
         switch decision {
         case .stream(let after): start = after

@@ -205,8 +205,9 @@ def start_cluster(directory: Path, regions: list[str] | None = None, standbys: i
     args = [str(ROOT / "cluster" / "up"), "--no-build", "--dir", str(directory)]
     if regions:
         args += ["--regions", ",".join(regions)]
-    if standbys is not None:
-        args += ["--standbys", str(standbys)]
+    # One node per region unless a test asks for standbys (cluster/up's own default is one
+    # synchronous standby per region: test_cluster.py checks it).
+    args += ["--standbys", str(standbys if standbys is not None else 0)]
     if sync_standbys is not None:
         args += ["--sync-standbys", str(sync_standbys)]
     up = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)

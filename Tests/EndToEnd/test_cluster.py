@@ -1,4 +1,5 @@
 """The local multi-region cluster: cluster/up starts a node per region, cluster/down stops them."""
+import json
 import os
 import subprocess
 
@@ -66,3 +67,22 @@ def test_down_stops_every_pid(binary, tmp_path):
         c.list_secrets()
     finally:
         assert restarted.down().returncode == 0
+
+
+def test_up_without_standby_options_gives_each_region_a_synchronous_standby(binary, tmp_path):
+    """The README's first command: a new cluster has a primary and one synchronous standby per
+    region, so `strongroom promote` and cluster/drill work on it as it is."""
+    env = dict(os.environ, STRONGROOM_BIN=str(BINARY))
+    directory = tmp_path / "c"
+    up = subprocess.run([str(ROOT / "cluster" / "up"), "--no-build", "--dir", str(directory), "--regions", "us-east-1"],
+                        capture_output=True, text=True, env=env, timeout=300)
+    assert up.returncode == 0, up.stdout + up.stderr
+    try:
+        m = json.loads((directory / "cluster.json").read_text())
+        assert [(s["id"], s["region"], s["ordinal"]) for s in m["standbys"]] == [("us-east-1-b", "us-east-1", 1)]
+        config = json.loads((directory / "us-east-1-b" / "config.json").read_text())
+        assert config["replication"]["syncStandbys"] == 1
+        assert all(alive(n["pid"]) for n in m["nodes"] + m["standbys"])
+    finally:
+        down = subprocess.run([str(ROOT / "cluster" / "down"), "--dir", str(directory)], capture_output=True, text=True, timeout=120)
+        assert down.returncode == 0, down.stderr
