@@ -8,15 +8,16 @@ extension Strongroom {
     /// `strongroom cluster init`: make a local multi-region cluster's files.
     struct ClusterInit: StrongroomCommand {
         static let syntax = Strongroom.syntax(["cluster", "init"], [
-            .value("--dir", "DIR"), .value("--regions", "R1,R2,..."), .repeatable("--address", "REGION=IP"),
+            .value("--dir", "DIR"), .value("--regions", "R1,R2,..."), .repeatable("--address", "REGION=IP|NODE=IP"),
             .value("--standbys", "N"), .value("--sync-standbys", "K"),
         ], """
             Make a local multi-region cluster in DIR (default \(ClusterEnvironment.defaultDirectory),
             missing or empty): a CA, one node per region (default
             \(ClusterEnvironment.defaultRegions.joined(separator: ",")); node ids REGION-a) on free
             127.0.0.1 ports, each replicating from every other, one IAM file and a front. cluster/up
-            starts it. --address REGION=IP puts that region's node on IP instead of 127.0.0.1 (its
-            certificate names both), for nodes in network namespaces (chaos/run). --standbys N (0 to
+            starts it. --address REGION=IP puts that region's nodes on IP instead of 127.0.0.1 (its
+            certificate names both), --address NODE=IP one node (REGION-b: a standby), for nodes in
+            network namespaces (chaos/run). --standbys N (0 to
             \(ClusterEnvironment.maximumStandbys), default 0) adds N standbys per region (REGION-b,
             REGION-c, ... in DIR/REGION-b/, ...) on the region's address, sharing its keyring and the
             IAM file; --sync-standbys K (0 to N, default 0) is every node's replication.syncStandbys.

@@ -50,17 +50,22 @@ public enum ClusterEnvironment {
         return regions
     }
 
-    /// Parses the values of `--address REGION=IP` (repeatable): the IPv4 or IPv6 literal a region's
-    /// node listens on instead of 127.0.0.1 (for nodes in network namespaces, as `chaos/` runs them).
+    /// Parses the values of `--address REGION=IP` or `--address NODE=IP` (repeatable): the IPv4
+    /// or IPv6 literal a region's nodes (or one node, `<region>-a`, `<region>-b`, …) listen on
+    /// instead of 127.0.0.1 (for nodes in network namespaces, as `chaos/` runs them). A node's
+    /// own entry wins over its region's.
     public static func parseAddresses(_ values: [String], regions: [String]) throws(ProvisioningError) -> [String: String] {
         var addresses: [String: String] = [:]
         for value in values {
             let parts = value.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, SocketAddress(host: parts[1], port: 1) != nil else {
-                throw ProvisioningError("--address takes REGION=IP with an IP literal, got '\(value)'")
+                throw ProvisioningError("--address takes REGION=IP or NODE=IP with an IP literal, got '\(value)'")
             }
-            guard regions.contains(parts[0]) else { throw ProvisioningError("--address: the cluster has no region \(parts[0])") }
-            guard addresses[parts[0]] == nil else { throw ProvisioningError("--address: region \(parts[0]) is given twice") }
+            let isNode = regions.contains { region in (0..<26).contains { parts[0] == nodeId(region: region, ordinal: $0) } }
+            guard regions.contains(parts[0]) || isNode else {
+                throw ProvisioningError("--address: the cluster has no region or node \(parts[0])")
+            }
+            guard addresses[parts[0]] == nil else { throw ProvisioningError("--address: \(parts[0]) is given twice") }
             addresses[parts[0]] = parts[1]
         }
         return addresses
@@ -95,7 +100,14 @@ public enum ClusterEnvironment {
         // Two ports per node (API, replication) and one for the front, distinct, picked now: the
         // primaries' first and the front's next (where they were before standbys), then the standbys'.
         let ports = try freePorts(count: 2 * regions.count * (1 + standbys) + 1)
-        let hosts = regions.map { addresses[$0] ?? "127.0.0.1" }
+        if let stray = addresses.keys.sorted().first(where: { key in
+            !regions.contains(key) && !regions.contains { region in (0...standbys).contains { key == nodeId(region: region, ordinal: $0) } }
+        }) {
+            throw ProvisioningError("--address: the cluster has no node \(stray) (--standbys \(standbys))")
+        }
+        func host(_ region: String, _ ordinal: Int) -> String {
+            addresses[nodeId(region: region, ordinal: ordinal)] ?? addresses[region] ?? "127.0.0.1"
+        }
         func portIndex(region index: Int, ordinal: Int) -> Int {
             ordinal == 0 ? 2 * index : 2 * regions.count + 1 + 2 * (index * standbys + ordinal - 1)
         }
@@ -105,9 +117,10 @@ public enum ClusterEnvironment {
             var nodes: [(api: SocketAddress, node: ReplicationSettings.RegionNode)] = []
             for ordinal in 0...standbys {
                 let first = portIndex(region: index, ordinal: ordinal)
-                guard let api = SocketAddress(host: hosts[index], port: ports[first]),
-                      let replication = SocketAddress(host: hosts[index], port: ports[first + 1]) else {
-                    throw ProvisioningError("--address: '\(hosts[index])' is not an IP literal")
+                let ip = host(region, ordinal)
+                guard let api = SocketAddress(host: ip, port: ports[first]),
+                      let replication = SocketAddress(host: ip, port: ports[first + 1]) else {
+                    throw ProvisioningError("--address: '\(ip)' is not an IP literal")
                 }
                 nodes.append((api, .init(nodeId: nodeId(region: region, ordinal: ordinal), address: replication, ordinal: ordinal, api: api)))
             }
@@ -127,7 +140,7 @@ public enum ClusterEnvironment {
                 try makeDirectory(nodeDir)
                 try DevEnvironment.writeCertificate(
                     commonName: node.nodeId, organizationalUnit: region, dnsNames: [],
-                    ipAddresses: hosts[index] == "127.0.0.1" ? ["127.0.0.1"] : [hosts[index], "127.0.0.1"],
+                    ipAddresses: node.address.host == "127.0.0.1" ? ["127.0.0.1"] : [node.address.host, "127.0.0.1"],
                     uris: [NodeIdentity.uri(region: region, nodeId: node.nodeId)], certificate: nodeDir + "/node.pem", privateKey: nodeDir + "/node.key",
                     caCertificate: caPath, caPrivateKey: caKeyPath, now: now)
                 if node.ordinal == 0 {

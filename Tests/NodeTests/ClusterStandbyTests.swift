@@ -134,6 +134,29 @@ import TLS
             == Dictionary(uniqueKeysWithValues: primaries.map { ($0.region, Optional($0.listen[0].description)) }))
     }
 
+    /// `--address NODE=IP` puts one node on its own address (chaos/ runs each node in a network
+    /// namespace of its own); a node's own entry wins over its region's, and a node the cluster
+    /// does not have is refused.
+    @Test func aNodeMayHaveAnAddressOfItsOwn() throws {
+        let dir = scratch()
+        defer { remove(dir) }
+        let regions = ["us-east-1", "eu-west-1"]
+        let addresses = try ClusterEnvironment.parseAddresses(["us-east-1=10.9.0.1", "us-east-1-b=10.9.0.2", "eu-west-1-a=10.9.0.3"],
+                                                              regions: regions)
+        _ = try ClusterEnvironment.initialize(directory: dir, regions: regions, addresses: addresses, standbys: 1, syncStandbys: 1, now: Date())
+        let all = try loadAll(dir, regions: regions, standbys: 1)
+        #expect(all[0].map { $0.replication!.listen.host } == ["10.9.0.1", "10.9.0.2"])
+        #expect(all[1].map { $0.replication!.listen.host } == ["10.9.0.3", "127.0.0.1"])
+        #expect(all[0][1].listen.map(\.host) == ["10.9.0.2"])
+        #expect(all[0][0].replication!.regionNodes.map(\.address.host) == ["10.9.0.1", "10.9.0.2"])
+        let other = scratch()
+        defer { remove(other) }
+        #expect(throws: ProvisioningError.self) {
+            _ = try ClusterEnvironment.initialize(directory: other, regions: regions,
+                                                  addresses: ["us-east-1-c": "10.9.0.4"], standbys: 1, syncStandbys: 0, now: Date())
+        }
+    }
+
     @Test func withoutStandbysTheFilesAreAsBefore() throws {
         let dir = scratch()
         defer { remove(dir) }
