@@ -84,7 +84,8 @@ class Node:
         self.pid = entry["pid"]
         self.ordinal = entry.get("ordinal", 0)
         self.kind = kind  # "nodes" (the region's first primary) or "standbys", as cluster.json lists it
-        self.directory = Path(entry["dataDir"]).parent
+        self.data = Path(entry["dataDir"])
+        self.directory = self.data.parent
         self.config = self.directory / "config.json"
 
 
@@ -285,6 +286,12 @@ def find_roles(binary, cluster, region):
     return primaries[0], standbys, answers
 
 
+def quarantine_files(node):
+    """What the node has set aside (DATA/quarantine: a returning old primary's divergent records)."""
+    directory = node.data / "quarantine"
+    return sorted(directory.iterdir()) if directory.is_dir() else []
+
+
 def sync_standbys(node):
     try:
         return (json.loads(node.config.read_text()).get("replication") or {}).get("syncStandbys", 0)
@@ -460,6 +467,7 @@ def drill(options):
     if not Path(binary).exists():
         binary = argv[0]
     k = sync_standbys(old)
+    quarantined_before = set(quarantine_files(old))
     run_id = uuid.uuid4().hex[:8]
     report = dict(region=region, fault=options.fault, runId=run_id, syncStandbys=k, clients=options.clients,
                   seconds=options.seconds, oldPrimary=old.id, oldPrimaryPid=old.pid, standbys=[n.id for n in standbys],
@@ -530,18 +538,23 @@ def drill(options):
         t_heal = writes.now()
         report["healAt"] = round(t_heal, 3)
         role, answer, seconds = None, None, None
+        roles = []  # the old primary's role (and epoch) as it changed after the heal
         deadline = time.monotonic() + options.heal_wait
         while time.monotonic() < deadline:
             answer = status(binary, cluster, old, region, timeout=2.0)
             role = (answer or {}).get("role")
+            seen = f"{role or 'unreachable'}@{epoch(answer, region)}"
+            if not roles or roles[-1][1] != seen:
+                roles.append((round(writes.now(), 3), seen))
             if role == "standby":
                 seconds = writes.now() - t_heal
                 break
             time.sleep(0.25)
         report["oldPrimaryRole"] = role or "unreachable"
+        report["oldPrimaryRoles"] = roles
         report["oldPrimaryStandbyAfter"] = round(seconds, 3) if seconds is not None else None
         report["oldPrimaryEpoch"] = epoch(answer, region)
-        quarantine = find_quarantine(answer)
+        quarantine = find_quarantine(answer) + [str(f) for f in quarantine_files(old) if f not in quarantined_before]
         report["quarantine"] = quarantine
         log(options, f"  {writes.now():7.3f} s  old primary {old.id}: role {role or 'unreachable'}"
                      + (f" {seconds:.3f} s after the heal" if seconds is not None else f" after {options.heal_wait:g} s"))
@@ -580,6 +593,8 @@ def drill(options):
         if w["outcome"] != "ok":
             errors[w["error"]] = errors.get(w["error"], 0) + 1
     report["errors"] = errors
+    report["failedWrites"] = [dict(start=round(w["start"], 3), end=round(w["end"], 3), target=w["target"], error=w["error"],
+                                   outcome=w["outcome"]) for w in items if w["outcome"] != "ok"][:100]
     if not after_promote:
         failed_steps.append("no write was acknowledged after the promotion")
 
@@ -632,7 +647,8 @@ def summary(r):
         f"region {r['region']}, syncStandbys {r['syncStandbys']}, fault {r['fault']} on {r['oldPrimary']} at {s(r.get('faultAt'))} ({r.get('faultTime')})",
         f"  promoted            {r.get('promoted', '-')} in {s(r.get('promoteSeconds'))}"
         + (f" (epoch {r['promoteAnswer'].get('PreviousEpoch')} -> {r['promoteAnswer'].get('Epoch')}, "
-           f"promotion LSN {r['promoteAnswer'].get('PromotionLSN')}, may lose {r['promoteAnswer'].get('MayLose')})"
+           f"promotion LSN {r['promoteAnswer'].get('PromotionLSN')}"
+           + (f", may lose {r['promoteAnswer']['MayLose']}" if r['promoteAnswer'].get('MayLose') else "") + ")"
            if isinstance(r.get("promoteAnswer"), dict) and "Epoch" in r["promoteAnswer"] else ""),
         f"  RTO                 {s(r.get('rtoSeconds'))} (fault to the first acknowledged write after the promotion began)",
         f"  promote->first ack  {s(r.get('promoteToFirstAckSeconds'))} (goal: under 2 s; the probe on {r.get('promoted', '-')}: "
@@ -645,6 +661,7 @@ def summary(r):
         + (f" {s(r['oldPrimaryStandbyAfter'])} after the heal" if r.get("oldPrimaryStandbyAfter") is not None else "")
         + (f", new pid {r['oldPrimaryNewPid']}" if r.get("oldPrimaryNewPid") else "")
         + (f", caught up" if r.get("oldPrimaryBehind") == [] else ""),
+        f"  old primary's role  " + ", ".join(f"{role} at {t:.3f} s" for t, role in r.get("oldPrimaryRoles", [])) + " (role@epoch)",
         f"  quarantine          {'; '.join(r.get('quarantine') or []) or 'none reported'}",
     ]
     lines += [f"  FAILED: {f}" for f in r["failures"]]
