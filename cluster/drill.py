@@ -603,7 +603,7 @@ def drill(options):
     report["verifiedOn"] = target.id
     report["missing"] = len(checked["missing"])
     report["rpo"] = len(checked["missing"])
-    report["missingWrites"] = [{k: w.get(k) for k in ("secret", "version", "value", "end", "found")} for w in checked["missing"]][:20]
+    report["missingWrites"] = [{k: w.get(k) for k in ("secret", "version", "value", "target", "start", "end", "found")} for w in checked["missing"]][:20]
     report["unverified"] = len(checked["unverified"])
     report["wrongCurrent"] = checked["wrongCurrent"]
     if checked["unverified"]:
@@ -612,6 +612,12 @@ def drill(options):
         failed_steps.append(f"{len(checked['wrongCurrent'])} secrets' AWSCURRENT is neither the last acknowledged value nor a later attempt")
     if checked["missing"] and k:
         failed_steps.append(f"{len(checked['missing'])} acknowledged writes are missing with syncStandbys {k}")
+    # A write acknowledged after the promotion began and then lost was acknowledged by a node that
+    # was no longer the primary: never allowed, whatever k.
+    late = [w for w in checked["missing"] if w["end"] >= report["promoteAt"]]
+    report["missingAfterPromotion"] = len(late)
+    if late:
+        failed_steps.append(f"{len(late)} writes acknowledged after the promotion began are missing (acknowledged by a stale primary?)")
     if report.get("oldPrimaryRole") == "standby":
         behind = caught_up(cluster, region, old, checked["currents"])
         report["oldPrimaryBehind"] = behind
