@@ -476,7 +476,7 @@ def drill(options):
                  f"syncStandbys {k}; fault {options.fault}, {options.clients} clients, {options.seconds:g} s, run {run_id}")
 
     # Secrets: each client writes its own, enough of them to stay under the version quota.
-    horizon = options.seconds + options.heal_wait + 15
+    horizon = options.seconds + options.heal_delay + options.heal_wait + 15
     per_client = max(1, min(8, math.ceil(horizon / options.interval / MAX_ATTEMPTS_PER_SECRET)))
     names = {c: [f"drill/{run_id}/{c * per_client + i}" for i in range(per_client)] for c in range(options.clients)}
     probe_secret = f"drill/{run_id}/probe"
@@ -533,7 +533,8 @@ def drill(options):
                                                   args=(cluster, region, new, probe_secret, writes, probe_stop, probe)))
             probe_threads[0].start()
 
-        # Heal.
+        # Heal (after --heal-delay: a longer outage, the promoted node serving meanwhile).
+        time.sleep(options.heal_delay)
         healed = heal(options, cluster, old, argv, cwd, binary, writes, report)
         t_heal = writes.now()
         report["healAt"] = round(t_heal, 3)
@@ -686,13 +687,15 @@ def main(argv=None):
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--interval", type=float, default=0.1, help="a client's pause after an acknowledged write")
     parser.add_argument("--timeout", type=float, default=2.0, help="a write's connect and read timeout")
+    parser.add_argument("--heal-delay", type=float, default=0.0, help="seconds between the promotion and the heal")
     parser.add_argument("--heal-wait", type=float, default=20.0, help="how long the old primary has to report role standby")
     parser.add_argument("--force", action="store_true", help="pass --force to strongroom promote")
     parser.add_argument("--keep-secrets", action="store_true", help="leave the drill secrets in place")
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args(argv)
-    if not (1 <= options.clients <= 64) or not (3 <= options.seconds <= 600) or options.interval <= 0 or options.timeout <= 0:
-        parser.error("--clients takes 1 to 64, --seconds 3 to 600, --interval and --timeout more than 0")
+    if not (1 <= options.clients <= 64) or not (3 <= options.seconds <= 600) or options.interval <= 0 or options.timeout <= 0 \
+            or not (0 <= options.heal_delay <= 300):
+        parser.error("--clients takes 1 to 64, --seconds 3 to 600, --heal-delay 0 to 300, --interval and --timeout more than 0")
     try:
         report = drill(options)
     except DrillError as error:
