@@ -78,8 +78,10 @@ package final class EventLoop: @unchecked Sendable {
     private static let acceptPauseSeconds = 0.1
     /// A request whose handler has not answered by then is answered 500 and the connection closed.
     private static let handlerTimeoutSeconds = 120.0
-    /// On stop, connections get this long to finish what they are doing.
-    private static let stopGraceSeconds = 5.0
+    /// On stop, connections get this long to finish what they are doing (by default).
+    package static let stopGraceSeconds = 5.0
+    /// The grace of the stop asked for (``stop(grace:)``).
+    private let stopGrace = Atomic<Double>(EventLoop.stopGraceSeconds)
 
     deinit {
         scratch.deallocate()
@@ -134,9 +136,11 @@ package final class EventLoop: @unchecked Sendable {
         thread.withLock { $0 = started }
     }
 
-    /// Asks the loop to stop accepting, finish the responses in flight (up to 5 s) and exit.
+    /// Asks the loop to stop accepting, finish the responses in flight (up to `grace` seconds,
+    /// 5 by default) and exit.
     /// Returns at once; `join` waits.
-    package func stop() {
+    package func stop(grace: Double = EventLoop.stopGraceSeconds) {
+        stopGrace.store(grace, ordering: .relaxed)
         stopping.store(true, ordering: .releasing)
         wake.signal()
     }
@@ -191,7 +195,7 @@ package final class EventLoop: @unchecked Sendable {
             checkDeadlines(now: now)
             if stopping.load(ordering: .acquiring) {
                 if stopDeadline == nil {
-                    stopDeadline = now + Self.stopGraceSeconds
+                    stopDeadline = now + stopGrace.load(ordering: .relaxed)
                     if acceptPausedUntil == nil { unwatchListeners() }
                     beginStopping()
                 }

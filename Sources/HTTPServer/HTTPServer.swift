@@ -54,9 +54,10 @@ package final class HTTPServer: Sendable {
         for loop in loops { try loop.start() }
     }
 
-    /// Stops accepting, lets in-flight requests finish (5 s at most), and waits for the loops.
-    package func stopAndJoin() {
-        for loop in loops { loop.stop() }
+    /// Stops accepting, lets in-flight requests finish (`grace` seconds at most, 5 by default),
+    /// and waits for the loops.
+    package func stopAndJoin(grace: Double = EventLoop.stopGraceSeconds) {
+        for loop in loops { loop.stop(grace: grace) }
         for loop in loops { loop.join() }
         for listener in listeners { listener.close() }
     }

@@ -13,6 +13,7 @@ import ReplicationTransport
 import Synchronization
 import AWSProtocol
 import Failover
+import JSON
 
 /// One running node: configuration checked, data directory locked, HTTPS served until a
 /// shutdown signal. `SIGHUP` reloads the IAM configuration; an invalid file keeps the old one.
@@ -65,6 +66,26 @@ public final class Node: Sendable {
         /// aside): it stopped, and the caller starts it again from the same configuration.
         case restart(String)
     }
+
+    static func promotionAnswer(_ outcome: ReplicationService.PromotionOutcome) -> Result<JSONValue, AWSError> {
+        switch outcome {
+        case .promoted(let answer): return .success(answer)
+        case .refused(let reason): return .failure(AWSError(.invalidRequest, reason))
+        }
+    }
+
+    /// The restart a promotion leaves to do, once its answer is on its way (the stop gives
+    /// requests in flight half a second).
+    static func restartAfterAnswer(_ replication: ReplicationService, reason: String?) -> (@Sendable () -> Void)? {
+        guard let reason else { return nil }
+        return {
+            OSThread.sleep(seconds: 0.1)
+            replication.restart(reason)
+        }
+    }
+
+    /// How long requests in flight may take when the node restarts in another role.
+    static let roleChangeGraceSeconds = 0.5
 
     /// Descriptors kept free of client connections.
     static let reservedDescriptors = 128
@@ -170,12 +191,10 @@ public final class Node: Sendable {
         }
         operations.registerPromoteNode({ [replication, node] force in
             guard let replication else {
-                return .failure(AWSError(.invalidRequest, "Node \(node) has no replication section: it is its region's only node."))
+                return (.failure(AWSError(.invalidRequest, "Node \(node) has no replication section: it is its region's only node.")), nil)
             }
-            switch replication.promote(force: force) {
-            case .promoted(let answer): return .success(answer)
-            case .refused(let reason): return .failure(AWSError(.invalidRequest, reason))
-            }
+            let result = replication.promote(force: force)
+            return (Self.promotionAnswer(result.outcome), Self.restartAfterAnswer(replication, reason: result.restartReason))
         }, onThread: { [replication] body in
             guard let replication else { body(); return true }
             return replication.spawn("promote", body)
@@ -279,7 +298,10 @@ public final class Node: Sendable {
     /// the node cannot be started again.
     public func stop(snapshot: Bool = true) {
         log.info("shutting down")
-        server.stopAndJoin()
+        // A restart in another role gives requests in flight half a second (a forwarded write
+        // waiting on a primary that is gone would hold the new role back for seconds): what is
+        // cut off is answered by a closed connection, which SDKs retry.
+        server.stopAndJoin(grace: snapshot ? EventLoop.stopGraceSeconds : Self.roleChangeGraceSeconds)
         purger.stop()
         replication?.stop()
         do {

@@ -15,6 +15,15 @@ extension JournalSecretStorage {
         }
     }
 
+    /// A primary that just started refuses client writes until its region has told it no newer
+    /// epoch exists (``confirming``), so that an old primary coming back does not take writes
+    /// for the moment before it hears of a promotion.
+    package func setConfirming(_ on: Bool) {
+        state.withLock { $0.confirming = on }
+    }
+
+    package var isConfirming: Bool { state.withLock { $0.confirming } }
+
     /// The newer epoch this storage was fenced by, if any.
     package var fencedBy: UInt64? { state.withLock { $0.fencedBy } }
 

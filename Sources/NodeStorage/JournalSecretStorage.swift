@@ -62,6 +62,9 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
         var fencedBy: UInt64?
         /// A standby that takes no more of its primary's records (fenced, or being promoted).
         var followingStopped = false
+        /// A primary that has not yet asked its region whether a newer epoch exists (just
+        /// started): client writes are refused until it has.
+        var confirming = false
     }
 
     let journal: Journal
@@ -204,6 +207,7 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
         let immediate = state.withLock { state -> Result<JSONValue, AWSError>? in
             if let failures, state.failures != failures { return .failure(AWSError.storageUnavailable) }
             if let higher = state.fencedBy { return .failure(AWSError.fencedPrimary(epoch: epoch, higher: higher)) }
+            if state.confirming { return .failure(AWSError.confirmingPrimary(epoch: epoch)) }
             if state.failed {
                 guard state.inFlight == 0 else { return .failure(AWSError.storageUnavailable) }
                 recoverFromFailure(&state)

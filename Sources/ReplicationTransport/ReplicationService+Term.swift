@@ -22,7 +22,8 @@ extension ReplicationService {
     /// "primary", "fenced" (a primary that heard of a higher epoch) or "standby".
     package var role: String {
         if isStandby { return "standby" }
-        return storage.fencedBy == nil ? "primary" : "fenced"
+        if storage.fencedBy != nil { return "fenced" }
+        return "primary"
     }
 
     /// Where this node's log ends: the newest record's epoch and LSN.
@@ -40,6 +41,9 @@ extension ReplicationService {
     package func observe(epoch: UInt64, from who: String) -> UInt64? {
         let before = term.highestSeen
         guard epoch > before else { return nil }
+        if promoting.load(ordering: .acquiring), let me = settings.ordinal(of: nodeId), Promotion.owner(of: epoch) == me {
+            return nil  // this node's own promotion, echoed by a node it fenced
+        }
         let wasPrimary = !isStandby
         if wasPrimary { storage.fence(epoch: epoch) } else { storage.stopFollowing() }
         do {
@@ -132,8 +136,8 @@ extension ReplicationService {
     }
 
     /// Asks every other node of the region at once; the answers of those that answered.
-    func askRegion(epoch: UInt64, timeout: Double) -> [(node: ReplicationSettings.RegionNode, answer: Result<TermAnswer, LinkError>)] {
-        let others = settings.regionNodes.filter { $0.nodeId != nodeId }
+    func askRegion(epoch: UInt64, timeout: Double, only: Set<String>? = nil) -> [(node: ReplicationSettings.RegionNode, answer: Result<TermAnswer, LinkError>)] {
+        let others = settings.regionNodes.filter { $0.nodeId != nodeId && (only?.contains($0.nodeId) ?? true) }
         let results = ConditionLock<[Int: Result<TermAnswer, LinkError>]>([:])
         for (index, node) in others.enumerated() {
             let started = spawn("repl-ask") { [self] in
@@ -158,7 +162,8 @@ extension ReplicationService {
     /// missed a fence learns whom to follow.
     func probeLoop() {
         let period = max(1.0, settings.heartbeatSeconds)
-        var nextAt = MonotonicClock.seconds() + 0.2
+        var nextAt = MonotonicClock.seconds()
+        var first = true
         while !isStopping {
             if MonotonicClock.seconds() < nextAt && !probeNow.exchange(false, ordering: .acquiringAndReleasing) {
                 OSThread.sleep(seconds: 0.05)
@@ -168,6 +173,15 @@ extension ReplicationService {
             for (node, result) in askRegion(epoch: 0, timeout: 1) {
                 guard case .success(let answer) = result, answer.highestSeen > term.highestSeen else { continue }
                 if observe(epoch: answer.highestSeen, from: node.nodeId) != nil { return }
+            }
+            if first {
+                // A primary that just started takes writes once its region has answered (or
+                // could not be reached) with no newer epoch.
+                first = false
+                if storage.isConfirming {
+                    storage.setConfirming(false)
+                    log.info("failover: no node of \(region) knows of an epoch above \(term.highestSeen): accepting writes")
+                }
             }
         }
     }

@@ -47,6 +47,9 @@ package final class ReplicationService: Sendable {
     package let stopping = Atomic<Bool>(false)
     /// Set when something suggests a newer epoch: the probe asks the region at once.
     package let probeNow = Atomic<Bool>(false)
+    /// A promotion of this node is under way: its own new epoch, heard of back from the nodes
+    /// it fenced (a hello, a probe's answer), is not a reason to restart.
+    package let promoting = Atomic<Bool>(false)
     /// This node's durable term (the highest epoch heard of, its log's epoch history).
     package let term: RegionTermKeeper
     /// On a standby: the region node it follows (the owner of the highest epoch heard of); nil
@@ -115,6 +118,9 @@ package final class ReplicationService: Sendable {
         self.term = term
         self.following = following
         self.restart = restart
+        // A primary of a region of several nodes takes no write before it has asked them
+        // whether a newer epoch exists (the first probe, within a second of starting).
+        if settings.regionNodes.count > 1 && storage.standbyOf == nil { storage.setConfirming(true) }
         self.nodeId = nodeId
         self.region = region
         self.settings = settings
@@ -167,7 +173,13 @@ package final class ReplicationService: Sendable {
                 let probe = try OSThread.start(name: "repl-term") { [self] in probeLoop() }
                 threads.withLock { $0.append(probe) }
             }
-            if isStandby, let primary = primaryPeer {
+            if isStandby {
+                guard let primary = primaryPeer else {
+                    // Its region's newest epoch has no primary yet: it follows no one, and
+                    // subscribes to no other region (a standby never does).
+                    log.info("replication listening on \(boundAddress) (mutual TLS); a standby of no primary yet (epoch \(term.highestSeen))")
+                    return
+                }
                 var seed = SystemRandomNumberGenerator()
                 replicaLinks.withLock { $0[region] = ReplicaLink(replicaLinkConfiguration(for: primary), seed: seed.next()) }
                 let thread = try OSThread.start(name: "repl-standby") { [self] in subscribeLoop(to: [primary]) }
@@ -390,6 +402,7 @@ package final class ReplicationService: Sendable {
             (key: "role", value: .string(role)),
             (key: "epoch", value: .number(String(term.history.current))),
             (key: "highestSeenEpoch", value: .number(String(term.highestSeen))),
+            (key: "confirming", value: .bool(storage.isConfirming)),
             (key: "epochHistory", value: .string(term.history.description)),
             (key: "committedLSN", value: .number(String(committed))),
             (key: "durableLSN", value: .number(String(storage.logEndLSN))),

@@ -47,8 +47,9 @@ extension OperationTable {
     /// `strongroom:PromoteNode`. `Force: true` promotes even when a reached node is further
     /// ahead or too few answered (the answer's `MayLose` says what may be lost). `promote` runs
     /// on a thread of its own (it waits on the region's other nodes for seconds) and answers
-    /// the promotion's JSON, or why it was refused.
-    public mutating func registerPromoteNode(_ promote: @escaping @Sendable (_ force: Bool) -> Result<JSONValue, AWSError>,
+    /// the promotion's JSON, or why it was refused, and what to do once that answer is on its way
+    /// (the node's restart in its new role).
+    public mutating func registerPromoteNode(_ promote: @escaping @Sendable (_ force: Bool) -> (Result<JSONValue, AWSError>, then: (@Sendable () -> Void)?),
                                              onThread start: @escaping @Sendable (@escaping @Sendable () -> Void) -> Bool) {
         registerDeferred("PromoteNode") { context, input, done in
             let force: Bool
@@ -64,7 +65,11 @@ extension OperationTable {
             } catch {
                 return done(.failure(error))
             }
-            if !start({ done(promote(force)) }) {
+            if !start({
+                let (result, then) = promote(force)
+                done(result)
+                then?()
+            }) {
                 done(.failure(AWSError(.internalServiceError, "An error occurred on the server side: no thread for the promotion.")))
             }
         }

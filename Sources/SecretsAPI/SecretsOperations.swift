@@ -241,6 +241,13 @@ extension AWSError {
             + "epoch \(higher) is known, so it accepts no more writes. Send writes to the region's new primary.")
     }
 
+    /// A write to a primary that has just started and is asking its region whether a newer
+    /// epoch exists: retryable (a second at most).
+    public static func confirmingPrimary(epoch: UInt64) -> AWSError {
+        AWSError(.internalServiceError, "An error occurred on the server side: this node is confirming with its region that it is "
+            + "still the primary of epoch \(epoch); retry.")
+    }
+
     /// A write in a region whose primary is being chosen (a promotion did not finish): retryable.
     public static func noPrimary(epoch: UInt64) -> AWSError {
         AWSError(.internalServiceError, "An error occurred on the server side: this region has no primary at epoch \(epoch) yet; "

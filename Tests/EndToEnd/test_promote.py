@@ -148,7 +148,7 @@ def test_promote_refuses_a_standby_behind_another_and_force_says_what_is_lost_an
     assert refused.returncode == 1
     assert "us-east-1-c is further ahead" in refused.stderr and "--force" in refused.stderr, refused.stderr
     # The refusal fenced the region with b's epoch (the old primary can no longer commit
-    # anything): b restarts as a standby of no primary, and says so.
+    # anything): b stays a standby that takes no more records, and may be promoted again.
     eventually(lambda: assert_role(m, b, "standby"))
 
     forced = promote(c, "us-east-1-b", "--force", "--json")
