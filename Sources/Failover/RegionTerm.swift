@@ -106,6 +106,9 @@ public struct RegionTerm: Sendable, Hashable {
     public static let promoteWhileBehind = FailoverFaults(rawValue: 1 << 3)
     /// A standby acknowledges records as it receives them, before they are durable.
     public static let acknowledgeOnReceipt = FailoverFaults(rawValue: 1 << 4)
+    /// A fenced primary still answers the writes it had waiting as its standbys' acks commit
+    /// them (the node answers them with an error at the fence and acknowledges nothing more).
+    public static let fencedStillAcknowledges = FailoverFaults(rawValue: 1 << 5)
 
     public static let named: [(name: String, fault: FailoverFaults)] = [
         ("ignore-higher-epoch", .ignoreHigherEpoch),
@@ -113,5 +116,6 @@ public struct RegionTerm: Sendable, Hashable {
         ("promote-without-new-epoch", .promoteWithoutNewEpoch),
         ("promote-while-behind", .promoteWhileBehind),
         ("acknowledge-on-receipt", .acknowledgeOnReceipt),
+        ("fenced-still-acknowledges", .fencedStillAcknowledges),
     ]
 }

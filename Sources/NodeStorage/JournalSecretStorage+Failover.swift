@@ -1,4 +1,7 @@
+import AWSProtocol
 import Failover
+import JSON
+import SecretsAPI
 import Journal
 import Platform
 import SecretStore
@@ -9,10 +12,22 @@ import Synchronization
 /// wait for the appends already queued, and append the promotion record.
 extension JournalSecretStorage {
     /// From now on client writes are refused (retryably): `higher` is a newer epoch of this region.
+    /// Writes waiting for their standbys are answered now with a retryable error and never
+    /// acknowledged later (a fenced node acknowledges nothing): their records stay in the log,
+    /// and survive if the new primary holds them.
     package func fence(epoch higher: UInt64) {
-        state.withLock { state in
+        let waiting = state.withLock { state -> [@Sendable (Result<JSONValue, AWSError>) -> Void] in
             if state.fencedBy.map({ $0 < higher }) ?? true { state.fencedBy = higher }
+            var waiting: [@Sendable (Result<JSONValue, AWSError>) -> Void] = []
+            for index in state.awaiting.indices where !state.awaiting[index].answered {
+                state.awaiting[index].answered = true
+                waiting.append(state.awaiting[index].completion)
+            }
+            waiting += state.waiters.map(\.completion)
+            state.waiters.removeAll()
+            return waiting
         }
+        for completion in waiting { completion(.failure(AWSError.fencedPrimary(epoch: epoch, higher: higher))) }
     }
 
     /// A primary that just started refuses client writes until its region has told it no newer

@@ -312,14 +312,23 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
         var released: [(@Sendable (Result<JSONValue, AWSError>) -> Void, Result<JSONValue, AWSError>)] = []
         var answerNow = true
         var committedNow: UInt64?
+        // A primary fenced by a newer epoch acknowledges nothing more: a write it had queued is
+        // answered with a retryable error (it may survive in the new primary's log, or not).
+        var fencedBy: UInt64?
         state.withLock { state in
             state.inFlight -= 1
+            fencedBy = state.fencedBy
             switch result {
             case .success(let lsn) where state.sync != nil:
                 // Durable here; committed (applied, answered, shipped) once the standbys hold it.
                 state.durableLSN = lsn
-                state.awaiting.append(AwaitingCommit(sequence: sequence, lsn: lsn, facts: facts, answer: answer, completion: completion,
-                                                     sinceSeconds: MonotonicClock.seconds()))
+                var awaiting = AwaitingCommit(sequence: sequence, lsn: lsn, facts: facts, answer: answer, completion: completion,
+                                              sinceSeconds: MonotonicClock.seconds())
+                if let higher = state.fencedBy {
+                    awaiting.answered = true
+                    released.append((completion, .failure(AWSError.fencedPrimary(epoch: epoch, higher: higher))))
+                }
+                state.awaiting.append(awaiting)
                 answerNow = false
                 if let commit = state.sync?.localDurable(lsn) {
                     released += commitAwaiting(&state, through: commit)
@@ -348,7 +357,13 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
             durables.broadcast()
         }
         if let committedNow { advanceCommits(to: committedNow) }
-        if answerNow { completion(result.map { _ in answer }.mapError { _ in AWSError.storageUnavailable }) }
+        if answerNow {
+            if let higher = fencedBy, case .success = result {
+                completion(.failure(AWSError.fencedPrimary(epoch: epoch, higher: higher)))
+            } else {
+                completion(result.map { _ in answer }.mapError { _ in AWSError.storageUnavailable })
+            }
+        }
         for (waiter, outcome) in released { waiter(outcome) }
     }
 

@@ -106,6 +106,12 @@ extension ReplicationService {
         storage.stopFollowing()
         _ = storage.waitForAppendsToSettle(timeout: 2)
         let end = logEnd
+        if term.highestSeen > epoch {
+            // Another promotion, to a higher epoch, reached this node meanwhile: it restarts to
+            // follow that one.
+            return PromotionResult(outcome: .refused("this node heard of epoch \(term.highestSeen), above \(epoch), while it caught up: "
+                + "another promotion won. Nothing was promoted."), restartReason: nil)
+        }
 
         // 4. The decision.
         let decision = Promotion.decide(

@@ -51,6 +51,11 @@ final class FailoverNode {
     var pending: [FailoverRecord] = []
     /// A promotion record among `pending`: the epoch it begins.
     var promotingTo: UInt64?
+    /// Between a promotion's fence and its decision: the epoch it fenced with (the candidate
+    /// still follows the old primary, catching up; that epoch echoed back is no news).
+    var catchingUp: UInt64?
+    /// When this node, as primary, was fenced (it serves its last records a while longer).
+    var fencedAtMillis: Int64?
     var sync: SyncCommit?
     var waiting: [WaitingWrite] = []
     /// The primary this standby follows, once its hello was welcomed; the epoch it welcomed at.
@@ -99,6 +104,8 @@ final class FailoverNode {
         incarnation += 1
         pending = []
         promotingTo = nil
+        catchingUp = nil
+        fencedAtMillis = nil
         sync = nil
         waiting = []
         following = nil
@@ -128,6 +135,7 @@ final class FailoverNode {
     /// epoch stops following (its records are refused from now on).
     @discardableResult
     func observe(epoch: UInt64) -> Bool {
+        if let catchingUp, epoch == catchingUp { return false }
         let rose = term.observe(epoch: epoch)
         highestSeen = max(highestSeen, term.highestSeen)
         if let following, following.epoch < highestSeen && !faults.contains(.standbyIgnoresFence) { self.following = nil }

@@ -71,6 +71,8 @@ enum FailoverEvent {
     case fault
     /// The operator promotes a standby (soon after a primary was lost, or at random).
     case promote
+    /// The promotion's decision, after the candidate caught up from a fenced primary.
+    case decide(node: Int, incarnation: Int, epoch: UInt64, force: Bool, answers: [Promotion.Reached], reached: [Int])
     case restart(node: Int)
     case heal(cut: Int)
 }
@@ -113,6 +115,8 @@ final class FailoverWorld: SeededWorld {
     static let tickMillis: Int64 = 50
     static let linkSilenceMillis: Int64 = 2_000
     static let resendMillis: Int64 = 500
+    /// How long a fenced primary goes on shipping its last records (the node's 2 s).
+    static let fencedServingMillis: Int64 = 2000
     static let commitBoundMillis: Int64 = 3_000
 
     init(_ options: FailoverOptions) {
@@ -185,9 +189,11 @@ final class FailoverWorld: SeededWorld {
             queue.schedule(.fault, at: now + between(300, 2500))
         case .promote:
             guard faultPhase else { return }
-            let candidates = nodes.filter { $0.up && !$0.term.acceptsWrites && $0.promotingTo == nil }
+            let candidates = nodes.filter { $0.up && !$0.term.acceptsWrites && $0.promotingTo == nil && $0.catchingUp == nil }
             guard !candidates.isEmpty else { return }
             promote(candidates[Int(draw(UInt64(candidates.count)))], force: chance(10))
+        case .decide(let index, let incarnation, let epoch, let force, let answers, let reached):
+            decide(nodes[index], incarnation: incarnation, epoch: epoch, force: force, answers: answers, reached: reached)
         case .restart(let index):
             restart(index)
         case .heal(let id):
@@ -272,7 +278,7 @@ final class FailoverWorld: SeededWorld {
             node.slowDiskUntil = now + between(500, 4000)
             note("node-\(node.index)'s disk is slow until t=\(node.slowDiskUntil)")
         default:
-            let candidates = nodes.filter { $0.up && !$0.term.acceptsWrites && $0.promotingTo == nil }
+            let candidates = nodes.filter { $0.up && !$0.term.acceptsWrites && $0.promotingTo == nil && $0.catchingUp == nil }
             guard !candidates.isEmpty else { return }
             promote(candidates[Int(draw(UInt64(candidates.count)))], force: chance(10))
         }
@@ -285,30 +291,52 @@ final class FailoverWorld: SeededWorld {
         for node in nodes where !node.up { restart(node.index) }
     }
 
-    /// `strongroom promote --node`: fence every node reached with the new epoch, then decide.
+    /// `strongroom promote --node`: fence every node reached with the new epoch (each answers
+    /// with where its log ends), then, as the node does, go on taking the old primary's records
+    /// while it still serves them (a fenced primary ships its last records, acknowledges
+    /// nothing) for a while, and decide (``decide(_:incarnation:epoch:force:answers:reached:)``).
     func promote(_ candidate: FailoverNode, force: Bool) {
         let reached = nodes.filter { $0.index != candidate.index && $0.up && !isCut(candidate.index, $0.index) && !isCut($0.index, candidate.index) }
         let epoch = Promotion.nextEpoch(candidateOrdinal: candidate.index, candidateHighestSeen: candidate.highestSeen,
                                         reachedHighestSeen: reached.map(\.highestSeen), faults: options.faults)
         let answers = reached.map { Promotion.Reached(nodeId: $0.nodeId, end: $0.durablePosition, highestSeen: $0.highestSeen) }
-        for node in reached + [candidate] {
+        for node in reached {
             toldEpoch[node.index] = max(toldEpoch[node.index], epoch)
             if node.observe(epoch: epoch) && node.term.role == .fenced { fenced(node) }
         }
+        candidate.catchingUp = epoch
+        note("promote node-\(candidate.index): fenced \(reached.map(\.index)) with epoch \(epoch); catching up")
+        queue.schedule(.decide(node: candidate.index, incarnation: candidate.incarnation, epoch: epoch, force: force, answers: answers,
+                               reached: reached.map(\.index)), at: now + between(0, 500))
+    }
+
+    func decide(_ candidate: FailoverNode, incarnation: Int, epoch: UInt64, force: Bool, answers: [Promotion.Reached], reached: [Int]) {
+        guard candidate.up, candidate.incarnation == incarnation, candidate.catchingUp == epoch else {
+            note("promote node-\(candidate.index) at epoch \(epoch): the candidate crashed before deciding")
+            return
+        }
+        candidate.catchingUp = nil
+        toldEpoch[candidate.index] = max(toldEpoch[candidate.index], epoch)
+        if candidate.highestSeen > epoch {
+            statistics.refusedPromotions += 1
+            note("promote node-\(candidate.index) at epoch \(epoch) refused: it heard of epoch \(candidate.highestSeen) meanwhile")
+            return
+        }
+        _ = candidate.observe(epoch: epoch)
         let decision = Promotion.decide(candidate: candidate.nodeId, end: candidate.durablePosition, reached: answers,
                                         regionNodes: nodes.count, syncStandbys: options.syncStandbys, epoch: epoch, force: force,
                                         faults: options.faults)
         switch decision {
         case .refuse(let why):
             statistics.refusedPromotions += 1
-            note("promote node-\(candidate.index) at epoch \(epoch) refused (reached \(reached.map(\.index))): \(why)")
+            note("promote node-\(candidate.index) at epoch \(epoch) refused (reached \(reached)): \(why)")
         case .promote(let epoch, let mayLose):
             statistics.promotions += 1
             if mayLose != nil {
                 forcedEpoch = max(forcedEpoch, epoch)
                 statistics.forcedPromotions += 1
             }
-            note("promote node-\(candidate.index) at epoch \(epoch) (reached \(reached.map(\.index)), log \(candidate.durablePosition))"
+            note("promote node-\(candidate.index) at epoch \(epoch) (reached \(reached), log \(candidate.durablePosition))"
                 + (mayLose.map { ": \($0)" } ?? ""))
             candidate.following = nil
             candidate.pending.append(FailoverRecord(epoch: epoch, content: .promotion(node: candidate.index)))
@@ -319,16 +347,19 @@ final class FailoverWorld: SeededWorld {
 
     /// A primary that learnt of a higher epoch: its waiting writes end unknown.
     func fenced(_ node: FailoverNode) {
+        // It ships its durable records to its standbys a while longer (a promotion catching up
+        // from it), and acknowledges nothing (the broken variant still answers its waiting writes
+        // as its standbys' acks commit them).
+        node.fencedAtMillis = now
+        guard !options.faults.contains(.fencedStillAcknowledges) else { return }
         note("node-\(node.index) fenced at epoch \(node.term.epoch) (heard of \(node.highestSeen)); \(node.waiting.count) writes left unknown")
         node.waiting = []
         node.sync = nil
-        node.nextToSend = [:]
-        node.linkAcknowledged = [:]
     }
 
     /// After the faults: with no primary serving, the operator promotes the node furthest ahead.
     func promoteIfNoPrimary() {
-        guard !nodes.contains(where: { $0.up && ($0.term.acceptsWrites || $0.promotingTo != nil) }) else { return }
+        guard !nodes.contains(where: { $0.up && ($0.term.acceptsWrites || $0.promotingTo != nil || $0.catchingUp != nil) }) else { return }
         guard let furthest = nodes.filter(\.up).max(by: { ($0.durablePosition, -$0.index) < ($1.durablePosition, -$1.index) }) else { return }
         promote(furthest, force: false)
     }

@@ -6,7 +6,8 @@ import Replication
 /// (durable ones only, in order) → acks of what is durable → ``SyncCommit``.
 extension FailoverWorld {
     func tick(_ node: FailoverNode) {
-        if node.term.acceptsWrites {
+        let servingLastRecords = node.term.role == .fenced && node.fencedAtMillis.map { now - $0 < Self.fencedServingMillis } ?? false
+        if node.term.acceptsWrites || servingLastRecords {
             guard node.promotingTo == nil else { return }
             for other in nodes.indices where other != node.index {
                 guard var next = node.nextToSend[other] else { continue }
@@ -34,12 +35,12 @@ extension FailoverWorld {
             node.waiting.removeAll(where: expired)
             // The region's other nodes not linked to it hear from it once a second: an old
             // primary among them learns of this epoch (and is fenced) even if nothing else tells it.
-            if (now / Self.tickMillis) % 20 == Int64(node.index % 20) {
+            if node.term.acceptsWrites && (now / Self.tickMillis) % 20 == Int64(node.index % 20) {
                 for other in nodes.indices where other != node.index && node.nextToSend[other] == nil {
                     send(.hello(history: node.term.history, end: node.durableEnd, highestSeen: node.highestSeen), from: node.index, to: other)
                 }
             }
-        } else if node.promotingTo == nil {
+        } else if node.promotingTo == nil && node.catchingUp == nil {
             if let following = node.following, now - (node.lastProgressMillis[following.node] ?? now) > Self.linkSilenceMillis {
                 note("node-\(node.index): nothing from node-\(following.node) for \(Self.linkSilenceMillis) ms; looking for the primary")
                 node.following = nil
@@ -123,7 +124,9 @@ extension FailoverWorld {
             scheduleFlush(node)
         case .ack(let lsn, let epoch, let highestSeen):
             if node.observe(epoch: highestSeen), node.term.role == .fenced { fenced(node) }
-            guard node.term.role == .primary, epoch == node.term.epoch, node.nextToSend[from] != nil, var sync = node.sync else { return }
+            let stillAcknowledges = node.term.role == .fenced && node.faults.contains(.fencedStillAcknowledges)
+            guard node.term.role == .primary || stillAcknowledges, epoch == node.term.epoch, node.nextToSend[from] != nil,
+                  var sync = node.sync else { return }
             // Progress (not merely an answer) holds off sending again from the last acknowledgement.
             if let previous = node.linkAcknowledged[from], lsn <= previous {
                 // An answer without progress: sending again from it waits for the resend period.

@@ -44,10 +44,13 @@ import Testing
         (.promoteWithoutNewEpoch, 2, 0, ["one-primary-per-epoch"], 20),
         (.promoteWhileBehind, 2, 1, ["lost-write"], 40),
         (.standbyIgnoresFence, 2, 1, ["lost-write"], 150),
-        (.acknowledgeOnReceipt, 1, 1, ["lost-write"], 150),
+        // Since a promotion catches up from a fenced primary, a standby's ack of what it did not
+        // yet hold is lost less often: seed 182 is the first (of 1…300) to show it.
+        (.acknowledgeOnReceipt, 1, 1, ["lost-write"], 300),
+        (.fencedStillAcknowledges, 2, 1, ["fenced-acknowledged"], 20),
     ]
 
-    @Test(arguments: 0..<5) func eachCheckerCatchesItsBrokenVariant(index: Int) {
+    @Test(arguments: 0..<6) func eachCheckerCatchesItsBrokenVariant(index: Int) {
         let variant = Self.variants[index]
         var caught: (seed: UInt64, failure: SimulationFailure)?
         for seed in UInt64(1)...variant.seeds {
