@@ -84,7 +84,12 @@ public enum StatusCommand {
     /// region's own log) or its source (a replica log). Fields the document lacks print as `-`.
     static func summary(_ status: JSONValue) -> String {
         var lines: [String] = []
-        lines.append("node \(text(status["nodeId"]))  region \(text(status["region"]))  role \(text(status["role"]))")
+        lines.append("node \(text(status["nodeId"]))  region \(text(status["region"]))  role \(text(status["role"]))"
+            + (status["confirming"] == .bool(true) ? " (confirming its epoch with its region)" : ""))
+        if let epoch = status["epoch"], epoch != .null {
+            lines.append("epoch \(text(epoch))  highest heard of \(text(status["highestSeenEpoch"]))  epochs \(text(status["epochHistory"]))"
+                + "  committed LSN \(text(status["committedLSN"]))  durable LSN \(text(status["durableLSN"]))")
+        }
         if let replication = status["replication"], replication != .null {
             lines.append("replication listens on \(text(replication))")
         } else {
