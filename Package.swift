@@ -182,7 +182,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LogShippingTests",
-            dependencies: ["LogShipping", "Replication", "SecretStore", "TestSupport"],
+            dependencies: ["LogShipping", "Replication", "SecretStore", "TestSupport", "Failover"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "FailoverTests", dependencies: ["Failover", "Replication", "TestSupport"], swiftSettings: swiftSettings),
