@@ -24,8 +24,10 @@ def node(cluster, node_id: str) -> dict:
     return next(n for n in cluster.manifest["nodes"] + cluster.manifest["standbys"] if n["id"] == node_id)
 
 
-def promote(cluster, node_id: str, *flags: str) -> subprocess.CompletedProcess:
+def promote(cluster, node_id: str, *flags: str, principal: dict | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    if principal:
+        env.update(AWS_ACCESS_KEY_ID=principal["accessKeyId"], AWS_SECRET_ACCESS_KEY=principal["secretAccessKey"])
     return subprocess.run([str(BINARY), "promote", "--node", node_id, "--dir", str(cluster.directory), *flags],
                           capture_output=True, text=True, env=env, timeout=60)
 
@@ -80,6 +82,11 @@ def test_promote_after_the_primary_is_killed_keeps_every_acknowledged_write_and_
     acknowledged = [primary.put_secret_value(SecretId=name, SecretString=f"v{i}")["VersionId"] for i in range(1, 6)]
 
     os.kill(a["pid"], signal.SIGKILL)
+    # Only the cluster's admins may promote: the reader is refused, and nothing changes.
+    reader = next(p for p in m["accounts"][0]["principals"] if p["name"] == "reader")
+    denied = promote(c, "us-east-1-b", principal=reader)
+    assert denied.returncode == 1 and "AccessDenied" in denied.stderr, denied.stderr
+    assert status(m, b)["role"] == "standby"
     began = time.monotonic()
     out = promote(c, "us-east-1-b", "--json")
     assert out.returncode == 0, out.stderr
@@ -113,6 +120,13 @@ def test_promote_after_the_primary_is_killed_keeps_every_acknowledged_write_and_
     # A write sent to it now is forwarded to the new primary.
     again = write_until_acknowledged(client(m, a), name, "through-the-old-primary")
     assert new_primary.get_secret_value(SecretId=name)["VersionId"] == again
+    # The promotion is in the promoted node's audit trail, with who asked.
+    audit = subprocess.run([str(BINARY), "audit", "query", "--dir", b["dataDir"], "--event", "PromoteNode"],
+                           capture_output=True, text=True, timeout=30)
+    assert audit.returncode == 0, audit.stderr
+    rows = [line for line in audit.stdout.splitlines() if "PromoteNode" in line]
+    assert any("user/admin" in line and " OK " in line for line in rows), audit.stdout
+    assert any("user/reader" in line for line in rows), audit.stdout
 
 
 def assert_value(sm, secret_id: str, value: str):
