@@ -40,9 +40,14 @@ extension HTTPResponseParser {
                     if equalsIgnoringCase(token, "keep-alive") { keepAliveToken = true }
                 }
             }
+            if !keepHeaders.isEmpty {
+                let lowered = String(decoding: name.map { $0 &- 65 < 26 ? $0 + 32 : $0 }, as: UTF8.self)
+                if keepHeaders.contains(lowered) { current.keptHeaders[lowered] = String(decoding: value, as: UTF8.self) }
+            }
         }
         if (100..<200).contains(status) {
             guard status != 101 else { return try fail("unexpected 101 Switching Protocols") }
+            current.keptHeaders = [:]  // the interim response's, not the final one's
             resetBuffer()
             return nil
         }

@@ -10,12 +10,16 @@ public struct HTTPResponseSummary: Sendable, Equatable {
     /// The body's first bytes (up to the parser's `captureLimit`), kept only for non-2xx
     /// responses or when the parser captures every body: what an error report prints.
     public var bodyPrefix: [UInt8]
+    /// The headers the parser was asked to keep (`keepHeaders`), by lowercased name (the last
+    /// value of a repeated one).
+    public var keptHeaders: [String: String]
 
-    public init(status: Int, keepAlive: Bool, bodyBytes: Int, bodyPrefix: [UInt8] = []) {
+    public init(status: Int, keepAlive: Bool, bodyBytes: Int, bodyPrefix: [UInt8] = [], keptHeaders: [String: String] = [:]) {
         self.status = status
         self.keepAlive = keepAlive
         self.bodyBytes = bodyBytes
         self.bodyPrefix = bodyPrefix
+        self.keptHeaders = keptHeaders
     }
 
     /// 200–299.
@@ -69,6 +73,8 @@ public struct HTTPResponseParser: Sendable {
     let captureLimit: Int
     /// Keep a body prefix of 2xx responses too (tests, and workloads that read answers).
     let captureSuccessBodies: Bool
+    /// Lowercased names of the headers a response's summary keeps (a few: a relay's request id).
+    let keepHeaders: [String]
 
     var state: State = .head
     /// The head (or the current chunk-size / trailer line) received so far.
@@ -82,8 +88,9 @@ public struct HTTPResponseParser: Sendable {
     var current = HTTPResponseSummary(status: 0, keepAlive: true, bodyBytes: 0)
     var capturing = false
 
-    public init(limits: Limits = Limits(), captureLimit: Int = 4096, captureSuccessBodies: Bool = false) {
+    public init(limits: Limits = Limits(), captureLimit: Int = 4096, captureSuccessBodies: Bool = false, keepHeaders: [String] = []) {
         precondition(captureLimit >= 0, "negative capture limit")
+        self.keepHeaders = keepHeaders.map { $0.lowercased() }
         self.limits = limits
         self.captureLimit = captureLimit
         self.captureSuccessBodies = captureSuccessBodies

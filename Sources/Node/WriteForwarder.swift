@@ -83,14 +83,16 @@ final class WriteForwarder: Sendable {
         do {
             try stream.write(Self.requestBytes(request, epoch: epoch), timeout: max(0, deadline - MonotonicClock.seconds()))
             var reader = HTTPResponseReader(
-                parser: HTTPResponseParser(captureLimit: Self.maximumResponseBytes, captureSuccessBodies: true),
+                parser: HTTPResponseParser(captureLimit: Self.maximumResponseBytes, captureSuccessBodies: true, keepHeaders: ["x-amzn-RequestId"]),
                 byteLimit: Self.maximumResponseBytes + HTTPResponseParser.Limits().headBytes)
             let response = try reader.read(from: stream, deadline: deadline).response
             guard response.bodyBytes == response.bodyPrefix.count else {
                 return Self.failure("the primary's answer was longer than \(Self.maximumResponseBytes) bytes; the write's outcome is unknown: retry it")
             }
-            return HTTPResponse(status: response.status, headers: [(name: "Content-Type", value: AWSJSON.contentType)],
-                                body: response.bodyPrefix)
+            // The primary's request id, as the SDK reports it (the one in its audit trail).
+            var headers = [(name: "Content-Type", value: AWSJSON.contentType)]
+            if let requestId = response.keptHeaders["x-amzn-requestid"] { headers.append((name: "x-amzn-RequestId", value: requestId)) }
+            return HTTPResponse(status: response.status, headers: headers, body: response.bodyPrefix)
         } catch {
             log.error("forwarding a write to \(primary): \(error)")
             return Self.failure("the primary \(primary) did not answer the forwarded write; its outcome is unknown: retry it")

@@ -77,6 +77,12 @@ def test_a_standby_holds_its_primarys_writes_and_forwards_its_own(standby_cluste
     put = at_standby.put_secret_value(SecretId=name, SecretString="two", ClientRequestToken=uuid.uuid4().hex)
     assert at_primary.get_secret_value(SecretId=name)["VersionId"] == put["VersionId"]
     assert at_standby.get_secret_value(SecretId=name)["SecretString"] == "two"
+    # The SDK reports the primary's request id: the one in the primary's audit trail.
+    request_id = put["ResponseMetadata"]["RequestId"]
+    assert request_id
+    audit = subprocess.run([str(BINARY), "audit", "query", "--dir", primary["dataDir"], "--event", "PutSecretValue"],
+                           capture_output=True, text=True, timeout=30)
+    assert request_id in audit.stdout, audit.stdout
     with pytest.raises(ClientError) as refused:
         at_standby.create_secret(Name=name, SecretString="again")
     assert refused.value.response["Error"]["Code"] == "ResourceExistsException"

@@ -52,6 +52,25 @@ import TestSupport
         }
     }
 
+    /// Only the headers asked for are kept, by lowercased name, whatever their case on the wire;
+    /// an interim response's headers are not the final one's.
+    @Test func keptHeadersAreTheOnesAskedFor() throws {
+        let bytes = Array(("HTTP/1.1 100 Continue\r\nX-Amzn-RequestId: interim\r\n\r\n"
+            + "HTTP/1.1 400 Bad Request\r\nx-amzn-requestid: 1a2b\r\nContent-Type: application/x-amz-json-1.1\r\n"
+            + "X-Other: no\r\nContent-Length: 2\r\n\r\n{}"
+            + "HTTP/1.1 100 Continue\r\nX-Amzn-RequestId: interim\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n").utf8)
+        var parser = HTTPResponseParser(keepHeaders: ["x-amzn-RequestId"])
+        var rest = bytes[...]
+        var responses: [HTTPResponseSummary] = []
+        while !rest.isEmpty {
+            let (consumed, response) = try parser.parse(rest)
+            if let response { responses.append(response) }
+            rest = rest.dropFirst(consumed)
+        }
+        #expect(responses.count == 2 && responses[0].keptHeaders == ["x-amzn-requestid": "1a2b"] && responses[1].keptHeaders.isEmpty)
+        #expect(try parseAll(Self.stream).allSatisfy { $0.keptHeaders.isEmpty })
+    }
+
     @Test func successBodiesAreCountedNotCopiedUnlessAsked() throws {
         let responses = try parseAll(Self.stream, captureAll: false)
         #expect(responses.map(\.bodyBytes) == Self.expected.map(\.bodyBytes))
