@@ -1,5 +1,6 @@
 import AWSProtocol
 import Failover
+package import LogShipping
 import JSON
 import SecretsAPI
 import Journal
@@ -85,6 +86,33 @@ extension JournalSecretStorage {
             return .failure(FollowError("the promotion record was not stored: \(error)"))
         case nil:
             return .failure(FollowError("the promotion record was not durable within \(timeout) s"))
+        }
+    }
+
+    /// On a standby: a read on a new day is noted for the primary to record (the notes ride on
+    /// the standby link's acks); false on a primary, which records it itself.
+    package func noteAccess(arn: String, versionId: String, day: Int64) -> Bool {
+        guard standbyOf != nil else { return false }
+        accessNotes.withLock { notes in
+            if notes.count < StandbyAccessNotes.maximumNotes * 4 { notes.insert(StandbyAccessNote(arn: arn, versionId: versionId, day: day)) }
+        }
+        return true
+    }
+
+    /// The notes not yet recorded: those the log this standby follows does not show yet (the
+    /// others are dropped).
+    package func pendingAccessNotes() -> [StandbyAccessNote] {
+        let shown = { (state: SecretState, note: StandbyAccessNote) -> Bool in
+            guard let secret = state.secrets[note.arn] else { return true }  // gone: nothing to record
+            let version = secret.version(id: note.versionId)
+            return (secret.lastAccessedDate ?? .min) >= note.day && (version.map { ($0.lastAccessedDate ?? .min) >= note.day } ?? true)
+        }
+        let snapshot = accessNotes.withLock { $0 }
+        guard !snapshot.isEmpty else { return [] }
+        let done = read { state in snapshot.filter { shown(state, $0) } }
+        return accessNotes.withLock { notes in
+            notes.subtract(done)
+            return notes.sorted { ($0.day, $0.arn, $0.versionId) < ($1.day, $1.arn, $1.versionId) }
         }
     }
 }

@@ -73,6 +73,8 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
     /// primary's, record for record (``appendFollowed(epoch:lsn:payload:completion:)``); client writes are refused.
     package let standbyOf: String?
     let state: Mutex<State>
+    /// On a standby: reads on a new day its primary has yet to record (``noteAccess(arn:versionId:day:)``).
+    let accessNotes = Mutex<Set<StandbyAccessNote>>([])
     let log: Logger
     /// The committed LSN, for threads that wait for new records (replication's shippers).
     private let commits: ConditionLock<UInt64>

@@ -125,7 +125,11 @@ struct ReplicaDriver {
     var isStandbyLink: Bool { peer.region == service.region }
 
     func currentNotices() -> [[UInt8]] {
-        guard !isStandbyLink else { return [] }
+        if isStandbyLink {
+            // A standby's one list: the reads on a new day its primary has yet to record.
+            let notes = service.storage.pendingAccessNotes()
+            return notes.isEmpty ? [] : [StandbyAccessNotes.encode(notes)]
+        }
         return service.storage.read { ReplicaNoticeLists.encode($0.sources[peer.region], source: peer.region) }
     }
 

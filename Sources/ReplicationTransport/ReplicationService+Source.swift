@@ -170,6 +170,7 @@ extension ReplicationService {
     /// region's log: the replica statuses change, and each notice is acknowledged back.
     package func recordNotices(_ bytes: [UInt8], from subscriberRegion: String) {
         guard !bytes.isEmpty else { return }
+        if subscriberRegion == region { return recordAccesses(bytes) }
         guard let notices = ReplicaNoticeLists.decode(bytes, for: region) else {
             log.error("replication: \(subscriberRegion) sent notices that do not decode")
             return
@@ -310,5 +311,40 @@ struct SourceDriver {
             service.log.info(message)
         }
         return true
+    }
+}
+
+extension ReplicationService {
+    /// A standby's reads on a new day: each day recorded as a read here would record it (never
+    /// moving a date back); the standby drops a note once its copy of the log shows it.
+    package func recordAccesses(_ bytes: [UInt8]) {
+        guard !isStandby else { return }
+        guard let notes = StandbyAccessNotes.decode(bytes) else {
+            log.error("replication: a standby sent access notes that do not decode")
+            return
+        }
+        storage.write({ state in
+            // The latest day per secret and version: one note per day a standby saw.
+            var latest: [String: (day: Int64, versions: [String: Int64])] = [:]
+            for note in notes {
+                var entry = latest[note.arn] ?? (note.day, [:])
+                entry.day = max(entry.day, note.day)
+                entry.versions[note.versionId] = max(entry.versions[note.versionId] ?? .min, note.day)
+                latest[note.arn] = entry
+            }
+            var facts: [Fact] = []
+            for (arn, entry) in latest.sorted(by: { $0.key < $1.key }) {
+                guard let secret = state.secrets[arn], secret.deletedDate == nil else { continue }
+                facts += state.accessFacts(secret, versionId: nil, day: entry.day)
+                for (versionId, day) in entry.versions.sorted(by: { $0.key < $1.key }) {
+                    facts += state.accessFacts(secret, versionId: versionId, day: day).filter {
+                        if case .versionAccessed = $0 { true } else { false }
+                    }
+                }
+            }
+            return .success(WriteDecision(facts: facts, answer: .null))
+        }, completion: { [log] result in
+            if case .failure(let error) = result { log.error("replication: a standby's reads not recorded: \(error)") }
+        })
     }
 }

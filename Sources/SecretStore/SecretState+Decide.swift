@@ -177,16 +177,7 @@ extension SecretState {
 
         case let .recordAccess(secretId, versionId):
             let secret = try findLive(secretId, context)
-            let day = Self.day(of: now)
-            var facts: [Fact] = []
-            if secret.lastAccessedDate != day {
-                // A replica's read is also news for its primary's ReplicationStatus.
-                facts += [.secretAccessed(arn: secret.arn, day: day)] + [accessNotice(for: secret, day: day)].compactMap { $0 }
-            }
-            if let versionId, let version = secret.version(id: versionId), version.lastAccessedDate != day {
-                facts.append(.versionAccessed(arn: secret.arn, versionId: versionId, day: day))
-            }
-            return facts
+            return accessFacts(secret, versionId: versionId, day: Self.day(of: now))
 
         case let .replicateSecretToRegions(secretId, replicas, forceOverwrite):
             let secret = try findOwnedLive(secretId, context)
@@ -357,5 +348,22 @@ extension SecretState {
         applyMoves(moves, to: &after)
         guard after.allStages.count <= Limits.maxStagingLabels else { throw .tooManyLabels }
         return [.labelsMoved(arn: secret.arn, moves: moves, date: now)]
+    }
+}
+
+extension SecretState {
+    /// What a read of `secret` (and of its version `versionId`) on `day` records: the day as its
+    /// `LastAccessedDate` when it is a later day than the one held (a date never goes back), and
+    /// for a replica copy the notice that tells its primary region. Nothing when it is known.
+    public func accessFacts(_ secret: Secret, versionId: String?, day: Int64) -> [Fact] {
+        var facts: [Fact] = []
+        if (secret.lastAccessedDate ?? .min) < day {
+            // A replica's read is also news for its primary's ReplicationStatus.
+            facts += [.secretAccessed(arn: secret.arn, day: day)] + [accessNotice(for: secret, day: day)].compactMap { $0 }
+        }
+        if let versionId, let version = secret.version(id: versionId), (version.lastAccessedDate ?? .min) < day {
+            facts.append(.versionAccessed(arn: secret.arn, versionId: versionId, day: day))
+        }
+        return facts
     }
 }

@@ -36,6 +36,15 @@ public protocol SecretStorage: AnyObject, Sendable {
         _ decide: (SecretState) -> Result<WriteDecision, AWSError>,
         completion: @escaping @Sendable (Result<JSONValue, AWSError>) -> Void
     )
+
+    /// A read that would record `LastAccessedDate` (`day`) on a storage that writes nothing of
+    /// its own (an in-region standby): returns true when the storage takes the note for its
+    /// primary to record; false when the read should record it with a write as usual.
+    func noteAccess(arn: String, versionId: String, day: Int64) -> Bool
+}
+
+extension SecretStorage {
+    public func noteAccess(arn: String, versionId: String, day: Int64) -> Bool { false }
 }
 
 /// A storage that keeps the state in memory only and is durable immediately: for tests of the

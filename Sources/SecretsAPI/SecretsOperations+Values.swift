@@ -277,6 +277,7 @@ extension SecretsOperations {
     func recordAccess(_ secret: Secret, _ version: SecretVersion, _ context: OperationContext) {
         let today = SecretState.day(of: Self.millis(context.now))
         guard secret.lastAccessedDate != today || version.lastAccessedDate != today else { return }
+        if storage.noteAccess(arn: secret.arn, versionId: version.versionId, day: today) { return }
         let arn = secret.arn
         let account = secret.accountId
         let versionId = version.versionId

@@ -134,3 +134,26 @@ def test_with_its_standby_gone_a_write_fails_retryably_and_commits_when_it_retur
     assert again["VersionId"] == token
     assert len(at_primary.list_secret_version_ids(SecretId=name)["Versions"]) == 2
     eventually(lambda: assert_value(client(m, standby), name, "while-gone"))
+
+
+def test_a_read_on_a_standby_sets_last_accessed_date_through_its_primary(standby_cluster):
+    """LastAccessedDate is part of the region log, which only the primary writes: a standby's read
+    on a new day is noted, sent with its acks, and recorded by the primary, for every node."""
+    m = standby_cluster.manifest
+    primary, standby = nodes(standby_cluster, "us-east-1")
+    at_primary, at_standby = client(m, primary), client(m, standby)
+    name = f"accessed/{uuid.uuid4().hex[:8]}"
+    version = at_primary.create_secret(Name=name, SecretString="v")["VersionId"]
+    assert "LastAccessedDate" not in at_primary.describe_secret(SecretId=name)
+    eventually(lambda: assert_value(at_standby, name, "v"))
+
+    def recorded(sm):
+        described = sm.describe_secret(SecretId=name)
+        assert "LastAccessedDate" in described, described
+        versions = sm.list_secret_version_ids(SecretId=name)["Versions"]
+        assert [v.get("LastAccessedDate") is not None for v in versions if v["VersionId"] == version] == [True], versions
+        return described["LastAccessedDate"]
+
+    day = eventually(lambda: recorded(at_primary))
+    assert day.hour == 0 and day.minute == 0  # a day's resolution
+    assert eventually(lambda: recorded(at_standby)) == day

@@ -67,3 +67,22 @@ import Replication
         #expect(mine.commonPrefix(end: 9, with: Self.history, end: 8) == 7)
     }
 }
+
+/// A standby's access notes: what it encodes decodes back; anything else is refused whole.
+@Suite struct StandbyAccessNotesTests {
+    @Test func notesRoundTripAndMalformedBytesAreRefused() {
+        let notes = [StandbyAccessNote(arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:a-AbCdEf", versionId: "v1", day: 1_796_601_600_000),
+                     StandbyAccessNote(arn: "arn:é", versionId: "", day: -86_400_000)]
+        let bytes = StandbyAccessNotes.encode(notes)
+        #expect(StandbyAccessNotes.decode(bytes) == notes)
+        #expect(StandbyAccessNotes.decode(StandbyAccessNotes.encode([])) == [])
+        for cut in 0..<bytes.count { #expect(StandbyAccessNotes.decode(Array(bytes[..<cut])) == nil, "cut at \(cut)") }
+        #expect(StandbyAccessNotes.decode(bytes + [0]) == nil)
+        #expect(StandbyAccessNotes.decode([0xFF, 0xFF, 0xFF, 0xFF]) == nil)
+        var invalidUTF8 = StandbyAccessNotes.encode([StandbyAccessNote(arn: "ab", versionId: "c", day: 0)])
+        invalidUTF8[8] = 0xFF
+        #expect(StandbyAccessNotes.decode(invalidUTF8) == nil)
+        let many = (0..<(StandbyAccessNotes.maximumNotes + 5)).map { StandbyAccessNote(arn: "a\($0)", versionId: "v", day: 0) }
+        #expect(StandbyAccessNotes.decode(StandbyAccessNotes.encode(many))?.count == StandbyAccessNotes.maximumNotes)
+    }
+}
