@@ -231,7 +231,7 @@ let package = Package(
             name: "NodeTests",
             dependencies: ["Node", "Platform", "TLS", "HTTP1", "SecretsAPI", "AWSProtocol", "SigV4", "Cryptography", "Journal", "SecretStore", "JSON", "TestSupport",
                            "Logging", "Admission", "Configuration", "Links", "HTTPServer", "Front", "NodeStorage",
-                           "ReplicationTransport", "Provisioning"],
+                           "ReplicationTransport", "Provisioning", "Failover"],
             swiftSettings: swiftSettings
         ),
     ]

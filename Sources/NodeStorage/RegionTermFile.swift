@@ -58,7 +58,12 @@ package struct RegionTermFile: Sendable, Equatable {
             }
             starts.append(EpochHistory.Start(epoch: UInt64(epoch), firstLSN: UInt64(first)))
         }
-        let history = try EpochHistory(validating: starts)
+        let history: EpochHistory
+        do {
+            history = try EpochHistory(validating: starts)
+        } catch {
+            throw FailoverError("\(path): \(error.message)")
+        }
         var quarantine: UInt64?
         if let raw = json["quarantineAfter"], raw != .null {
             guard let value = raw.exactIntegerValue, value >= 0 else { throw FailoverError("\(path): quarantineAfter is not an LSN") }
