@@ -4,6 +4,8 @@ import Foundation
 @testable import Node
 import NodeStorage
 import Platform
+import Journal
+import Logging
 import Testing
 
 /// The node's durable place in its region (`region-term.json`) and the role it gives at start.
@@ -98,5 +100,46 @@ import Testing
         var alone = Self.configuration("us-east-1-a", standbys: 0)
         alone.replication?.regionNodes = []
         #expect(Node.role(alone, term: fencedA).standbyOf == nil)
+    }
+}
+
+/// Setting an old primary's divergent tail aside: the records after the fork point go, as the
+/// journal's own frames, to a quarantine file made durable before the log is cut.
+@Suite struct QuarantineTests {
+    @Test func theTailIsCopiedThenCutAndTheLogGoesOnFromTheForkPoint() throws {
+        let dir = NSTemporaryDirectory() + "strongroom-quarantine-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var (journal, _) = try Journal.open(directory: dir + "/journal") { _ in }
+        let appended = ConditionLock<[UInt64]>([])
+        for (index, epoch) in [1, 1, 1, 1, 1, 1].enumerated() {
+            _ = journal.tryAppend(type: 7, epoch: UInt64(epoch), payload: [UInt8(index)]) { result in
+                appended.withLock { if case .success(let lsn) = result { $0.append(lsn) } }
+                appended.broadcast()
+            }
+        }
+        _ = appended.withLock(waitingUntil: { $0.count == 6 }, timeout: 10) { _, ready in ready }
+        try Node.setAside(journal: journal, after: 4, directory: dir + "/quarantine", log: Logger(label: "test"))
+        #expect(journal.lastDurableLSN == 4)
+        journal.close()
+        // The quarantine file holds records 5 and 6 as they were.
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir + "/quarantine")
+        #expect(names.count == 1 && names[0].hasPrefix("after-4-to-6-epoch-1-") && names[0].hasSuffix(".records"))
+        let bytes = Array(FileManager.default.contents(atPath: dir + "/quarantine/" + names[0]) ?? Data())
+        var offset = 0
+        var lsns: [UInt64] = []
+        while offset < bytes.count, case .record(let record, let size) = RecordFrame.decode(bytes, at: offset) {
+            lsns.append(record.lsn)
+            #expect(record.payload == [UInt8(record.lsn - 1)] && record.epoch == 1)
+            offset += size
+        }
+        #expect(lsns == [5, 6] && offset == bytes.count)
+        // Reopened, the log ends at the fork point and takes the primary's next record there.
+        let recovered: Recovered
+        (journal, recovered) = try Journal.open(directory: dir + "/journal") { _ in }
+        defer { journal.close() }
+        #expect(recovered.records.map(\.lsn) == [1, 2, 3, 4])
+        // Nothing after the end: nothing to set aside.
+        try Node.setAside(journal: journal, after: 4, directory: dir + "/quarantine", log: Logger(label: "test"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/quarantine").count == 1)
     }
 }
