@@ -117,30 +117,36 @@ class FailoverFaults:
                 found.append((int(status.get("durableLSN") or 0), key, status))
         return sorted(found, key=lambda f: (-f[0], f[1]))
 
-    def _promote(self, key, force=False):
+    def _promote(self, key, force=False, reach_for=15.0):
         """Runs `strongroom promote --node ID --dir DIR --json` from the clients' namespace:
-        (exit status, the JSON answer or None, stderr, seconds taken)."""
+        (exit status, the JSON answer or None, stderr, seconds taken, attempts). A node that
+        cannot be reached (it restarts in its new role after a fence, as an operator would
+        find it) is asked again every 0.5 s for up to `reach_for` seconds; a refusal is final."""
         node = self.cluster.nodes[key]
         args = ["ip", "netns", "exec", netns.CLIENT_NS, str(self.cluster.binary), "promote", "--node", node.node_id,
                 "--dir", str(self.cluster.directory), "--json"] + (["--force"] if force else [])
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         began = time.monotonic()
-        try:
-            result = subprocess.run(args, capture_output=True, text=True, timeout=60, env=env)
-            code, out, err = result.returncode, result.stdout, result.stderr.strip()
-        except subprocess.TimeoutExpired:
-            code, out, err = None, "", "timed out after 60 s"
+        for attempt in range(1, 100):  # bounded by reach_for long before
+            try:
+                result = subprocess.run(args, capture_output=True, text=True, timeout=60, env=env)
+                code, out, err = result.returncode, result.stdout, result.stderr.strip()
+            except subprocess.TimeoutExpired:
+                code, out, err = None, "", "timed out after 60 s"
+            if code != 1 or "cannot reach" not in err or time.monotonic() - began > reach_for:
+                break
+            time.sleep(0.5)
         took = round(time.monotonic() - began, 3)
         try:
             answer = json.loads(out) if code == 0 and out.strip() else None
         except json.JSONDecodeError:
             answer = None
-        return code, answer, err, took
+        return code, answer, err, took, attempt
 
     def _record(self, key, outcome, expect):
-        code, answer, err, took = outcome
+        code, answer, err, took, attempts = outcome
         entry = {"node": self.cluster.nodes[key].node_id, "exit": code, "answer": answer, "stderr": err[-600:], "seconds": took,
-                 "expected": expect}
+                 "expected": expect, "attempts": attempts}
         self.promotions.append(entry)
         ok = code == 0
         if expect == "ok" and not ok:
@@ -149,7 +155,7 @@ class FailoverFaults:
             self.unmet.append(f"promote {entry['node']} was expected to be refused, but it was promoted")
         if ok:
             self.cluster.primary[self.topology.region_of(key)] = key
-            return f"promote {entry['node']}: ok in {took:.2f} s (epoch {answer and answer.get('Epoch')}; may lose: {answer and answer.get('MayLose')})"
+            return f"promote {entry['node']}: ok in {took:.2f} s{f' ({attempts} attempts)' if attempts > 1 else ''} (epoch {answer and answer.get('Epoch')}; may lose: {answer and answer.get('MayLose')})"
         return f"promote {entry['node']}: exit {code} in {took:.2f} s ({err.splitlines()[-1] if err else 'no message'})"
 
     def promote_node(self, region, expect="ok", force=False, behind_first=False, forward_writes=0):
@@ -203,8 +209,8 @@ class FailoverFaults:
             keys = sorted(k for k, s in self.pool.secrets.items() if s["live"] and s["primary"] == region and s["puts"] < 70)
         self.forwarded = []
         threads = []
-        for i in range(min(count, len(keys))):
-            key = keys[i]
+        for i in range(count if keys else 0):
+            key = keys[i % len(keys)]
             with self.pool.lock:
                 self.pool.secrets[key]["puts"] += 1
             token = uuid.uuid4().hex

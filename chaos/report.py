@@ -80,13 +80,13 @@ def text(summary: dict) -> str:
                          + (f", epoch {p['answer'].get('Epoch')}, may lose {p['answer'].get('MayLose')}" if p.get("answer") else f": {p['stderr'][-200:]}"))
         for r in summary.get("rto", []):
             lines.append(f"  RTO {r['region']}: {r['rto']} s from the primary's loss at {r['from']:.2f} s to the first write acknowledged after "
-                         f"the promotion (answered at {r['promoted_at']:.2f} s)" if r["rto"] is not None else f"  RTO {r['region']}: no write acknowledged after the promotion")
+                         f"the promotion (answered at {r['promoted_at']:.2f} s; {r.get('after_answer')} s after its answer)" if r["rto"] is not None else f"  RTO {r['region']}: no write acknowledged after the promotion")
         acked = sum(1 for o in summary["ops"] if o["f"] in ("create", "put") and o["status"] == "ok")
         lines.append(f"  acknowledged creates and puts: {acked}")
         for region, info in summary.get("nodes", {}).items():
             lines.append(f"  {region}: final primary {info['primary']}; its nodes equal it after {info['converged_after']} s; quarantine files "
-                         + (", ".join(f"{k}: {len(v)}" for k, v in info["quarantine_files"].items())) + "; acknowledged writes found in a quarantine: "
-                         + str(sum(len(v) for v in info["quarantined_acknowledged"].values())))
+                         + (", ".join(f"{k}: {len(v)}" for k, v in info["quarantine_files"].items()))
+                         + f"; versions written by clients that only a quarantine holds: {len(info['set_aside'])}")
     conv = summary["convergence"]
     seconds = lambda s: "not within the bound" if s is None else f"{s:.2f} s"  # noqa: E731
     lines += ["", f"convergence (every replica's versions, labels, tags and policy equal to its primary's, and DR promotions dropped by their old primaries; {conv['secrets']} secrets, bound {conv['bound']:g} s):",
