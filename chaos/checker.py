@@ -39,6 +39,7 @@ CHECKS = ("lost_writes", "convergence", "phantom_reads", "labels", "final_labels
 NODE_CHECKS = ("rpo", "fenced", "region_convergence")
 
 WRITERS = ("create", "put")
+UPDATES = ("create", "put", "move", "tag", "untag", "policy", "unpolicy")  # every call the region log records
 
 
 def load_history(path) -> list[dict]:
@@ -442,6 +443,16 @@ def check_fenced(history, final, secrets, regions, nodes) -> list[dict]:
             aside = sorted(k for k, tokens in nodes[region].get("quarantined", {}).items() if version in tokens)
             found.append(anomaly("fenced", op["secret"], f"{op['node']} acknowledged {version}, which the final primary {primary} does not hold "
                                  f"({_held(view, op)})" + (f"; set aside in the quarantine of {', '.join(aside)}" if aside else ""), op))
+    # With k >= 1, a node cut from every other node of its region (`cuts`: node, from, to) can
+    # acknowledge no write at all: no standby can hold it.
+    for region, info in sorted((nodes or {}).items()):
+        for cut in info.get("cuts", []):
+            for op in history:
+                if (op.get("node") == cut["node"] and op["f"] in UPDATES and op["status"] == "ok" and op["start"] >= cut["from"]
+                        and (cut["to"] is None or op["end"] <= cut["to"])):
+                    found.append(anomaly("fenced", op["secret"], f"{cut['node']} acknowledged a {op['f']} while it was cut from every other node "
+                                         f"of {region} ({cut['from']:.2f}-{cut['to'] if cut['to'] is None else round(cut['to'], 2)} s): no standby "
+                                         f"could hold it", op))
     return found
 
 
@@ -482,7 +493,8 @@ def check_region_convergence(history, final, secrets, regions, nodes) -> list[di
 def check_all(history, final, secrets, regions, nodes=None) -> dict[str, list[dict]]:
     """Every check; `nodes` (for regions with standbys) maps region -> {"primary": the key of
     its final primary node, "views": {node key: {secret: view or None}} (as `final`'s views),
-    "quarantined": {node key: [VersionIds some client wrote whose bytes its quarantine files hold]}}. The
+    "quarantined": {node key: [VersionIds some client wrote whose bytes its quarantine files hold]},
+    "cuts": [{"node", "from", "to"}: a node cut from every other node (with k >= 1)]}. The
     node checks are run (and reported) only when `nodes` is given."""
     history, final, secrets = lineages(history, final, secrets)
     found = {name: globals()[f"check_{name}"](history, final, secrets, regions) for name in CHECKS}

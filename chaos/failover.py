@@ -88,17 +88,22 @@ class FailoverFaults:
         unless `clients` is False (then they still reach it: a deposed primary that clients keep
         writing to)."""
         others = [m for m in self.topology.members if m != node] + (["clients"] if clients else [])
-        for other in others:
-            self.topology.block(node, other)
-            self.topology.block(other, node)
+        self.topology.cut_off(node, others)
         self.isolated[node] = others
+        self.cuts.append({"node": node, "from": self.history.now() if self.history else 0.0, "to": None})
         return f"isolate {node} ({self.cluster.nodes[node].node_id}) from every node{' and the clients' if clients else ' (clients still reach it)'}, both ways"
 
     def heal_node(self, node):
+        self._end_cut(node)
         for other in self.isolated.pop(node, []):
             self.topology.unblock(node, other)
             self.topology.unblock(other, node)
         return f"heal {node}'s links"
+
+    def _end_cut(self, node=None):
+        for cut in self.cuts:
+            if cut["to"] is None and node in (None, cut["node"]):
+                cut["to"] = self.history.now() if self.history else 0.0
 
     def freeze(self, node):
         return self.pause(node)

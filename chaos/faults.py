@@ -26,6 +26,7 @@ class Faults(FailoverFaults):
         self.isolated: dict[str, list[str]] = {}  # node -> the members (and "clients") it is cut from
         self.promotions: list[dict] = []  # each `strongroom promote`: node, exit, answer, stderr, seconds, expected
         self.forwarded: list[str] = []
+        self.cuts: list[dict] = []  # each node cut from every other node: {node, from, to} (history seconds; "from" once whole)
 
     def isolate(self, region):
         for other in self.topology.regions:
@@ -51,6 +52,7 @@ class Faults(FailoverFaults):
     def heal_links(self):
         if self.snapshot_cut is not None:
             return self._heal_after_snapshot_cut()
+        self._end_cut()
         self.topology.heal_links()
         self.isolated.clear()
         return "heal every link"

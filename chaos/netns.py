@@ -180,6 +180,17 @@ class Topology:
         for member in {source, target} & set(self.members):
             self._render_rules(member)
 
+    def cut_off(self, member: str, others: list[str]) -> None:
+        """Drops everything between `member` and each of `others`, both ways: the member's own
+        table first, in one nftables transaction (the cut is whole from that moment), then the
+        others' tables."""
+        for other in others:
+            self.blocked.update({(member, other), (other, member)})
+        self._render_rules(member)
+        for other in others:
+            if other in self.members:
+                self._render_rules(other)
+
     def unblock(self, source: str, target: str) -> None:
         self.blocked.discard((source, target))
         for member in {source, target} & set(self.members):

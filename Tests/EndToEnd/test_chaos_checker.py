@@ -410,6 +410,22 @@ def test_fenced_catches_a_write_a_deposed_node_acknowledged_and_then_set_aside()
     assert "answered the write of token" in checker.check_fenced(history, final, SECRETS, REGIONS, nodes)[0]["message"]
 
 
+def test_fenced_catches_a_write_acknowledged_by_a_node_while_it_was_cut_from_its_region():
+    history, final, nodes = standby_region()
+    # us-east-1's first primary was cut from every node from 0.5 s to 1.0 s (k = 1): it can
+    # acknowledge nothing then, even a write its region's final primary holds.
+    history[3].update(node="us-east-1", start=0.6, end=0.7)
+    nodes["us-east-1"]["cuts"] = [{"node": "us-east-1", "from": 0.5, "to": 1.0}]
+    found = checker.check_fenced(history, final, SECRETS, REGIONS, nodes)
+    assert [f["op"] for f in found] == [4] and "while it was cut from every other node of us-east-1 (0.50-1.0 s)" in found[0]["message"]
+    # Before the cut was whole, or answered by another node, it may.
+    nodes["us-east-1"]["cuts"][0]["from"] = 0.65
+    assert checker.check_fenced(history, final, SECRETS, REGIONS, nodes) == []
+    nodes["us-east-1"]["cuts"][0]["from"] = 0.5
+    history[3]["node"] = "us-east-1-b"
+    assert checker.check_fenced(history, final, SECRETS, REGIONS, nodes) == []
+
+
 def test_region_convergence_catches_a_node_that_differs_from_the_final_primary_byte_for_byte():
     history, final, nodes = standby_region()
     views = nodes["us-east-1"]["views"]
