@@ -35,8 +35,11 @@ import json
 
 CHECKS = ("lost_writes", "convergence", "phantom_reads", "labels", "final_labels", "monotonic_reads", "stale_primary_reads", "residency",
           "promotions")
+# Regions with standbys (issue 19): judged on `nodes`, every node's final view (see `check_all`).
+NODE_CHECKS = ("rpo", "fenced", "region_convergence")
 
 WRITERS = ("create", "put")
+UPDATES = ("create", "put", "move", "tag", "untag", "policy", "unpolicy")  # every call the region log records
 
 
 def load_history(path) -> list[dict]:
@@ -290,9 +293,9 @@ def check_monotonic_reads(history, final, secrets, regions) -> list[dict]:
     puts = writes_by_token(history, secrets)
     last: dict[tuple, dict] = {}
     for op in sorted(history, key=lambda o: (o["end"] is None, o["end"] or 0)):
-        if op["f"] != "read" or op.get("stage") != "AWSCURRENT" or op["status"] == "unknown":
-            continue
-        key = (op["client"], op["region"], op["secret"])
+        if op["f"] != "read" or op.get("stage") != "AWSCURRENT" or op["status"] == "unknown" or op.get("node") == "front":
+            continue  # the front moves a region with standbys to another node (maybe one behind) when its first is down
+        key = (op["client"], op["region"], op.get("node"), op["secret"])  # per node: a region's nodes may lag apart
         seen = last.get(key)
         if op["status"] == "fail":
             if op.get("error") == "ResourceNotFoundException" and seen is not None:
@@ -322,8 +325,8 @@ def check_stale_primary_reads(history, final, secrets, regions) -> list[dict]:
         secret = op["secret"]
         primary = secrets.get(secret, {}).get("primary")
         if (op["f"] != "read" or op["status"] != "ok" or op.get("stage") != "AWSCURRENT" or op["region"] != primary
-                or secret in moved):
-            continue
+                or secret in moved or op.get("node")):
+            continue  # a read from a node of a region with standbys may be a standby's (or a deposed primary's): not judged
         seen = writes.get((secret, op.get("version")))
         if seen is None or seen["end"] is None:
             continue  # a phantom (phantom_reads says so) or a write still unresolved: no order
@@ -386,6 +389,115 @@ def check_promotions(history, final, secrets, regions) -> list[dict]:
     return found
 
 
-def check_all(history, final, secrets, regions) -> dict[str, list[dict]]:
+def _held(view, op) -> str | None:
+    """Why the write `op` is not in `view` as acknowledged (None when it is)."""
+    version = op.get("version") or op.get("token")
+    if view is None:
+        return "the secret is missing"
+    if version not in view["versions"]:
+        return f"version {version} is missing"
+    if view["versions"][version]["value"] != op["value"]:
+        return f"version {version} holds {view['versions'][version]['value']!r}, not {op['value']!r}"
+    return None
+
+
+def check_rpo(history, final, secrets, regions, nodes) -> list[dict]:
+    """RPO 0 with k >= 1: every acknowledged create or put of a secret whose primary region has
+    standbys is, after heal and restart, on that region's final primary node (whichever node
+    it was promoted to) and in every replica region's final view."""
+    found = []
+    for op in acknowledged(history):
+        placement = secrets.get(op["secret"], {})
+        region = placement.get("primary")
+        if region not in (nodes or {}):
+            continue
+        primary = nodes[region]["primary"]
+        why = _held(nodes[region]["views"].get(primary, {}).get(op["secret"]), op)
+        if why:
+            found.append(anomaly("rpo", op["secret"], f"acknowledged {op['f']}: on {region}'s final primary {primary} {why}", op))
+            continue
+        for replica in placement.get("replicas", []):
+            why = _held(final.get(op["secret"], {}).get(replica), op)
+            if why:
+                found.append(anomaly("rpo", op["secret"], f"acknowledged {op['f']}: in the replica region {replica} {why}", op))
+    return found
+
+
+def check_fenced(history, final, secrets, regions, nodes) -> list[dict]:
+    """No write acknowledged by a fenced node: every acknowledged write that went to a node of
+    a region with standbys (its primary, a standby that forwarded it, a deposed primary, or the
+    front) is in the final primary's log as the same VersionId with its value. When it is not,
+    the message names the nodes whose quarantine (the records an old primary set aside after
+    the fork point) holds its VersionId."""
+    found = []
+    for op in acknowledged(history):
+        region = op["region"]
+        if region not in (nodes or {}) or not op.get("node"):
+            continue
+        primary = nodes[region]["primary"]
+        view = nodes[region]["views"].get(primary, {}).get(op["secret"])
+        version = op.get("version") or op.get("token")
+        if op.get("token") and version != op["token"]:
+            found.append(anomaly("fenced", op["secret"], f"{op['node']} answered the write of token {op['token']} as version {version}", op))
+        elif _held(view, op):
+            aside = sorted(k for k, tokens in nodes[region].get("quarantined", {}).items() if version in tokens)
+            found.append(anomaly("fenced", op["secret"], f"{op['node']} acknowledged {version}, which the final primary {primary} does not hold "
+                                 f"({_held(view, op)})" + (f"; set aside in the quarantine of {', '.join(aside)}" if aside else ""), op))
+    # With k >= 1, a node cut from every other node of its region (`cuts`: node, from, to) can
+    # acknowledge no write at all: no standby can hold it.
+    for region, info in sorted((nodes or {}).items()):
+        for cut in info.get("cuts", []):
+            for op in history:
+                if (op.get("node") == cut["node"] and op["f"] in UPDATES and op["status"] == "ok" and op["start"] >= cut["from"]
+                        and (cut["to"] is None or op["end"] <= cut["to"])):
+                    found.append(anomaly("fenced", op["secret"], f"{cut['node']} acknowledged a {op['f']} while it was cut from every other node "
+                                         f"of {region} ({cut['from']:.2f}-{cut['to'] if cut['to'] is None else round(cut['to'], 2)} s): no standby "
+                                         f"could hold it", op))
+    return found
+
+
+def check_region_convergence(history, final, secrets, regions, nodes) -> list[dict]:
+    """Every node of a region with standbys (the old primary that rejoined included) holds, per
+    secret, exactly its final primary's versions (values byte for byte), labels, tags and
+    resource policy."""
+    found = []
+    for region, info in sorted((nodes or {}).items()):
+        primary = info["primary"]
+        reference = info["views"].get(primary, {})
+        for key, views in sorted(info["views"].items()):
+            if key == primary:
+                continue
+            for name in sorted(set(reference) | set(views)):
+                mine, theirs = views.get(name), reference.get(name)
+                if (mine is None) != (theirs is None):
+                    found.append(anomaly("region_convergence", name, f"{key} {'lacks' if mine is None else 'holds'} the secret, the primary "
+                                         f"{primary} {'holds' if mine is None else 'lacks'} it"))
+                    continue
+                if mine is None:
+                    continue
+                for version in sorted(set(mine["versions"]) | set(theirs["versions"])):
+                    a, b = mine["versions"].get(version), theirs["versions"].get(version)
+                    if a is None or b is None:
+                        found.append(anomaly("region_convergence", name, f"{key} {'lacks' if a is None else 'holds'} version {version}, "
+                                             f"the primary {primary} {'holds' if a is None else 'lacks'} it"))
+                    elif a["value"] != b["value"]:
+                        found.append(anomaly("region_convergence", name, f"{key} holds another value for {version} than {primary}"))
+                    elif sorted(a["stages"]) != sorted(b["stages"]):
+                        found.append(anomaly("region_convergence", name, f"{key} labels {version} {sorted(a['stages'])}, {primary} {sorted(b['stages'])}"))
+                for field in ("tags", "policy"):
+                    if mine.get(field) != theirs.get(field):
+                        found.append(anomaly("region_convergence", name, f"{key}'s {field} {mine.get(field)!r} differ from {primary}'s {theirs.get(field)!r}"))
+    return found
+
+
+def check_all(history, final, secrets, regions, nodes=None) -> dict[str, list[dict]]:
+    """Every check; `nodes` (for regions with standbys) maps region -> {"primary": the key of
+    its final primary node, "views": {node key: {secret: view or None}} (as `final`'s views),
+    "quarantined": {node key: [VersionIds some client wrote whose bytes its quarantine files hold]},
+    "cuts": [{"node", "from", "to"}: a node cut from every other node (with k >= 1)]}. The
+    node checks are run (and reported) only when `nodes` is given."""
     history, final, secrets = lineages(history, final, secrets)
-    return {name: globals()[f"check_{name}"](history, final, secrets, regions) for name in CHECKS}
+    found = {name: globals()[f"check_{name}"](history, final, secrets, regions) for name in CHECKS}
+    if nodes is not None:
+        found.update({name: globals()[f"check_{name}"](history, final, secrets, regions, nodes) for name in NODE_CHECKS})
+    return found

@@ -39,13 +39,17 @@ def in_namespace(name: str, fn, timeout: float = 120):
 
 
 class Node:
-    def __init__(self, region: str, namespace: str, config: Path, binary: Path, logs: Path):
+    def __init__(self, region: str, namespace: str, config: Path, binary: Path, logs: Path, key: str | None = None):
+        # `key`: the node's name in the run (its region for a region's ordinal-0 node, else its
+        # node id); `region`: the region it serves; `node_id`: its configuration's nodeId.
+        self.key = key or region
         self.region, self.namespace, self.config, self.binary = region, namespace, config, binary
         document = json.loads(config.read_text())
+        self.node_id = document.get("nodeId", f"{region}-a")
         self.host, port = document["listen"][0].rsplit(":", 1)
         self.port = int(port)
         self.endpoint = f"https://{self.host}:{self.port}"
-        self.log = logs / f"{region}.log"
+        self.log = logs / f"{self.key}.log"
         self.proc: subprocess.Popen | None = None
         self.paused = False
         self.starts = 0
@@ -96,14 +100,14 @@ class Node:
         def probe():
             while time.monotonic() < deadline:
                 if not self.running:
-                    raise RuntimeError(f"{self.region}'s node exited with {self.proc.returncode}; see {self.log}")
+                    raise RuntimeError(f"{self.key}'s node exited with {self.proc.returncode}; see {self.log}")
                 try:
                     with socket.create_connection((self.host, self.port), timeout=2) as raw:
                         with context.wrap_socket(raw, server_hostname=self.host):
                             return
                 except (OSError, ssl.SSLError):
                     time.sleep(0.1)
-            raise TimeoutError(f"{self.region}'s node did not serve TLS on {self.endpoint} within {timeout}s")
+            raise TimeoutError(f"{self.key}'s node did not serve TLS on {self.endpoint} within {timeout}s")
 
         in_namespace(netns.CLIENT_NS, probe, timeout + 10)
 
@@ -135,19 +139,28 @@ class Front(Node):
 class ChaosCluster:
     def __init__(self, directory: Path, topology: netns.Topology, binary: Path):
         self.directory, self.topology, self.binary = directory, topology, binary
-        self.nodes: dict[str, Node] = {}
+        self.nodes: dict[str, Node] = {}  # by key: every node (a region's ordinal-0 node under the region's name)
         self.mounts: list[Path] = []
         self.front: Front | None = None
+        self.standbys, self.sync = 0, 0
+        self.primary: dict[str, str] = {}  # region -> the key of the node last promoted (or its first primary)
 
-    def provision(self) -> None:
+    def provision(self, standbys: int = 0, sync: int = 0) -> None:
+        """`strongroom cluster init` with every node on its own address (`--address NODE=IP` for
+        each standby); with `standbys` N each region has N standbys, `sync` of them synchronous."""
+        self.standbys, self.sync = standbys, sync
         args = [str(self.binary), "cluster", "init", "--dir", str(self.directory), "--regions", ",".join(self.topology.regions)]
-        for region in self.topology.regions:
-            args += ["--address", f"{region}={self.topology.address[region]}"]
+        for member in self.topology.members:
+            args += ["--address", f"{member}={self.topology.address[member]}"]
+        if standbys:
+            args += ["--standbys", str(standbys), "--sync-standbys", str(sync)]
         netns.sh(*args, timeout=120)
         logs = self.directory / "logs"
         logs.mkdir(exist_ok=True)
-        for region in self.topology.regions:
-            self.nodes[region] = Node(region, self.topology.namespace[region], self.directory / region / "config.json", self.binary, logs)
+        for member in self.topology.members:
+            region = self.topology.region_of(member)
+            self.nodes[member] = Node(region, self.topology.namespace[member], self.directory / member / "config.json", self.binary, logs, key=member)
+        self.primary = {r: r for r in self.topology.regions}
         iam = json.loads((self.directory / "iam.json").read_text())
         admin = next(p for p in iam["accounts"][0]["principals"] if p["name"] == "admin")
         self.account = iam["accounts"][0].get("accountId", "123456789012")
@@ -194,6 +207,7 @@ class ChaosCluster:
                 node.start()
         for node in self.nodes.values():
             node.wait_ready(self.ca)
+        self.write_manifest()
 
     def start_front(self) -> str:
         """Starts the front in the clients' namespace; its endpoint there."""
@@ -201,6 +215,25 @@ class ChaosCluster:
         self.front.start()
         self.front.wait_ready(self.ca)
         return self.front.endpoint
+
+    def region_members(self, region: str) -> list[str]:
+        """The keys of a region's nodes, its ordinal-0 node first."""
+        return [k for k in self.topology.members if self.topology.region_of(k) == region]
+
+    def by_node_id(self, node_id: str) -> str:
+        return next(k for k, n in self.nodes.items() if n.node_id == node_id)
+
+    def write_manifest(self) -> None:
+        """DIR/cluster.json (`strongroom cluster manifest`) for the running nodes: what
+        `strongroom promote --dir DIR` finds a node's endpoint, the CA and the admin in."""
+        if not self.standbys:
+            return
+        pids = ",".join(f"{k}={n.proc.pid}" for k, n in self.nodes.items() if k in self.topology.regions and n.running)
+        standby_pids = ",".join(f"{n.node_id}={n.proc.pid}" for k, n in self.nodes.items() if k not in self.topology.regions and n.running)
+        args = [str(self.binary), "cluster", "manifest", "--dir", str(self.directory), "--pids", pids]
+        if standby_pids:
+            args += ["--standby-pids", standby_pids]
+        netns.sh(*args, timeout=60)
 
     def stop_all(self) -> None:
         for node in self.nodes.values():

@@ -10,8 +10,10 @@ import subprocess
 import time
 import uuid
 
+from failover import FailoverFaults
 
-class Faults:
+
+class Faults(FailoverFaults):
     def __init__(self, topology, cluster, log, history=None, pool=None):
         self.topology, self.cluster, self.log = topology, cluster, log
         self.history, self.pool = history, pool  # the DR drill records its calls and tells the clients
@@ -21,6 +23,10 @@ class Faults:
         self.down: set[str] = set()
         self.paused: set[str] = set()
         self.full: set[str] = set()
+        self.isolated: dict[str, list[str]] = {}  # node -> the members (and "clients") it is cut from
+        self.promotions: list[dict] = []  # each `strongroom promote`: node, exit, answer, stderr, seconds, expected
+        self.forwarded: list[str] = []
+        self.cuts: list[dict] = []  # each node cut from every other node: {node, from, to} (history seconds; "from" once whole)
 
     def isolate(self, region):
         for other in self.topology.regions:
@@ -46,7 +52,9 @@ class Faults:
     def heal_links(self):
         if self.snapshot_cut is not None:
             return self._heal_after_snapshot_cut()
+        self._end_cut()
         self.topology.heal_links()
+        self.isolated.clear()
         return "heal every link"
 
     def kill(self, region):

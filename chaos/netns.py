@@ -92,12 +92,17 @@ def enter_namespace(name: str) -> None:
 
 
 class Topology:
-    """Namespaces for `regions` (node i at 10.231.0.(11+i)) and the clients (10.231.0.100)."""
+    """Namespaces for `regions` (node i at 10.231.0.(11+i)) and the clients (10.231.0.100).
 
-    def __init__(self, regions: list[str]):
+    With `standbys` N, each region's standbys get a namespace and an address of their own too
+    (keyed by node id, REGION-b, REGION-c, ...; 10.231.0.(11+len(regions)+j)): a region's key
+    names its ordinal-0 node (REGION-a), and `members` lists every key."""
+
+    def __init__(self, regions: list[str], standbys: int = 0):
         self.regions = list(regions)
-        self.namespace = {region: f"{PREFIX}-n{i}" for i, region in enumerate(self.regions)}
-        self.address = {region: f"{SUBNET}.{11 + i}" for i, region in enumerate(self.regions)}
+        self.members = self.regions + [f"{r}-{chr(ord('b') + j)}" for r in self.regions for j in range(standbys)]
+        self.namespace = {member: f"{PREFIX}-n{i}" for i, member in enumerate(self.members)}
+        self.address = {member: f"{SUBNET}.{11 + i}" for i, member in enumerate(self.members)}
         self.blocked: set[tuple[str, str]] = set()  # (from region, to region): packets dropped
         self.loss: dict[str, int] = {}  # region -> percent of its packets dropped (both ways)
         self.rate: dict[str, str] = {}  # region -> tbf rate on its interface
@@ -111,7 +116,7 @@ class Topology:
         sh("ip", "-n", BRIDGE_NS, "link", "add", "br0", "type", "bridge")
         sh("ip", "-n", BRIDGE_NS, "link", "set", "br0", "up")
         sh("ip", "-n", BRIDGE_NS, "link", "set", "lo", "up")
-        members = [(self.namespace[r], self.address[r], f"n{i}") for i, r in enumerate(self.regions)]
+        members = [(self.namespace[r], self.address[r], f"n{i}") for i, r in enumerate(self.members)]
         members.append((CLIENT_NS, CLIENT_ADDRESS, "cl"))
         for namespace, address, short in members:
             sh("ip", "netns", "add", namespace)
@@ -126,8 +131,8 @@ class Topology:
             sh("ip", "-n", namespace, "addr", "add", f"{address}/24", "dev", "eth0")
             sh("ip", "-n", namespace, "link", "set", "eth0", "up")
             sh("ip", "-n", namespace, "link", "set", "lo", "up")
-        for region in self.regions:
-            self._render_rules(region)
+        for member in self.members:
+            self._render_rules(member)
         self.netem = self._probe_netem()
 
     def _probe_netem(self) -> bool:
@@ -172,13 +177,33 @@ class Topology:
     def block(self, source: str, target: str) -> None:
         """Drops the packets `source` sends to `target` (a region or "clients")."""
         self.blocked.add((source, target))
-        for region in {source, target} & set(self.regions):
-            self._render_rules(region)
+        for member in {source, target} & set(self.members):
+            self._render_rules(member)
+
+    def cut_off(self, member: str, others: list[str]) -> None:
+        """Drops everything between `member` and each of `others`, both ways: the member's own
+        table first, in one nftables transaction (the cut is whole from that moment), then the
+        others' tables."""
+        for other in others:
+            self.blocked.update({(member, other), (other, member)})
+        self._render_rules(member)
+        for other in others:
+            if other in self.members:
+                self._render_rules(other)
+
+    def unblock(self, source: str, target: str) -> None:
+        self.blocked.discard((source, target))
+        for member in {source, target} & set(self.members):
+            self._render_rules(member)
 
     def heal_links(self) -> None:
         self.blocked.clear()
-        for region in self.regions:
-            self._render_rules(region)
+        for member in self.members:
+            self._render_rules(member)
+
+    def region_of(self, member: str) -> str:
+        """The region a member key (a region's own key, or a standby's node id) belongs to."""
+        return member if member in self.regions else member.rsplit("-", 1)[0]
 
     def slow_link(self, region: str, rate: str, loss: int, delay_ms: int = 0, jitter_ms: int = 0) -> bool:
         """A slow, lossy link for the node: its interface sends at most `rate` (tc tbf, which
@@ -206,10 +231,10 @@ class Topology:
     def slow_ingress(self, region: str, rate: str) -> None:
         """Everything sent *to* the node (its sources' records and snapshots, its clients'
         requests) goes at most `rate`: a tbf on the bridge's end of the node's veth."""
-        port = f"{PREFIX}n{self.regions.index(region)}a"
+        port = f"{PREFIX}n{self.members.index(region)}a"
         sh("ip", "netns", "exec", BRIDGE_NS, "tc", "qdisc", "replace", "dev", port, "root", "tbf", "rate", rate, "burst", "4kb", "latency", "2s")
         self.ingress[region] = rate
 
     def heal_slow_ingress(self, region: str) -> None:
         if self.ingress.pop(region, None) is not None:
-            sh("ip", "netns", "exec", BRIDGE_NS, "tc", "qdisc", "del", "dev", f"{PREFIX}n{self.regions.index(region)}a", "root", check=False)
+            sh("ip", "netns", "exec", BRIDGE_NS, "tc", "qdisc", "del", "dev", f"{PREFIX}n{self.members.index(region)}a", "root", check=False)

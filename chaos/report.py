@@ -6,19 +6,23 @@ from collections import Counter
 from html import escape
 
 OPENS = {"cut_during_snapshot": "partition", "slow_into": "slow link in", "kill_during_snapshot": "killed", "kill_during_catchup": "killed",
-         "isolate": "partition", "isolate_one_way": "one-way", "cut_clients": "cut from clients", "kill": "killed", "wipe": "data deleted", "pause": "paused", "slow_link": "slow link", "disk_full": "disk full"}
+         "isolate": "partition", "isolate_one_way": "one-way", "cut_clients": "cut from clients", "kill": "killed", "wipe": "data deleted", "pause": "paused", "slow_link": "slow link", "disk_full": "disk full",
+         "isolate_node": "isolated", "promote_node": "promote", "promote_behind": "promote --force", "await_rejoin": "rejoin"}
+SPANS = ("promote_node", "promote_behind", "await_rejoin")  # a band from the step's start to its end
 CLOSES = {"heal_links": ("isolate", "isolate_one_way", "cut_clients", "cut_during_snapshot"),
           "cut_during_snapshot": ("isolate",), "kill_during_catchup": ("isolate",), "heal_slow_into": ("slow_into",),
-          "restart": ("kill", "wipe", "kill_during_snapshot", "kill_during_catchup"), "resume": ("pause",), "heal_slow_link": ("slow_link",), "disk_free": ("disk_full",)}
+          "restart": ("kill", "wipe", "kill_during_snapshot", "kill_during_catchup"), "resume": ("pause",), "heal_slow_link": ("slow_link",), "disk_free": ("disk_full",),
+          "heal_node": ("isolate_node",)}
 COLOURS = {"partition": "#f4a261", "one-way": "#e9c46a", "cut from clients": "#b5838d", "killed": "#9d0208", "paused": "#8d99ae", "slow link": "#90be6d", "data deleted": "#000000", "disk full": "#6a4c93",
-           "slow link in": "#43aa8b"}
+           "slow link in": "#43aa8b",
+           "isolated": "#e76f51", "promote": "#264653", "promote --force": "#000000", "rejoin": "#2a9d8f"}
 
 
 def fault_bands(faults: list[dict], end: float) -> list[dict]:
     """[{region, label, start, end}] from the fault log's apply/heal entries."""
     bands, open_ = [], []
     for entry in faults:
-        action, region = entry["action"], entry["args"].get("region")
+        action, region = entry["action"], entry["args"].get("region") or entry["args"].get("node")
         if action in CLOSES or action == "heal_all":
             for band in list(open_):
                 if action == "heal_all" or (band["action"] in CLOSES[action] and (region is None or band["region"] == region)):
@@ -27,8 +31,13 @@ def fault_bands(faults: list[dict], end: float) -> list[dict]:
         if action in OPENS:
             # A fault timed by the nodes' logs (a re-cut, a kill) lands when its step is done.
             start = entry.get("done", entry["time"]) if action in CLOSES or action.startswith("kill_during") else entry["time"]
-            band = {"region": region, "label": OPENS[action], "action": action, "start": start, "end": None}
-            open_.append(band)
+            band = {"region": region, "label": OPENS[action], "kind": OPENS[action], "action": action, "start": start, "end": None}
+            if action in SPANS:
+                band.update(start=entry["time"], end=entry.get("done", entry["time"]))
+            elif action == "isolate_node":
+                band["label"] = f"isolated {region}"
+            if band["end"] is None:
+                open_.append(band)
             bands.append(band)
     for band in open_:
         band["end"] = end
@@ -64,6 +73,20 @@ def text(summary: dict) -> str:
             lines.append(f"      {item['secret']}: {item['message']}" + (f" (op {item['op']} at {item['time']:.2f} s)" if "op" in item else ""))
         if len(found) > 5:
             lines.append(f"      … {len(found) - 5} more in report.json")
+    if summary.get("standbys"):
+        lines += ["", f"standbys: {summary['standbys']} per region, syncStandbys {summary['sync']}; promotions (strongroom promote):"]
+        for p in summary.get("promotions", []):
+            lines.append(f"  {p['node']}: exit {p['exit']} in {p['seconds']:.2f} s (expected {p['expected']})"
+                         + (f", epoch {p['answer'].get('Epoch')}, may lose {p['answer'].get('MayLose')}" if p.get("answer") else f": {p['stderr'][-200:]}"))
+        for r in summary.get("rto", []):
+            lines.append(f"  RTO {r['region']}: {r['rto']} s from the primary's loss at {r['from']:.2f} s to the first write acknowledged after "
+                         f"the promotion (answered at {r['promoted_at']:.2f} s; {r.get('after_answer')} s after its answer)" if r["rto"] is not None else f"  RTO {r['region']}: no write acknowledged after the promotion")
+        acked = sum(1 for o in summary["ops"] if o["f"] in ("create", "put") and o["status"] == "ok")
+        lines.append(f"  acknowledged creates and puts: {acked}")
+        for region, info in summary.get("nodes", {}).items():
+            lines.append(f"  {region}: final primary {info['primary']}; its nodes equal it after {info['converged_after']} s; quarantine files "
+                         + (", ".join(f"{k}: {len(v)}" for k, v in info["quarantine_files"].items()))
+                         + f"; versions written by clients that only a quarantine holds: {len(info['set_aside'])}")
     conv = summary["convergence"]
     seconds = lambda s: "not within the bound" if s is None else f"{s:.2f} s"  # noqa: E731
     lines += ["", f"convergence (every replica's versions, labels, tags and policy equal to its primary's, and DR promotions dropped by their old primaries; {conv['secrets']} secrets, bound {conv['bound']:g} s):",
@@ -84,10 +107,11 @@ def svg(summary: dict) -> str:
            f'<rect width="100%" height="100%" fill="white"/>',
            f'<text x="10" y="20" font-size="14">{escape(summary["scenario"])} seed {summary["seed"]}: {escape(summary["verdict"])}</text>']
     for band in fault_bands(summary["faults"], end):
-        rows = [band["region"]] if band["region"] in y else regions
+        row_of = band["region"] if band["region"] in y else (band["region"] or "").rsplit("-", 1)[0]
+        rows = [row_of] if row_of in y else regions
         for r in rows:
             out.append(f'<rect x="{x(band["start"]):.1f}" y="{y[r]}" width="{max(1.0, x(band["end"]) - x(band["start"])):.1f}" height="{row - 6}" '
-                       f'fill="{COLOURS.get(band["label"], "#ccc")}" opacity="0.45"><title>{escape(band["label"])} {band["start"]:.2f}-{band["end"]:.2f} s</title></rect>')
+                       f'fill="{COLOURS.get(band["kind"], "#ccc")}" opacity="0.45"><title>{escape(band["label"])} {band["start"]:.2f}-{band["end"]:.2f} s</title></rect>')
         out.append(f'<text x="{x(band["start"]) + 2:.1f}" y="{y[rows[0]] + 11}" fill="#333">{escape(band["label"])}</text>')
     for r in regions:
         out.append(f'<text x="10" y="{y[r] + row / 2:.0f}">{escape(r)}</text>')

@@ -22,6 +22,8 @@ class Scenario:
     build: object  # (rng, regions, seconds) -> [Step]
     control: bool = False  # a negative control: its run must FAIL; not part of "all"
     journal: dict | None = None  # every node's `journal` settings, when the scenario needs compaction
+    standbys: int = 0  # standbys per region (each node in a namespace of its own)
+    sync: int = 0  # synchronous standbys (every node's replication.syncStandbys)
 
     def schedule(self, rng: random.Random, regions: list[str], seconds: float) -> list[Step]:
         return sorted(self.build(rng, regions, seconds), key=lambda s: s.at)
@@ -152,6 +154,64 @@ def dr_region(rng, regions, seconds):
             Step(b, "heal_links")]
 
 
+# Standbys and promotion (issue 19): a region's nodes are keyed REGION (its first primary,
+# REGION-a), REGION-b and REGION-c; each scenario picks the region from the seed.
+
+
+def promote_under_load(rng, regions, seconds):
+    """A planned switchover: the standby furthest ahead is promoted while the primary is alive
+    and every node of the region takes writes; later the old primary is frozen a moment (it
+    must follow the new one)."""
+    region = rng.choice(regions)
+    a = round(seconds * rng.uniform(0.3, 0.45), 2)
+    return [Step(a, "promote_node", {"region": region}), Step(round(a + seconds * 0.25, 2), "await_rejoin", {"node": region})]
+
+
+def old_primary_partitioned(rng, regions, seconds):
+    """The primary cut from every other node (its clients still reach it and keep writing to
+    it: with k = 1 it must acknowledge none of those), a standby promoted, then healed: the old
+    primary rejoins as a standby with its divergent records in its quarantine."""
+    region = rng.choice(regions)
+    a, b = _window(rng, seconds, (0.15, 0.25), (0.35, 0.45))
+    return [Step(a, "isolate_node", {"node": region, "clients": False}), Step(round(a + 2.0, 2), "promote_node", {"region": region}),
+            Step(b, "heal_node", {"node": region}), Step(round(b + 0.1, 2), "await_rejoin", {"node": region})]
+
+
+def primary_killed_standby_behind(rng, regions, seconds):
+    """One standby cut off while writes go on (the other acknowledges them, k = 1), the primary
+    killed, the standby healed (behind): promoting it is refused, the one ahead is promoted; the
+    old primary restarts and rejoins."""
+    region = rng.choice(regions)
+    behind = f"{region}-{rng.choice('bc')}"
+    a = round(seconds * rng.uniform(0.1, 0.2), 2)
+    b = round(seconds * rng.uniform(0.4, 0.45), 2)
+    return [Step(a, "isolate_node", {"node": behind}), Step(b, "kill", {"region": region}), Step(round(b + 1.0, 2), "heal_node", {"node": behind}),
+            Step(round(b + 2.5, 2), "promote_node", {"region": region, "behind_first": True}),
+            Step(round(seconds * 0.75, 2), "restart", {"region": region}), Step(round(seconds * 0.75 + 0.1, 2), "await_rejoin", {"node": region})]
+
+
+def forwarded_write_in_flight(rng, regions, seconds):
+    """Writes through the standbys while the primary is cut from every node (the forwarded
+    ones hang on the dead link), a promotion with puts sent through the other standby while it
+    runs; healed, the old primary rejoins. No write acknowledged twice or by a fenced node."""
+    region = rng.choice(regions)
+    a, b = _window(rng, seconds, (0.15, 0.25), (0.35, 0.45))
+    return [Step(a, "isolate_node", {"node": region, "clients": False}),
+            Step(round(a + 1.0, 2), "promote_node", {"region": region, "forward_writes": 4}),
+            Step(b, "heal_node", {"node": region}), Step(round(b + 0.1, 2), "await_rejoin", {"node": region})]
+
+
+def control_force(rng, regions, seconds):
+    """NEGATIVE CONTROL: as primary-killed-standby-behind, but the standby furthest behind is
+    promoted with --force: the writes only the other standby held are lost (check rpo)."""
+    region = rng.choice(regions)
+    behind = f"{region}-{rng.choice('bc')}"
+    a = round(seconds * rng.uniform(0.1, 0.2), 2)
+    b = round(seconds * rng.uniform(0.45, 0.5), 2)
+    return [Step(a, "isolate_node", {"node": behind}), Step(b, "kill", {"region": region}), Step(round(b + 1.0, 2), "heal_node", {"node": behind}),
+            Step(round(b + 2.5, 2), "promote_behind", {"region": region}), Step(round(seconds * 0.8, 2), "restart", {"region": region})]
+
+
 def control_wipe(rng, regions, seconds):
     region = rng.choice(regions)
     a, b = _window(rng, seconds, (0.4, 0.5), (0.1, 0.15))
@@ -187,6 +247,21 @@ SCENARIOS = {s.name: s for s in [
              dr_drill),
     Scenario("dr-region", "strongroom dr promote-region --lost R in a surviving region while R is cut off: every copy "
              "there of R's secrets takes writes at once; after heal R drops that region from each", dr_region),
+    Scenario("promote-under-load", "a planned switchover (strongroom promote of the standby furthest ahead while the primary "
+             "serves, k = 1) under writes to every node of the region: no acknowledged write lost, none acknowledged by a "
+             "fenced node, the region's nodes and the replicas converge byte for byte", promote_under_load, standbys=2, sync=1),
+    Scenario("old-primary-partitioned", "the primary cut from its region and the others (clients still write to it), a "
+             "standby promoted, healed: the old primary acknowledged nothing (k = 1), rejoins as a standby with its divergent "
+             "records in its quarantine, and every node converges", old_primary_partitioned, standbys=2, sync=1),
+    Scenario("primary-killed-standby-behind", "a standby cut off while the other acknowledges (k = 1), the primary killed, "
+             "the standby healed: promoting it is refused, the one ahead is promoted; no acknowledged write lost",
+             primary_killed_standby_behind, standbys=2, sync=1),
+    Scenario("forwarded-write-in-flight", "writes forwarded by standbys while the primary is cut off and a standby is "
+             "promoted: each is acknowledged once, by the new primary's log, or not at all; the old primary rejoins",
+             forwarded_write_in_flight, standbys=2, sync=1),
+    Scenario("control-force", "NEGATIVE CONTROL (must FAIL): the standby behind promoted with --force after the primary "
+             "is killed; rpo must name the acknowledged writes only the other standby held", control_force, control=True,
+             standbys=2, sync=1),
     Scenario("control-wipe", "NEGATIVE CONTROL (must FAIL): a node's data directory deleted under load; lost_writes must "
              "name the acknowledged writes it held", control_wipe, control=True),
 ]}

@@ -111,6 +111,25 @@ def classify(error: BaseException, write: bool) -> tuple[str, str]:
     return ("info" if write else "fail"), type(error).__name__
 
 
+class RegionNodes(dict):
+    """One client's boto3 clients by region for a cluster whose regions have standbys: before
+    each operation `pick` draws one node of the region (its primary or a standby, which
+    forwards writes to the primary it follows), and `self[region]` is that node's client until
+    the next pick. Each client thread has its own."""
+
+    def __init__(self, by_node: dict, members: dict, rng: random.Random):
+        super().__init__({r: None for r in members})
+        self.by_node, self.members, self.rng = by_node, members, rng
+        self.picked = {r: keys[0] for r, keys in members.items()}
+
+    def pick(self, region) -> str:
+        self.picked[region] = self.rng.choice(self.members[region])
+        return self.picked[region]
+
+    def __getitem__(self, region):
+        return self.by_node[self.picked[region]]
+
+
 class Workload:
     def __init__(self, cluster, pool: SecretPool, history: History, seed: int, clients: int = 4, timeout: float = 2.0):
         self.cluster, self.pool, self.history, self.seed = cluster, pool, history, seed
@@ -138,8 +157,15 @@ class Workload:
             # Odd clients go through the front (one endpoint for every region, routed by the
             # SigV4 scope), even ones to each region's node.
             front = self.cluster.front.endpoint if self.cluster.front is not None and index % 2 == 1 else None
-            sms = {r: client_for(front or n.endpoint, r, self.cluster.ca, self.cluster.access_key, self.cluster.secret_key, self.timeout)
-                   for r, n in self.cluster.nodes.items()}
+            regions = self.cluster.topology.regions
+            sms = {r: client_for(front or self.cluster.nodes[r].endpoint, r, self.cluster.ca, self.cluster.access_key, self.cluster.secret_key,
+                                 self.timeout) for r in regions}
+            if self.cluster.standbys and front is None:
+                # Every node of a region takes this client's calls (standbys forward the writes).
+                members = {r: self.cluster.region_members(r) for r in regions}
+                by_node = {k: client_for(self.cluster.nodes[k].endpoint, self.cluster.nodes[k].region, self.cluster.ca, self.cluster.access_key,
+                                         self.cluster.secret_key, self.timeout) for keys in members.values() for k in keys}
+                sms = RegionNodes(by_node, members, random.Random(f"{self.seed}/nodes/{index}"))
             for step in range(100_000):  # bounded; the deadline ends it first
                 if self.stop.is_set() or time.monotonic() >= deadline:
                     return
@@ -150,7 +176,11 @@ class Workload:
 
     # One operation ------------------------------------------------------------------------------
 
-    def call(self, index, f, region, secret, sm_call, write, **fields):
+    def call(self, index, f, region, secret, sm_call, write, sms=None, **fields):
+        if isinstance(sms, RegionNodes):
+            fields["node"] = sms.pick(region)
+        elif sms is not None and self.cluster.standbys:
+            fields["node"] = "front"
         op = self.history.invoke(client=index, f=f, region=region, secret=secret, **fields)
         try:
             result = sm_call()
@@ -174,7 +204,7 @@ class Workload:
             name, token, value, primary = self.pending[index].pop(0)
             self.call(index, "put", primary, name,
                       lambda: {"version": sms[primary].put_secret_value(SecretId=name, SecretString=value, ClientRequestToken=token)["VersionId"]},
-                      True, token=token, value=value, retry=True)
+                      True, sms=sms, token=token, value=value, retry=True)
             return
         roll = rng.random()
         if roll < 0.35:
@@ -210,7 +240,7 @@ class Workload:
         value = f"v-{self.seed}-{index}-{step}-{token[:8]}"
         result = self.call(index, "put", primary, name,
                            lambda: {"version": sms[primary].put_secret_value(SecretId=name, SecretString=value, ClientRequestToken=token)["VersionId"]},
-                           True, token=token, value=value)
+                           True, sms=sms, token=token, value=value)
         if result:
             with self.pool.lock:
                 self.pool.secrets[key]["versions"].append(result["version"])
@@ -229,7 +259,7 @@ class Workload:
             sms[primary].update_secret_version_stage(SecretId=name, VersionStage="AWSCURRENT", MoveToVersionId=target,
                                                      RemoveFromVersionId=current["version"])
             return {}
-        self.call(index, "move", primary, name, do, True, stage="AWSCURRENT", to=target, remove_from=current["version"])
+        self.call(index, "move", primary, name, do, True, sms=sms, stage="AWSCURRENT", to=target, remove_from=current["version"])
 
     def metadata(self, index, step, rng, sms, key):
         """TagResource / UntagResource / PutResourcePolicy / DeleteResourcePolicy on the primary:
@@ -240,18 +270,18 @@ class Workload:
         if roll < 0.4:
             value = f"t-{self.seed}-{index}-{step}"
             self.call(index, "tag", primary, name, lambda: sms[primary].tag_resource(SecretId=name, Tags=[{"Key": tag, "Value": value}]) and {},
-                      True, key=tag, value=value)
+                      True, sms=sms, key=tag, value=value)
         elif roll < 0.6:
-            self.call(index, "untag", primary, name, lambda: sms[primary].untag_resource(SecretId=name, TagKeys=[tag]) and {}, True, key=tag)
+            self.call(index, "untag", primary, name, lambda: sms[primary].untag_resource(SecretId=name, TagKeys=[tag]) and {}, True, sms=sms, key=tag)
         elif roll < 0.85:
             sid = f"chaos{self.seed}x{index}x{step}"
             document = json.dumps({"Version": "2012-10-17", "Statement": [{
                 "Sid": sid, "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{self.cluster.account}:root"},
                 "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]})
             self.call(index, "policy", primary, name, lambda: sms[primary].put_resource_policy(SecretId=name, ResourcePolicy=document) and {},
-                      True, sid=sid)
+                      True, sms=sms, sid=sid)
         else:
-            self.call(index, "unpolicy", primary, name, lambda: sms[primary].delete_resource_policy(SecretId=name) and {}, True)
+            self.call(index, "unpolicy", primary, name, lambda: sms[primary].delete_resource_policy(SecretId=name) and {}, True, sms=sms)
 
     def create(self, index, step, rng, sms, regions):
         with self.pool.lock:
@@ -271,7 +301,7 @@ class Workload:
             answer = sms[primary].create_secret(Name=name, SecretString=value, ClientRequestToken=token,
                                                 AddReplicaRegions=[{"Region": r} for r in replicas])
             return {"version": answer["VersionId"]}
-        result = self.call(index, "create", primary, name, do, True, token=token, value=value, replicas=replicas)
+        result = self.call(index, "create", primary, name, do, True, sms=sms, token=token, value=value, replicas=replicas)
         if result:
             with self.pool.lock:
                 self.pool.secrets[name]["versions"].append(result["version"])
@@ -294,4 +324,4 @@ class Workload:
             answer = sms[region].get_secret_value(**args)
             return {"version": answer["VersionId"], "value": answer.get("SecretString"), "stages": answer.get("VersionStages", [])}
         fields = {"stage": stage} if stage else {"by_version": by_version}
-        return self.call(index, "read", region, name, do, False, **fields)
+        return self.call(index, "read", region, name, do, False, sms=sms, **fields)

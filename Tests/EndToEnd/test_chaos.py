@@ -75,6 +75,36 @@ def test_the_negative_control_fails_with_the_lost_writes_it_caused(binary, tmp_p
     assert leftovers() == []
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="chaos/run needs root to make network namespaces (CI runs as root)")
+def test_an_old_primary_partitioned_then_healed_acknowledges_nothing_and_rejoins(binary, tmp_path):
+    """Issue 19 on real processes: every node of a region with two standbys (k = 1) in its own
+    namespace; the primary cut from every node while clients keep writing to it, a standby
+    promoted with `strongroom promote`, healed: the old primary rejoins as a standby with its
+    divergent records in its quarantine; rpo, fenced and region_convergence pass."""
+    env = dict(os.environ, STRONGROOM_BIN=str(BINARY))
+    result = subprocess.run([str(RUN), "--scenario", "old-primary-partitioned", "--seed", "1", "--seconds", "15", "--results", str(tmp_path)],
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads((tmp_path / "old-primary-partitioned-1" / "report.json").read_text())
+    assert summary["verdict"] == "PASS" and {"rpo", "fenced", "region_convergence"} <= set(summary["checks"])
+    assert [p["exit"] for p in summary["promotions"]] == [0]
+    assert any("rejoined as a standby" in f["description"] for f in summary["faults"]), summary["faults"]
+    assert leftovers() == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chaos/run needs root to make network namespaces (CI runs as root)")
+def test_a_forced_promotion_of_a_standby_behind_is_caught_by_rpo(binary, tmp_path):
+    """The negative control of the promotion checks: with k = 1, the standby behind promoted
+    with --force gives up writes only the other standby held; rpo and fenced must name them."""
+    env = dict(os.environ, STRONGROOM_BIN=str(BINARY))
+    result = subprocess.run([str(RUN), "--scenario", "control-force", "--seed", "1", "--seconds", "15", "--results", str(tmp_path)],
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 1, result.stdout + result.stderr
+    summary = json.loads((tmp_path / "control-force-1" / "report.json").read_text())
+    assert summary["verdict"] == "FAIL" and summary["checks"]["rpo"] and summary["checks"]["fenced"], summary["checks"]
+    assert leftovers() == []
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to an unprivileged user")
 def test_without_root_it_says_so_and_exits_non_zero(tmp_path):
     # A copy the unprivileged user can read: the checkout may sit in a directory only root can
@@ -101,7 +131,9 @@ def test_list_names_every_scenario_and_what_it_proves():
     assert result.returncode == 0
     names = [line.split()[0] for line in result.stdout.splitlines()]
     assert names == ["partition", "one-way", "client-cut", "kill", "pause", "slow-link", "partition-kill", "disk-full",
-                     "snapshot-cut", "restart-snapshot", "restart-catchup", "dr-drill", "dr-region", "control-wipe"]
+                     "snapshot-cut", "restart-snapshot", "restart-catchup", "dr-drill", "dr-region", "promote-under-load",
+                     "old-primary-partitioned", "primary-killed-standby-behind", "forwarded-write-in-flight", "control-force",
+                     "control-wipe"]
 
 
 def test_an_unknown_scenario_is_a_usage_error():

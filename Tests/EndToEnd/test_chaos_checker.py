@@ -347,3 +347,129 @@ def test_the_timeline_bands_of_a_cut_during_a_snapshot_and_a_kill_timed_by_the_l
               {"time": 13.0, "done": 14.0, "action": "restart", "args": {"region": "us-east-1"}}]
     bands = [(b["region"], b["label"], b["start"], b["end"]) for b in report.fault_bands(faults, 20.0)]
     assert bands == [("eu-west-1", "partition", 1.0, 5.0), ("eu-west-1", "partition", 6.5, 9.0), ("us-east-1", "killed", 12.0, 13.0)]
+
+
+# Regions with standbys (issue 19): every node's final view, the region's final primary, and
+# what each node's quarantine holds. s1's primary us-east-1 has nodes us-east-1 (its first
+# primary, deposed), us-east-1-b and us-east-1-c (promoted); T3 was put through a standby.
+
+def standby_region():
+    history, final = clean()
+    history[3]["node"] = "us-east-1-b"  # the put of T3, forwarded by a standby
+    history[1]["node"] = "front"
+    views = {key: {"s1": copy.deepcopy(final["s1"]["us-east-1"])} for key in ("us-east-1", "us-east-1-b", "us-east-1-c")}
+    nodes = {"us-east-1": {"primary": "us-east-1-c", "views": views, "quarantined": {"us-east-1": []}}}
+    return history, final, nodes
+
+
+def node_verdicts(history, final, nodes):
+    return {name: found for name, found in checker.check_all(history, final, SECRETS, REGIONS, nodes=nodes).items() if found}
+
+
+def test_a_clean_region_with_standbys_passes_the_node_checks():
+    history, final, nodes = standby_region()
+    assert node_verdicts(history, final, nodes) == {}
+    assert set(checker.check_all(history, final, SECRETS, REGIONS, nodes=nodes)) >= {"rpo", "fenced", "region_convergence"}
+    assert "rpo" not in checker.check_all(history, final, SECRETS, REGIONS)  # without nodes: the old checks only
+
+
+def test_rpo_catches_an_acknowledged_write_missing_on_the_promoted_primary_or_a_replica_region():
+    history, final, nodes = standby_region()
+    # A forced promotion of a standby that lacked T2: the final primary does not hold it.
+    promoted = nodes["us-east-1"]["views"]["us-east-1-c"]["s1"]["versions"]
+    del promoted[T2]
+    found = checker.check_rpo(history, final, SECRETS, REGIONS, nodes)
+    assert [(f["op"], f["message"]) for f in found] == [(2, f"acknowledged put: on us-east-1's final primary us-east-1-c version {T2} is missing")]
+    # Held by the promoted primary, but never reached the replica region.
+    history, final, nodes = standby_region()
+    del final["s1"]["eu-west-1"]["versions"][T3]
+    found = checker.check_rpo(history, final, SECRETS, REGIONS, nodes)
+    assert [(f["op"], f["message"]) for f in found] == [(4, f"acknowledged put: in the replica region eu-west-1 version {T3} is missing")]
+    # An unacknowledged (unknown) write may be lost.
+    history[3]["status"] = "unknown"
+    assert checker.check_rpo(history, final, SECRETS, REGIONS, nodes) == []
+
+
+def test_fenced_catches_a_write_a_deposed_node_acknowledged_and_then_set_aside():
+    history, final, nodes = standby_region()
+    # The deposed primary acknowledged T4 (k = 1 should have kept it from doing so); it is in
+    # its quarantine after it rejoined, and not on the final primary.
+    history.append(op(9, "put", "us-east-1", 1.4, 1.5, token=T4, value="d", version=T4, node="us-east-1"))
+    nodes["us-east-1"]["quarantined"] = {"us-east-1": [T4]}
+    found = checker.check_fenced(history, final, SECRETS, REGIONS, nodes)
+    assert [f["op"] for f in found] == [9]
+    assert found[0]["message"] == (f"us-east-1 acknowledged {T4}, which the final primary us-east-1-c does not hold (version {T4} is missing); "
+                                   "set aside in the quarantine of us-east-1")
+    # Held by the final primary with another value: also caught.
+    history, final, nodes = standby_region()
+    nodes["us-east-1"]["views"]["us-east-1-c"]["s1"]["versions"][T3]["value"] = "other"
+    assert [f["op"] for f in checker.check_fenced(history, final, SECRETS, REGIONS, nodes)] == [4]
+    # A write answered as another version than its token names.
+    history, final, nodes = standby_region()
+    history[3]["version"] = "x" * 32
+    assert "answered the write of token" in checker.check_fenced(history, final, SECRETS, REGIONS, nodes)[0]["message"]
+
+
+def test_fenced_catches_a_write_acknowledged_by_a_node_while_it_was_cut_from_its_region():
+    history, final, nodes = standby_region()
+    # us-east-1's first primary was cut from every node from 0.5 s to 1.0 s (k = 1): it can
+    # acknowledge nothing then, even a write its region's final primary holds.
+    history[3].update(node="us-east-1", start=0.6, end=0.7)
+    nodes["us-east-1"]["cuts"] = [{"node": "us-east-1", "from": 0.5, "to": 1.0}]
+    found = checker.check_fenced(history, final, SECRETS, REGIONS, nodes)
+    assert [f["op"] for f in found] == [4] and "while it was cut from every other node of us-east-1 (0.50-1.0 s)" in found[0]["message"]
+    # Before the cut was whole, or answered by another node, it may.
+    nodes["us-east-1"]["cuts"][0]["from"] = 0.65
+    assert checker.check_fenced(history, final, SECRETS, REGIONS, nodes) == []
+    nodes["us-east-1"]["cuts"][0]["from"] = 0.5
+    history[3]["node"] = "us-east-1-b"
+    assert checker.check_fenced(history, final, SECRETS, REGIONS, nodes) == []
+
+
+def test_region_convergence_catches_a_node_that_differs_from_the_final_primary_byte_for_byte():
+    history, final, nodes = standby_region()
+    views = nodes["us-east-1"]["views"]
+    views["us-east-1"]["s1"]["versions"][T2]["value"] = "b "  # one byte more on the old primary
+    views["us-east-1-b"]["s1"]["versions"][T3]["stages"] = []
+    views["us-east-1-b"]["s1"]["versions"][T2]["stages"] = ["AWSCURRENT"]
+    messages = [f["message"] for f in checker.check_region_convergence(history, final, SECRETS, REGIONS, nodes)]
+    assert messages == [f"us-east-1 holds another value for {T2} than us-east-1-c",
+                        f"us-east-1-b labels {T2} ['AWSCURRENT'], us-east-1-c ['AWSPREVIOUS']",
+                        f"us-east-1-b labels {T3} [], us-east-1-c ['AWSCURRENT']"]
+    history, final, nodes = standby_region()
+    views = nodes["us-east-1"]["views"]
+    views["us-east-1-b"]["s1"]["versions"]["q" * 32] = {"value": "q", "stages": []}  # a record the old primary kept
+    views["us-east-1"]["s1"] = None
+    views["us-east-1-c"]["s1"]["tags"], views["us-east-1-b"]["s1"]["tags"] = {"k0": "x"}, {}
+    messages = [f["message"] for f in checker.check_region_convergence(history, final, SECRETS, REGIONS, nodes)]
+    assert messages == ["us-east-1 lacks the secret, the primary us-east-1-c holds it",
+                        f"us-east-1-b holds version {'q' * 32}, the primary us-east-1-c lacks it",
+                        "us-east-1-b's tags {} differ from us-east-1-c's {'k0': 'x'}"]
+
+
+def test_reads_through_a_standby_or_the_front_are_judged_per_node():
+    history, final, nodes = standby_region()
+    # Client 0 read T3 from eu-west-1's first node, then T2 from a lagging standby there: not a
+    # regression of one node; the same node going back is.
+    history[4]["node"] = "eu-west-1"
+    history.append(op(9, "read", "eu-west-1", 1.4, 1.5, stage="AWSCURRENT", version=T2, value="b", stages=["AWSCURRENT"], node="eu-west-1-b"))
+    assert checker.check_monotonic_reads(history, final, SECRETS, REGIONS) == []
+    history[-1]["node"] = "front"  # the front may have moved to a node behind: not judged
+    assert checker.check_monotonic_reads(history, final, SECRETS, REGIONS) == []
+    history[-1]["node"] = "eu-west-1"
+    assert [f["op"] for f in checker.check_monotonic_reads(history, final, SECRETS, REGIONS)] == [9]
+    # A stale read of the primary region from a standby (or a deposed primary) is not judged
+    # by stale_primary_reads; without a node it is.
+    history.append(op(10, "read", "us-east-1", 1.6, 1.7, client=5, stage="AWSCURRENT", version=T2, value="b", stages=["AWSCURRENT"], node="us-east-1-b"))
+    assert checker.check_stale_primary_reads(history, final, SECRETS, REGIONS) == []
+    del history[-1]["node"]
+    assert [f["op"] for f in checker.check_stale_primary_reads(history, final, SECRETS, REGIONS)] == [10]
+
+
+def test_the_timeline_bands_of_an_isolated_node_and_a_promotion():
+    import report
+    faults = [{"time": 1.0, "done": 1.0, "action": "isolate_node", "args": {"node": "us-east-1", "clients": False}},
+              {"time": 3.0, "done": 4.0, "action": "promote_node", "args": {"region": "us-east-1"}},
+              {"time": 6.0, "done": 6.0, "action": "heal_node", "args": {"node": "us-east-1"}}]
+    bands = [(b["region"], b["label"], b["start"], b["end"]) for b in report.fault_bands(faults, 20.0)]
+    assert bands == [("us-east-1", "isolated us-east-1", 1.0, 6.0), ("us-east-1", "promote", 3.0, 4.0)]
