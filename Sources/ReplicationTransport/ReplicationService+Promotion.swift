@@ -80,7 +80,8 @@ extension ReplicationService {
         // fence too, without waiting (their probe tells them later if this misses them).
         let answered = Set(probed.map(\.nodeId))
         for node in settings.regionNodes where node.nodeId != nodeId && !answered.contains(node.nodeId) {
-            _ = spawn("repl-fence") { [self] in _ = askTerm(of: node, epoch: epoch, timeout: 2) }
+            // Detached: a node restarting in its new role does not wait for these.
+            try? OSThread.startDetached(name: "repl-fence") { [self] in _ = askTerm(of: node, epoch: epoch, timeout: 2) }
         }
         let fenced = askRegion(epoch: epoch, timeout: 1, only: answered)
         var reached: [TermAnswer] = []

@@ -121,6 +121,12 @@ struct ReplicaDriver {
         link = nil
     }
 
+    /// How long a connect may take: a standby's primary is near (and a node restarting in
+    /// another role waits for this thread), another region's source up to `deadAfterSeconds`.
+    var connectTimeout: Double {
+        isStandbyLink ? min(service.settings.deadAfterSeconds, ReplicationService.regionConnectSeconds) : service.settings.deadAfterSeconds
+    }
+
     /// Following this region's own primary (a standby), not another region.
     var isStandbyLink: Bool { peer.region == service.region }
 
@@ -156,7 +162,7 @@ struct ReplicaDriver {
             welcomed = false
             do {
                 let stream = try TLSStream.connect(to: peer.address, context: service.clientContext, expectedPeerIP: nil,
-                                                   timeout: service.settings.deadAfterSeconds)
+                                                   timeout: connectTimeout)
                 guard let certificate = stream.peerCertificate, let identity = NodeIdentity.identity(of: certificate),
                       identity.nodeId.utf8.elementsEqual(peer.nodeId.utf8), identity.region.utf8.elementsEqual(peer.region.utf8)
                 else {

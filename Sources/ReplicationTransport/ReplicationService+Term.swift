@@ -135,20 +135,38 @@ extension ReplicationService {
         }
     }
 
-    /// Asks every other node of the region at once; the answers of those that answered.
-    func askRegion(epoch: UInt64, timeout: Double, only: Set<String>? = nil) -> [(node: ReplicationSettings.RegionNode, answer: Result<TermAnswer, LinkError>)] {
+    /// How long a connection to another node of the region may take to set up (they are near).
+    static let regionConnectSeconds = 1.0
+
+    /// Asks every other node of the region at once; the answers of those that answered, in
+    /// `regionNodes` order. `enough`, given the answers so far, may end the wait early (the
+    /// others' answers are then failures "not waited for"). The askers are detached threads
+    /// that a stopping node does not wait for: each ends within its own timeout.
+    func askRegion(epoch: UInt64, timeout: Double, only: Set<String>? = nil,
+                   enough: (([Int: Result<TermAnswer, LinkError>]) -> Bool)? = nil)
+        -> [(node: ReplicationSettings.RegionNode, answer: Result<TermAnswer, LinkError>)] {
         let others = settings.regionNodes.filter { $0.nodeId != nodeId && (only?.contains($0.nodeId) ?? true) }
         let results = ConditionLock<[Int: Result<TermAnswer, LinkError>]>([:])
         for (index, node) in others.enumerated() {
-            let started = spawn("repl-ask") { [self] in
-                let answer = askTerm(of: node, epoch: epoch, timeout: timeout)
-                results.withLock { $0[index] = answer }
-                results.broadcast()
+            do {
+                try OSThread.startDetached(name: "repl-ask") { [self] in
+                    let answer = askTerm(of: node, epoch: epoch, timeout: timeout)
+                    results.withLock { $0[index] = answer }
+                    results.broadcast()
+                }
+            } catch {
+                results.withLock { $0[index] = .failure(LinkError(.refused, "no thread")) }
             }
-            if !started { results.withLock { $0[index] = .failure(LinkError(.refused, "no thread")) } }
         }
-        let all = results.withLock(waitingUntil: { $0.count == others.count }) { $0 }
-        return others.enumerated().map { ($0.element, all[$0.offset]!) }
+        var all: [Int: Result<TermAnswer, LinkError>] = [:]
+        while true {
+            let (done, snapshot) = results.withLock(waitingUntil: { $0.count == others.count }, timeout: 0.05) { state, ready in
+                (ready, state)
+            }
+            all = snapshot
+            if done || (enough?(all) ?? false) || isStopping { break }
+        }
+        return others.enumerated().map { ($0.element, all[$0.offset] ?? .failure(LinkError(.timedOut, "not waited for"))) }
     }
 
     /// A client-facing message (a forwarded write's header, unauthenticated) named `epoch` of
@@ -170,7 +188,16 @@ extension ReplicationService {
                 continue
             }
             nextAt = MonotonicClock.seconds() + period
-            for (node, result) in askRegion(epoch: 0, timeout: 1) {
+            // The first round of a primary that just started ends once a majority of the region
+            // (itself included) said it knows of no higher epoch: a node out of reach does not
+            // hold its first writes back for a connect timeout.
+            let majority = settings.regionNodes.count / 2 + 1
+            let enough: (([Int: Result<TermAnswer, LinkError>]) -> Bool)? = first && storage.isConfirming ? { [term] answers in
+                let higher = answers.values.contains { if case .success(let answer) = $0 { answer.highestSeen > term.highestSeen } else { false } }
+                let quiet = answers.values.filter { if case .success(let answer) = $0 { answer.highestSeen <= term.highestSeen } else { false } }.count
+                return !higher && 1 + quiet >= majority
+            } : nil
+            for (node, result) in askRegion(epoch: 0, timeout: Self.regionConnectSeconds, enough: enough) {
                 guard case .success(let answer) = result, answer.highestSeen > term.highestSeen else { continue }
                 if observe(epoch: answer.highestSeen, from: node.nodeId) != nil { return }
             }

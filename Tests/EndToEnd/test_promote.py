@@ -12,7 +12,7 @@ import time
 import uuid
 
 import pytest
-from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError, SSLError
 
 from conftest import BINARY, start_cluster
 from test_standbys import client, eventually, status
@@ -48,7 +48,7 @@ def write_until_acknowledged(sm, secret_id: str, value: str, seconds: float = 20
     while True:
         try:
             return sm.put_secret_value(SecretId=secret_id, SecretString=value)["VersionId"]
-        except (ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError):
+        except (ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError, SSLError):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
@@ -133,6 +133,11 @@ def assert_value(sm, secret_id: str, value: str):
     assert sm.get_secret_value(SecretId=secret_id)["SecretString"] == value
 
 
+def assert_following(manifest, entry, primary_id: str):
+    st = status(manifest, entry)
+    assert st["following"] and st["following"]["primary"].startswith(primary_id), st["following"]
+
+
 def assert_role(manifest, entry, role: str):
     assert status(manifest, entry)["role"] == role
 
@@ -164,6 +169,9 @@ def test_promote_refuses_a_standby_behind_another_and_force_says_what_is_lost_an
     # The refusal fenced the region with b's epoch (the old primary can no longer commit
     # anything): b stays a standby that takes no more records, and may be promoted again.
     eventually(lambda: assert_role(m, b, "standby"))
+    # c, fenced with b's epoch, restarts to follow b (its owner): wait until it has, as an
+    # operator would before forcing, or the forced promotion would not reach it.
+    eventually(lambda: assert_following(m, s, "us-east-1-b"), 30)
 
     forced = promote(c, "us-east-1-b", "--force", "--json")
     assert forced.returncode == 0, forced.stderr
@@ -215,7 +223,7 @@ def test_an_old_primary_cut_off_during_the_promotion_acknowledges_nothing_and_re
     stale = None
     try:
         stale = once.put_secret_value(SecretId=name, SecretString="stale")["VersionId"]
-    except (ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError) as error:
+    except (ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError, SSLError) as error:
         if isinstance(error, ClientError):
             assert error.response["ResponseMetadata"]["HTTPStatusCode"] >= 500, error.response
     eventually(lambda: check_standby_following(m, a, "us-east-1-b"), 40)
