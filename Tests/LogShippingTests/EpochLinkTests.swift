@@ -2,6 +2,7 @@ import Failover
 import Testing
 import LogShipping
 import Replication
+import SecretStore
 
 /// Epochs on the links: a primary's welcome carries its epoch history (a standby finds its fork
 /// point in it, even when the primary cannot stream to it), and another region's subscriber
@@ -70,7 +71,7 @@ import Replication
 
 /// A standby's access notes: what it encodes decodes back; anything else is refused whole.
 @Suite struct StandbyAccessNotesTests {
-    @Test func notesRoundTripAndMalformedBytesAreRefused() {
+    @Test func notesRoundTripAndMalformedBytesAreRefused() throws {
         let notes = [StandbyAccessNote(arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:a-AbCdEf", versionId: "v1", day: 1_796_601_600_000),
                      StandbyAccessNote(arn: "arn:é", versionId: "", day: -86_400_000)]
         let bytes = StandbyAccessNotes.encode(notes)
@@ -80,8 +81,10 @@ import Replication
         #expect(StandbyAccessNotes.decode(bytes + [0]) == nil)
         #expect(StandbyAccessNotes.decode([0xFF, 0xFF, 0xFF, 0xFF]) == nil)
         var invalidUTF8 = StandbyAccessNotes.encode([StandbyAccessNote(arn: "ab", versionId: "c", day: 0)])
-        invalidUTF8[8] = 0xFF
+        invalidUTF8[try #require(invalidUTF8.firstIndex(of: UInt8(ascii: "a")))] = 0xFF
         #expect(StandbyAccessNotes.decode(invalidUTF8) == nil)
+        // A list of other facts is not notes.
+        #expect(StandbyAccessNotes.decode(Fact.encode(list: [.secretAccessed(arn: "ab", day: 0)])) == nil)
         let many = (0..<(StandbyAccessNotes.maximumNotes + 5)).map { StandbyAccessNote(arn: "a\($0)", versionId: "v", day: 0) }
         #expect(StandbyAccessNotes.decode(StandbyAccessNotes.encode(many))?.count == StandbyAccessNotes.maximumNotes)
     }
