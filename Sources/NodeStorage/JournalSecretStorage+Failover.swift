@@ -17,16 +17,9 @@ extension JournalSecretStorage {
     /// acknowledged later (a fenced node acknowledges nothing): their records stay in the log,
     /// and survive if the new primary holds them.
     package func fence(epoch higher: UInt64) {
-        let waiting = state.withLock { state -> [@Sendable (Result<JSONValue, AWSError>) -> Void] in
+        let waiting = state.withLock { state in
             if state.fencedBy.map({ $0 < higher }) ?? true { state.fencedBy = higher }
-            var waiting: [@Sendable (Result<JSONValue, AWSError>) -> Void] = []
-            for index in state.awaiting.indices where !state.awaiting[index].answered {
-                state.awaiting[index].answered = true
-                waiting.append(state.awaiting[index].completion)
-            }
-            waiting += state.waiters.map(\.completion)
-            state.waiters.removeAll()
-            return waiting
+            return Self.takeUnanswered(&state, waiters: true)
         }
         for completion in waiting { completion(.failure(AWSError.fencedPrimary(epoch: epoch, higher: higher))) }
     }

@@ -87,18 +87,26 @@ extension JournalSecretStorage {
     /// retryable error (it is in the log, and committed when the node starts again), so that no
     /// thread waits for an ack that the closed links will never bring.
     package func answerAwaitingCommits() {
-        var waiting: [@Sendable (Result<JSONValue, AWSError>) -> Void] = []
-        let required = state.withLock { state -> Int in
-            for index in state.awaiting.indices where !state.awaiting[index].answered {
-                state.awaiting[index].answered = true
-                waiting.append(state.awaiting[index].completion)
-            }
-            guard state.sync != nil else { return 0 }
-            waiting += state.waiters.map(\.completion)
-            state.waiters.removeAll()
-            return state.sync?.required ?? 0
+        let (waiting, required) = state.withLock { state in
+            (Self.takeUnanswered(&state, waiters: state.sync != nil), state.sync?.required ?? 0)
         }
         for completion in waiting { completion(.failure(AWSError.syncStandbysUnavailable(required: required))) }
+    }
+
+    /// The completions of the writes waiting for their standbys that are not yet answered, each
+    /// marked answered (its record stays and may still commit, unanswered); with `waiters`,
+    /// also the idempotent answers queued behind writes, removed. The caller answers them all.
+    static func takeUnanswered(_ state: inout State, waiters: Bool) -> [@Sendable (Result<JSONValue, AWSError>) -> Void] {
+        var taken: [@Sendable (Result<JSONValue, AWSError>) -> Void] = []
+        for index in state.awaiting.indices where !state.awaiting[index].answered {
+            state.awaiting[index].answered = true
+            taken.append(state.awaiting[index].completion)
+        }
+        if waiters {
+            taken += state.waiters.map(\.completion)
+            state.waiters.removeAll()
+        }
+        return taken
     }
 
     /// Commits the awaiting records through `lsn`: applied to what readers see, answered (unless
