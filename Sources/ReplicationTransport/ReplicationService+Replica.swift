@@ -37,6 +37,18 @@ extension ReplicationService {
 
     package static func millis(_ seconds: Double) -> Int64 { Int64((seconds * 1000).rounded(.up)) }
 
+    /// A link to the replication port of node `nodeId` of `region` at `address`, its
+    /// certificate checked to name that node of that region (mutual TLS).
+    func connect(toNode nodeId: String, of region: String, at address: SocketAddress, timeout: Double) throws(LinkError) -> FramedLink {
+        let stream = try TLSStream.connect(to: address, context: clientContext, expectedPeerIP: nil, timeout: timeout)
+        guard let certificate = stream.peerCertificate, let identity = NodeIdentity.identity(of: certificate),
+              identity.nodeId.utf8.elementsEqual(nodeId.utf8), identity.region.utf8.elementsEqual(region.utf8) else {
+            stream.close()
+            throw LinkError(.refused, "the certificate at \(address) does not name node \(nodeId) of \(region)")
+        }
+        return FramedLink(stream)
+    }
+
     /// The instant the links see: the monotonic clock for their timers, the wall clock for peers.
     package static func now() -> LinkInstant {
         LinkInstant(monotonicMillis: Int64((MonotonicClock.seconds() * 1000).rounded(.down)), wallMillis: nowMillis())
@@ -161,15 +173,7 @@ struct ReplicaDriver {
             }
             welcomed = false
             do {
-                let stream = try TLSStream.connect(to: peer.address, context: service.clientContext, expectedPeerIP: nil,
-                                                   timeout: connectTimeout)
-                guard let certificate = stream.peerCertificate, let identity = NodeIdentity.identity(of: certificate),
-                      identity.nodeId.utf8.elementsEqual(peer.nodeId.utf8), identity.region.utf8.elementsEqual(peer.region.utf8)
-                else {
-                    stream.close()
-                    throw LinkError(.refused, "the certificate at \(peer.address) does not name node \(peer.nodeId) of \(peer.region)")
-                }
-                link = FramedLink(stream)
+                link = try service.connect(toNode: peer.nodeId, of: peer.region, at: peer.address, timeout: connectTimeout)
                 let logged: LogPosition?
                 if isStandbyLink {
                     let end = service.storage.committedPosition

@@ -107,18 +107,7 @@ extension ReplicationService {
     /// Asks `node` of its term, or fences it with `epoch` (≥ 1).
     func askTerm(of node: ReplicationSettings.RegionNode, epoch: UInt64, timeout: Double) -> Result<TermAnswer, LinkError> {
         do throws(LinkError) {
-            let stream: TLSStream
-            do {
-                stream = try TLSStream.connect(to: node.address, context: clientContext, expectedPeerIP: nil, timeout: timeout)
-            } catch {
-                throw LinkError(.refused, "\(error)")
-            }
-            guard let certificate = stream.peerCertificate, let identity = NodeIdentity.identity(of: certificate),
-                  identity.nodeId.utf8.elementsEqual(node.nodeId.utf8), identity.region.utf8.elementsEqual(region.utf8) else {
-                stream.close()
-                throw LinkError(.refused, "the certificate at \(node.address) does not name node \(node.nodeId) of \(region)")
-            }
-            let link = FramedLink(stream)
+            let link = try connect(toNode: node.nodeId, of: region, at: node.address, timeout: timeout)
             defer { link.close() }
             try link.send(.term(TermQuery(nodeId: nodeId, region: region, epoch: epoch)), timeout: timeout)
             // A fence waits for the node's appends in flight (at most 2 s) and an fsync.
