@@ -53,10 +53,6 @@ extension JournalSecretStorage {
         }
     }
 
-    /// Where this node's log ends durably: its newest record's LSN (a standby's followed
-    /// records are committed as they become durable).
-    package var logEndLSN: UInt64 { state.withLock { max($0.durableLSN, $0.committedLSN) } }
-
     /// Appends the promotion record (an empty routed record) at `epoch`, the first record of
     /// that epoch in this log, and waits until it is durable. The caller stopped following and
     /// waited for the appends in flight; returns its LSN.

@@ -283,6 +283,8 @@ package final class JournalSecretStorage: SecretStorage, SnapshotSource {
             state.followedInFlight -= 1
             switch result {
             case .success(let lsn) where lsn == expected:
+                // A standby's record is durable and committed at once: its log's end is both.
+                state.durableLSN = lsn
                 applyCommitted(&state, facts: facts, lsn: lsn)
                 state.committedEpoch = recordEpoch
                 return .success(())

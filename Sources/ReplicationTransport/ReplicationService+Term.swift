@@ -28,7 +28,7 @@ extension ReplicationService {
 
     /// Where this node's log ends: the newest record's epoch and LSN.
     package var logEnd: LogPosition {
-        let lsn = storage.logEndLSN
+        let lsn = storage.durableLSN
         return LogPosition(epoch: lsn == 0 ? 0 : term.history.epoch(at: lsn) ?? storage.epoch, lsn: lsn)
     }
 
@@ -59,7 +59,7 @@ extension ReplicationService {
             // it serves them a little longer before it restarts as a standby.
             _ = spawn("repl-fenced") { [self] in
                 let deadline = MonotonicClock.seconds() + Self.fencedServingSeconds
-                while !isStopping && MonotonicClock.seconds() < deadline && !standbysHold(storage.logEndLSN) {
+                while !isStopping && MonotonicClock.seconds() < deadline && !standbysHold(storage.durableLSN) {
                     OSThread.sleep(seconds: 0.02)
                 }
                 restart("fenced by epoch \(epoch) (from \(who)): restarting as a standby")
@@ -213,7 +213,7 @@ extension ReplicationService {
         if theirs.current < term.highestSeen {
             return "\(welcome.nodeId) is primary at epoch \(theirs.current), below epoch \(term.highestSeen) this node has heard of: not followed"
         }
-        let end = storage.logEndLSN
+        let end = storage.durableLSN
         let fork = term.history.commonPrefix(end: end, with: theirs, end: welcome.sourcePosition.lsn)
         if fork < end {
             storage.stopFollowing()

@@ -350,7 +350,7 @@ package final class ReplicationService: Sendable {
             (key: "role", value: .string(role)),
             (key: "epoch", value: .number(String(storage.epoch))),
             (key: "lsn", value: .number(String(committed))),
-            (key: "durableLSN", value: .number(String(storage.logEndLSN))),
+            (key: "durableLSN", value: .number(String(storage.durableLSN))),
             (key: "subscribers", value: .array(subscriberEntries)),
         ])
         let positions = storage.read { $0.sources }
@@ -405,7 +405,7 @@ package final class ReplicationService: Sendable {
             (key: "confirming", value: .bool(storage.isConfirming)),
             (key: "epochHistory", value: .string(term.history.description)),
             (key: "committedLSN", value: .number(String(committed))),
-            (key: "durableLSN", value: .number(String(storage.logEndLSN))),
+            (key: "durableLSN", value: .number(String(storage.durableLSN))),
             (key: "replication", value: .string(boundAddress.description)),
             (key: "following", value: following),
             (key: "logs", value: .array(held)),
