@@ -41,7 +41,7 @@ extension HTTPResponseParser {
                 }
             }
             if !keepHeaders.isEmpty {
-                let lowered = String(decoding: name.map { $0 &- 65 < 26 ? $0 + 32 : $0 }, as: UTF8.self)
+                let lowered = String(decoding: name.map(ASCII.lowercased), as: UTF8.self)
                 if keepHeaders.contains(lowered) { current.keptHeaders[lowered] = String(decoding: value, as: UTF8.self) }
             }
         }
