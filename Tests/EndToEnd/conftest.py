@@ -216,10 +216,11 @@ def start_cluster(directory: Path, regions: list[str] | None = None, standbys: i
 
 
 @contextlib.contextmanager
-def restartable_cluster(directory: Path, regions: list[str] | None = None):
+def restartable_cluster(directory: Path, regions: list[str] | None = None, standbys: int | None = None,
+                        sync_standbys: int | None = None):
     """A cluster for tests that stop and restart its nodes: processes they start again go in
     `extra` and are stopped by PID at the end, before `cluster/down` stops the rest."""
-    running = start_cluster(directory, regions)
+    running = start_cluster(directory, regions, standbys=standbys, sync_standbys=sync_standbys)
     running.extra = []
     try:
         yield running

@@ -14,7 +14,7 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError, SSLError
 
-from conftest import BINARY, start_cluster
+from conftest import BINARY, restartable_cluster
 from test_standbys import client, eventually, status
 
 REGIONS = ["us-east-1", "eu-west-1"]
@@ -57,19 +57,16 @@ def write_until_acknowledged(sm, secret_id: str, value: str, seconds: float = 20
 @pytest.fixture
 def region_of_three(binary, tmp_path):
     """Two regions, each a primary and two standbys, syncStandbys 1."""
-    running = start_cluster(tmp_path / "c", regions=REGIONS, standbys=2, sync_standbys=1)
-    running.extra = []
-    yield running
-    for proc in running.extra:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=30)
-    for entry in running.manifest["nodes"] + running.manifest["standbys"]:
+    with restartable_cluster(tmp_path / "c", regions=REGIONS, standbys=2, sync_standbys=1) as running:
         try:
-            os.kill(entry["pid"], signal.SIGCONT)
-        except ProcessLookupError:
-            pass
-    running.down()
+            yield running
+        finally:
+            # A node a test left frozen must run again to stop.
+            for entry in running.manifest["nodes"] + running.manifest["standbys"]:
+                try:
+                    os.kill(entry["pid"], signal.SIGCONT)
+                except ProcessLookupError:
+                    pass
 
 
 def test_promote_after_the_primary_is_killed_keeps_every_acknowledged_write_and_the_old_primary_rejoins(region_of_three):

@@ -14,7 +14,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import BINARY, start_cluster
+from conftest import BINARY, restartable_cluster
 
 REGIONS = ["us-east-1", "eu-west-1"]
 
@@ -49,14 +49,8 @@ def status(manifest: dict, node: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def standby_cluster(binary, tmp_path_factory):
-    running = start_cluster(tmp_path_factory.mktemp("standbys") / "c", regions=REGIONS, standbys=1, sync_standbys=1)
-    running.extra = []
-    yield running
-    for proc in running.extra:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=30)
-    running.down()
+    with restartable_cluster(tmp_path_factory.mktemp("standbys") / "c", regions=REGIONS, standbys=1, sync_standbys=1) as running:
+        yield running
 
 
 def nodes(cluster, region: str) -> tuple[dict, dict]:
