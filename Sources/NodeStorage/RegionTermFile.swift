@@ -115,7 +115,6 @@ package final class RegionTermKeeper: Sendable {
         state = Mutex(file)
     }
 
-    package var current: RegionTermFile { state.withLock { $0 } }
     package var highestSeen: UInt64 { state.withLock { $0.highestSeen } }
     package var history: EpochHistory { state.withLock { $0.history } }
 
