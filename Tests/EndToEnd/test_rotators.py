@@ -3,9 +3,10 @@
 Each step is run the way the node will run it: the executable, the Lambda event on stdin, the
 credentials, region, endpoint and CA bundle in the environment. Today's node cannot yet create the
 valueless AWSPENDING version itself before createSecret, so these tests put the pending version
-(with a password they generate) first: createSecret must then see it and leave it alone. The path
-where createSecret generates the password with GetRandomPassword is left to the full rotation test
-(RotateSecret through the node)."""
+(with a password they generate) first: createSecret must then see it and leave it alone. createSecret
+generating the password with GetRandomPassword is checked in-process on a token with no version yet;
+the whole path through the node (RotateSecret, the valueless AWSPENDING version, the handler's checks)
+is left to the full rotation test."""
 import json
 import os
 import secrets
@@ -228,3 +229,40 @@ def _unused_port() -> int:
 def _rotators_are_executable():
     for name in ("postgresql-single-user", "postgresql-alternating-users"):
         assert os.access(ROTATORS / name, os.X_OK), f"{name} is not executable"
+
+
+def load_rotator(name: str):
+    """The rotator executable as a module (it has no .py suffix)."""
+    import importlib.machinery
+    import importlib.util
+    loader = importlib.machinery.SourceFileLoader(name.replace("-", "_"), str(ROTATORS / name))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", ["postgresql-single-user", "postgresql-alternating-users"])
+def test_create_secret_generates_a_password(dev_node, postgres, name, monkeypatch):
+    """createSecret's own generation, called in-process on a token with no version yet (the
+    node's full rotation, where the service creates the valueless AWSPENDING version first and
+    the handler's checks run, is the lead's test)."""
+    rotator = load_rotator(name)
+    client = dev_node.client()
+    master_arn = client.create_secret(Name=f"pg/gen-master-{name}",
+                                      SecretString=json.dumps(postgres.secret("master", "unused")))["ARN"]
+    current = postgres.secret("gen_user", "old-password", masterarn=master_arn)
+    arn = client.create_secret(Name=f"pg/gen-{name}", SecretString=json.dumps(current))["ARN"]
+    monkeypatch.setenv("EXCLUDE_CHARACTERS", "abc")
+    token = str(uuid.uuid4())
+    rotator.create_secret(client, arn, token)
+    pending = json.loads(client.get_secret_value(SecretId=arn, VersionId=token,
+                                                 VersionStage="AWSPENDING")["SecretString"])
+    assert pending["password"] != current["password"] and len(pending["password"]) == 32
+    assert not set("abc") & set(pending["password"])
+    expected_user = "gen_user_clone" if "alternating" in name else "gen_user"
+    assert dict(pending, password=None) == dict(current, password=None, username=expected_user)
+    # A second createSecret keeps that value.
+    rotator.create_secret(client, arn, token)
+    again = json.loads(client.get_secret_value(SecretId=arn, VersionId=token)["SecretString"])
+    assert again == pending
