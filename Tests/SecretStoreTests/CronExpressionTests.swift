@@ -1,6 +1,6 @@
 import Testing
-import SeededRandom
 @testable import SecretStore
+import TestSupport
 
 /// CronExpression: the EventBridge syntax, the special day forms on fixed dates, and a seeded
 /// comparison of `next(after:)` with a minute-by-minute reference.
@@ -31,7 +31,10 @@ import SeededRandom
                 Issue.record("day \(n): \(c) != \(y)-\(m)-\(d)")
                 return
             }
-            #expect(days(fromCivil: y, m, d) == n || Bool(false))
+            if days(fromCivil: y, m, d) != n {
+                Issue.record("\(y)-\(m)-\(d) -> \(days(fromCivil: y, m, d)), not \(n)")
+                return
+            }
             let dim = [31, (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]
             if d < dim { d += 1 } else if m < 12 { (m, d) = (m + 1, 1) } else { (y, m, d) = (y + 1, 1, 1) }
         }
@@ -86,7 +89,7 @@ import SeededRandom
         ("0 1-2-3 * * ? *", "invalid hours field 1-2-3: more than one - in 1-2-3"),
         ("0 */2/3 * * ? *", "invalid hours field */2/3: more than one / in */2/3"),
         ("0 -1 * * ? *", "invalid hours field -1: an empty value is not a value"),
-        ("garbage in the fields here", "invalid minutes field GARBAGE: GARBAGE is not a value"),
+        ("garbage in all the fields here", "invalid minutes field GARBAGE: GARBAGE is not a value"),
     ])
     func invalidExpressionsAreRefused(_ fields: String, _ detail: String) {
         #expect(throws: SecretStoreError(code: "InvalidParameterException", message: "Invalid cron expression: \(detail).")) {
