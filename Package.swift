@@ -59,6 +59,9 @@ let package = Package(
         // The replication wire protocol and its pure decisions (no I/O, no clocks).
         .target(name: "Replication", dependencies: ["Checksum"], swiftSettings: swiftSettings),
         .target(name: "SecretStore", swiftSettings: swiftSettings),
+        // Rotation's pure decisions: one run's steps, retries and timeouts, and which rotations
+        // are due (the node's rotation runner performs them).
+        .target(name: "RotationEngine", dependencies: ["SecretStore"], swiftSettings: swiftSettings),
         // The replication links as pure state machines (source and replica side) and what they
         // ship: the transport and the simulator both run them.
         .target(name: "Failover", dependencies: ["Replication"], swiftSettings: swiftSettings),
@@ -121,7 +124,8 @@ let package = Package(
         .target(
             name: "Node",
             dependencies: ["Platform", "Cryptography", "TLS", "HTTP1", "SecretsAPI", "AWSProtocol", "SigV4", "Journal", "JSON", "Audit", "Logging",
-                           "Configuration", "HTTPServer", "NodeStorage", "ReplicationTransport", "Links", "Failover"],
+                           "Configuration", "HTTPServer", "NodeStorage", "ReplicationTransport", "Links", "Failover", "SecretStore",
+                           "RotationEngine"],
             swiftSettings: swiftSettings
         ),
         // One command-line syntax for every command (pure): options, usage, help.
@@ -199,6 +203,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SecretStoreTests", dependencies: ["SecretStore", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "RotationEngineTests", dependencies: ["RotationEngine", "SecretStore", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "AuditTests",
             dependencies: ["Audit", "JSON", "Cryptography", "Platform", "TestSupport"],

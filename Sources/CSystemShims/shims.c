@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <unistd.h>
+#include <spawn.h>
 #include <string.h>
 
 int CSystemShims_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
@@ -96,3 +97,9 @@ uint32_t CSystemShims_crc32c_update(uint32_t crc, const void *bytes, uint64_t co
     return crc;
 }
 #endif
+
+int CSystemShims_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int CSystemShims_spawn_closefrom(void *actions, int lowest) {
+    return posix_spawn_file_actions_addclosefrom_np((posix_spawn_file_actions_t *)actions, lowest);
+}

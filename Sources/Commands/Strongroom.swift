@@ -11,7 +11,7 @@ public enum Strongroom {
 
     /// Every command, in the order the usage lists them.
     static let commands: [any StrongroomCommand.Type] = [
-        Dev.self, Serve.self, ClusterInit.self, ClusterManifest.self, ClusterShow.self, Front.self, Status.self, PromoteRegion.self, Promote.self,
+        Dev.self, Serve.self, ClusterInit.self, ClusterManifest.self, ClusterShow.self, Front.self, Status.self, RotationStatus.self, PromoteRegion.self, Promote.self,
         JournalVerify.self, JournalDump.self, JournalBench.self, IAMIssueSession.self, AuditVerify.self, AuditQuery.self,
         Help.self,
     ]

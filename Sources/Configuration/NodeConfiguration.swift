@@ -45,6 +45,8 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var replication: ReplicationSettings?
     /// The region log's tunables (only those in ``JournalSettings`` are configurable).
     public var journal = JournalOptions()
+    /// The rotation functions this node can invoke and how it runs them (see ``RotationSettings``).
+    public var rotation = RotationSettings()
 
     public init(nodeId: String, region: String, listen: [SocketAddress], dataDirectory: String, certificateFile: String,
                 privateKeyFile: String, caFile: String, iamFile: String, keyringFile: String,
@@ -95,6 +97,7 @@ public struct NodeConfiguration: Sendable, Equatable {
         }
         let known: Set<String> = [
             "nodeId", "region", "listen", "dataDirectory", "tls", "iam", "keyring", "eventLoops", "limits", "replication", "journal",
+            "rotation",
         ]
         let root = try SettingsObject(document, prefix: "", known: known, notAnObject: "not a JSON object")
         func string(_ key: String, in object: SettingsObject, at prefix: String = "") throws(Problem) -> String {
@@ -149,6 +152,9 @@ public struct NodeConfiguration: Sendable, Equatable {
             let object = try SettingsObject(journal, prefix: "journal.", known: nil, notAnObject: "'journal' must be an object")
             configuration.journal = try JournalSettings.decode(numbers(of: object))
         }
+        if let rotation = root["rotation"] {
+            configuration.rotation = try RotationSettings.decode(rotation, base: base)
+        }
         return configuration
     }
 
@@ -202,6 +208,7 @@ public struct NodeConfiguration: Sendable, Equatable {
         ]
         if let replication { members.append(("replication", replication.encoded())) }
         if journal != JournalOptions() { members.append(("journal", JournalSettings.encoded(journal))) }
+        if rotation != RotationSettings() { members.append(("rotation", rotation.encoded())) }
         return Data(JSONValue.object(members).sortingMembers().formattedBytes())
     }
 }

@@ -26,6 +26,8 @@ public final class Node: Sendable {
     private let journal: Journal
     private let storage: JournalSecretStorage
     private let purger: Purger
+    private let rotation: RotationRunner
+    private let rotationInvoker: RotationInvoker
     /// The audit trail: one record per request, before its answer.
     private let audit: AuditTrail
     /// Log shipping to and from the other regions; nil for a node without a replication section.
@@ -183,11 +185,25 @@ public final class Node: Sendable {
         } else {
             replication = nil
         }
-        var operations = OperationTable.secrets(storage: storage, sealer: sealer, replicaRegions: replication?.peerRegions ?? [])
+        let identitiesHolder = IdentitiesHolder(identities)
+        let invoker = RotationInvoker(settings: configuration.rotation, region: configuration.region, caFile: configuration.caFile,
+                                      identities: { identitiesHolder.current }, storage: storage, sealer: sealer, log: log,
+                                      random: random)
+        rotationInvoker = invoker
+        let rotationRunner = RotationRunner(settings: configuration.rotation, region: configuration.region, storage: storage,
+                                            sealer: sealer, invoker: invoker, audit: audit, log: log, random: random,
+                                            runs: storage.standbyOf == nil)
+        rotation = rotationRunner
+        var operations = OperationTable.secrets(storage: storage, sealer: sealer, replicaRegions: replication?.peerRegions ?? [],
+                                                rotation: rotationRunner.hooks)
         let node = configuration.nodeId
         let region = configuration.region
-        operations.registerNodeStatus { [replication, storage, journal] in
-            replication?.status() ?? ReplicationService.standaloneStatus(nodeId: node, region: region, storage: storage, journal: journal)
+        operations.registerNodeStatus { [replication, storage, journal, rotationRunner] in
+            let status = replication?.status() ?? ReplicationService.standaloneStatus(nodeId: node, region: region, storage: storage,
+                                                                                       journal: journal)
+            guard case .object(var members) = status else { return status }
+            members.append((key: "rotation", value: rotationRunner.status()))
+            return .object(members)
         }
         operations.registerPromoteNode({ [replication, node] force in
             guard let replication else {
@@ -199,9 +215,11 @@ public final class Node: Sendable {
             guard let replication else { body(); return true }
             return replication.spawn("promote", body)
         })
-        service = SecretsManagerService(region: configuration.region, identities: identities, random: random,
-                                        requestIds: BatchedRandomSource(base: random), operations: operations)
+        let service = SecretsManagerService(region: configuration.region, identities: identities, random: random,
+                                            requestIds: BatchedRandomSource(base: random), operations: operations)
+        self.service = service
         service.setAuditSink(AuditTrailSink(trail: audit, log: log))
+        identitiesHolder.service.withLock { $0 = service }
         let trail = audit
         purger = Purger(storage: storage, region: configuration.region, log: log, purges: storage.standbyOf == nil) { [log] in
             // Records are written without an fsync each (as Vault's file device and CloudTrail's
@@ -269,6 +287,12 @@ public final class Node: Sendable {
         } catch {
             throw StartupError("\(error)")
         }
+        if let api = server.boundAddresses.first { rotationInvoker.setEndpoint(api) }
+        do {
+            try rotation.start()
+        } catch {
+            throw StartupError("cannot start the rotation thread: \(error)")
+        }
         log.info("node \(configuration.nodeId) serving region \(configuration.region) on "
             + server.boundAddresses.map { "https://\($0)" }.joined(separator: ", "))
     }
@@ -302,6 +326,7 @@ public final class Node: Sendable {
         // waiting on a primary that is gone would hold the new role back for seconds): what is
         // cut off is answered by a closed connection, which SDKs retry.
         server.stopAndJoin(grace: snapshot ? EventLoop.stopGraceSeconds : Self.roleChangeGraceSeconds)
+        rotation.stop()
         purger.stop()
         replication?.stop()
         do {
@@ -368,4 +393,17 @@ public final class Node: Sendable {
             throw StartupError("\(path): invalid IAM configuration: \(error)")
         }
     }
+}
+
+/// The identities the rotation runner issues sessions from: the service's, which SIGHUP
+/// replaces (the file's as loaded until the service exists).
+final class IdentitiesHolder: Sendable {
+    private let loaded: IAMConfiguration
+    let service = Mutex<SecretsManagerService?>(nil)
+
+    init(_ loaded: IAMConfiguration) {
+        self.loaded = loaded
+    }
+
+    var current: IAMConfiguration { service.withLock { $0?.currentIdentities } ?? loaded }
 }

@@ -20,7 +20,7 @@ public enum StatusCommand {
     ///   CA bundle). Every failure is one line on `error`.
     public static func run(
         endpoint: String, caBundle: String?, region: String?, json: Bool, environment: [String: String],
-        now: Date, print: (String) -> Void, error: (String) -> Void
+        now: Date, rotationOnly: Bool = false, print: (String) -> Void, error: (String) -> Void
     ) -> Int32 {
         let client: NodeStatusClient
         switch Self.client(endpoint: endpoint, caBundle: caBundle, region: region, environment: environment) {
@@ -35,11 +35,15 @@ public enum StatusCommand {
         } catch let failure {
             return exitStatus(failure, unreachable: "cannot get the status of \(endpoint)", error: error)
         }
-        if json {
+        // `fetch` only returns bodies that parse as a JSON object.
+        let status = (try? JSONValue.parse(body)) ?? .null
+        if rotationOnly {
+            let rotation = status["rotation"] ?? .null
+            print(json ? rotation.serialized() : rotationSummary(rotation).joined(separator: "\n"))
+        } else if json {
             print(String(decoding: body, as: UTF8.self))
         } else {
-            // `fetch` only returns bodies that parse as a JSON object.
-            print(summary((try? JSONValue.parse(body)) ?? .null))
+            print(summary(status))
         }
         return 0
     }
@@ -103,6 +107,10 @@ public enum StatusCommand {
         if let divergence = status["divergence"], divergence != .null {
             lines.append("DIVERGED: \(text(divergence["facts"])) fact(s) about secrets this node does not hold; the first: \(text(divergence["first"]))")
         }
+        if let rotation = status["rotation"], rotation != .null {
+            lines.append("")
+            lines += rotationSummary(rotation)
+        }
         guard case .array(let logs)? = status["logs"] else { return lines.joined(separator: "\n") }
         for log in logs {
             let role = text(log["role"])
@@ -130,6 +138,32 @@ public enum StatusCommand {
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// The rotation runner's state: the functions it can invoke, the rotations running and the
+    /// last ones that ended (newest first), each with its step, attempt and last error.
+    static func rotationSummary(_ rotation: JSONValue) -> [String] {
+        guard case .object = rotation else { return ["rotation: not reported by this node"] }
+        var lines: [String] = []
+        let functions = rotation["functions"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        lines.append("rotation: " + (rotation["runsRotations"] == .bool(true) ? "runs this region's rotations" : "a standby (its primary rotates)")
+            + "; \(functions.count) function(s) registered" + (functions.isEmpty ? "" : ": " + functions.joined(separator: ", ")))
+        func entry(_ run: JSONValue) -> String {
+            var line = "  \(text(run["secretId"]))  version \(text(run["clientRequestToken"]))  \(text(run["kind"]))  \(text(run["phase"]))"
+            if run["step"] != .null { line += " \(text(run["step"]))" }
+            if run["attempt"] != .null { line += " (attempt \(text(run["attempt"])))" }
+            if let error = run["lastError"], error != .null { line += "  last error: \(text(error))" }
+            return line
+        }
+        let running = rotation["running"]?.arrayValue ?? []
+        lines.append(running.isEmpty ? "no rotation running" : "running:")
+        lines += running.map(entry)
+        let recent = rotation["recent"]?.arrayValue ?? []
+        if !recent.isEmpty {
+            lines.append("recent (newest first):")
+            lines += recent.map(entry)
+        }
+        return lines
     }
 
     /// A scalar as text; `-` for null, a missing member or a structure.

@@ -149,7 +149,8 @@ public enum DevEnvironment {
         var documents: [JSONValue] = []
         for account in accounts {
             documents.append(["accountId": .string(account), "organizationId": .string(organizationId),
-                              "principals": [try admin(account, random: &random), try reader(account, random: &random), appRole(account)]])
+                              "principals": [try admin(account, random: &random), try reader(account, random: &random), appRole(account),
+                                             rotationRole(account)]])
         }
         let root: JSONValue = [
             "accounts": .array(documents), "admins": .strings(accounts.map { "arn:aws:iam::\($0):user/admin" }),
@@ -199,6 +200,25 @@ public enum DevEnvironment {
         ]
     }
 
+    /// The role rotation functions run as (`rotation.role` of a node's configuration, by
+    /// default this name in the secret's account): what AWS's rotation templates' execution
+    /// role may do on the secrets they rotate.
+    static func rotationRole(_ account: String) -> JSONValue {
+        [
+            "type": "role", "name": "strongroom-rotation", "arn": .string("arn:aws:iam::\(account):role/strongroom-rotation"),
+            "tags": [:],
+            "policies": [[
+                "name": "RotateSecrets",
+                "document": ["Version": "2012-10-17", "Statement": [
+                    ["Sid": "Rotate", "Effect": "Allow",
+                     "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue",
+                                "secretsmanager:UpdateSecretVersionStage"], "Resource": "*"],
+                    ["Sid": "Passwords", "Effect": "Allow", "Action": "secretsmanager:GetRandomPassword", "Resource": "*"],
+                ]],
+            ]],
+        ]
+    }
+
     static func sessionSigningKey() throws(ProvisioningError) -> String {
         do {
             return Data(try Random.bytes(32)).base64EncodedString()
@@ -208,7 +228,7 @@ public enum DevEnvironment {
     }
 
     /// Brings an `iam.json` made by an earlier version up to this one's: the organization, the
-    /// admins, the app role and the session signing key are added; nothing is removed. A file
+    /// admins, the app role, the rotation role and the session signing key are added; nothing is removed. A file
     /// this cannot read is left alone (the node's IAM loader then says what is wrong with it).
     static func upgradeIAM(_ text: Data) throws(ProvisioningError) -> Data? {
         guard let document = try? JSONValue.parse(Array(text)), case .object(var root) = document,
@@ -223,9 +243,12 @@ public enum DevEnvironment {
                 changed = true
             }
             let principals = documents[position]["principals"]?.arrayValue ?? []
-            if !principals.contains(where: { $0["name"]?.stringValue == "app" }) {
+            var added: [JSONValue] = []
+            if !principals.contains(where: { $0["name"]?.stringValue == "app" }) { added.append(appRole(account)) }
+            if !principals.contains(where: { $0["name"]?.stringValue == "strongroom-rotation" }) { added.append(rotationRole(account)) }
+            if !added.isEmpty {
                 members.removeAll { $0.key == "principals" }
-                members.append((key: "principals", value: .array(principals + [appRole(account)])))
+                members.append((key: "principals", value: .array(principals + added)))
                 changed = true
             }
             documents[position] = .object(members)

@@ -28,8 +28,18 @@ public enum Command: Sendable, Hashable {
     case untagResource(secretId: String, tagKeys: [String])
     case putResourcePolicy(secretId: String, policy: String)
     case deleteResourcePolicy(secretId: String)
-    /// RotateSecret's metadata part: the Lambda invocation is the API's.
-    case rotateSecret(secretId: String, rotationLambdaARN: String?, rules: RotationRules?)
+    /// RotateSecret: the rotation configuration, and with `rotateImmediately` the rotation's
+    /// version `token` (AWSPENDING, no value yet: the function's createSecret puts it). Running
+    /// the function is the node's rotation runner's. `minimumIntervalMillis` is the node's floor
+    /// for schedules (AWS's four hours unless configured lower).
+    case rotateSecret(secretId: String, rotationLambdaARN: String?, rules: RotationRules?, token: String? = nil,
+                      rotateImmediately: Bool = false, minimumIntervalMillis: Int64 = RotationSchedule.awsMinimumIntervalMillis)
+    /// A scheduled rotation starts (the rotation runner, on the region's primary): the version
+    /// `token`, AWSPENDING, no value.
+    case startRotation(secretId: String, token: String)
+    /// The rotation of `token` finished (its finishSecret step made it AWSCURRENT): record
+    /// LastRotatedDate and the next window.
+    case finishRotation(secretId: String, token: String)
     case cancelRotateSecret(secretId: String)
     /// GetSecretValue succeeded: record the access day (a fact only when the day changes).
     case recordAccess(secretId: String, versionId: String? = nil)

@@ -147,7 +147,7 @@ extension SecretState {
             let secret = try findOwnedLive(secretId, context)
             return [.policySet(arn: secret.arn, policy: nil, date: now)]
 
-        case let .rotateSecret(secretId, lambdaARN, rules):
+        case let .rotateSecret(secretId, lambdaARN, rules, token, rotateImmediately, minimumInterval):
             let secret = try findOwnedLive(secretId, context)
             if let lambdaARN, lambdaARN.count > Limits.maxRotationLambdaARNLength {
                 throw .tooLong("rotationLambdaARN", max: Limits.maxRotationLambdaARNLength)
@@ -157,14 +157,38 @@ extension SecretState {
             if let days = rules?.automaticallyAfterDays, !Limits.rotationDays.contains(days) {
                 throw .badRotationDays
             }
-            if let pending = secret.version(withStage: StagingLabel.pending),
-               !pending.stages.contains(StagingLabel.current) {
-                throw .rotationInProgress
-            }
             let effectiveRules = rules ?? secret.rotation.rules
-            let next = effectiveRules?.automaticallyAfterDays.map { now + $0 * Limits.millisPerDay }
-            let rotation = Rotation(enabled: true, lambdaARN: lambda, rules: effectiveRules, nextRotationDate: next,
+            let schedule = try effectiveRules.map { rules throws(SecretStoreError) in
+                try RotationSchedule.parse(rules, minimumIntervalMillis: minimumInterval)
+            }
+            if Self.rotationInProgress(secret) != nil { throw .rotationInProgress }
+            // Until the rotation that starts now finishes, the next window counts from now;
+            // `finishRotation` counts it again from the rotation's end.
+            let rotation = Rotation(enabled: true, lambdaARN: lambda, rules: effectiveRules,
+                                    nextRotationDate: schedule?.nextWindow(after: now)?.start,
                                     lastRotatedDate: secret.rotation.lastRotatedDate)
+            var facts: [Fact] = [.rotationSet(arn: secret.arn, rotation: rotation, date: now)]
+            if rotateImmediately {
+                facts += try Self.pendingVersion(secret, token: token, context: context)
+            }
+            return facts
+
+        case let .startRotation(secretId, token):
+            let secret = try findOwnedLive(secretId, context)
+            guard secret.rotation.enabled, secret.rotation.lambdaARN != nil else { throw .noRotationLambda }
+            if Self.rotationInProgress(secret) != nil { throw .rotationInProgress }
+            return try Self.pendingVersion(secret, token: token, context: context)
+
+        case let .finishRotation(secretId, token):
+            let secret = try findOwned(secretId, context)
+            guard let version = secret.version(id: token), version.stages.contains(StagingLabel.current) else {
+                throw .rotationNotFinished(token)
+            }
+            var rotation = secret.rotation
+            rotation.lastRotatedDate = now
+            // The floor was checked when the schedule was set; it is not asked again here.
+            let schedule = rotation.rules.flatMap { try? RotationSchedule.parse($0, minimumIntervalMillis: 0) }
+            rotation.nextRotationDate = rotation.enabled ? schedule?.nextWindow(after: now)?.start : nil
             return [.rotationSet(arn: secret.arn, rotation: rotation, date: now)]
 
         case let .cancelRotateSecret(secretId):
@@ -260,12 +284,32 @@ extension SecretState {
         return result
     }
 
+    /// The version of a rotation in progress: AWSPENDING on a version that is not AWSCURRENT
+    /// (a finished rotation leaves AWSPENDING on the new current version, as AWS does).
+    public static func rotationInProgress(_ secret: Secret) -> SecretVersion? {
+        guard let pending = secret.version(withStage: StagingLabel.pending),
+              !pending.stages.contains(StagingLabel.current) else { return nil }
+        return pending
+    }
+
+    /// A rotation's new version: `token`, AWSPENDING, no value until createSecret puts one.
+    private static func pendingVersion(_ secret: Secret, token: String?, context: DecisionContext) throws(SecretStoreError) -> [Fact] {
+        if let error = Names.checkClientRequestToken(token) { throw error }
+        let versionId = token ?? context.versionId
+        if secret.version(id: versionId) != nil { throw .tokenInUse(versionId, arn: secret.arn) }
+        return try addVersion(to: secret, token: versionId, value: NewValue(sealed: .absent, plaintextSize: 0),
+                              stages: [StagingLabel.pending], context: context)
+    }
+
     /// A new version with its label moves, and the deprecated versions it pushes out.
     private static func addVersion(
         to secret: Secret, token: String?, value: NewValue, stages: [String]?, context: DecisionContext
     ) throws(SecretStoreError) -> [Fact] {
         let versionId = token ?? context.versionId
-        if let existing = secret.version(id: versionId) {
+        let existing = secret.version(id: versionId)
+        // A rotation's version without a value yet (RotateSecret made it for its token) takes
+        // the value its createSecret step puts; any other existing version is a retry.
+        if let existing, !(existing.sealed.isAbsent && !value.sealed.isAbsent) {
             // Same token, same value: the retry of a request that already succeeded.
             guard existing.sealed.sameValue(as: value.sealed) else { throw .tokenInUse(versionId, arn: secret.arn) }
             return []
@@ -304,10 +348,10 @@ extension SecretState {
         guard stagesAfter.count <= Limits.maxStagingLabels else { throw .tooManyLabels }
 
         var facts: [Fact] = [.versionAdded(arn: secret.arn, version: version, moves: moves, date: context.now)]
-        let excess = secret.versions.count + 1 - Limits.maxVersions
+        let excess = secret.versions.count + (existing == nil ? 1 : 0) - Limits.maxVersions
         if excess > 0 {
             var after = secret
-            after.versions.append(version)
+            if existing == nil { after.versions.append(version) }
             applyMoves(moves, to: &after)
             let cutoff = context.now - Limits.minDeprecatedAgeMillis
             let removable = after.versions.filter { $0.isDeprecated && $0.createdDate <= cutoff }.prefix(excess)

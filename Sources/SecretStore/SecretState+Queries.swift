@@ -65,10 +65,14 @@ extension SecretState {
         if let versionId {
             guard let version = secret.version(id: versionId) else { return .failure(.valueNotFound(versionId: versionId)) }
             if let versionStage, !version.stages.contains(versionStage) { return .failure(.stageVersionMismatch) }
+            // A rotation's version before its createSecret step has no value to find (as AWS).
+            if version.sealed.isAbsent { return .failure(.valueNotFound(versionId: versionId)) }
             return .success((secret, version))
         }
         let stage = versionStage ?? StagingLabel.current
-        guard let version = secret.version(withStage: stage) else { return .failure(.valueNotFound(stage: stage)) }
+        guard let version = secret.version(withStage: stage), !version.sealed.isAbsent else {
+            return .failure(.valueNotFound(stage: stage))
+        }
         return .success((secret, version))
     }
 

@@ -226,6 +226,15 @@ extension SealedValue {
     public static func omitted(kind: Kind) -> SealedValue {
         SealedValue(kind: kind, envelope: [], keyId: "", equalityToken: [])
     }
+
+    /// No value yet: the version a rotation creates for its `ClientRequestToken` carries
+    /// AWSPENDING and no value until the rotation function's createSecret step puts one (as AWS
+    /// does). It is written as an omitted value is, so a logged copy filled in from the state
+    /// (`filledCopy`) carries it as it is there.
+    public static let absent = SealedValue(kind: .string, envelope: [], keyId: "", equalityToken: [])
+
+    /// True for a version without a value (see `absent`); GetSecretValue does not find it.
+    public var isAbsent: Bool { envelope.isEmpty && keyId.isEmpty }
 }
 
 extension SecretState {
@@ -339,6 +348,8 @@ extension SecretState {
         case let .versionAdded(_, version, moves, date):
             guard let secret = secrets[local], secret.primaryRegion == source else { return [] }
             var copy = version
+            // A rotation's version without a value yet has nothing to wrap.
+            if version.sealed.isAbsent { return [.versionAdded(arn: local, version: copy, moves: moves, date: date)] }
             switch seal(version.sealed, version.versionId, secret.kmsKeyId, secret.accountId) {
             case .success(let sealed): copy.sealed = sealed
             case .failure(let failure):
@@ -413,7 +424,7 @@ extension SecretState {
         for index in copy.versions.indices {
             copy.versions[index].lastAccessedDate = held?.version(id: copy.versions[index].versionId)?.lastAccessedDate
         }
-        for index in copy.versions.indices {
+        for index in copy.versions.indices where !copy.versions[index].sealed.isAbsent {
             switch seal(copy.versions[index].sealed, copy.versions[index].versionId, kmsKeyId, secret.accountId) {
             case .success(let sealed): copy.versions[index].sealed = sealed
             case .failure(let failure): return failed("Replication failed: \(failure.message)")

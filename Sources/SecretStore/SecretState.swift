@@ -58,7 +58,12 @@ public struct SecretState: Sendable, Equatable {
             names[NameKey(accountId: accountId, name: name)] = arn
         case let .versionAdded(arn, version, moves, date):
             held = update(arn) { secret in
-                secret.versions.append(version)
+                // A rotation's version without a value takes the value createSecret puts.
+                if let index = secret.versions.lastIndex(where: { $0.versionId == version.versionId }) {
+                    secret.versions[index].sealed = version.sealed
+                } else {
+                    secret.versions.append(version)
+                }
                 Self.applyMoves(moves, to: &secret)
                 secret.lastChangedDate = date
             }

@@ -103,6 +103,13 @@ public struct SecretStoreError: Error, Sendable, Equatable, CustomStringConverti
         code: invalidRequest,
         message: "You tried to enable rotation on a secret that doesn't already have a Lambda function ARN configured and you didn't include such an ARN as a parameter in this call.")
 
+    /// The rotation runner's check after finishSecret: the function returned without moving
+    /// AWSCURRENT to the rotation's version.
+    public static func rotationNotFinished(_ token: String) -> SecretStoreError {
+        SecretStoreError(code: invalidRequest,
+                         message: "The rotation function's finishSecret step did not make version \(token) AWSCURRENT.")
+    }
+
     public static let badRotationDays = SecretStoreError(
         code: invalidParameter, message: "RotationRules.AutomaticallyAfterDays must be within 1-1000.")
 

@@ -117,9 +117,11 @@ public struct OperationTable: Sendable {
     }
 
     /// Every operation implemented so far, the secrets ones over `storage` and `sealer`.
-    public static func secrets(storage: any SecretStorage, sealer: ValueSealer, replicaRegions: Set<String> = []) -> OperationTable {
+    public static func secrets(
+        storage: any SecretStorage, sealer: ValueSealer, replicaRegions: Set<String> = [], rotation: RotationHooks = .none
+    ) -> OperationTable {
         var table = standard
-        SecretsOperations(storage: storage, sealer: sealer, replicaRegions: replicaRegions).register(in: &table)
+        SecretsOperations(storage: storage, sealer: sealer, replicaRegions: replicaRegions, rotation: rotation).register(in: &table)
         return table
     }
 }

@@ -58,6 +58,11 @@ public final class SecretsManagerService: Sendable {
         self.identities.withLock { $0 = identities }
     }
 
+    /// The identities in force (the rotation runner issues its sessions from them).
+    public var currentIdentities: IAMConfiguration {
+        identities.withLock { $0 }
+    }
+
     /// Answers one request through `respond` (called exactly once, from any thread: a write
     /// answers once its record is durable). Every answer, errors included, carries
     /// `x-amzn-RequestId` and the JSON 1.1 content type.

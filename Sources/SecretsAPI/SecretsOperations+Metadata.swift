@@ -3,6 +3,7 @@ import Cryptography
 import Foundation
 import Policy
 import SecretStore
+import Synchronization
 import AWSProtocol
 
 /// DescribeSecret, ListSecrets, ListSecretVersionIds, TagResource, UntagResource, the
@@ -40,20 +41,51 @@ extension SecretsOperations {
         table.registerDeferred("DeleteResourcePolicy") { context, input, done in
             simpleWrite(context, input, done) { .deleteResourcePolicy(secretId: $0.arn) }
         }
-        table.registerDeferred("RotateSecret") { context, input, done in
-            // Checked before the secret is looked for (AWS's order; SDKs always fill it in).
-            if Self.string(input, "ClientRequestToken") == nil { return done(.failure(AWSError.rotationTokenRequired)) }
-            let rules: RotationRules? = input["RotationRules"].map { rules in
-                RotationRules(automaticallyAfterDays: Self.integer(rules, "AutomaticallyAfterDays"),
-                              scheduleExpression: Self.string(rules, "ScheduleExpression"),
-                              duration: Self.string(rules, "Duration"))
-            }
-            simpleWrite(context, input, done) {
-                .rotateSecret(secretId: $0.arn, rotationLambdaARN: Self.string(input, "RotationLambdaARN"), rules: rules)
-            }
-        }
+        table.registerDeferred("RotateSecret") { context, input, done in rotateSecret(context, input, done) }
         table.registerDeferred("CancelRotateSecret") { context, input, done in
             simpleWrite(context, input, done) { .cancelRotateSecret(secretId: $0.arn) }
+        }
+    }
+
+    /// RotateSecret: the configuration and (RotateImmediately, the default) the rotation's
+    /// AWSPENDING version without a value, made durable; then the node's rotation runner is
+    /// asked to run the function, as AWS invokes the Lambda after answering.
+    private func rotateSecret(_ context: OperationContext, _ input: JSONValue, _ done: @escaping OperationCompletion) {
+        // Checked before the secret is looked for (AWS's order; SDKs always fill it in).
+        guard let token = Self.string(input, "ClientRequestToken") else { return done(.failure(AWSError.rotationTokenRequired)) }
+        let rules: RotationRules? = input["RotationRules"].map { rules in
+            RotationRules(automaticallyAfterDays: Self.integer(rules, "AutomaticallyAfterDays"),
+                          scheduleExpression: Self.string(rules, "ScheduleExpression"),
+                          duration: Self.string(rules, "Duration"))
+        }
+        let lambdaARN = Self.string(input, "RotationLambdaARN")
+        let immediately = Self.bool(input, "RotateImmediately") ?? true
+        let secretId = Self.string(input, "SecretId") ?? ""
+        let hooks = rotation
+        let arnFound = Mutex<String?>(nil)
+        let finished: OperationCompletion = { result in
+            done(result)
+            guard let arn = arnFound.withLock({ $0 }) else { return }
+            switch result {
+            case .success:
+                hooks.requested(RotationHooks.Request(secretARN: arn, token: token, kind: immediately ? .rotate : .test))
+            case .failure(let error) where error.message == SecretStoreError.rotationInProgress.message:
+                hooks.requested(RotationHooks.Request(secretARN: arn, token: token, kind: .resume))
+            case .failure:
+                break
+            }
+        }
+        write(context, account: Self.account(of: secretId, context), done: finished) { state, decision throws(AWSError) in
+            let secret = try Self.authorizedSecret(secretId, in: state, context)
+            arnFound.withLock { $0 = secret.arn }
+            let command = Command.rotateSecret(secretId: secret.arn, rotationLambdaARN: lambdaARN, rules: rules, token: token,
+                                               rotateImmediately: immediately, minimumIntervalMillis: hooks.minimumIntervalMillis)
+            let facts = try Self.run(command, state, decision)
+            // AWS: a function it cannot invoke is refused and rotation stays as it was.
+            if let function = lambdaARN ?? secret.rotation.lambdaARN, !hooks.canInvoke(function) {
+                throw AWSError(.accessDenied, RotationHooks.cannotInvoke)
+            }
+            return (facts, Self.object([("ARN", .string(secret.arn)), ("Name", .string(secret.name)), ("VersionId", .string(token))]))
         }
     }
 
@@ -193,8 +225,10 @@ extension SecretsOperations {
                     // The version's own last read (a day), as AWS lists it; none before the first.
                     ("LastAccessedDate", version.lastAccessedDate.map(Self.timestamp)),
                     ("CreatedDate", Self.timestamp(version.createdDate)),
-                    ("KmsKeyIds", .array([.string(sealer.isDefaultKey(version.sealed.keyId, account: secret.accountId)
-                                                  ? "DefaultEncryptionKey" : sealer.keyARN(version.sealed.keyId))])),
+                    // A rotation's version without a value yet is sealed under no key.
+                    ("KmsKeyIds", version.sealed.isAbsent ? nil
+                        : .array([.string(sealer.isDefaultKey(version.sealed.keyId, account: secret.accountId)
+                                          ? "DefaultEncryptionKey" : sealer.keyARN(version.sealed.keyId))])),
                 ])
             }
             return Self.object([("Versions", .array(versions)), ("NextToken", page.nextToken.map { .string($0) }),

@@ -196,7 +196,7 @@ extension SecretsOperations {
             // versions that carry staging labels); deprecated versions keep their key.
             var resealed: [ResealedValue] = []
             if kmsKeyId != nil {
-                for version in secret.versions where !version.isDeprecated && version.sealed.keyId != key.keyId {
+                for version in secret.versions where !version.isDeprecated && !version.sealed.isAbsent && version.sealed.keyId != key.keyId {
                     // Re-wrapping unwraps under the version's current key: the caller must be
                     // allowed to use that key too (another account never its default key).
                     try sealer.checkKeyAccess(version.sealed.keyId, owner: secret.accountId, caller: context.principal.accountId)

@@ -16,6 +16,8 @@ struct SecretsOperations: Sendable {
     let sealer: ValueSealer
     /// The other regions of the cluster: the ones a secret may be replicated to.
     let replicaRegions: Set<String>
+    /// The node's rotation runner, as RotateSecret needs it.
+    var rotation: RotationHooks = .none
 
     func register(in table: inout OperationTable) {
         registerValues(in: &table)

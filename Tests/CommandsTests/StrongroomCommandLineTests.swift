@@ -77,6 +77,8 @@ import Testing
         ["promote", "--node", "us-east-1-b", "--endpoint", "https://127.0.0.1:7444", "--ca-bundle", "ca.pem", "--region", "us-east-1"],
         ["journal", "dump", "--dir", "/tmp/d/data", "--quarantine"],
         ["cluster", "manifest", "--dir", "/tmp/c", "--pids", "us-east-1=10", "--standby-pids", "us-east-1-b=11,us-east-1-c=12", "--front-pid", "13"],
+        ["rotation", "status", "--endpoint", "https://127.0.0.1:7443"],
+        ["rotation", "status", "--endpoint", "https://127.0.0.1:7443", "--json", "--ca-bundle", "ca.pem", "--region", "us-east-1"],
         // Last: valuesAreReadAsBefore reads it as `documented.last`.
         ["cluster", "init", "--dir", "/tmp/c", "--address", "us-east-1=10.231.0.11", "--address", "eu-west-1=10.231.0.12"],
     ]

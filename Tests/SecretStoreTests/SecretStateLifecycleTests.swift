@@ -205,12 +205,79 @@ import SecretStore
         h.ok(.rotateSecret(secretId: "app/db", rotationLambdaARN: lambda, rules: RotationRules(automaticallyAfterDays: 30)))
         #expect(h.secret("app/db")?.rotation == Rotation(enabled: true, lambdaARN: lambda,
                                                           rules: RotationRules(automaticallyAfterDays: 30),
-                                                          nextRotationDate: t0 + 30 * day))
+                                                          // The window's start: midnight UTC, 30 days on.
+                                                          nextRotationDate: t0 - t0 % day + 30 * day))
         h.ok(.putSecretValue(secretId: "app/db", clientRequestToken: token(2), value: sealed("2"), versionStages: ["AWSPENDING"]))
         #expect(h.error(h.run(.rotateSecret(secretId: "app/db", rotationLambdaARN: nil, rules: nil))) == .rotationInProgress)
         h.ok(.cancelRotateSecret(secretId: "app/db"))
         #expect(h.secret("app/db")?.rotation.enabled == false)
         #expect(h.secret("app/db")?.rotation.lambdaARN == lambda)
+    }
+
+    /// RotateSecret as AWS runs it: the token's version carries AWSPENDING and no value (found
+    /// by DescribeSecret, not by GetSecretValue) until createSecret puts one with that token;
+    /// finishSecret's move makes it AWSCURRENT; finishRotation records the dates.
+    @Test func aRotationsVersionHasNoValueUntilCreateSecretPutsOne() throws {
+        var (h, _) = created()
+        let lambda = "arn:aws:lambda:us-east-1:111122223333:function:rotate"
+        let rules = RotationRules(scheduleExpression: "rate(10 days)")
+        h.ok(.rotateSecret(secretId: "app/db", rotationLambdaARN: lambda, rules: rules, token: token(7), rotateImmediately: true))
+        let pending = try #require(h.secret("app/db")?.version(id: token(7)))
+        #expect(pending.stages == ["AWSPENDING"] && pending.sealed.isAbsent)
+        #expect(h.state.getValue("app/db", versionId: token(7), versionStage: "AWSPENDING", accountId: account, region: region)
+            .map(\.version.versionId) == .failure(.valueNotFound(versionId: token(7))))
+        #expect(h.state.getValue("app/db", versionStage: "AWSPENDING", accountId: account, region: region)
+            .map(\.version.versionId) == .failure(.valueNotFound(stage: "AWSPENDING")))
+        // In progress: another RotateSecret is refused, "That rotation will be reattempted".
+        #expect(h.error(h.run(.rotateSecret(secretId: "app/db", rotationLambdaARN: nil, rules: nil, token: token(8),
+                                            rotateImmediately: true))) == .rotationInProgress)
+        // createSecret: the value for the token, staged AWSPENDING; a retry of it changes nothing.
+        h.ok(.putSecretValue(secretId: "app/db", clientRequestToken: token(7), value: sealed("new"), versionStages: ["AWSPENDING"]))
+        #expect(h.ok(.putSecretValue(secretId: "app/db", clientRequestToken: token(7), value: sealed("new"),
+                                     versionStages: ["AWSPENDING"])).isEmpty)
+        #expect(h.error(h.run(.putSecretValue(secretId: "app/db", clientRequestToken: token(7), value: sealed("other"),
+                                              versionStages: ["AWSPENDING"]))) == .tokenInUse(token(7), arn: h.secret("app/db")!.arn))
+        let secret = try #require(h.secret("app/db"))
+        #expect(secret.versions.count == 2)
+        #expect(h.state.getValue("app/db", versionStage: "AWSPENDING", accountId: account, region: region)
+            .map(\.version.versionId) == .success(token(7)))
+        // Not finished before finishSecret moved AWSCURRENT.
+        #expect(h.error(h.run(.finishRotation(secretId: "app/db", token: token(7)))) == .rotationNotFinished(token(7)))
+        let current = try #require(secret.version(withStage: "AWSCURRENT")).versionId
+        h.ok(.updateSecretVersionStage(secretId: "app/db", versionStage: "AWSCURRENT", removeFromVersionId: current,
+                                       moveToVersionId: token(7)))
+        h.now += hour
+        h.ok(.finishRotation(secretId: "app/db", token: token(7)))
+        let rotated = try #require(h.secret("app/db"))
+        #expect(rotated.rotation.lastRotatedDate == h.now)
+        #expect(rotated.rotation.nextRotationDate == h.now - h.now % day + 10 * day)
+        #expect(rotated.version(id: token(7))?.stages == ["AWSPENDING", "AWSCURRENT"])
+        #expect(rotated.version(id: current)?.stages == ["AWSPREVIOUS"])
+        #expect(SecretState.rotationInProgress(rotated) == nil)
+        // The next scheduled rotation moves AWSPENDING off the current version onto its own.
+        h.ok(.startRotation(secretId: "app/db", token: token(9)))
+        #expect(h.secret("app/db")?.version(id: token(7))?.stages == ["AWSCURRENT"])
+        #expect(h.secret("app/db")?.version(id: token(9))?.stages == ["AWSPENDING"])
+        // Replaying the facts gives the same state (what a standby and a restart do).
+        var replay = SecretState()
+        for fact in h.facts { replay.apply(fact) }
+        #expect(replay == h.state)
+    }
+
+    @Test func rotateImmediatelyFalseMakesNoVersionAndSchedulesTheNextWindow() {
+        var (h, _) = created()
+        let lambda = "arn:aws:lambda:us-east-1:111122223333:function:rotate"
+        h.ok(.rotateSecret(secretId: "app/db", rotationLambdaARN: lambda, rules: RotationRules(scheduleExpression: "cron(0 16 ? * SUN *)"),
+                           token: token(7), rotateImmediately: false))
+        #expect(h.secret("app/db")?.version(id: token(7)) == nil)
+        let next = h.secret("app/db")?.rotation.nextRotationDate
+        #expect(next.map { $0 > h.now && $0 % hour == 0 } == true)
+        // A schedule below the floor is refused; a lower floor (a test node's) accepts it.
+        #expect(h.error(h.run(.rotateSecret(secretId: "app/db", rotationLambdaARN: lambda,
+                                            rules: RotationRules(scheduleExpression: "rate(1 hour)")))) != nil)
+        h.ok(.rotateSecret(secretId: "app/db", rotationLambdaARN: lambda, rules: RotationRules(scheduleExpression: "rate(1 minute)"),
+                           minimumIntervalMillis: 60_000))
+        #expect(h.secret("app/db")?.rotation.nextRotationDate == h.now - h.now % 60_000 + 60_000)
     }
 
     @Test func accessIsRecordedOncePerDay() {

@@ -22,6 +22,13 @@ uint32_t CSystemShims_EPOLLEXCLUSIVE(void);
 
 /// A non-blocking, close-on-exec eventfd.
 int CSystemShims_eventfd(void);
+/// posix_spawn_file_actions_addclosefrom_np: the child keeps no descriptor from `lowest` on
+/// (a rotation function gets its three pipes and nothing of the node's).
+int CSystemShims_spawn_closefrom(void *actions, int lowest);
+
+/// pipe2 with O_CLOEXEC (a rotation function's pipes never leak into another one).
+int CSystemShims_pipe_cloexec(int fds[2]);
+
 /// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC.
 int CSystemShims_accept_nonblocking(int fd, void *addr, unsigned int *len);
 
