@@ -26,7 +26,7 @@ struct Workload {
         let secret = state.arn(name: name, accountId: account).flatMap { state.secrets[$0] }
         let token = Self.token(world.options.seed, operation)
         let command: Command
-        switch world.draw(22) {
+        switch world.draw(26) {
         case 0, 1:
             let chosen = others.filter { _ in world.chance(50) }.map { ReplicaRegion(region: $0, kmsKeyId: nil) }
             command = .createSecret(name: name, clientRequestToken: token, description: "d\(operation)", kmsKeyId: nil,
@@ -73,6 +73,31 @@ struct Workload {
             command = .deleteSecret(secretId: name, recoveryWindowInDays: 7, forceDeleteWithoutRecovery: false)
         case 17:
             command = .restoreSecret(secretId: name)
+        case 22:
+            // RotateSecret: the rotation's version, AWSPENDING without a value.
+            command = .rotateSecret(secretId: name, rotationLambdaARN: Self.lambda,
+                                    rules: world.chance(50) ? RotationRules(scheduleExpression: "rate(10 days)") : nil,
+                                    token: token, rotateImmediately: world.chance(80))
+        case 23:
+            // The function's createSecret: the value for the pending version's token (or a
+            // scheduled rotation's start when none is in progress).
+            if let pending = secret.flatMap(SecretState.rotationInProgress) {
+                command = .putSecretValue(secretId: name, clientRequestToken: pending.versionId, value: Self.value(operation),
+                                          versionStages: ["AWSPENDING"])
+            } else {
+                command = .startRotation(secretId: name, token: token)
+            }
+        case 24, 25:
+            // finishSecret's move, then the runner's record of the finished rotation.
+            if let pending = secret.flatMap(SecretState.rotationInProgress), !pending.sealed.isAbsent,
+               let current = secret?.version(withStage: "AWSCURRENT") {
+                command = .updateSecretVersionStage(secretId: name, versionStage: "AWSCURRENT", removeFromVersionId: current.versionId,
+                                                    moveToVersionId: pending.versionId)
+            } else if let current = secret?.version(withStage: "AWSCURRENT") {
+                command = .finishRotation(secretId: name, token: current.versionId)
+            } else {
+                command = .cancelRotateSecret(secretId: name)
+            }
         case 18:
             command = .updateSecret(secretId: name, clientRequestToken: token, description: "u\(operation)", kmsKeyId: nil,
                                     value: world.chance(50) ? Self.value(operation) : nil)
@@ -115,6 +140,8 @@ struct Workload {
             return name
         }
     }
+
+    static let lambda = "arn:aws:lambda:us-east-1:111122223333:function:rotate"
 
     static func value(_ operation: Int) -> NewValue {
         let text = "value-\(operation)"
