@@ -192,7 +192,8 @@ public final class Node: Sendable {
         rotationInvoker = invoker
         let rotationRunner = RotationRunner(settings: configuration.rotation, region: configuration.region, storage: storage,
                                             sealer: sealer, invoker: invoker, audit: audit, log: log, random: random,
-                                            runs: storage.standbyOf == nil)
+                                            runs: storage.standbyOf == nil,
+                                            mayAct: { [storage] in !storage.isConfirming && storage.fencedBy == nil })
         rotation = rotationRunner
         var operations = OperationTable.secrets(storage: storage, sealer: sealer, replicaRegions: replication?.peerRegions ?? [],
                                                 rotation: rotationRunner.hooks)

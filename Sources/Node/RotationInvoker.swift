@@ -75,6 +75,13 @@ final class RotationInvoker: Sendable {
         }
     }
 
+    /// The node's environment variables a function gets: where to find programs and libraries,
+    /// the locale and the time zone.
+    static func inherited(_ name: String) -> Bool {
+        ["PATH", "HOME", "LANG", "TZ", "TMPDIR", "VIRTUAL_ENV", "PYENV_ROOT", "PYENV_VERSION", "LD_LIBRARY_PATH", "SSL_CERT_FILE"].contains(name)
+            || name.hasPrefix("LC_") || name.hasPrefix("PYTHON")
+    }
+
     static func functionName(_ lambda: String) -> String {
         let parts = lambda.split(separator: ":", omittingEmptySubsequences: false)
         return parts.count > 6 ? String(parts[6]) : lambda
@@ -100,10 +107,11 @@ final class RotationInvoker: Sendable {
             return .failed("no session credentials for the rotation role \(role): \(error.message)")
         }
         let endpoint = endpointURL.withLock { $0 }
-        var environment: [String: String] = [
-            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "LANG": "C.UTF-8",
-            "HOME": ProcessInfo.processInfo.environment["HOME"] ?? "/",
+        // What finds programs and libraries comes from the node's own environment (an operator's
+        // PATH, a virtualenv, PYTHONPATH); nothing else of it, its AWS_ variables least of all.
+        var environment: [String: String] = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"]
+        for (key, value) in ProcessInfo.processInfo.environment where Self.inherited(key) { environment[key] = value }
+        environment.merge([
             "AWS_ACCESS_KEY_ID": credentials.accessKeyId,
             "AWS_SECRET_ACCESS_KEY": String(decoding: credentials.secretAccessKey.unsafeCopiedBytes, as: UTF8.self),
             "AWS_SESSION_TOKEN": credentials.sessionToken,
@@ -114,7 +122,7 @@ final class RotationInvoker: Sendable {
             "AWS_CA_BUNDLE": caFile,
             "AWS_LAMBDA_FUNCTION_NAME": Self.functionName(lambda),
             "AWS_LAMBDA_FUNCTION_TIMEOUT": String(Int(timeout)),
-        ]
+        ]) { _, given in given }
         for (key, value) in function.environment { environment[key] = value }
         let outcome: Subprocess.Outcome
         do {

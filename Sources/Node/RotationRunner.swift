@@ -51,12 +51,17 @@ final class RotationRunner: Sendable {
     private let random: any RandomSource
     /// False on a standby: its primary runs the rotations.
     private let runs: Bool
+    /// Whether this primary may act now: not while it confirms its epoch after a start, nor
+    /// once a newer epoch fenced it. A function is never invoked by a node whose writes could
+    /// be set aside (an old primary's setSecret would give a database a password the region's
+    /// log never keeps).
+    private let mayAct: @Sendable () -> Bool
     private let state = ConditionLock(State())
     private let scheduler = Mutex<OSThread?>(nil)
     private let policy: RotationPolicy
 
     init(settings: RotationSettings, region: String, storage: any SecretStorage, sealer: ValueSealer, invoker: RotationInvoker,
-         audit: AuditTrail, log: Logger, random: any RandomSource, runs: Bool) {
+         audit: AuditTrail, log: Logger, random: any RandomSource, runs: Bool, mayAct: @escaping @Sendable () -> Bool) {
         self.settings = settings
         self.region = region
         self.storage = storage
@@ -66,6 +71,7 @@ final class RotationRunner: Sendable {
         self.log = log
         self.random = random
         self.runs = runs
+        self.mayAct = mayAct
         policy = RotationPolicy(stepTimeoutMillis: 30_000, maxAttempts: settings.maxAttempts,
                                 retryDelayMillis: Int64(settings.retryDelaySeconds * 1000))
     }
@@ -115,6 +121,12 @@ final class RotationRunner: Sendable {
                 return (state.requests, state.stopping)
             }
             if stop { return }
+            guard mayAct() else {
+                // Asked while confirming: the request waits for the next check, which resumes
+                // a rotation in progress from the state anyway.
+                nextCheck = MonotonicClock.seconds() + settings.checkIntervalSeconds
+                continue
+            }
             for request in requests { begin(request) }
             if MonotonicClock.seconds() >= nextCheck {
                 check()
@@ -219,6 +231,19 @@ final class RotationRunner: Sendable {
                     self.report(report, run)
                 case let .invoke(step, attempt, timeout):
                     update(run)
+                    // Fenced (or confirming again) since the run began: it stops here, and
+                    // the region's primary resumes it from the state.
+                    if !mayAct() {
+                        lastError = "this node stopped being its region's primary"
+                        return
+                    }
+                    // CancelRotateSecret (or a deletion) since the run began: it is abandoned
+                    // where it is, and AWSPENDING stays for the operator, as AWS leaves it.
+                    if let reason = abandonment(run.secretARN) {
+                        lastError = reason
+                        self.report(.runFailed(step, reason: reason), run, abandoned: true)
+                        return
+                    }
                     let outcome = invoker.invoke(step: step, secretARN: run.secretARN, token: run.token, account: account,
                                                  attempt: attempt, timeoutSeconds: Double(timeout) / 1000,
                                                  cancelled: { [self] in isStopping })
@@ -241,6 +266,16 @@ final class RotationRunner: Sendable {
             actions = next
         }
         if run.kind == .test, case .failed = run.phase { _ = removeTestVersion(run, account: account) }
+    }
+
+    /// Why a run in progress should stop: its rotation cancelled, its secret deleted or gone.
+    private func abandonment(_ arn: String) -> String? {
+        storage.read { state in
+            guard let secret = state.secrets[arn] else { return "the secret no longer exists" }
+            if secret.isScheduledForDeletion { return "the secret is scheduled for deletion" }
+            if !secret.rotation.enabled { return "rotation was cancelled (CancelRotateSecret)" }
+            return nil
+        }
     }
 
     private func update(_ run: RotationRun) {
@@ -320,8 +355,12 @@ final class RotationRunner: Sendable {
 
     // MARK: Reports: the audit trail and the log
 
-    private func report(_ report: RotationRun.Report, _ run: RotationRun) {
-        let (name, details, line) = Self.describe(report)
+    private func report(_ report: RotationRun.Report, _ run: RotationRun, abandoned: Bool = false) {
+        var (name, details, line) = Self.describe(report)
+        if abandoned {
+            name = "RotationAbandoned"
+            line = "abandoned: " + line
+        }
         var members: [(key: String, value: JSONValue)] = [
             ("SecretId", .string(run.secretARN)), ("ClientRequestToken", .string(run.token)), ("Kind", .string(run.kind.rawValue)),
         ]

@@ -304,8 +304,13 @@ extension Fact {
     /// The fact with every sealed value passed through `transform` (with its secret's ARN and
     /// its VersionId): how values are exported for shipping.
     public func mapSealedValues<E: Error>(
-        _ transform: (SealedValue, _ arn: String, _ versionId: String) throws(E) -> SealedValue
+        _ given: (SealedValue, _ arn: String, _ versionId: String) throws(E) -> SealedValue
     ) throws(E) -> Fact {
+        // A rotation's version without a value yet has nothing to transform (no ciphertext,
+        // no data key): it travels as it is.
+        func transform(_ value: SealedValue, _ arn: String, _ versionId: String) throws(E) -> SealedValue {
+            value.isAbsent ? value : try given(value, arn, versionId)
+        }
         switch self {
         case let .versionAdded(arn, version, moves, date):
             var copy = version

@@ -578,6 +578,9 @@ final class World: SeededWorld {
     /// stand-in for the sealer, which needs a keyring).
     static func export(_ fact: Fact) -> Fact {
         fact.forShipping.mapSealedValues { (value: SealedValue, arn: String, _: String) -> SealedValue in
+            // As strict as the sealer, whose export fails on a value without ciphertext (the
+            // shipping link then closes, again and again).
+            precondition(!value.envelope.isEmpty, "a value without ciphertext cannot be exported for replication")
             var exported = value
             exported.boundARN = value.boundARN ?? arn
             return exported

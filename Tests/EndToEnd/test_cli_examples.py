@@ -7,6 +7,8 @@ import os
 import re
 import shutil
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,12 @@ from conftest import DevNode, free_port
 
 HERE = Path(__file__).parent / "cli_examples"
 EXAMPLE_KEY = "EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE"
+# The rotation functions the examples name (the first with the CLI reference's thirteen-digit
+# account): the node refuses RotateSecret with a function it has not registered.
+EXAMPLE_FUNCTIONS = [
+    "arn:aws:lambda:us-west-2:1234566789012:function:SecretsManagerTestRotationLambda",
+    "arn:aws:lambda:us-west-2:123456789012:function:MyRotation",
+]
 
 
 def blocks():
@@ -39,6 +47,15 @@ def west(binary, tmp_path_factory):
                             "material": base64.b64encode(os.urandom(32)).decode()})
     keyring_path.write_text(json.dumps(keyring))
     os.chmod(keyring_path, 0o600)
+    # Both example functions run the generic rotator (a new random password in the secret's JSON).
+    # The node gives functions a fixed PATH: name this Python's directory, which has boto3.
+    config_path = directory / "config.json"
+    config = json.loads(config_path.read_text())
+    rotator = str(Path(__file__).resolve().parents[2] / "cluster" / "rotators" / "generic-random")
+    config["rotation"] = {"functions": {
+        arn: {"executable": rotator, "environment": {"PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin"}}
+        for arn in EXAMPLE_FUNCTIONS}}
+    config_path.write_text(json.dumps(config, indent=2))
     node = DevNode(directory, port, region="us-west-2").wait_ready()
     yield node
     assert node.stop() == 0
@@ -49,6 +66,21 @@ def run_block(node, body, cwd):
                           capture_output=True, text=True, timeout=120)
 
 
+def wait_for_rotation(node, body, timeout=30.0):
+    """Rotation is asynchronous and RotateSecret is refused while one is in progress: waits until
+    no version of the block's secret is AWSPENDING without being AWSCURRENT."""
+    secret_id = re.findall(r"--secret-id\s+(\S+)", body)[-1]
+    client = node.client()
+    deadline = time.monotonic() + timeout
+    while True:
+        versions = client.describe_secret(SecretId=secret_id)["VersionIdsToStages"]
+        if not any("AWSPENDING" in s and "AWSCURRENT" not in s for s in versions.values()):
+            return
+        assert time.monotonic() < deadline, (f"the rotation of {secret_id} did not finish in {timeout} s: "
+                                                 f"{versions}\n{node.stderr[-4000:]}")
+        time.sleep(0.2)
+
+
 def test_cli_reference_examples_run_unchanged(west, tmp_path):
     for name in ["mycreds.json", "mypolicy.json"]:
         shutil.copy(HERE / name, tmp_path / name)
@@ -56,6 +88,8 @@ def test_cli_reference_examples_run_unchanged(west, tmp_path):
     for name, body in blocks():
         result = run_block(west, body, tmp_path)
         assert result.returncode == 0, f"{name}: exit {result.returncode}\n{result.stderr}"
+        if name.startswith("rotate-secret"):
+            wait_for_rotation(west, body)
         # The last command's output: every example prints JSON or nothing.
         last = result.stdout.strip()
         outputs[name] = json.loads(last[last.rfind("\n{") + 1:] if "\n{" in last else last) if last else None
