@@ -102,8 +102,8 @@ public struct RotationSettings: Sendable, Equatable {
         }
         guard let functions = root["functions"] else { return settings }
         guard case .object(let entries) = functions else { throw Problem("'rotation.functions' must be an object keyed by Lambda function ARN") }
-        let unique = try SettingsObject(functions, prefix: "rotation.functions.", known: nil, notAnObject: "")
-        _ = unique
+        // An ARN given twice is refused (SettingsObject's rule), not silently the last one.
+        _ = try SettingsObject(functions, prefix: "rotation.functions.", known: nil, notAnObject: "")
         for (arn, body) in entries {
             let prefix = "rotation.functions[\(arn)]."
             guard isFunctionARN(arn) else {

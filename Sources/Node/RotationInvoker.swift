@@ -131,11 +131,21 @@ final class RotationInvoker: Sendable {
         } catch {
             return .failed("cannot run \(path): \(error.message)")
         }
-        let redactor = Redactor(values: secretValues(secretARN))
         var lines: [String] = []
-        for (stream, bytes) in [("stdout", outcome.standardOutput), ("stderr", outcome.standardError)] {
-            for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true) {
-                lines.append("\(stream): \(redactor.redact(String(line)))")
+        if !outcome.standardOutput.isEmpty || !outcome.standardError.isEmpty {
+            // The whole text is redacted before it is split into lines (a value may span lines),
+            // with the session's own credentials among the values.
+            let redactor = Redactor(values: secretValues(secretARN) + [
+                credentials.accessKeyId, String(decoding: credentials.secretAccessKey.unsafeCopiedBytes, as: UTF8.self),
+                credentials.sessionToken,
+            ])
+            for (stream, bytes) in [("stdout", outcome.standardOutput), ("stderr", outcome.standardError)] {
+                var text = redactor.redact(String(decoding: bytes, as: UTF8.self))
+                // Cut at the output bound, the last line may end inside a value: it is dropped.
+                if outcome.truncated, let lastBreak = text.lastIndex(of: "\n") { text = String(text[..<lastBreak]) }
+                for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+                    lines.append("\(stream): \(line)")
+                }
             }
         }
         for line in lines.prefix(Self.maximumLoggedLines) { log.info("\(label): \(line)") }
@@ -161,8 +171,11 @@ final class RotationInvoker: Sendable {
                 parser: HTTPResponseParser(captureLimit: Self.maximumResponseBytes, captureSuccessBodies: true),
                 byteLimit: Self.maximumResponseBytes + HTTPResponseParser.Limits().headBytes)
             let response = try reader.read(from: stream, deadline: deadline).response
-            let text = Redactor(values: secretValues(secretARN)).redact(String(decoding: response.bodyPrefix.prefix(2048), as: UTF8.self))
-            if !text.isEmpty { log.info("\(label): HTTP \(response.status): \(text)") }
+            if !response.bodyPrefix.isEmpty {
+                // Redacted whole, then shortened for the log.
+                let text = Redactor(values: secretValues(secretARN)).redact(String(decoding: response.bodyPrefix, as: UTF8.self))
+                log.info("\(label): HTTP \(response.status): \(String(text.prefix(2048)))")
+            }
             return (200..<300).contains(response.status) ? .succeeded : .failed("HTTP status \(response.status)")
         } catch {
             if MonotonicClock.seconds() >= deadline { return .timedOut }
@@ -181,11 +194,8 @@ final class RotationInvoker: Sendable {
                 guard let plaintext = try? sealer.open(version.sealed, arn: secret.arn, versionId: version.versionId) else { continue }
                 let text = String(decoding: plaintext.unsafeCopiedBytes, as: UTF8.self)
                 values.append(text)
-                if let json = try? JSONValue.parse(Array(text.utf8)), case .object(let members) = json {
-                    for member in members {
-                        if let string = member.value.stringValue { values.append(string) }
-                        if followMaster, member.key == "masterarn", let master = member.value.stringValue { masters.append(master) }
-                    }
+                if followMaster, let json = try? JSONValue.parse(Array(text.utf8)), let master = json["masterarn"]?.stringValue {
+                    masters.append(master)
                 }
             }
         }
@@ -196,17 +206,37 @@ final class RotationInvoker: Sendable {
     }
 }
 
-/// Replaces secret values in text a function printed. Short members (a port, an engine's name)
-/// are left: only values of at least `minimumLength` characters are secrets worth hiding, and
-/// whole values are always hidden.
+/// Replaces secret values in text a function printed: every whole value, each line of a value
+/// that spans lines, their JSON-escaped forms (what `json.dumps` prints), and the string
+/// members of values that are JSON objects. Short members (a port, an engine's name) are left:
+/// only members of at least `minimumLength` characters are hidden; whole values always are.
 struct Redactor {
     static let minimumLength = 6
     static let mark = "[REDACTED]"
     let values: [String]
 
-    init(values: [String]) {
+    init(values: [String], members: [String] = []) {
+        var candidates = Set<String>()
+        func add(_ value: String, whole: Bool) {
+            guard !value.isEmpty, whole || value.count >= Self.minimumLength else { return }
+            candidates.insert(value)
+            let escaped = JSONValue.string(value).serialized()
+            if escaped.count > 2 { candidates.insert(String(escaped.dropFirst().dropLast())) }
+            if value.contains("\n") {
+                for line in value.split(separator: "\n") where line.count >= Self.minimumLength { candidates.insert(String(line)) }
+            }
+        }
+        for value in values {
+            add(value, whole: true)
+            if let json = try? JSONValue.parse(Array(value.utf8)), case .object(let object) = json {
+                for member in object {
+                    if let text = member.value.stringValue { add(text, whole: false) }
+                }
+            }
+        }
+        for member in members { add(member, whole: false) }
         // Longest first, so that a value containing another is replaced whole.
-        self.values = Set(values.filter { $0.count >= Self.minimumLength }).sorted { $0.count > $1.count }
+        self.values = candidates.sorted { $0.count > $1.count }
     }
 
     func redact(_ text: String) -> String {

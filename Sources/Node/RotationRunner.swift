@@ -147,6 +147,10 @@ final class RotationRunner: Sendable {
                 launch(arn: item.secretARN, token: token, kind: .rotate, prepare: .startVersion)
             case .resume(let token):
                 launch(arn: item.secretARN, token: token, kind: .rotate, prepare: .none)
+            case .record(let token):
+                let error = write(.finishRotation(secretId: item.secretARN, token: token), account: item.accountId)
+                log.info("rotation of \(item.secretARN) (version \(token)): finished before the runner stopped; "
+                    + (error.map { "recording it failed: \($0)" } ?? "recorded now"))
             }
         }
     }
@@ -220,6 +224,11 @@ final class RotationRunner: Sendable {
                 return
             }
         }
+        // A test's staged copy is removed however the test ends, while this node may still
+        // write (otherwise it is a stale copy the next rotation moves AWSPENDING off).
+        defer {
+            if run.kind == .test, mayAct(), !isStopping { _ = removeTestVersion(run, account: account) }
+        }
         var actions = run.start(now: Self.nowMillis())
         while !actions.isEmpty {
             var next: [RotationRun.Action] = []
@@ -246,8 +255,11 @@ final class RotationRunner: Sendable {
                     }
                     let outcome = invoker.invoke(step: step, secretARN: run.secretARN, token: run.token, account: account,
                                                  attempt: attempt, timeoutSeconds: Double(timeout) / 1000,
-                                                 cancelled: { [self] in isStopping })
-                    if isStopping { return }
+                                                 cancelled: { [self] in isStopping || !mayAct() })
+                    if isStopping || !mayAct() {
+                        lastError = "stopped in the middle of \(step.rawValue): the node stopped or is no longer its region's primary"
+                        return
+                    }
                     next += run.stepEnded(outcome, now: Self.nowMillis())
                 case .wake(let at):
                     update(run)
@@ -265,7 +277,6 @@ final class RotationRunner: Sendable {
             }
             actions = next
         }
-        if run.kind == .test, case .failed = run.phase { _ = removeTestVersion(run, account: account) }
     }
 
     /// Why a run in progress should stop: its rotation cancelled, its secret deleted or gone.

@@ -68,7 +68,19 @@ public enum Subprocess {
         var pendingInput = input[...]
         if pendingInput.isEmpty { close(parentEnds[0]); parentEnds[0] = -1 } else { _ = fcntl(parentEnds[0], F_SETFL, O_NONBLOCK) }
         var buffer = [UInt8](repeating: 0, count: 16_384)
+        // When the program exited, while something it left behind may still hold its outputs.
+        var exitedAt: Double?
         while parentEnds[0] >= 0 || parentEnds[1] >= 0 || parentEnds[2] >= 0 {
+            if exitedAt == nil {
+                var status: Int32 = 0
+                if waitpid(pid, &status, WNOHANG) == pid {
+                    record(status, into: &outcome)
+                    exitedAt = monotonicSeconds()
+                }
+            }
+            // The program is done: what it left running in the background (holding a pipe)
+            // gets a moment to finish writing, not the whole deadline.
+            if let exitedAt, monotonicSeconds() - exitedAt > Self.exitGraceSeconds { break }
             let remaining = deadline - monotonicSeconds()
             if remaining <= 0 || cancelled() {
                 outcome.timedOut = true
@@ -80,7 +92,8 @@ public enum Subprocess {
             if parentEnds[0] >= 0 { fds.append(pollfd(fd: parentEnds[0], events: Int16(POLLOUT), revents: 0)) }
             if parentEnds[1] >= 0 { fds.append(pollfd(fd: parentEnds[1], events: Int16(POLLIN), revents: 0)) }
             if parentEnds[2] >= 0 { fds.append(pollfd(fd: parentEnds[2], events: Int16(POLLIN), revents: 0)) }
-            let ready = fds.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), Int32(min(remaining, 1) * 1000) + 1) }
+            let wait = min(remaining, exitedAt == nil ? 0.05 : Self.exitGraceSeconds)
+            let ready = fds.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), Int32(wait * 1000) + 1) }
             if ready < 0 {
                 if errno == EINTR { continue }
                 let failure = Errno(code: errno, operation: "poll")
@@ -117,15 +130,16 @@ public enum Subprocess {
             }
         }
         // Its outputs are closed (or the deadline passed): wait for it, up to the deadline.
-        while true {
+        while exitedAt == nil {
             var status: Int32 = 0
             let result = waitpid(pid, &status, WNOHANG)
             if result == pid {
                 record(status, into: &outcome)
+                exitedAt = monotonicSeconds()
                 break
             }
             if result < 0 && errno != EINTR { break }
-            if monotonicSeconds() >= deadline && !outcome.timedOut {
+            if (monotonicSeconds() >= deadline || cancelled()) && !outcome.timedOut {
                 outcome.timedOut = true
                 kill(-pid, SIGKILL)
                 kill(pid, SIGKILL)
@@ -140,6 +154,9 @@ public enum Subprocess {
         kill(-pid, SIGKILL)
         return outcome
     }
+
+    /// How long outputs are still read after the program exited.
+    static let exitGraceSeconds = 0.5
 
     private static func record(_ status: Int32, into outcome: inout Outcome) {
         let signal = status & 0x7f

@@ -14,6 +14,9 @@ public enum RotationPlanner {
             /// A rotation in progress (AWSPENDING on a version that is not AWSCURRENT):
             /// resumed with its own token, from createSecret (each step is idempotent).
             case resume(token: String)
+            /// A rotation finished (its version is AWSCURRENT) whose end was never recorded:
+            /// record it, rather than rotate again.
+            case record(token: String)
         }
 
         public var secretARN: String
@@ -46,6 +49,8 @@ public enum RotationPlanner {
                 // a promotion). CancelRotateSecret stops it (the guard above): AWS leaves the
                 // partial version's AWSPENDING for the operator to remove.
                 due.append(Due(secretARN: secret.arn, accountId: secret.accountId, kind: .resume(token: pending.versionId)))
+            } else if let finished = SecretState.unrecordedRotation(secret) {
+                due.append(Due(secretARN: secret.arn, accountId: secret.accountId, kind: .record(token: finished.versionId)))
             } else if let next = secret.rotation.nextRotationDate, next <= now {
                 due.append(Due(secretARN: secret.arn, accountId: secret.accountId, kind: .scheduled))
             }

@@ -20,9 +20,13 @@ public struct RotationPolicy: Sendable, Hashable {
         self.retryDelayMillis = retryDelayMillis
     }
 
-    /// The wait before attempt `attempt + 1` of a step that failed `attempt` times.
+    /// The longest wait between two attempts, however many failed.
+    public static let maximumDelayMillis: Int64 = 300_000
+
+    /// The wait before attempt `attempt + 1` of a step that failed `attempt` times (doubling,
+    /// at most five minutes).
     public func delay(after attempt: Int) -> Int64 {
-        retryDelayMillis << Int64(min(max(attempt - 1, 0), 16))
+        min(Self.maximumDelayMillis, retryDelayMillis << Int64(min(max(attempt - 1, 0), 16)))
     }
 }
 

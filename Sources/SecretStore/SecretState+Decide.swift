@@ -181,7 +181,8 @@ extension SecretState {
 
         case let .finishRotation(secretId, token):
             let secret = try findOwned(secretId, context)
-            guard let version = secret.version(id: token), version.stages.contains(StagingLabel.current) else {
+            guard let version = secret.version(id: token), version.stages.contains(StagingLabel.current),
+                  !version.sealed.isAbsent else {
                 throw .rotationNotFinished(token)
             }
             var rotation = secret.rotation
@@ -286,10 +287,30 @@ extension SecretState {
 
     /// The version of a rotation in progress: AWSPENDING on a version that is not AWSCURRENT
     /// (a finished rotation leaves AWSPENDING on the new current version, as AWS does).
+    ///
+    /// A pending version holding the current value is not a rotation: it is the copy that
+    /// RotateImmediately false stages for testSecret, left behind when that test was cut short
+    /// (a crash, a failover, CancelRotateSecret). Resuming it would "rotate" to the same value
+    /// and record a rotation that changed nothing; the next rotation moves AWSPENDING off it.
     public static func rotationInProgress(_ secret: Secret) -> SecretVersion? {
         guard let pending = secret.version(withStage: StagingLabel.pending),
               !pending.stages.contains(StagingLabel.current) else { return nil }
+        if !pending.sealed.isAbsent, let current = secret.version(withStage: StagingLabel.current),
+           pending.sealed.sameValue(as: current.sealed) {
+            return nil
+        }
         return pending
+    }
+
+    /// A rotation whose finishSecret made its version AWSCURRENT but whose end was never
+    /// recorded (the runner stopped between the two): the current version still carries
+    /// AWSPENDING beside AWSCURRENT and is newer than LastRotatedDate. Recording it, rather than
+    /// starting another rotation when the window has passed, keeps one rotation one rotation.
+    public static func unrecordedRotation(_ secret: Secret) -> SecretVersion? {
+        guard let current = secret.version(withStage: StagingLabel.current), current.stages.contains(StagingLabel.pending),
+              !current.sealed.isAbsent else { return nil }
+        if let last = secret.rotation.lastRotatedDate, last >= current.createdDate { return nil }
+        return current
     }
 
     /// A rotation's new version: `token`, AWSPENDING, no value until createSecret puts one.
@@ -376,7 +397,12 @@ extension SecretState {
             if label == StagingLabel.current { throw .removeCurrentWithoutMove }
             return [.labelsMoved(arn: secret.arn, moves: [LabelMove(label: label, from: removeFrom, to: nil)], date: now)]
         }
-        guard secret.version(id: moveTo) != nil else { throw .notAValidVersion(moveTo) }
+        guard let target = secret.version(id: moveTo) else { throw .notAValidVersion(moveTo) }
+        // A rotation's version before createSecret has no value: AWSCURRENT there would leave
+        // GetSecretValue nothing to return.
+        if target.sealed.isAbsent, label == StagingLabel.current || label == StagingLabel.previous {
+            throw .versionHasNoValue(moveTo, label: label)
+        }
         if let holder, holder != moveTo, removeFrom == nil {
             throw .removeFromVersionIdRequired(label, attachedTo: holder)
         }

@@ -103,6 +103,13 @@ public struct SecretStoreError: Error, Sendable, Equatable, CustomStringConverti
         code: invalidRequest,
         message: "You tried to enable rotation on a secret that doesn't already have a Lambda function ARN configured and you didn't include such an ARN as a parameter in this call.")
 
+    /// UpdateSecretVersionStage putting AWSCURRENT or AWSPREVIOUS on a rotation's version
+    /// before its createSecret step gave it a value.
+    public static func versionHasNoValue(_ versionId: String, label: String) -> SecretStoreError {
+        SecretStoreError(code: invalidRequest,
+                         message: "You can't attach the staging label \(label) to version \(versionId) because it has no secret value yet.")
+    }
+
     /// The rotation runner's check after finishSecret: the function returned without moving
     /// AWSCURRENT to the rotation's version.
     public static func rotationNotFinished(_ token: String) -> SecretStoreError {

@@ -44,6 +44,17 @@ import Testing
         #expect(!alive, "the background child \(child) survived the deadline")
     }
 
+    /// A program that exits while something it started in the background still holds its
+    /// output (a daemon, `nohup x &`) has finished: it is not reported as timed out, and what it
+    /// left behind goes with its process group.
+    @Test func aProgramThatExitsIsDoneEvenIfItsBackgroundChildHoldsTheOutput() throws {
+        let started = MonotonicClock.seconds()
+        let outcome = try Self.sh("echo done; sleep 30 & exit 0", timeout: 20)
+        #expect(outcome.succeeded && !outcome.timedOut, "\(outcome)")
+        #expect(String(decoding: outcome.standardOutput, as: UTF8.self) == "done\n")
+        #expect(MonotonicClock.seconds() - started < 5)
+    }
+
     @Test func cancellationStopsItLikeTheDeadline() throws {
         let started = MonotonicClock.seconds()
         let outcome = try Subprocess.run("/bin/sh", arguments: ["-c", "sleep 30"], environment: [:], timeout: 30,

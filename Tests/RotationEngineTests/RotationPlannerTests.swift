@@ -45,6 +45,16 @@ import SecretStore
         #expect(RotationPlanner.due([Self.secret("a", next: Self.now, deleted: true)], now: Self.now, running: [], heldUntil: [:]).isEmpty)
     }
 
+    @Test func aFinishedRotationWhoseEndWasNotRecordedIsRecordedNotRepeated() {
+        var current = Self.version("v2", ["AWSCURRENT", "AWSPENDING"])
+        current.sealed = SealedValue(kind: .string, envelope: [1], keyId: "k", equalityToken: [2])
+        current.createdDate = Self.now - 10
+        var s = Self.secret("a", next: Self.now - 5, versions: [Self.version("v1", ["AWSPREVIOUS"]), current])
+        #expect(RotationPlanner.due([s], now: Self.now, running: [], heldUntil: [:]).first?.kind == .record(token: "v2"))
+        s.rotation.lastRotatedDate = Self.now - 1
+        #expect(RotationPlanner.due([s], now: Self.now, running: [], heldUntil: [:]).first?.kind == .scheduled)
+    }
+
     @Test func aWindowMissedWhileDownIsDueOnceOnReturn() {
         // Three windows missed: one rotation, whose finish moves NextRotationDate past now.
         let s = Self.secret("a", next: Self.now - 3 * 86_400_000)

@@ -264,6 +264,33 @@ import SecretStore
         #expect(replay == h.state)
     }
 
+    /// AWSCURRENT never goes to a version without a value; a test's staged copy of the current
+    /// value is not a rotation in progress; a finished rotation whose end was not recorded is
+    /// found as such.
+    @Test func valuelessVersionsStaleTestCopiesAndUnrecordedEnds() throws {
+        var (h, _) = created()
+        let lambda = "arn:aws:lambda:us-east-1:111122223333:function:rotate"
+        h.ok(.rotateSecret(secretId: "app/db", rotationLambdaARN: lambda, rules: nil, token: token(7), rotateImmediately: true))
+        let current = try #require(h.secret("app/db")?.version(withStage: "AWSCURRENT")).versionId
+        #expect(h.error(h.run(.updateSecretVersionStage(secretId: "app/db", versionStage: "AWSCURRENT", removeFromVersionId: current,
+                                                        moveToVersionId: token(7)))) == .versionHasNoValue(token(7), label: "AWSCURRENT"))
+        #expect(h.error(h.run(.finishRotation(secretId: "app/db", token: token(7)))) == .rotationNotFinished(token(7)))
+        // createSecret, finishSecret's move, and no record of the end: found as unrecorded.
+        h.ok(.putSecretValue(secretId: "app/db", clientRequestToken: token(7), value: sealed("new"), versionStages: ["AWSPENDING"]))
+        h.ok(.updateSecretVersionStage(secretId: "app/db", versionStage: "AWSCURRENT", removeFromVersionId: current, moveToVersionId: token(7)))
+        #expect(SecretState.unrecordedRotation(try #require(h.secret("app/db")))?.versionId == token(7))
+        h.now += 1
+        h.ok(.finishRotation(secretId: "app/db", token: token(7)))
+        #expect(SecretState.unrecordedRotation(try #require(h.secret("app/db"))) == nil)
+        // A test's staged copy of the current value, left behind: not in progress, and the
+        // next RotateSecret moves AWSPENDING off it.
+        h.ok(.putSecretValue(secretId: "app/db", clientRequestToken: token(8), value: sealed("new"), versionStages: ["AWSPENDING"]))
+        #expect(SecretState.rotationInProgress(try #require(h.secret("app/db"))) == nil)
+        h.ok(.rotateSecret(secretId: "app/db", rotationLambdaARN: nil, rules: nil, token: token(9), rotateImmediately: true))
+        #expect(h.secret("app/db")?.version(id: token(8))?.stages == [])
+        #expect(SecretState.rotationInProgress(try #require(h.secret("app/db")))?.versionId == token(9))
+    }
+
     @Test func rotateImmediatelyFalseMakesNoVersionAndSchedulesTheNextWindow() {
         var (h, _) = created()
         let lambda = "arn:aws:lambda:us-east-1:111122223333:function:rotate"
