@@ -71,7 +71,25 @@ final class RotationInvoker: Sendable {
             return runExecutable(path, arguments: arguments, function: function, lambda: lambda, event: event, account: account,
                                  secretARN: secretARN, timeout: timeoutSeconds, label: label, cancelled: cancelled)
         case let .webhook(url, ca):
-            return post(event, to: url, caFile: ca ?? caFile, timeout: timeoutSeconds, secretARN: secretARN, label: label)
+            // On a thread of its own, so that a node stopping (or deposed) does not wait for a
+            // slow webhook's timeout: the run stops at once and the answer, when it comes, is
+            // only logged.
+            let answer = ConditionLock<StepOutcome?>(nil)
+            let trusted = ca ?? caFile
+            do {
+                try OSThread.startDetached(name: "webhook") { [self] in
+                    let outcome = post(event, to: url, caFile: trusted, timeout: timeoutSeconds, secretARN: secretARN, label: label)
+                    answer.withLock { $0 = outcome }
+                    answer.broadcast()
+                }
+            } catch {
+                return .failed("cannot start a thread for the webhook: \(error)")
+            }
+            while true {
+                let outcome = answer.withLock(waitingUntil: { $0 != nil }, timeout: 0.2) { value, _ in value }
+                if let outcome { return outcome }
+                if cancelled() { return .failed("stopped waiting for the webhook: the node stopped or is no longer the primary") }
+            }
         }
     }
 

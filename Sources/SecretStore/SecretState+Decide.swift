@@ -161,7 +161,12 @@ extension SecretState {
             let schedule = try effectiveRules.map { rules throws(SecretStoreError) in
                 try RotationSchedule.parse(rules, minimumIntervalMillis: minimumInterval)
             }
-            if Self.rotationInProgress(secret) != nil { throw .rotationInProgress }
+            if let pending = Self.rotationInProgress(secret) {
+                // The same request again (an SDK's retry after a lost answer carries the same
+                // ClientRequestToken): answered as the first was, changing nothing.
+                if rotateImmediately, pending.versionId == token { return [] }
+                throw .rotationInProgress
+            }
             // Until the rotation that starts now finishes, the next window counts from now;
             // `finishRotation` counts it again from the rotation's end.
             let rotation = Rotation(enabled: true, lambdaARN: lambda, rules: effectiveRules,

@@ -270,6 +270,14 @@ def test_failed_rotation_is_resumed_with_the_same_token(tmp_path, postgres):
         status = node_status(node)["rotation"]
         recent = [r for r in status["recent"] if r["clientRequestToken"] == token]
         assert recent and recent[0]["phase"] == "failed" and "test flag" in (recent[0]["lastError"] or ""), status
+        # The operators' view: `strongroom rotation status` prints the failed run, its step and error.
+        shown = subprocess.run([str(BINARY), "rotation", "status", "--endpoint", node.endpoint["endpoint"],
+                                "--ca-bundle", node.endpoint["caBundle"], "--region", node.endpoint["region"]],
+                               capture_output=True, text=True, env=node.cli_env(), timeout=30)
+        assert shown.returncode == 0, shown.stderr
+        line = next(l for l in shown.stdout.splitlines() if token in l)
+        assert "failed setSecret" in line and "test flag" in line, shown.stdout
+        assert "runs this region's rotations" in shown.stdout and arn_fn in shown.stdout, shown.stdout
 
         # The fault is fixed; RotateSecret answers AWS's error and the node reattempts that rotation.
         flag.unlink()

@@ -228,6 +228,9 @@ import SecretStore
             .map(\.version.versionId) == .failure(.valueNotFound(versionId: token(7))))
         #expect(h.state.getValue("app/db", versionStage: "AWSPENDING", accountId: account, region: region)
             .map(\.version.versionId) == .failure(.valueNotFound(stage: "AWSPENDING")))
+        // The same request again (an SDK's retry): answered, nothing changes.
+        #expect(h.ok(.rotateSecret(secretId: "app/db", rotationLambdaARN: lambda, rules: rules, token: token(7),
+                                   rotateImmediately: true)).isEmpty)
         // In progress: another RotateSecret is refused, "That rotation will be reattempted".
         #expect(h.error(h.run(.rotateSecret(secretId: "app/db", rotationLambdaARN: nil, rules: nil, token: token(8),
                                             rotateImmediately: true))) == .rotationInProgress)
