@@ -127,7 +127,14 @@ extension SecretsOperations {
             (key: entry.versionId, value: stagesJSON(entry.stages))
         })
         let rules: JSONValue? = rotation.rules.map { rules in
-            object([("AutomaticallyAfterDays", rules.automaticallyAfterDays.map { .number(String($0)) }),
+            // AWS: AutomaticallyAfterDays "is calculated from the rotation schedule after every
+            // successful rotation" in DescribeSecret and ListSecrets: for `rate(N days)`, N.
+            var days = rules.automaticallyAfterDays
+            if days == nil, rotation.lastRotatedDate != nil,
+               case .days(let n)? = (try? RotationSchedule.parse(rules, minimumIntervalMillis: 0))?.kind {
+                days = n
+            }
+            return object([("AutomaticallyAfterDays", days.map { .number(String($0)) }),
                     ("Duration", rules.duration.map { .string($0) }),
                     ("ScheduleExpression", rules.scheduleExpression.map { .string($0) })])
         }

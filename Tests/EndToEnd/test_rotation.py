@@ -203,8 +203,14 @@ def test_alternating_users_rotation_through_rotate_secret(tmp_path, postgres):
             Name="pg/rot-alt", SecretString=json.dumps(postgres.secret("rot_alt", base, masterarn=master_arn)))["ARN"]
 
         token1 = client.rotate_secret(SecretId=arn, RotationLambdaARN=arn_fn,
-                                      RotationRules={"AutomaticallyAfterDays": 30})["VersionId"]
+                                      RotationRules={"ScheduleExpression": "rate(10 days)", "Duration": "3h"})["VersionId"]
         assert wait_for_outcome(node, arn, token1) == "RotationSucceeded", node_log(node)[-6000:]
+        # RotationRulesType: AutomaticallyAfterDays "is calculated from the rotation schedule
+        # after every successful rotation"; the next window opens at midnight UTC, 10 days on.
+        described = client.describe_secret(SecretId=arn)
+        assert described["RotationRules"] == {"AutomaticallyAfterDays": 10, "Duration": "3h", "ScheduleExpression": "rate(10 days)"}
+        next_date = described["NextRotationDate"]
+        assert (next_date.hour, next_date.minute) == (0, 0) and 9 <= (next_date - described["LastRotatedDate"]).days <= 10
         first = json.loads(client.get_secret_value(SecretId=arn)["SecretString"])
         assert first["username"] == "rot_alt_clone"
         assert postgres.can_login("rot_alt_clone", first["password"])
