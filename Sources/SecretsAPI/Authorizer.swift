@@ -76,7 +76,10 @@ final class Authorizer: Sendable {
             }
         }
         // A bare name is a Secrets Manager action; Strongroom's own come as `strongroom:Name`.
-        return RequestContext(action: action.contains(":") ? action : "secretsmanager:" + action, resource: resource,
+        // (On bytes: with Foundation imported, `String.contains(String)` is NSString's
+        // `range(of:)`, 2% of a GetSecretValue's CPU.)
+        let qualified = action.utf8.contains(UInt8(ascii: ":"))
+        return RequestContext(action: qualified ? action : "secretsmanager:" + action, resource: resource,
                               caller: context.caller.identity, values: values)
     }
 }
