@@ -26,6 +26,8 @@ public final class SecretsManagerService: Sendable {
     private let model: ServiceModel
     private let operations: OperationTable
     private let verifier: SigV4.Verifier
+    /// Signing keys derived once per access key and day (see `SigV4.SigningKeyCache`).
+    private let signingKeys = SigV4.SigningKeyCache()
     private let authorizer = Authorizer()
     private let audit = Mutex<(any AuditSink)?>(nil)
 
@@ -219,7 +221,7 @@ public final class SecretsManagerService: Sendable {
         _ request: AWSRequest, now: Date, configuration: IAMConfiguration, verifier: SigV4.Verifier
     ) throws(AWSError) -> Caller {
         var session: SessionClaims?
-        let verified = try verifier.verify(request, now: now) { accessKeyId, token in
+        let verified = try verifier.verify(request, now: now, signingKeys: signingKeys) { accessKeyId, token in
             guard let token else { return configuration.credentials(forAccessKeyId: accessKeyId)?.secretAccessKey }
             guard let key = configuration.sessionSigningKey, let opened = SessionToken.open(token, key: key),
                   opened.claims.accessKeyId == accessKeyId

@@ -48,6 +48,7 @@ extension SigV4 {
         public func verify(
             _ request: AWSRequest,
             now: Date,
+            signingKeys: SigningKeyCache? = nil,
             secretAccessKey: (String, String?) -> SecureBytes?
         ) throws(AWSError) -> Verified {
             let parsed = try Self.parse(request)
@@ -117,7 +118,8 @@ extension SigV4 {
                 excludingQueryParameters: parsed.fromQuery ? ["X-Amz-Signature"] : []
             )
             let sts = SigV4.stringToSignBytes(amzDate: parsed.timeText, scope: scope, canonicalRequest: creq)
-            let key = SigV4.signingKey(secretAccessKey: secret, scope: scope)
+            let key = signingKeys?.signingKey(accessKeyId: accessKeyId, secretAccessKey: secret, scope: scope)
+                ?? SigV4.signingKey(secretAccessKey: secret, scope: scope)
             var expected: [UInt8] = []
             Hex.append(HMACSHA256.authenticate(sts, key: key), to: &expected)
             // Hex digits compared case-insensitively, as AWS accepts an upper-case signature.
