@@ -20,13 +20,52 @@ public enum AWSTimestamp {
         extended(seconds: Int64(date.timeIntervalSince1970.rounded(.down)))
     }
 
+    /// Written into one small buffer (this runs several times per request: the string
+    /// concatenation it replaced was 6% of a GetSecretValue's instructions). Years outside
+    /// 0...9999 keep the old, padded-and-concatenated spelling.
     private static func format(_ seconds: Int64, dateSeparator: String, timeSeparator: String) -> String {
         let days = floorDiv(seconds, 86_400)
         let secondOfDay = seconds - days * 86_400
         let (y, m, d) = HTTPDate.civil(fromDays: days)
-        return pad(y, 4) + dateSeparator + pad(m, 2) + dateSeparator + pad(d, 2) + "T"
-            + pad(secondOfDay / 3600, 2) + timeSeparator + pad(secondOfDay / 60 % 60, 2) + timeSeparator
-            + pad(secondOfDay % 60, 2) + "Z"
+        guard (0...9999).contains(y), dateSeparator.utf8.count <= 1, timeSeparator.utf8.count <= 1 else {
+            return pad(y, 4) + dateSeparator + pad(m, 2) + dateSeparator + pad(d, 2) + "T"
+                + pad(secondOfDay / 3600, 2) + timeSeparator + pad(secondOfDay / 60 % 60, 2) + timeSeparator
+                + pad(secondOfDay % 60, 2) + "Z"
+        }
+        let dateMark = dateSeparator.utf8.first
+        let timeMark = timeSeparator.utf8.first
+        let length = 16 + (dateMark == nil ? 0 : 2) + (timeMark == nil ? 0 : 2)
+        return String(unsafeUninitializedCapacity: length) { buffer in
+            var index = 0
+            func digits(_ value: Int64, _ count: Int) {
+                var value = value
+                var position = index + count - 1
+                while position >= index {
+                    buffer[position] = UInt8(truncatingIfNeeded: 0x30 + value % 10)
+                    value /= 10
+                    position -= 1
+                }
+                index += count
+            }
+            func mark(_ byte: UInt8?) {
+                guard let byte else { return }
+                buffer[index] = byte
+                index += 1
+            }
+            digits(Int64(y), 4)
+            mark(dateMark)
+            digits(Int64(m), 2)
+            mark(dateMark)
+            digits(Int64(d), 2)
+            mark(UInt8(ascii: "T"))
+            digits(secondOfDay / 3600, 2)
+            mark(timeMark)
+            digits(secondOfDay / 60 % 60, 2)
+            mark(timeMark)
+            digits(secondOfDay % 60, 2)
+            mark(UInt8(ascii: "Z"))
+            return index
+        }
     }
 
     /// The `YYYYMMDD` day of a date, as used in a credential scope.
