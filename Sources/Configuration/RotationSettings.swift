@@ -38,9 +38,13 @@ public struct RotationSettings: Sendable, Equatable {
         public var environment: [String: String] = [:]
         /// This function's role (a name or an ARN); nil: the section's.
         public var role: String?
-        public var timeoutSeconds: Double = 30
+        public var timeoutSeconds: Double = Function.defaultTimeoutSeconds
 
-        public init(target: Target, environment: [String: String] = [:], role: String? = nil, timeoutSeconds: Double = 30) {
+        /// A step's time when the function names none (AWS's rotation templates use 30 s).
+        public static let defaultTimeoutSeconds: Double = 30
+
+        public init(target: Target, environment: [String: String] = [:], role: String? = nil,
+                    timeoutSeconds: Double = Function.defaultTimeoutSeconds) {
             self.target = target
             self.environment = environment
             self.role = role
@@ -101,10 +105,11 @@ public struct RotationSettings: Sendable, Equatable {
             settings.role = text
         }
         guard let functions = root["functions"] else { return settings }
-        guard case .object(let entries) = functions else { throw Problem("'rotation.functions' must be an object keyed by Lambda function ARN") }
         // An ARN given twice is refused (SettingsObject's rule), not silently the last one.
-        _ = try SettingsObject(functions, prefix: "rotation.functions.", known: nil, notAnObject: "")
-        for (arn, body) in entries {
+        let entries = try SettingsObject(functions, prefix: "rotation.functions.", known: nil,
+                                         notAnObject: "'rotation.functions' must be an object keyed by Lambda function ARN")
+        for arn in entries.names.sorted() {
+            let body = entries[arn] ?? .null
             let prefix = "rotation.functions[\(arn)]."
             guard isFunctionARN(arn) else {
                 throw Problem("'rotation.functions' key '\(arn)' is not a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME)")

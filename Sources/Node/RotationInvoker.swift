@@ -47,9 +47,8 @@ final class RotationInvoker: Sendable {
 
     /// The node's API, as functions reach it: a wildcard listen address is reached on loopback.
     func setEndpoint(_ address: SocketAddress) {
-        let host = address.host == "0.0.0.0" ? "127.0.0.1" : address.host == "::" ? "::1" : address.host
-        let url = address.isIPv6 || host.contains(":") ? "https://[\(host)]:\(address.port)" : "https://\(host):\(address.port)"
-        endpointURL.withLock { $0 = url }
+        let loopback = ["0.0.0.0": "127.0.0.1", "::": "::1"][address.host].flatMap { SocketAddress(host: $0, port: address.port) }
+        endpointURL.withLock { $0 = "https://\(loopback ?? address)" }
     }
 
     func invoke(step: RotationStep, secretARN: String, token: String, account: String, attempt: Int, timeoutSeconds: Double,
@@ -125,13 +124,14 @@ final class RotationInvoker: Sendable {
             return .failed("no session credentials for the rotation role \(role): \(error.message)")
         }
         let endpoint = endpointURL.withLock { $0 }
+        let secretKey = String(decoding: credentials.secretAccessKey.unsafeCopiedBytes, as: UTF8.self)
         // What finds programs and libraries comes from the node's own environment (an operator's
         // PATH, a virtualenv, PYTHONPATH); nothing else of it, its AWS_ variables least of all.
         var environment: [String: String] = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"]
         for (key, value) in ProcessInfo.processInfo.environment where Self.inherited(key) { environment[key] = value }
         environment.merge([
             "AWS_ACCESS_KEY_ID": credentials.accessKeyId,
-            "AWS_SECRET_ACCESS_KEY": String(decoding: credentials.secretAccessKey.unsafeCopiedBytes, as: UTF8.self),
+            "AWS_SECRET_ACCESS_KEY": secretKey,
             "AWS_SESSION_TOKEN": credentials.sessionToken,
             "AWS_REGION": region,
             "AWS_DEFAULT_REGION": region,
@@ -153,10 +153,7 @@ final class RotationInvoker: Sendable {
         if !outcome.standardOutput.isEmpty || !outcome.standardError.isEmpty {
             // The whole text is redacted before it is split into lines (a value may span lines),
             // with the session's own credentials among the values.
-            let redactor = Redactor(values: secretValues(secretARN) + [
-                credentials.accessKeyId, String(decoding: credentials.secretAccessKey.unsafeCopiedBytes, as: UTF8.self),
-                credentials.sessionToken,
-            ])
+            let redactor = Redactor(values: secretValues(secretARN) + [credentials.accessKeyId, secretKey, credentials.sessionToken])
             for (stream, bytes) in [("stdout", outcome.standardOutput), ("stderr", outcome.standardError)] {
                 var text = redactor.redact(String(decoding: bytes, as: UTF8.self))
                 // Cut at the output bound, the last line may end inside a value: it is dropped.

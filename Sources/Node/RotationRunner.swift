@@ -58,7 +58,6 @@ final class RotationRunner: Sendable {
     private let mayAct: @Sendable () -> Bool
     private let state = ConditionLock(State())
     private let scheduler = Mutex<OSThread?>(nil)
-    private let policy: RotationPolicy
 
     init(settings: RotationSettings, region: String, storage: any SecretStorage, sealer: ValueSealer, invoker: RotationInvoker,
          audit: AuditTrail, log: Logger, random: any RandomSource, runs: Bool, mayAct: @escaping @Sendable () -> Bool) {
@@ -72,8 +71,6 @@ final class RotationRunner: Sendable {
         self.random = random
         self.runs = runs
         self.mayAct = mayAct
-        policy = RotationPolicy(stepTimeoutMillis: 30_000, maxAttempts: settings.maxAttempts,
-                                retryDelayMillis: Int64(settings.retryDelaySeconds * 1000))
     }
 
     /// What RotateSecret needs of the runner.
@@ -108,7 +105,7 @@ final class RotationRunner: Sendable {
 
     private var isStopping: Bool { state.withLock { $0.stopping } }
 
-    static func nowMillis() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+    static func nowMillis() -> Int64 { WallClock.millis() }
 
     // MARK: Scheduling
 
@@ -195,10 +192,12 @@ final class RotationRunner: Sendable {
         }
     }
 
+    /// The settings' retries, with the timeout of the function the secret names.
     private func policyFor(_ arn: String) -> RotationPolicy {
         let lambda = storage.read { $0.secrets[arn]?.rotation.lambdaARN }
-        let timeout = lambda.flatMap { settings.functions[$0]?.timeoutSeconds } ?? 30
-        return RotationPolicy(stepTimeoutMillis: Int64(timeout * 1000), maxAttempts: policy.maxAttempts, retryDelayMillis: policy.retryDelayMillis)
+        let timeout = lambda.flatMap { settings.functions[$0]?.timeoutSeconds } ?? RotationSettings.Function.defaultTimeoutSeconds
+        return RotationPolicy(stepTimeoutMillis: Int64(timeout * 1000), maxAttempts: settings.maxAttempts,
+                              retryDelayMillis: Int64(settings.retryDelaySeconds * 1000))
     }
 
     // MARK: One run
@@ -214,13 +213,13 @@ final class RotationRunner: Sendable {
         case .startVersion:
             if let error = write(.startRotation(secretId: run.secretARN, token: run.token), account: account) {
                 lastError = error
-                report(.runFailed(nil, reason: "the rotation's version could not be made: \(error)"), run)
+                report(.runFailed(nil, reason: "the rotation's version could not be made: \(error)"), run, account: account)
                 return
             }
         case .stageTestVersion:
             if let error = stageTestVersion(run, account: account) {
                 lastError = error
-                report(.runFailed(nil, reason: "the version for testSecret could not be staged: \(error)"), run)
+                report(.runFailed(nil, reason: "the version for testSecret could not be staged: \(error)"), run, account: account)
                 return
             }
         }
@@ -237,7 +236,7 @@ final class RotationRunner: Sendable {
                 case .report(let report):
                     if case .stepFailed(_, _, let reason, _) = report { lastError = reason }
                     if case .runFailed(_, let reason) = report { lastError = reason }
-                    self.report(report, run)
+                    self.report(report, run, account: account)
                 case let .invoke(step, attempt, timeout):
                     update(run)
                     // Fenced (or confirming again) since the run began: it stops here, and
@@ -250,7 +249,7 @@ final class RotationRunner: Sendable {
                     // where it is, and AWSPENDING stays for the operator, as AWS leaves it.
                     if let reason = abandonment(run.secretARN) {
                         lastError = reason
-                        self.report(.runFailed(step, reason: reason), run, abandoned: true)
+                        self.report(.runFailed(step, reason: reason), run, account: account, abandoned: true)
                         return
                     }
                     let outcome = invoker.invoke(step: step, secretARN: run.secretARN, token: run.token, account: account,
@@ -318,11 +317,7 @@ final class RotationRunner: Sendable {
     private func write(_ command: Command, account: String) -> String? {
         guard let context = decisionContext(account: account) else { return "no randomness for the decision" }
         let done = ConditionLock<Result<JSONValue, AWSError>?>(nil)
-        storage.write({ state in
-            state.decide(command, context: context)
-                .map { WriteDecision(facts: $0, answer: .null) }
-                .mapError { AWSError($0) }
-        }, completion: { result in
+        storage.write(command, context: context, completion: { result in
             done.withLock { $0 = result }
             done.broadcast()
         })
@@ -366,7 +361,7 @@ final class RotationRunner: Sendable {
 
     // MARK: Reports: the audit trail and the log
 
-    private func report(_ report: RotationRun.Report, _ run: RotationRun, abandoned: Bool = false) {
+    private func report(_ report: RotationRun.Report, _ run: RotationRun, account: String, abandoned: Bool = false) {
         var (name, details, line) = Self.describe(report)
         if abandoned {
             name = "RotationAbandoned"
@@ -376,7 +371,7 @@ final class RotationRunner: Sendable {
             ("SecretId", .string(run.secretARN)), ("ClientRequestToken", .string(run.token)), ("Kind", .string(run.kind.rawValue)),
         ]
         members += details
-        let event = RotationAudit.event(name: name, region: region, account: SecretsOperationsAccount.of(run.secretARN),
+        let event = RotationAudit.event(name: name, region: region, account: account,
                                         details: .object(members), eventId: (try? Random.uuidString(using: random)) ?? "")
         do {
             try audit.reserve()
@@ -441,14 +436,6 @@ final class RotationRunner: Sendable {
             ("running", .array(running.map(entry))),
             ("recent", .array(recent.reversed().map(entry))),
         ])
-    }
-}
-
-/// The account of a secret ARN (`arn:aws:secretsmanager:REGION:ACCOUNT:secret:…`).
-enum SecretsOperationsAccount {
-    static func of(_ arn: String) -> String {
-        let parts = arn.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
-        return parts.count > 4 ? String(parts[4]) : ""
     }
 }
 

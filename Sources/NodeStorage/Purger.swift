@@ -64,11 +64,7 @@ package final class Purger: Sendable {
         let context = DecisionContext(now: Int64((now.timeIntervalSince1970 * 1000).rounded(.down)), region: region,
                                       accountId: "", arnSuffix: "AAAAAA", versionId: "")
         let log = self.log
-        storage.write({ state in
-            state.decide(.purgeExpired, context: context)
-                .map { WriteDecision(facts: $0, answer: .number(String($0.count))) }
-                .mapError { AWSError($0) }
-        }, completion: { result in
+        storage.write(.purgeExpired, context: context, completion: { result in
             switch result {
             case .success(.number(let count)) where count != "0": log.info("purged \(count) secrets whose recovery window ended")
             case .success: break

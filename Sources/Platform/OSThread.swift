@@ -117,6 +117,16 @@ public enum ResourceLimits {
     }
 }
 
+/// CLOCK_REALTIME: the time of day, for dates recorded and compared with other nodes'.
+public enum WallClock {
+    /// Milliseconds since the epoch (rounded down), as the secrets' core counts dates.
+    public static func millis() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
+}
+
 /// CLOCK_MONOTONIC: seconds that never go back, for deadlines and measuring durations.
 public enum MonotonicClock {
     public static func seconds() -> Double {

@@ -84,8 +84,7 @@ public enum Subprocess {
             let remaining = deadline - monotonicSeconds()
             if remaining <= 0 || cancelled() {
                 outcome.timedOut = true
-                kill(-pid, SIGKILL)
-                kill(pid, SIGKILL)
+                killGroup(pid)
                 break
             }
             var fds: [pollfd] = []
@@ -113,16 +112,10 @@ public enum Subprocess {
                 let isOut = entry.fd == parentEnds[1]
                 let count = buffer.withUnsafeMutableBytes { read(entry.fd, $0.baseAddress, $0.count) }
                 if count > 0 {
-                    let chunk = buffer[0..<count]
-                    if isOut {
-                        let room = max(0, outputLimit - outcome.standardOutput.count)
-                        outcome.standardOutput += chunk.prefix(room)
-                        if count > room { outcome.truncated = true }
-                    } else {
-                        let room = max(0, outputLimit - outcome.standardError.count)
-                        outcome.standardError += chunk.prefix(room)
-                        if count > room { outcome.truncated = true }
-                    }
+                    let kept: WritableKeyPath<Outcome, [UInt8]> = isOut ? \.standardOutput : \.standardError
+                    let room = max(0, outputLimit - outcome[keyPath: kept].count)
+                    outcome[keyPath: kept] += buffer[0..<count].prefix(room)
+                    if count > room { outcome.truncated = true }
                 } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
                     close(entry.fd)
                     if isOut { parentEnds[1] = -1 } else { parentEnds[2] = -1 }
@@ -141,8 +134,7 @@ public enum Subprocess {
             if result < 0 && errno != EINTR { break }
             if (monotonicSeconds() >= deadline || cancelled()) && !outcome.timedOut {
                 outcome.timedOut = true
-                kill(-pid, SIGKILL)
-                kill(pid, SIGKILL)
+                killGroup(pid)
             }
             if outcome.timedOut {
                 if let status = reap(pid) { record(status, into: &outcome) }
@@ -153,6 +145,12 @@ public enum Subprocess {
         // Whatever it left behind in its group goes with it.
         kill(-pid, SIGKILL)
         return outcome
+    }
+
+    /// SIGKILL to the program's process group, and to the program in case it left the group.
+    private static func killGroup(_ pid: pid_t) {
+        kill(-pid, SIGKILL)
+        kill(pid, SIGKILL)
     }
 
     /// How long outputs are still read after the program exited.

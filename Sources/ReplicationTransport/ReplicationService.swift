@@ -272,7 +272,7 @@ package final class ReplicationService: Sendable {
         _ = subscribers.withLock { $0.removeValue(forKey: number) }
     }
 
-    package static func nowMillis() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+    package static func nowMillis() -> Int64 { WallClock.millis() }
 
     // MARK: - Accepting subscribers
 

@@ -297,3 +297,11 @@ extension SecretStoreError {
         return m == 1 ? "minute" : "\(m) minutes"
     }
 }
+
+extension RotationRules {
+    /// The schedule of rules already stored: their floor was checked when they were set (by
+    /// RotateSecret, with the node's floor then), so it is not asked again.
+    public var storedSchedule: RotationSchedule? {
+        try? RotationSchedule.parse(self, minimumIntervalMillis: 0)
+    }
+}

@@ -192,9 +192,7 @@ extension SecretState {
             }
             var rotation = secret.rotation
             rotation.lastRotatedDate = now
-            // The floor was checked when the schedule was set; it is not asked again here.
-            let schedule = rotation.rules.flatMap { try? RotationSchedule.parse($0, minimumIntervalMillis: 0) }
-            rotation.nextRotationDate = rotation.enabled ? schedule?.nextWindow(after: now)?.start : nil
+            rotation.nextRotationDate = rotation.enabled ? rotation.rules?.storedSchedule?.nextWindow(after: now)?.start : nil
             return [.rotationSet(arn: secret.arn, rotation: rotation, date: now)]
 
         case let .cancelRotateSecret(secretId):
@@ -335,7 +333,8 @@ extension SecretState {
         let existing = secret.version(id: versionId)
         // A rotation's version without a value yet (RotateSecret made it for its token) takes
         // the value its createSecret step puts; any other existing version is a retry.
-        if let existing, !(existing.sealed.isAbsent && !value.sealed.isAbsent) {
+        let fillsRotationVersion = existing?.sealed.isAbsent == true && !value.sealed.isAbsent
+        if let existing, !fillsRotationVersion {
             // Same token, same value: the retry of a request that already succeeded.
             guard existing.sealed.sameValue(as: value.sealed) else { throw .tokenInUse(versionId, arn: secret.arn) }
             return []

@@ -45,6 +45,18 @@ public protocol SecretStorage: AnyObject, Sendable {
 
 extension SecretStorage {
     public func noteAccess(arn: String, versionId: String, day: Int64) -> Bool { false }
+
+    /// A write of the node's own (the purge, the rotation runner): `command` decided by the
+    /// core with `context`, with no caller to authorize. The answer is the number of facts
+    /// logged (0: nothing to do).
+    public func write(_ command: Command, context: DecisionContext,
+                      completion: @escaping @Sendable (Result<JSONValue, AWSError>) -> Void) {
+        write({ state in
+            state.decide(command, context: context)
+                .map { WriteDecision(facts: $0, answer: .number(String($0.count))) }
+                .mapError { AWSError($0) }
+        }, completion: completion)
+    }
 }
 
 /// A storage that keeps the state in memory only and is durable immediately: for tests of the

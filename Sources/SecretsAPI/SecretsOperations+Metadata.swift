@@ -69,7 +69,7 @@ extension SecretsOperations {
             switch result {
             case .success:
                 hooks.requested(RotationHooks.Request(secretARN: arn, token: token, kind: immediately ? .rotate : .test))
-            case .failure(let error) where error.message == SecretStoreError.rotationInProgress.message:
+            case .failure(let error) where error == AWSError(SecretStoreError.rotationInProgress):
                 hooks.requested(RotationHooks.Request(secretARN: arn, token: token, kind: .resume))
             case .failure:
                 break
@@ -130,8 +130,7 @@ extension SecretsOperations {
             // AWS: AutomaticallyAfterDays "is calculated from the rotation schedule after every
             // successful rotation" in DescribeSecret and ListSecrets: for `rate(N days)`, N.
             var days = rules.automaticallyAfterDays
-            if days == nil, rotation.lastRotatedDate != nil,
-               case .days(let n)? = (try? RotationSchedule.parse(rules, minimumIntervalMillis: 0))?.kind {
+            if days == nil, rotation.lastRotatedDate != nil, case .days(let n)? = rules.storedSchedule?.kind {
                 days = n
             }
             return object([("AutomaticallyAfterDays", days.map { .number(String($0)) }),

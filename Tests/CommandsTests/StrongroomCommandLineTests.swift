@@ -124,7 +124,10 @@ import Testing
         let dump = try #require(try command(Self.documented[15]) as? Strongroom.JournalDump)
         #expect(dump.from == 1 && dump.limit == Int.max)
         let status = try #require(try command(Self.documented[13]) as? Strongroom.Status)
-        #expect(status.json && status.caBundle == "ca.pem" && status.region == "us-east-1")
+        #expect(status.request.json && status.request.caBundle == "ca.pem" && status.request.region == "us-east-1")
+        let rotation = try #require(try command(["rotation", "status", "--endpoint", "https://127.0.0.1:7443", "--json", "--ca-bundle",
+                                                 "ca.pem", "--region", "us-east-1"]) as? Strongroom.RotationStatus)
+        #expect(rotation.request.json && rotation.request.caBundle == "ca.pem" && rotation.request.region == "us-east-1")
         let initAt = try #require(try command(Self.documented.last!) as? Strongroom.ClusterInit)
         #expect(initAt.addresses == ["us-east-1": "10.231.0.11", "eu-west-1": "10.231.0.12"] && initAt.directory == "/tmp/c")
         let standbys = try #require(try command(["cluster", "init", "--standbys=2", "--sync-standbys", "1"]) as? Strongroom.ClusterInit)
