@@ -301,10 +301,9 @@ extension SigV4 {
         static func queryParameters(_ rawQuery: String) -> (values: [String: String], repeated: Set<String>) {
             var out: [String: String] = [:]
             var repeated: Set<String> = []
-            for part in rawQuery.split(separator: "&", omittingEmptySubsequences: true) {
-                let eq = part.firstIndex(of: "=")
-                let name = SigV4.percentDecode(eq.map { part[..<$0] } ?? part)
-                let value = eq.map { SigV4.percentDecode(part[part.index(after: $0)...]) } ?? ""
+            for (rawName, rawValue) in SigV4.queryParameters(rawQuery) {
+                let name = SigV4.percentDecode(rawName)
+                let value = rawValue.map(SigV4.percentDecode) ?? ""
                 if out[name] == nil { out[name] = value } else { repeated.insert(name) }
             }
             return (out, repeated)

@@ -58,7 +58,8 @@ public enum SigV4 {
             return
         }
         var segments: [Substring] = []
-        for segment in rawPath.split(separator: "/", omittingEmptySubsequences: true) {
+        // On bytes, as `queryParameters` splits: a `/` before a combining mark still separates.
+        for segment in rawPath.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true).map(Substring.init) {
             if segment == "." { continue }
             if segment == ".." {
                 if !segments.isEmpty { segments.removeLast() }
@@ -86,25 +87,28 @@ public enum SigV4 {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The raw query's parameters, split on the bytes `&` and `=` as AWS splits them: on
+    /// `String`'s characters, an `&` or `=` followed by a combining mark is one grapheme with it
+    /// and would not split (the SigV4 fuzzer found a query whose canonical form then depended
+    /// on the order of its parameters). `value` is nil for a parameter without `=`; with
+    /// `omittingEmpty`, empty parameters (`&&`) are left out.
+    static func queryParameters(_ rawQuery: String, omittingEmpty: Bool = true) -> [(name: Substring, value: Substring?)] {
+        rawQuery.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: omittingEmpty).map { part in
+            guard let eq = part.firstIndex(of: UInt8(ascii: "=")) else { return (Substring(part), nil) }
+            return (Substring(part[..<eq]), Substring(part[part.index(after: eq)...]))
+        }
+    }
+
     static func appendCanonicalQueryString(_ rawQuery: String, excluding: Set<String>, to out: inout [UInt8]) {
         if rawQuery.isEmpty { return }
         var pairs: [(name: [UInt8], value: [UInt8])] = []
-        for part in rawQuery.split(separator: "&", omittingEmptySubsequences: true) {
-            let name: Substring
-            let value: Substring
-            if let eq = part.firstIndex(of: "=") {
-                name = part[..<eq]
-                value = part[part.index(after: eq)...]
-            } else {
-                name = part
-                value = ""
-            }
+        for (name, value) in queryParameters(rawQuery) {
             let decodedName = percentDecode(name)
             if excluding.contains(decodedName) { continue }
             var encodedName: [UInt8] = []
             var encodedValue: [UInt8] = []
             appendURIEncoded(decodedName.utf8, to: &encodedName)
-            appendURIEncoded(percentDecode(value).utf8, to: &encodedValue)
+            appendURIEncoded(percentDecode(value ?? "").utf8, to: &encodedValue)
             pairs.append((encodedName, encodedValue))
         }
         pairs.sort { lhs, rhs in

@@ -130,7 +130,8 @@ public enum SigV4Fuzz {
     static func checkCanonicalQuery(_ query: String) {
         let canonical = SigV4.canonicalQueryString(query)
         precondition(SigV4.canonicalQueryString(canonical) == canonical, "the canonical query string is not its own canonical form")
-        let reversed = query.split(separator: "&", omittingEmptySubsequences: false).reversed().joined(separator: "&")
+        let reversed = query.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: false).reversed()
+            .map { String(Substring($0)) }.joined(separator: "&")
         precondition(SigV4.canonicalQueryString(reversed) == canonical, "the canonical query string depends on parameter order")
         guard !canonical.isEmpty else { return }
         let pairs = Array(canonical.utf8).split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: false)
@@ -184,9 +185,9 @@ public enum SigV4Fuzz {
         if !clean.headers.contains(where: { SigV4.Verifier.lowercasedASCII($0.name) == "host" }) {
             clean.headers.append((name: "Host", value: "secretsmanager.us-east-1.amazonaws.com"))
         }
-        clean.query = request.query.split(separator: "&", omittingEmptySubsequences: false).filter { part in
-            SigV4.percentDecode(part.firstIndex(of: "=").map { part[..<$0] } ?? part) != "X-Amz-Algorithm"
-        }.joined(separator: "&")
+        clean.query = SigV4.queryParameters(request.query, omittingEmpty: false)
+            .filter { SigV4.percentDecode($0.name) != "X-Amz-Algorithm" }
+            .map { parameter in parameter.value.map { "\(parameter.name)=\($0)" } ?? String(parameter.name) }.joined(separator: "&")
         return clean
     }
 

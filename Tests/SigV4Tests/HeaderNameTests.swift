@@ -1,6 +1,7 @@
 import Testing
 import AWSProtocol
 import TestSupport
+@testable import SigV4
 
 /// Header names compared as HTTP compares them: ASCII letters case-insensitively, every other
 /// byte exactly. The fast comparison on contiguous bytes must agree with the plain definition
@@ -40,5 +41,22 @@ import TestSupport
             }
             #expect(AWSRequest.sameName(a, b) == Self.reference(a, b), "case \(caseNumber): \(a.debugDescription) vs \(b.debugDescription)")
         }
+    }
+}
+
+/// The query is split on its bytes, as AWS splits it: an `&` or `=` followed by a combining
+/// mark (one grapheme with it in a Swift `String`) still separates (the SigV4 fuzzer's finding,
+/// Regressions/ampersand-before-combining-mark.txt).
+@Suite struct QuerySplittingTests {
+    @Test func ampersandAndEqualsBeforeACombiningMarkStillSplit() {
+        let mark = "\u{0487}"
+        #expect(SigV4.canonicalQueryString("b=1&\(mark)") == SigV4.canonicalQueryString("\(mark)&b=1"))
+        #expect(SigV4.canonicalQueryString("a=\(mark)x") == "a=%D2%87x")
+        let parameters = SigV4.queryParameters("a=\(mark)&b&&c=")
+        #expect(parameters.map { String($0.name) } == ["a", "b", "c"])
+        #expect(parameters.map { $0.value.map(String.init) } == [mark, nil, ""])
+        #expect(SigV4.queryParameters("a&&b", omittingEmpty: false).count == 3)
+        // The path's segments too.
+        #expect(SigV4.canonicalURI("/x/\(mark)") == "/x/%D2%87")
     }
 }
