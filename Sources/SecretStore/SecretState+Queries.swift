@@ -112,12 +112,53 @@ extension SecretState {
         sortBy: ListSecretsSortBy = .createdDate, sortOrder: SortOrder = .asc, maxResults: Int? = nil,
         nextToken: String? = nil
     ) -> Result<Page<Secret>, SecretStoreError> {
-        let before: ((Int64, String), (Int64, String)) -> Bool = sortOrder == .asc ? { $0 < $1 } : { $0 > $1 }
         let cursor: (Int64, String)?
         switch Self.parseCursor(nextToken) {
         case .failure(let error): return .failure(error)
         case .success(let parsed): cursor = parsed
         }
+        let limit = Self.pageSize(maxResults)
+        switch sortBy {
+        case .createdDate, .name:
+            guard let account = listing.accounts[accountId] else { return .success(Page(items: [], nextToken: nil)) }
+            return .success(walk(sortBy == .name ? account.byName : account.byCreated, from: cursor.map { ListKey(number: $0.0, text: $0.1) },
+                                 ascending: sortOrder == .asc, limit: limit, filters: filters,
+                                 includePlannedDeletion: includePlannedDeletion))
+        case .lastChangedDate, .lastAccessedDate:
+            return .success(scan(accountId: accountId, filters: filters, includePlannedDeletion: includePlannedDeletion,
+                                 sortBy: sortBy, sortOrder: sortOrder, cursor: cursor, limit: limit))
+        }
+    }
+
+    /// A page in one of the indexed orders: the entries past the cursor, in order, until one more
+    /// than the page has matched (so that a page costs its own length plus the secrets the
+    /// filters pass over, not the account's size).
+    private func walk(_ entries: [ListingIndex.Entry], from cursor: ListKey?, ascending: Bool, limit: Int,
+                      filters: [ListSecretsFilter], includePlannedDeletion: Bool) -> Page<Secret> {
+        var items: [Secret] = []
+        var lastKey: ListKey?
+        var index = ListingIndex.start(in: entries, after: cursor, ascending: ascending)
+        let step = ascending ? 1 : -1
+        while index >= 0 && index < entries.count {
+            let entry = entries[index]
+            index += step
+            guard let secret = secrets[entry.arn] else { continue }
+            guard includePlannedDeletion || secret.deletedDate == nil,
+                  filters.allSatisfy({ Self.matches(secret, $0) }) else { continue }
+            if items.count == limit {
+                return Page(items: items, nextToken: lastKey.map { Self.cursorToken($0.number, $0.text) })
+            }
+            items.append(secret)
+            lastKey = entry.key
+        }
+        return Page(items: items, nextToken: nil)
+    }
+
+    /// A page in an order that changes as secrets are used (last changed, last accessed): every
+    /// secret of the node is looked at, and only the page is sorted.
+    func scan(accountId: String, filters: [ListSecretsFilter], includePlannedDeletion: Bool, sortBy: ListSecretsSortBy,
+              sortOrder: SortOrder, cursor: (Int64, String)?, limit: Int) -> Page<Secret> {
+        let before: ((Int64, String), (Int64, String)) -> Bool = sortOrder == .asc ? { $0 < $1 } : { $0 > $1 }
         // Each secret's sort key is computed once (not twice per comparison), and only the page
         // is sorted: the candidates past the cursor are cut to the `limit` smallest first.
         // Candidates are kept by dictionary index and each secret is only borrowed (a closure
@@ -131,12 +172,11 @@ extension SecretState {
                 keyed.append((k, index))
             }
         }
-        let limit = Self.pageSize(maxResults)
         let more = keyed.count > limit
         let page = Self.smallest(limit, of: keyed) { before($0.key, $1.key) }
         let items = page.map { secrets.values[$0.index] }
         let token = more ? page.last.map { Self.cursorToken($0.key.0, $0.key.1) } : nil
-        return .success(Page(items: items, nextToken: token))
+        return Page(items: items, nextToken: token)
     }
 
     /// A secret's sort key when it belongs in the listing, else nil. The secret is borrowed:

@@ -8,6 +8,8 @@ public struct SecretState: Sendable, Equatable {
     public private(set) var secrets: [String: Secret]
     /// `NameKey(account, name)` → ARN. Derived from `secrets`; kept for lookups.
     private(set) var names: [NameKey: String]
+    /// Each account's secrets sorted for ListSecrets. Derived from `secrets`.
+    private(set) var listing = ListingIndex()
     /// As a replica region: how far each source region's log has been applied, and the
     /// notices for it not yet recorded there.
     public private(set) var sources: [String: SourceProgress] = [:]
@@ -35,6 +37,7 @@ public struct SecretState: Sendable, Equatable {
             secrets[secret.arn] = secret
             names[key] = secret.arn
         }
+        listing = ListingIndex(secretList)
     }
 
     /// The ARN of the secret `name` in `accountId`, if it exists.
@@ -52,10 +55,8 @@ public struct SecretState: Sendable, Equatable {
         var held = true
         switch fact {
         case let .secretCreated(arn, name, accountId, description, kmsKeyId, tags, date):
-            secrets[arn] = Secret(
-                arn: arn, name: name, accountId: accountId, description: description, kmsKeyId: kmsKeyId,
-                tags: tags, createdDate: date, lastChangedDate: date)
-            names[NameKey(accountId: accountId, name: name)] = arn
+            insert(Secret(arn: arn, name: name, accountId: accountId, description: description, kmsKeyId: kmsKeyId,
+                          tags: tags, createdDate: date, lastChangedDate: date))
         case let .versionAdded(arn, version, moves, date):
             held = update(arn) { secret in
                 // A rotation's version without a value takes the value createSecret puts.
@@ -155,7 +156,10 @@ public struct SecretState: Sendable, Equatable {
 
     /// Adds or replaces a secret (and its name).
     private mutating func insert(_ secret: Secret) {
-        if let old = secrets[secret.arn] { names[NameKey(accountId: old.accountId, name: old.name)] = nil }
+        if let old = secrets[secret.arn] {
+            names[NameKey(accountId: old.accountId, name: old.name)] = nil
+            listing.remove(old)
+        }
         // Decisions never seed over another secret's name (the replica intake purges a clashing
         // secret first, or refuses): if one is there anyway, the index must stay one-to-one.
         if let clashing = names[NameKey(accountId: secret.accountId, name: secret.name)], clashing != secret.arn {
@@ -163,11 +167,13 @@ public struct SecretState: Sendable, Equatable {
         }
         secrets[secret.arn] = secret
         names[NameKey(accountId: secret.accountId, name: secret.name)] = secret.arn
+        listing.insert(secret)
     }
 
     private mutating func remove(_ arn: String) {
         if let secret = secrets.removeValue(forKey: arn) {
             names[NameKey(accountId: secret.accountId, name: secret.name)] = nil
+            listing.remove(secret)
         }
     }
 
