@@ -55,8 +55,14 @@ public struct SecretState: Sendable, Equatable {
         var held = true
         switch fact {
         case let .secretCreated(arn, name, accountId, description, kmsKeyId, tags, date):
-            insert(Secret(arn: arn, name: name, accountId: accountId, description: description, kmsKeyId: kmsKeyId,
-                          tags: tags, createdDate: date, lastChangedDate: date))
+            // Blind, as every fact is applied: a name already taken is not checked here (the
+            // decision did), so a broken log shows as a broken state, which snapshots refuse.
+            if let old = secrets[arn] { listing.remove(old) }
+            let secret = Secret(arn: arn, name: name, accountId: accountId, description: description, kmsKeyId: kmsKeyId,
+                                tags: tags, createdDate: date, lastChangedDate: date)
+            secrets[arn] = secret
+            names[NameKey(accountId: accountId, name: name)] = arn
+            listing.insert(secret)
         case let .versionAdded(arn, version, moves, date):
             held = update(arn) { secret in
                 // A rotation's version without a value takes the value createSecret puts.
