@@ -241,6 +241,12 @@ public struct ServerLimits: Sendable, Equatable {
     /// The operational log's file (standard error, when it is a regular file) is rotated past
     /// this size, one previous file kept: at most about twice this on disk.
     public var logMaxBytes = Logger.defaultMaxBytes
+    /// Unwrapped data keys kept in locked memory so that reading a version again skips the
+    /// keyring's unwrap (`DataKeyCache`); 0 turns the cache off.
+    public var dataKeyCacheKeys = 4096
+    /// A cached data key older than this is wiped and unwrapped again on its next read (and wiped
+    /// by the node's minute sweep if it is not read).
+    public var dataKeyCacheSeconds: Double = 300
 
     public init() {}
 
@@ -257,6 +263,8 @@ public struct ServerLimits: Sendable, Equatable {
         ("maxUnfinishedConnections", \.maxUnfinishedConnections, nil, 1...1_000_000),
         ("maxUnfinishedPerAddress", \.maxUnfinishedPerAddress, nil, 1...1_000_000),
         ("logMaxBytes", \.logMaxBytes, nil, 4096...68_719_476_736),
+        ("dataKeyCacheKeys", \.dataKeyCacheKeys, nil, 0...1_048_576),
+        ("dataKeyCacheSeconds", nil, \.dataKeyCacheSeconds, 1...86400),
     ]
 
     /// The limits `settings` gives, the others at their defaults.

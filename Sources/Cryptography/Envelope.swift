@@ -51,9 +51,25 @@ public enum Envelope {
     ///   keyring lacks the key, `.authenticationFailed` when the data key or the value does not
     ///   verify (wrong key, wrong context, altered or swapped fields), `.malformed` for a record
     ///   of the wrong shape.
-    public static func open(_ sealed: SealedSecret, keyring: Keyring, context: [UInt8]) throws(CryptoError) -> SecureBytes {
+    ///   - cache: unwrapped data keys kept from earlier opens (`DataKeyCache`); a key found there
+    ///     is used only while the keyring still holds the key that wrapped it.
+    public static func open(
+        _ sealed: SealedSecret, keyring: Keyring, context: [UInt8], cache: DataKeyCache? = nil
+    ) throws(CryptoError) -> SecureBytes {
         try sealed.validateShape()
-        let dataKey = try unwrap(sealed, keyring: keyring, context: context, operation: "Envelope open")
+        let dataKey: SecureBytes
+        if let cache {
+            let key = DataKeyCache.Key(keyId: sealed.keyId, wrap: sealed.dataKeyNonce + sealed.wrappedDataKey + sealed.dataKeyTag,
+                                       context: context)
+            if keyring.key(id: sealed.keyId) != nil, let cached = cache.lookup(key) {
+                dataKey = cached
+            } else {
+                dataKey = try unwrap(sealed, keyring: keyring, context: context, operation: "Envelope open")
+                cache.insert(key, dataKey: dataKey)
+            }
+        } else {
+            dataKey = try unwrap(sealed, keyring: keyring, context: context, operation: "Envelope open")
+        }
         do {
             return try AESGCM.open(ciphertext: sealed.ciphertext, tag: sealed.tag, key: dataKey,
                                    nonce: sealed.nonce, associatedData: context)

@@ -166,7 +166,14 @@ public final class Node: Sendable {
             throw StartupError("audit trail: \(error)")
         }
         let random = SystemRandomSource()
-        let sealer = ValueSealer(keyring: keyring, random: random)
+        let cacheKeys = configuration.limits.dataKeyCacheKeys
+        let dataKeys = cacheKeys == 0 ? nil : DataKeyCache(capacity: cacheKeys,
+                                                            maxAgeNanoseconds: UInt64(configuration.limits.dataKeyCacheSeconds * 1e9),
+                                                            now: { MonotonicClock.nanoseconds() })
+        if dataKeys == nil && cacheKeys > 0 {
+            log.error("cannot lock memory for the data key cache (RLIMIT_MEMLOCK); every read unwraps its data key")
+        }
+        let sealer = ValueSealer(keyring: keyring, random: random, dataKeys: dataKeys)
         if let settings = configuration.replication {
             do {
                 replication = try ReplicationService(
@@ -232,6 +239,7 @@ public final class Node: Sendable {
             } catch {
                 log.error("audit trail: \(error)")
             }
+            dataKeys?.sweep()
         }
         // A standby forwards the writes it receives to its primary's API, when it knows where
         // that is; otherwise it answers them with a retryable error naming the primary.

@@ -15,10 +15,14 @@ public import AWSProtocol
 public struct ValueSealer: Sendable {
     public let keyring: Keyring
     private let random: any RandomSource
+    /// Unwrapped data keys of recently read versions (nil: every read unwraps).
+    public let dataKeys: DataKeyCache?
 
-    public init(keyring: Keyring, random: any RandomSource) {
+    /// - Parameter dataKeys: a cache of unwrapped data keys for `open`, bound to this keyring.
+    public init(keyring: Keyring, random: any RandomSource, dataKeys: DataKeyCache? = nil) {
         self.keyring = keyring
         self.random = random
+        self.dataKeys = dataKeys
     }
 
     /// The key a secret's `KmsKeyId` names in `account`, or the account's default key when nil.
@@ -90,7 +94,7 @@ public struct ValueSealer: Sendable {
         let bound = try Self.boundARN(of: value, arn: arn)
         do {
             let sealed = try SealedSecret(decoding: value.envelope)
-            return try Envelope.open(sealed, keyring: keyring, context: Self.context(arn: bound, versionId: versionId))
+            return try Envelope.open(sealed, keyring: keyring, context: Self.context(arn: bound, versionId: versionId), cache: dataKeys)
         } catch {
             if error.code == .unknownKey { throw AWSError.kmsKeyUnavailable(value.keyId) }
             throw AWSError.internalFailure

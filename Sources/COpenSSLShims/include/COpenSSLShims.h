@@ -36,4 +36,13 @@ void COpenSSLShims_sha256(const void *data, size_t count, unsigned char *out);
 void COpenSSLShims_hmac_sha256(const void *key, size_t keyCount, const void *message, size_t messageCount,
                                unsigned char *out);
 
+// Locked memory (libc, not OpenSSL: kept here so that key material's whole life is in one
+// audited place). `size` bytes of anonymous pages locked in RAM (mlock: never swapped), left out
+// of core dumps (MADV_DONTDUMP) and of forked children (MADV_DONTFORK); NULL when they cannot be
+// locked (RLIMIT_MEMLOCK). Freed by `locked_free`, which zeroises them with OPENSSL_cleanse first.
+void *COpenSSLShims_locked_alloc(size_t size);
+void COpenSSLShims_locked_free(void *pages, size_t size);
+/// OPENSSL_cleanse: zeroes that the compiler may not remove.
+void COpenSSLShims_cleanse(void *bytes, size_t size);
+
 #endif
