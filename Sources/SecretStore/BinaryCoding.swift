@@ -73,6 +73,10 @@ struct ByteReader {
     /// `ReplicaNotice.accessedDay`), 3 before `Secret.everTagged` (derived from the tags then), 4
     /// since. Set from the format byte or magic of what is decoded.
     var layout: UInt8 = 4
+    /// The last keyring key id read. Nearly every version names one of a few keys: handing back
+    /// this one string (its storage shared) instead of decoding a new one saves a heap object
+    /// per version, in memory and in a restart's time.
+    private var lastKeyId = ""
 
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 
@@ -286,8 +290,21 @@ extension ByteReader {
 
     mutating func sealed() throws(SecretStoreDecodingError) -> SealedValue {
         guard let kind = SealedValue.Kind(rawValue: try byte()) else { throw failure("bad value kind") }
-        return SealedValue(kind: kind, envelope: try raw(), keyId: try string(),
+        return SealedValue(kind: kind, envelope: try raw(), keyId: try keyId(),
                            equalityToken: try raw(), boundARN: layout >= 2 ? try optionalString() : nil)
+    }
+
+    /// A string that is most often the last key id read (see `lastKeyId`).
+    mutating func keyId() throws(SecretStoreDecodingError) -> String {
+        let start = offset
+        let length = try count()
+        if lastKeyId.utf8.count == length, lastKeyId.utf8.elementsEqual(bytes[offset..<(offset + length)]) {
+            offset += length
+            return lastKeyId
+        }
+        offset = start
+        lastKeyId = try string()
+        return lastKeyId
     }
 
     mutating func replica() throws(SecretStoreDecodingError) -> ReplicaStatus {

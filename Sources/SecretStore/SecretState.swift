@@ -66,6 +66,11 @@ public struct SecretState: Sendable, Equatable {
         case let .versionAdded(arn, version, moves, date):
             held = update(arn) { secret in
                 // A rotation's version without a value takes the value createSecret puts.
+                var version = version
+                // One key id string per secret, not per version (a heap object each otherwise).
+                if let last = secret.versions.last, last.sealed.keyId == version.sealed.keyId {
+                    version.sealed.keyId = last.sealed.keyId
+                }
                 if let index = secret.versions.lastIndex(where: { $0.versionId == version.versionId }) {
                     secret.versions[index].sealed = version.sealed
                 } else {

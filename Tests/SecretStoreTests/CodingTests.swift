@@ -268,6 +268,29 @@ import TestSupport
                                       tags: [], date: 0))
         #expect(SecretState.decode(twoNames.encode()).isFailure)
     }
+
+    /// Versions naming one keyring key share one key id string (a 36-character id is a heap
+    /// object of its own otherwise): when applied, and when a snapshot is decoded.
+    @Test func versionsShareTheirKeyIdString() throws {
+        func storage(_ text: String) -> UnsafeRawPointer? {
+            var copy = text
+            return copy.withUTF8 { UnsafeRawPointer($0.baseAddress) }
+        }
+        let keyId = "45dc24d7-bbe0-4a0e-a3d5-302d1679ba38"
+        func value(_ token: String) -> NewValue {
+            // A fresh String each time, as decoding a journal record makes one.
+            NewValue(sealed: SealedValue(kind: .string, envelope: Array(token.utf8), keyId: String(decoding: Array(keyId.utf8), as: UTF8.self),
+                                         equalityToken: Array(token.utf8)), plaintextSize: token.utf8.count)
+        }
+        var h = Harness()
+        h.ok(.createSecret(name: "a", clientRequestToken: nil, description: nil, kmsKeyId: nil, value: value("1"), tags: []))
+        h.ok(.putSecretValue(secretId: "a", clientRequestToken: nil, value: value("2"), versionStages: nil))
+        h.ok(.putSecretValue(secretId: "a", clientRequestToken: nil, value: value("3"), versionStages: nil))
+        let applied = try #require(h.secret("a")).versions.map { storage($0.sealed.keyId) }
+        #expect(applied.count == 3 && Set(applied).count == 1 && applied[0] != nil)
+        let decoded = try #require(try SecretState.decode(h.state.encode()).get().secrets.values.first).versions.map { storage($0.sealed.keyId) }
+        #expect(decoded.count == 3 && Set(decoded).count == 1 && decoded[0] != nil)
+    }
 }
 
 extension Result {
