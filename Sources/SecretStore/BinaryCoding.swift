@@ -77,6 +77,7 @@ struct ByteReader {
     /// this one string (its storage shared) instead of decoding a new one saves a heap object
     /// per version, in memory and in a restart's time.
     private var lastKeyId = ""
+    private var lastKeyIdBytes: [UInt8] = []
 
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 
@@ -298,13 +299,25 @@ extension ByteReader {
     mutating func keyId() throws(SecretStoreDecodingError) -> String {
         let start = offset
         let length = try count()
-        if lastKeyId.utf8.count == length, lastKeyId.utf8.elementsEqual(bytes[offset..<(offset + length)]) {
+        if lastKeyIdBytes.count == length, Self.equal(bytes, at: offset, lastKeyIdBytes) {
             offset += length
             return lastKeyId
         }
         offset = start
         lastKeyId = try string()
+        lastKeyIdBytes = Array(lastKeyId.utf8)
         return lastKeyId
+    }
+
+    /// Whether `bytes` holds `expected` at `offset` (a plain loop over the buffers: the generic
+    /// `elementsEqual` was half of reading a key id).
+    static func equal(_ bytes: [UInt8], at offset: Int, _ expected: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { buffer in
+            expected.withUnsafeBufferPointer { wanted in
+                for i in 0..<wanted.count where buffer[offset + i] != wanted[i] { return false }
+                return true
+            }
+        }
     }
 
     mutating func replica() throws(SecretStoreDecodingError) -> ReplicaStatus {

@@ -24,20 +24,39 @@ public struct SecretState: Sendable, Equatable {
         names = [:]
     }
 
-    /// Builds a state from secrets (snapshot decoding). Nil when two secrets share an ARN or an
-    /// account's name.
+    /// Builds a state from secrets. Nil when two secrets share an ARN or an account's name.
     init?(secretList: [Secret], sources: [String: SourceProgress] = [:]) {
         self.init()
-        self.sources = sources
-        secrets.reserveCapacity(secretList.count)
-        names.reserveCapacity(secretList.count)
+        reserve(secretList.count)
         for secret in secretList {
-            let key = NameKey(accountId: secret.accountId, name: secret.name)
-            guard secrets[secret.arn] == nil, names[key] == nil else { return nil }
-            secrets[secret.arn] = secret
-            names[key] = secret.arn
+            guard load(secret) else { return nil }
         }
-        listing = ListingIndex(secretList)
+        finishLoading(sources: sources)
+    }
+
+    /// Snapshot loading, one secret at a time: room for `count` secrets.
+    mutating func reserve(_ count: Int) {
+        secrets.reserveCapacity(count)
+        names.reserveCapacity(count)
+    }
+
+    /// Snapshot loading: adds a decoded secret, moved in rather than copied (a copy retains every
+    /// field, a tenth of a restart over 100,000 secrets); false when its ARN or its account's
+    /// name is taken. `finishLoading(sources:)` must follow the last one.
+    mutating func load(_ secret: consuming Secret) -> Bool {
+        let arn = secret.arn
+        let key = NameKey(accountId: secret.accountId, name: secret.name)
+        guard secrets[arn] == nil, names[key] == nil else { return false }
+        names[key] = arn
+        secrets[arn] = secret
+        return true
+    }
+
+    /// Snapshot loading: the replication sources, and the listing index of every secret loaded,
+    /// built with one sort per order.
+    mutating func finishLoading(sources: [String: SourceProgress]) {
+        self.sources = sources
+        listing = ListingIndex(secrets.values)
     }
 
     /// The ARN of the secret `name` in `accountId`, if it exists.
