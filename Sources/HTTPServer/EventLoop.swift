@@ -54,6 +54,8 @@ package final class EventLoop: @unchecked Sendable {
     private var siblingsCache: [WeakLoop] = []
     private var nextId: UInt64 = 0
     private var loopThread: ThreadID?
+    /// Work handlers leave to the end of each pass (made on the loop's thread).
+    private var pass: LoopPass?
     /// Set when accept failed for lack of descriptors or memory: listening resumes after it.
     private var acceptPausedUntil: Double?
     private var lastAcceptErrorLog = 0.0
@@ -157,6 +159,7 @@ package final class EventLoop: @unchecked Sendable {
 
     private func run() {
         loopThread = ThreadID.current
+        pass = LoopPass(owner: ThreadID.current)
         siblingsCache = siblings.withLock { $0 }
         var events: [(tag: UInt64, events: EpollEvents)] = []
         var stopDeadline: Double?
@@ -183,10 +186,12 @@ package final class EventLoop: @unchecked Sendable {
                 }
                 runLocalTasks()
             }
+            endPass()
             for task in tasks.withLock({ queued -> [@Sendable (EventLoop) -> Void] in defer { queued.removeAll() }; return queued }) {
                 task(self)
                 runLocalTasks()
             }
+            endPass()
             let now = Self.now()
             if let until = acceptPausedUntil, now >= until, stopDeadline == nil {
                 acceptPausedUntil = nil
@@ -233,7 +238,14 @@ package final class EventLoop: @unchecked Sendable {
             task(self)
         }
         runLocalTasks()
+        endPass()
         for connection in Array(connections.values) { close(connection) }
+    }
+
+    /// The pass's hooks (the audit records of its requests written together), then the answers
+    /// they released, until neither is left.
+    private func endPass() {
+        while pass?.runHooks() == true { runLocalTasks() }
     }
 
     private func runLocalTasks() {
@@ -522,7 +534,9 @@ package final class EventLoop: @unchecked Sendable {
                 connection.requestSerial &+= 1
                 let id = connection.id, serial = connection.requestSerial
                 let owner = loopThread
-                handler.handle(request, connection: connection.info) { [self] response in
+                var info = connection.info
+                info.pass = pass
+                handler.handle(request, connection: info) { [self] response in
                     if let owner, owner == ThreadID.current {
                         // Answered synchronously on this thread: finish after the dispatch returns.
                         self.localTasks.append { loop in loop.complete(connectionId: id, serial: serial, response: response) }

@@ -5,6 +5,13 @@ public import Platform
 public struct ConnectionInfo: Sendable {
     /// The client's address, when the kernel reported one.
     public var peer: SocketAddress?
+    /// The pass of the event loop that dispatched the request (nil outside an event loop).
+    public var pass: LoopPass?
+
+    public init(peer: SocketAddress?, pass: LoopPass? = nil) {
+        self.peer = peer
+        self.pass = pass
+    }
 }
 
 /// Answers HTTP requests. `respond` may be called on any thread, exactly once, now or later

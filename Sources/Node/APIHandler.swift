@@ -24,8 +24,20 @@ struct APIHandler: RequestHandler {
             method: request.method, path: path, query: query,
             headers: request.headers.map { (name: $0.name, value: $0.value) },
             body: request.body, sourceIP: connection.peer?.host ?? "")
-        service.handle(awsRequest, now: Date()) { answer in
+        service.handle(awsRequest, now: Date(), batch: connection.pass.map(auditBatch)) { answer in
             respond(HTTPResponse(status: answer.status, headers: answer.headers, body: answer.body))
         }
+    }
+
+    /// The audit batch of the loop that owns `pass` (made on first use): a pass's records are
+    /// written together at its end, before its answers leave.
+    private func auditBatch(_ pass: LoopPass) -> AuditBatch {
+        if let batch = pass.attachment as? AuditBatch { return batch }
+        let service = self.service
+        let batch = AuditBatch(isOwnThread: { [weak pass] in pass?.isCurrentThread ?? false }) { [weak pass] batch in
+            pass?.atEnd { service.flush(batch) }
+        }
+        pass.attachment = batch
+        return batch
     }
 }

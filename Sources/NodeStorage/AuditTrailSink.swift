@@ -36,6 +36,12 @@ package final class AuditTrailSink: AuditSink {
         }
     }
 
+    package func record(contentsOf events: [JSONValue]) -> Int {
+        let (appended, error) = trail.append(contentsOf: events)
+        if let error { failed(error) }
+        return appended
+    }
+
     private func failed(_ error: AuditError) {
         if !failing.exchange(true, ordering: .acquiringAndReleasing) {
             log.error("audit trail cannot take records, refusing requests until it can: \(error)")

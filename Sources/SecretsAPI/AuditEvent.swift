@@ -10,6 +10,57 @@ import AWSProtocol
 public protocol AuditSink: Sendable {
     func reserve() throws
     func record(_ event: JSONValue) throws
+    /// Writes several records together (one write where the sink can); returns how many, from
+    /// the first, were written.
+    func record(contentsOf events: [JSONValue]) -> Int
+}
+
+extension AuditSink {
+    public func record(contentsOf events: [JSONValue]) -> Int {
+        for (index, event) in events.enumerated() {
+            do { try record(event) } catch { return index }
+        }
+        return events.count
+    }
+}
+
+/// The audit records of one event-loop pass, held back so that the pass writes them together
+/// (one write instead of one per request) before any of its answers leaves.
+///
+/// The node's handler keeps one per event loop. A record is added only on the loop's own thread
+/// (`isOwnThread`); an answer given on another thread (a write, once its record is durable) is
+/// audited at once, as without a batch. When the first record of a pass is added, `schedule`
+/// arranges for `SecretsManagerService.flush(_:)` at the pass's end.
+public final class AuditBatch: @unchecked Sendable {
+    // Safety: `events`, `answers` and `scheduled` are touched only on the thread `isOwnThread`
+    // recognizes (the service checks it before adding; the flush runs at the loop's pass end).
+    let isOwnThread: @Sendable () -> Bool
+    private let schedule: (AuditBatch) -> Void
+    var events: [JSONValue] = []
+    var answers: [@Sendable (Bool) -> Void] = []
+
+    /// - Parameters:
+    ///   - isOwnThread: whether the calling thread is the one the batch belongs to.
+    ///   - schedule: called on that thread when a pass's first record is added; must arrange
+    ///     for `flush` before the pass's answers are written.
+    public init(isOwnThread: @escaping @Sendable () -> Bool, schedule: @escaping (AuditBatch) -> Void) {
+        self.isOwnThread = isOwnThread
+        self.schedule = schedule
+    }
+
+    func add(_ event: JSONValue, then answer: @escaping @Sendable (Bool) -> Void) {
+        if events.isEmpty { schedule(self) }
+        events.append(event)
+        answers.append(answer)
+    }
+
+    func take() -> (events: [JSONValue], answers: [@Sendable (Bool) -> Void]) {
+        defer {
+            events.removeAll(keepingCapacity: true)
+            answers.removeAll(keepingCapacity: true)
+        }
+        return (events, answers)
+    }
 }
 
 /// What the service knows of a request by the time it answers, for its audit record.

@@ -68,7 +68,9 @@ public final class SecretsManagerService: Sendable {
     /// Answers one request through `respond` (called exactly once, from any thread: a write
     /// answers once its record is durable). Every answer, errors included, carries
     /// `x-amzn-RequestId` and the JSON 1.1 content type.
-    public func handle(_ request: AWSRequest, now: Date, respond: @escaping @Sendable (AWSResponse) -> Void) {
+    /// - Parameter batch: the calling event loop's batch: a record made on its thread waits there
+    ///   and is written with the pass's others (`flush(_:)`), and the answer waits for it.
+    public func handle(_ request: AWSRequest, now: Date, batch: AuditBatch? = nil, respond: @escaping @Sendable (AWSResponse) -> Void) {
         let requestId = makeRequestId()
         let headers = [(name: "x-amzn-RequestId", value: requestId), (name: "Content-Type", value: Self.contentType)]
         let send: @Sendable (Result<JSONValue, AWSError>) -> Void = { result in
@@ -93,6 +95,10 @@ public final class SecretsManagerService: Sendable {
         // audited is not sent. A write that is already durable is then answered with a
         // retryable error, and its retry (same ClientRequestToken) is answered from the log.
         let finish: @Sendable (AuditFacts, Result<JSONValue, AWSError>) -> Void = { facts, result in
+            if audit != nil, let batch, batch.isOwnThread() {
+                batch.add(facts.event(result)) { written in send(written ? result : .failure(.auditUnavailable)) }
+                return
+            }
             if let audit {
                 do {
                     try audit.record(facts.event(result))
@@ -110,6 +116,16 @@ public final class SecretsManagerService: Sendable {
         }
         let known = facts
         operations.run(prepared.operation, context: prepared.context, input: prepared.input) { finish(known, $0) }
+    }
+
+    /// Writes the records a pass held back (with one write where the sink can) and releases
+    /// their answers: each is sent as decided when its record was written, and as the retryable
+    /// audit failure when it was not. Called on the batch's own thread.
+    public func flush(_ batch: AuditBatch) {
+        let (events, answers) = batch.take()
+        guard !events.isEmpty else { return }
+        let written = audit.withLock { $0 }?.record(contentsOf: events) ?? 0
+        for (index, answer) in answers.enumerated() { answer(index < written) }
     }
 
     /// Answers one request and waits for the answer (tests and tools; the node never blocks a
