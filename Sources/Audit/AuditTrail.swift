@@ -181,7 +181,8 @@ public final class AuditTrail: Sendable {
     ///   or the file cannot be created or sealed; `.closed`; `.syncFailed` after an fdatasync
     ///   failure.
     public func reserve() throws(AuditError) {
-        let presync = try state.withLock { (state: inout State) throws(AuditError) -> Bool in
+        if reserveIsIdle.load(ordering: .acquiring) { return }
+        let presync = try locked { (state: inout State) throws(AuditError) -> Bool in
             try reserve(&state)
             guard let distance = presyncDistance, var active = state.active, !active.presyncStarted,
                   active.end + distance > maxFileBytes else { return false }
@@ -202,6 +203,31 @@ public final class AuditTrail: Sendable {
     var presyncDistance: Int? { maxFileBytes >= 8 << 20 ? maxFileBytes / 8 : nil }
     private let presyncQueue = DispatchQueue(label: "audit-presync")
 
+    /// True (set under the lock after every change) while `reserve()` would do nothing: the
+    /// trail is usable, an active file has at least twice `reserveAheadBytes` allocated past its
+    /// end, and sealing and the early sync are far off. `reserve()` then returns without taking
+    /// the lock, which every request of both event loops otherwise took once, only to find
+    /// nothing to do. The margin keeps `reserveAheadBytes` for appends that race the check.
+    private let reserveIsIdle = Atomic<Bool>(false)
+
+    private func isIdle(_ state: State) -> Bool {
+        guard !state.closed, state.fatal == nil, state.failure == nil, let active = state.active else { return false }
+        if active.end + 2 * rotationHeadroom > maxFileBytes { return false }
+        if state.canAllocate && active.allocatedEnd - active.end < 2 * Self.reserveAheadBytes { return false }
+        if let distance = presyncDistance, !active.presyncStarted, active.end + distance + Self.reserveAheadBytes > maxFileBytes {
+            return false
+        }
+        return true
+    }
+
+    /// `state.withLock`, with `reserveIsIdle` brought up to date after `body`.
+    private func locked<R: Sendable, E: Error>(_ body: (inout State) throws(E) -> R) throws(E) -> R {
+        try state.withLock { (state: inout State) throws(E) -> R in
+            defer { reserveIsIdle.store(isIdle(state), ordering: .releasing) }
+            return try body(&state)
+        }
+    }
+
     /// Appends one record: `event` (a CloudTrail-shaped JSON object, already free of secret
     /// values) with the `chain` member added. Call it before answering the request.
     ///
@@ -215,7 +241,7 @@ public final class AuditTrail: Sendable {
     ///   `reserve()` succeeds); `.failed` while it refuses; `.closed`; `.syncFailed`.
     public func append(_ event: JSONValue) throws(AuditError) {
         let prepared = try AuditFormat.prepare(event: event)
-        try state.withLock { (state: inout State) throws(AuditError) in try append(prepared, &state) }
+        try locked { (state: inout State) throws(AuditError) in try append(prepared, &state) }
     }
 
     /// Appends several records with one write (the records of one event-loop pass): each as
@@ -239,7 +265,7 @@ public final class AuditTrail: Sendable {
                 break
             }
         }
-        let (appended, failure) = state.withLock { (state: inout State) -> (Int, AuditError?) in
+        let (appended, failure) = locked { (state: inout State) -> (Int, AuditError?) in
             appendBatch(prepared, &state)
         }
         return (appended, failure ?? refusal)
@@ -248,7 +274,7 @@ public final class AuditTrail: Sendable {
     /// Seals the active file now (when it has records): fdatasync, `.sig`, and the next record
     /// starts a new file.
     public func rotate() throws(AuditError) {
-        try state.withLock { (state: inout State) throws(AuditError) in
+        try locked { (state: inout State) throws(AuditError) in
             try checkUsable(state)
             try seal(&state)
         }
@@ -271,7 +297,7 @@ public final class AuditTrail: Sendable {
         } catch {
             let failure = AuditError(.syncFailed, path: target.path, errno: error.code,
                                      "\(target.path): fdatasync failed (\(error)); restart the node to recover the trail")
-            state.withLock { $0.fatal = failure }
+            locked { $0.fatal = failure }
             log(failure.message)
             throw failure
         }
@@ -291,7 +317,7 @@ public final class AuditTrail: Sendable {
     /// one, and releases the directory. Idempotent. After it every call throws `.closed`.
     /// - Throws: when sealing fails; the trail then stays open so that `close()` can be retried.
     public func close() throws(AuditError) {
-        try state.withLock { (state: inout State) throws(AuditError) in
+        try locked { (state: inout State) throws(AuditError) in
             guard !state.closed else { return }
             if state.fatal == nil, let active = state.active {
                 if active.end > 0 {

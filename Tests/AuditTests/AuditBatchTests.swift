@@ -94,3 +94,35 @@ import TestSupport
         #expect(trail.status.nextSequence == 3)
     }
 }
+
+/// `reserve()` returns without the lock only while it has nothing to do: as appends use up the
+/// space allocated ahead, it goes back to allocating, and a disk that is full by then is
+/// reported before the records outgrow what was reserved.
+@Suite struct AuditReserveFastPathTests {
+    @Test func theFastPathEndsBeforeTheReservationIsUsedUp() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let storage = FaultyStorage()
+        let trail = try openTrail(directory, storage: storage)
+        try trail.reserve()
+        #expect(storage.with { $0.allocations } == 1)
+        storage.with { $0.allocate = Errno.noSpace }
+        var n = 0
+        var refused: AuditError?
+        // Each record is about 600 bytes; the first chunk is 4 MiB.
+        while n < 10_000 {
+            do {
+                try trail.reserve()
+            } catch {
+                refused = error
+                break
+            }
+            n += 1
+            try trail.append(event(n))
+        }
+        let written = directory.bytes("audit-000001.jsonl").count
+        #expect(refused?.code == .diskFull, "reserve() never noticed the full disk (\(n) records, \(written) bytes)")
+        #expect(written <= AuditTrail.allocationChunkBytes - AuditTrail.reserveAheadBytes + 1024, "\(written) bytes written")
+        #expect(storage.with { $0.allocations } > 1)
+    }
+}
