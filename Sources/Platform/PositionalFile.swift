@@ -1,3 +1,5 @@
+import Glibc
+
 /// A file read and written at explicit offsets: what the journal and the audit trail need of a
 /// file, so that tests can put a file that fails on demand in place of a real one.
 public protocol PositionalFile: AnyObject, Sendable {
@@ -21,6 +23,7 @@ extension PositionalFile {
         // untyped), so the error is carried out by hand.
         var failure: Errno?
         let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            Self.preferHugePages(UnsafeMutableRawBufferPointer(buffer))
             do throws(Errno) {
                 initialized = try read(into: UnsafeMutableRawBufferPointer(buffer), at: offset)
             } catch {
@@ -30,6 +33,19 @@ extension PositionalFile {
         }
         if let failure { throw failure }
         return bytes
+    }
+
+    /// Asks for transparent huge pages under a large buffer about to be filled (a snapshot of
+    /// hundreds of megabytes): the kernel then zeroes and maps 2 MiB at a time instead of taking
+    /// a page fault per 4 KiB, which was a fifth of a restart. Only the 2 MiB-aligned inside of
+    /// the buffer is advised; a kernel that ignores the advice changes nothing.
+    static func preferHugePages(_ buffer: UnsafeMutableRawBufferPointer) {
+        let huge = 2 << 20
+        guard buffer.count >= 4 * huge, let base = buffer.baseAddress else { return }
+        let start = (Int(bitPattern: base) + huge - 1) & ~(huge - 1)
+        let end = (Int(bitPattern: base) + buffer.count) & ~(huge - 1)
+        guard end > start, let aligned = UnsafeMutableRawPointer(bitPattern: start) else { return }
+        _ = madvise(aligned, end - start, MADV_HUGEPAGE)
     }
 
     /// Writes all of `bytes` at `offset`.

@@ -223,7 +223,7 @@ extension ByteWriter {
     }
 
     mutating func version(_ version: SecretVersion) {
-        string(version.versionId)
+        string(version.id.text)
         array(version.stages) { $0.string($1) }
         int(version.createdDate)
         sealed(version.sealed)
@@ -295,6 +295,22 @@ extension ByteReader {
                            equalityToken: try raw(), boundARN: layout >= 2 ? try optionalString() : nil)
     }
 
+    /// A VersionId, packed straight from the bytes (no string made for a UUID or 32 hex digits).
+    mutating func versionID() throws(SecretStoreDecodingError) -> VersionID {
+        let start = offset
+        let length = try count()
+        let packed = bytes.withUnsafeBytes { raw -> VersionID? in
+            let slice = UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + length)])
+            return (length == 36 || length == 32) && Self.isASCII(slice.bindMemory(to: UInt8.self)) ? VersionID(validUTF8: slice) : nil
+        }
+        if let packed {
+            offset += length
+            return packed
+        }
+        offset = start
+        return VersionID(try string())
+    }
+
     /// A string that is most often the last key id read (see `lastKeyId`).
     mutating func keyId() throws(SecretStoreDecodingError) -> String {
         let start = offset
@@ -340,7 +356,7 @@ extension ByteReader {
     }
 
     mutating func version() throws(SecretStoreDecodingError) -> SecretVersion {
-        var version = SecretVersion(versionId: try string(), stages: try strings(), createdDate: try int(), sealed: try sealed())
+        var version = SecretVersion(id: try versionID(), stages: try strings(), createdDate: try int(), sealed: try sealed())
         if layout >= 4 { version.lastAccessedDate = try optionalInt() }
         return version
     }

@@ -1,10 +1,32 @@
-/// A position in a listing: ListSecrets' sort key. Ordered as the tuple `(number, text)`, which
-/// is also what a NextToken names (`<number>.<text>`).
+/// A position in a listing: ListSecrets' sort key, ordered as the tuple `(number, text, suffix)`.
+/// A NextToken names it as `<number>.<text>`, with `NUL suffix` after the text when there is one:
+/// creation order is `(createdDate, arn)`, name order `(0, name, arn)`, which orders as the text
+/// `name NUL arn` does (NUL sorts before every character a name may hold) without making that
+/// string for every secret.
 struct ListKey: Sendable, Hashable, Comparable {
     var number: Int64
     var text: String
+    var suffix: String = ""
 
-    static func < (a: ListKey, b: ListKey) -> Bool { (a.number, a.text) < (b.number, b.text) }
+    init(number: Int64, text: String, suffix: String = "") {
+        self.number = number
+        self.text = text
+        self.suffix = suffix
+    }
+
+    /// The key a NextToken's parts name.
+    init(cursor number: Int64, _ text: String) {
+        if let nul = text.firstIndex(of: "\u{0}") {
+            self.init(number: number, text: String(text[..<nul]), suffix: String(text[text.index(after: nul)...]))
+        } else {
+            self.init(number: number, text: text)
+        }
+    }
+
+    /// The `<text>` part of a NextToken.
+    var tokenText: String { suffix.isEmpty ? text : text + "\u{0}" + suffix }
+
+    static func < (a: ListKey, b: ListKey) -> Bool { (a.number, a.text, a.suffix) < (b.number, b.text, b.suffix) }
 }
 
 /// Each account's secrets in ListSecrets' two usual orders, so that a page is found by walking
@@ -18,7 +40,7 @@ struct ListingIndex: Sendable, Equatable {
     struct Account: Sendable, Equatable {
         /// `(createdDate, arn)`, ascending.
         var byCreated: [Entry] = []
-        /// `(0, name + NUL + arn)`, ascending.
+        /// `(0, name, arn)`, ascending.
         var byName: [Entry] = []
     }
 
@@ -30,7 +52,7 @@ struct ListingIndex: Sendable, Equatable {
     private(set) var accounts: [String: Account] = [:]
 
     static func createdKey(_ secret: borrowing Secret) -> ListKey { ListKey(number: secret.createdDate, text: secret.arn) }
-    static func nameKey(_ secret: borrowing Secret) -> ListKey { ListKey(number: 0, text: secret.name + "\u{0}" + secret.arn) }
+    static func nameKey(_ secret: borrowing Secret) -> ListKey { ListKey(number: 0, text: secret.name, suffix: secret.arn) }
 
     /// Builds the index of `secrets` with one sort per order (snapshot loading).
     init<S: Sequence<Secret>>(_ secrets: S) {

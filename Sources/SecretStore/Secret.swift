@@ -109,7 +109,8 @@ public struct Secret: Sendable, Hashable {
 
     /// The version with this id.
     public func version(id: String) -> SecretVersion? {
-        versions.first { $0.versionId == id }
+        let wanted = VersionID(id)
+        return versions.first { $0.id == wanted }
     }
 
     /// Every label in use, across versions.

@@ -86,7 +86,7 @@ extension Secret {
         if versions.count <= 16 {
             var labels: [String] = []
             for (index, version) in versions.enumerated() {
-                for other in versions[(index + 1)...] where other.versionId == version.versionId { return false }
+                for other in versions[(index + 1)...] where other.id == version.id { return false }
                 for label in version.stages {
                     guard !labels.contains(label) else { return false }
                     labels.append(label)

@@ -121,7 +121,7 @@ extension SecretState {
         switch sortBy {
         case .createdDate, .name:
             guard let account = listing.accounts[accountId] else { return .success(Page(items: [], nextToken: nil)) }
-            return .success(walk(sortBy == .name ? account.byName : account.byCreated, from: cursor.map { ListKey(number: $0.0, text: $0.1) },
+            return .success(walk(sortBy == .name ? account.byName : account.byCreated, from: cursor.map { ListKey(cursor: $0.0, $0.1) },
                                  ascending: sortOrder == .asc, limit: limit, filters: filters,
                                  includePlannedDeletion: includePlannedDeletion))
         case .lastChangedDate, .lastAccessedDate:
@@ -146,7 +146,7 @@ extension SecretState {
             guard includePlannedDeletion || secret.deletedDate == nil,
                   filters.allSatisfy({ Self.matches(secret, $0) }) else { continue }
             if items.count == limit {
-                return Page(items: items, nextToken: lastKey.map { Self.cursorToken($0.number, $0.text) })
+                return Page(items: items, nextToken: lastKey.map { Self.cursorToken($0.number, $0.tokenText) })
             }
             items.append(secret)
             lastKey = entry.key

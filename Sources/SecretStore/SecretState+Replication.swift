@@ -247,7 +247,7 @@ extension SecretState {
         var filled = copy
         filled.versions = copy.versions.compactMap { version in
             guard version.sealed.keyId.isEmpty else { return version }
-            guard let stored = current.versions.last(where: { $0.versionId == version.versionId }) else { return nil }
+            guard let stored = current.versions.last(where: { $0.id == version.id }) else { return nil }
             var out = version
             out.sealed = stored.sealed
             return out

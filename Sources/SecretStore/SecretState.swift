@@ -45,11 +45,10 @@ public struct SecretState: Sendable, Equatable {
     /// name is taken. `finishLoading(sources:)` must follow the last one.
     mutating func load(_ secret: consuming Secret) -> Bool {
         let arn = secret.arn
-        let key = NameKey(accountId: secret.accountId, name: secret.name)
-        guard secrets[arn] == nil, names[key] == nil else { return false }
-        names[key] = arn
-        secrets[arn] = secret
-        return true
+        // One hash of each key (a lookup and then an insert was two): a duplicate fails the
+        // whole load, so what it replaced does not matter.
+        guard names.updateValue(arn, forKey: NameKey(accountId: secret.accountId, name: secret.name)) == nil else { return false }
+        return secrets.updateValue(secret, forKey: arn) == nil
     }
 
     /// Snapshot loading: the replication sources, and the listing index of every secret loaded,
@@ -90,7 +89,7 @@ public struct SecretState: Sendable, Equatable {
                 if let last = secret.versions.last, last.sealed.keyId == version.sealed.keyId {
                     version.sealed.keyId = last.sealed.keyId
                 }
-                if let index = secret.versions.lastIndex(where: { $0.versionId == version.versionId }) {
+                if let index = secret.versions.lastIndex(where: { $0.id == version.id }) {
                     secret.versions[index].sealed = version.sealed
                 } else {
                     secret.versions.append(version)
@@ -100,8 +99,8 @@ public struct SecretState: Sendable, Equatable {
             }
         case let .versionsRemoved(arn, ids):
             held = update(arn) { secret in
-                let removed = Set(ids)
-                secret.versions.removeAll { removed.contains($0.versionId) }
+                let removed = Set(ids.map(VersionID.init))
+                secret.versions.removeAll { removed.contains($0.id) }
             }
         case let .labelsMoved(arn, moves, date):
             held = update(arn) { secret in
@@ -118,7 +117,8 @@ public struct SecretState: Sendable, Equatable {
         case let .valuesResealed(arn, values, date):
             held = update(arn) { secret in
                 for value in values {
-                    if let index = secret.versions.firstIndex(where: { $0.versionId == value.versionId }) {
+                    let wanted = VersionID(value.versionId)
+                    if let index = secret.versions.firstIndex(where: { $0.id == wanted }) {
                         secret.versions[index].sealed = value.sealed
                     }
                 }
@@ -153,7 +153,8 @@ public struct SecretState: Sendable, Equatable {
             held = update(arn) { $0.lastAccessedDate = day }
         case let .versionAccessed(arn, versionId, day):
             held = update(arn) { secret in
-                if let index = secret.versions.lastIndex(where: { $0.versionId == versionId }) {
+                let wanted = VersionID(versionId)
+                if let index = secret.versions.lastIndex(where: { $0.id == wanted }) {
                     secret.versions[index].lastAccessedDate = day
                 }
             }
@@ -219,10 +220,10 @@ public struct SecretState: Sendable, Equatable {
     static func applyMoves(_ moves: [LabelMove], to secret: inout Secret) {
         for move in moves {
             // From the newest: moves concern recent versions, and a secret may hold a hundred.
-            if let from = move.from, let index = secret.versions.lastIndex(where: { $0.versionId == from }) {
+            if let from = move.from.map(VersionID.init), let index = secret.versions.lastIndex(where: { $0.id == from }) {
                 secret.versions[index].stages.removeAll { $0 == move.label }
             }
-            if let to = move.to, let index = secret.versions.lastIndex(where: { $0.versionId == to }),
+            if let to = move.to.map(VersionID.init), let index = secret.versions.lastIndex(where: { $0.id == to }),
                !secret.versions[index].stages.contains(move.label) {
                 secret.versions[index].stages.append(move.label)
             }

@@ -37,7 +37,8 @@ public struct SealedValue: Sendable, Hashable {
 
 /// One immutable version of a secret. Only its staging labels ever change.
 public struct SecretVersion: Sendable, Hashable {
-    public var versionId: String
+    /// The VersionId, packed (16 bytes for a canonical UUID; see `VersionID`).
+    var id: VersionID
     /// Staging labels, in the order they were attached. Empty: the version is deprecated.
     public var stages: [String]
     /// Milliseconds since the epoch.
@@ -46,8 +47,18 @@ public struct SecretVersion: Sendable, Hashable {
     /// The day (midnight UTC) this version was last read in this region; nil before the first.
     public var lastAccessedDate: Int64?
 
+    /// The VersionId's text (made from the packed form on each read: compare with `id` in loops).
+    public var versionId: String {
+        get { id.text }
+        set { id = VersionID(newValue) }
+    }
+
     public init(versionId: String, stages: [String], createdDate: Int64, sealed: SealedValue, lastAccessedDate: Int64? = nil) {
-        self.versionId = versionId
+        self.init(id: VersionID(versionId), stages: stages, createdDate: createdDate, sealed: sealed, lastAccessedDate: lastAccessedDate)
+    }
+
+    init(id: VersionID, stages: [String], createdDate: Int64, sealed: SealedValue, lastAccessedDate: Int64? = nil) {
+        self.id = id
         self.stages = stages
         self.createdDate = createdDate
         self.sealed = sealed
