@@ -42,7 +42,7 @@ struct ByteWriter {
 
     mutating func bool(_ value: Bool) { byte(value ? 1 : 0) }
 
-    mutating func raw(_ value: [UInt8]) {
+    mutating func raw(_ value: some Collection<UInt8>) {
         count(value.count)
         bytes.append(contentsOf: value)
     }
@@ -202,9 +202,9 @@ extension ByteWriter {
 
     mutating func sealed(_ value: SealedValue) {
         byte(value.kind.rawValue)
-        raw(value.envelope)
+        raw(value.envelopeBytes)
         string(value.keyId)
-        raw(value.equalityToken)
+        raw(value.tokenBytes)
         optional(value.boundARN) { $0.string($1) }
     }
 
@@ -291,8 +291,31 @@ extension ByteReader {
 
     mutating func sealed() throws(SecretStoreDecodingError) -> SealedValue {
         guard let kind = SealedValue.Kind(rawValue: try byte()) else { throw failure("bad value kind") }
-        return SealedValue(kind: kind, envelope: try raw(), keyId: try keyId(),
-                           equalityToken: try raw(), boundARN: layout >= 2 ? try optionalString() : nil)
+        // The envelope and the token go into one buffer, as the value holds them.
+        let envelope = try rawRange()
+        let keyId = try keyId()
+        let token = try rawRange()
+        guard token.count <= Int(UInt16.max) else { throw failure("an equality token of \(token.count) bytes") }
+        let packed = [UInt8](unsafeUninitializedCapacity: envelope.count + token.count) { buffer, initialized in
+            bytes.withUnsafeBufferPointer { source in
+                if !envelope.isEmpty {
+                    _ = UnsafeMutableBufferPointer(rebasing: buffer[0..<envelope.count]).initialize(from: source[envelope])
+                }
+                if !token.isEmpty {
+                    _ = UnsafeMutableBufferPointer(rebasing: buffer[envelope.count...]).initialize(from: source[token])
+                }
+            }
+            initialized = envelope.count + token.count
+        }
+        return SealedValue(kind: kind, bytes: packed, tokenCount: UInt16(token.count), keyId: keyId,
+                           boundARN: layout >= 2 ? try optionalString() : nil)
+    }
+
+    /// Where the next length-prefixed bytes are, skipped over.
+    mutating func rawRange() throws(SecretStoreDecodingError) -> Range<Int> {
+        let length = try count()
+        defer { offset += length }
+        return offset..<(offset + length)
     }
 
     /// A VersionId, packed straight from the bytes (no string made for a UUID or 32 hex digits).

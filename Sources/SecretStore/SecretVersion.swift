@@ -8,30 +8,59 @@ public struct SealedValue: Sendable, Hashable {
     }
 
     public var kind: Kind
-    /// The sealed record (value ciphertext, wrapped data key, nonces and tags) in the encoding
-    /// of the API's envelope; the core stores and returns it and never looks inside.
-    public var envelope: [UInt8]
+    /// The envelope and then the equality token, in one buffer: a version held them as two heap
+    /// objects (the token's 32 bytes took an 80-byte block of their own).
+    private var bytes: [UInt8]
+    /// The equality token's length, at the end of `bytes`.
+    private var tokenCount: UInt16
     /// The keyring key that wraps the data key.
     public var keyId: String
-    /// A keyed digest of the plaintext (an HMAC under a node key, computed by the API): equal
-    /// tokens mean equal values, without the core learning anything about the value.
-    public var equalityToken: [UInt8]
     /// The ARN the value is bound to (its sealing context) when it is not the secret's own: a
     /// replica's versions stay bound to the ARN they were sealed under in the primary region,
     /// since replication re-wraps the data key and leaves the value's ciphertext alone.
     public var boundARN: String?
 
+    /// The sealed record (value ciphertext, wrapped data key, nonces and tags) in the encoding
+    /// of the API's envelope; the core stores and returns it and never looks inside. A copy:
+    /// `envelopeBytes` reads it in place.
+    public var envelope: [UInt8] {
+        get { Array(envelopeBytes) }
+        set { self = SealedValue(kind: kind, envelope: newValue, keyId: keyId, equalityToken: equalityToken, boundARN: boundARN) }
+    }
+
+    /// The envelope, in place.
+    public var envelopeBytes: ArraySlice<UInt8> { bytes[..<(bytes.count - Int(tokenCount))] }
+
+    /// A keyed digest of the plaintext (an HMAC under a node key, computed by the API): equal
+    /// tokens mean equal values, without the core learning anything about the value.
+    public var equalityToken: [UInt8] {
+        get { Array(tokenBytes) }
+        set { self = SealedValue(kind: kind, envelope: envelope, keyId: keyId, equalityToken: newValue, boundARN: boundARN) }
+    }
+
+    var tokenBytes: ArraySlice<UInt8> { bytes[(bytes.count - Int(tokenCount))...] }
+
     public init(kind: Kind, envelope: [UInt8], keyId: String, equalityToken: [UInt8], boundARN: String? = nil) {
+        precondition(equalityToken.count <= Int(UInt16.max), "an equality token of \(equalityToken.count) bytes")
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(envelope.count + equalityToken.count)
+        bytes += envelope
+        bytes += equalityToken
+        self.init(kind: kind, bytes: bytes, tokenCount: UInt16(equalityToken.count), keyId: keyId, boundARN: boundARN)
+    }
+
+    /// From the envelope and token already in one buffer (decoding).
+    init(kind: Kind, bytes: [UInt8], tokenCount: UInt16, keyId: String, boundARN: String?) {
         self.kind = kind
-        self.envelope = envelope
+        self.bytes = bytes
+        self.tokenCount = tokenCount
         self.keyId = keyId
-        self.equalityToken = equalityToken
         self.boundARN = boundARN
     }
 
     /// True when both were sealed from the same plaintext of the same kind.
     public func sameValue(as other: SealedValue) -> Bool {
-        kind == other.kind && equalityToken == other.equalityToken
+        kind == other.kind && tokenBytes.elementsEqual(other.tokenBytes)
     }
 }
 

@@ -93,7 +93,7 @@ public struct ValueSealer: Sendable {
     public func open(_ value: SealedValue, arn: String, versionId: String) throws(AWSError) -> SecureBytes {
         let bound = try Self.boundARN(of: value, arn: arn)
         do {
-            let sealed = try SealedSecret(decoding: value.envelope)
+            let sealed = try SealedSecret(decoding: value.envelopeBytes)
             return try Envelope.open(sealed, keyring: keyring, context: Self.context(arn: bound, versionId: versionId), cache: dataKeys)
         } catch {
             if error.code == .unknownKey { throw AWSError.kmsKeyUnavailable(value.keyId) }
@@ -106,7 +106,7 @@ public struct ValueSealer: Sendable {
     public func reseal(_ value: SealedValue, under key: Keyring.Key, arn: String, versionId: String) throws(AWSError) -> SealedValue {
         let bound = try Self.boundARN(of: value, arn: arn)
         do {
-            let sealed = try SealedSecret(decoding: value.envelope)
+            let sealed = try SealedSecret(decoding: value.envelopeBytes)
             let rewrapped = try Envelope.rewrap(sealed, from: keyring, to: key,
                                                 context: Self.context(arn: bound, versionId: versionId),
                                                 random: random)
@@ -129,7 +129,7 @@ public struct ValueSealer: Sendable {
     public func exportForReplication(_ value: SealedValue, arn: String, versionId: String) throws(AWSError) -> SealedValue {
         let bound = try Self.boundARN(of: value, arn: arn)
         do {
-            let sealed = try SealedSecret(decoding: value.envelope)
+            let sealed = try SealedSecret(decoding: value.envelopeBytes)
             let transfer = try Envelope.exportTransfer(sealed, keyring: keyring, context: Self.context(arn: bound, versionId: versionId))
             let bytes = transfer.withUnsafeBytes { Array($0) }
             return SealedValue(kind: value.kind, envelope: bytes, keyId: Self.transferKeyId, equalityToken: [], boundARN: bound)
