@@ -79,6 +79,10 @@ import Testing
         ["cluster", "manifest", "--dir", "/tmp/c", "--pids", "us-east-1=10", "--standby-pids", "us-east-1-b=11,us-east-1-c=12", "--front-pid", "13"],
         ["rotation", "status", "--endpoint", "https://127.0.0.1:7443"],
         ["rotation", "status", "--endpoint", "https://127.0.0.1:7443", "--json", "--ca-bundle", "ca.pem", "--region", "us-east-1"],
+        ["ca", "init", "--dir", "/tmp/ca"],
+        ["ca", "init", "--dir", "/tmp/ca", "--name", "Example CA"],
+        ["ca", "issue", "--ca-dir", "/tmp/ca", "--node-id", "node-1", "--region", "eu-west-1", "--host", "node-1.example.internal",
+         "--host", "10.0.0.7", "--out", "/tmp/node-1"],
         // Last: valuesAreReadAsBefore reads it as `documented.last`.
         ["cluster", "init", "--dir", "/tmp/c", "--address", "us-east-1=10.231.0.11", "--address", "eu-west-1=10.231.0.12"],
     ]
