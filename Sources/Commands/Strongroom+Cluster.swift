@@ -64,6 +64,40 @@ extension Strongroom {
         }
     }
 
+    /// `strongroom cluster plan`: bundles for a cluster of nodes on their own hosts.
+    struct ClusterPlanCommand: StrongroomCommand {
+        static let syntax = Strongroom.syntax(["cluster", "plan"], [
+            .value("--spec", "FILE", required: true), .value("--out", "DIR", required: true),
+        ], """
+            Turn FILE, a JSON description of regions and their nodes' addresses (see the README's
+            "Deployment"), into DIR (missing or empty): the cluster CA in DIR/ca (its key stays
+            there), one bundle per node in DIR/<nodeId> (config.json with paths relative to it,
+            node.pem, node.key, ca.pem, iam.json, the region's keyring.json) to copy to its host
+            and start with `strongroom serve --config config.json`, and DIR/credentials.json
+            (the accounts' keys and every node's endpoint).
+            """)
+
+        var spec: String
+        var output: String
+
+        init(_ arguments: ParsedArguments) throws(UsageError) {
+            spec = arguments.value("--spec") ?? ""
+            output = arguments.value("--out") ?? ""
+        }
+
+        func run(_ console: Console) -> Int32 {
+            guard let bytes = FileManager.default.contents(atPath: spec) else { return console.fail("\(spec): cannot read the spec") }
+            do {
+                let nodes = try ClusterPlan.write(spec: Array(bytes), directory: output, now: Date())
+                console.say("planned \(nodes.count) nodes in \(Files.absolutePath(output)): \(nodes.joined(separator: ", ")); "
+                    + "copy each DIR/<node> to its host, keep DIR/ca/ca.key off them")
+                return succeeded
+            } catch {
+                return console.fail("\(spec): \(error.message)")
+            }
+        }
+    }
+
     /// `strongroom cluster manifest`: record the running cluster's processes in DIR/cluster.json.
     struct ClusterManifest: StrongroomCommand {
         static let syntax = Strongroom.syntax(

@@ -13,7 +13,7 @@ public enum Strongroom {
     static let commands: [any StrongroomCommand.Type] = [
         Dev.self, Serve.self, ClusterInit.self, ClusterManifest.self, ClusterShow.self, Front.self, Status.self, RotationStatus.self, PromoteRegion.self, Promote.self,
         JournalVerify.self, JournalDump.self, JournalBench.self, IAMIssueSession.self, AuditVerify.self, AuditQuery.self,
-        CAInit.self, CAIssue.self,
+        CAInit.self, CAIssue.self, ClusterPlanCommand.self,
         Help.self,
     ]
 

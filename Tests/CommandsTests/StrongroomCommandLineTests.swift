@@ -83,6 +83,7 @@ import Testing
         ["ca", "init", "--dir", "/tmp/ca", "--name", "Example CA"],
         ["ca", "issue", "--ca-dir", "/tmp/ca", "--node-id", "node-1", "--region", "eu-west-1", "--host", "node-1.example.internal",
          "--host", "10.0.0.7", "--out", "/tmp/node-1"],
+        ["cluster", "plan", "--spec", "/tmp/spec.json", "--out", "/tmp/plan"],
         // Last: valuesAreReadAsBefore reads it as `documented.last`.
         ["cluster", "init", "--dir", "/tmp/c", "--address", "us-east-1=10.231.0.11", "--address", "eu-west-1=10.231.0.12"],
     ]
@@ -188,8 +189,8 @@ import Testing
         (["dev", "--dir", "a", "--dir", "b"], "--dir is given twice"),
         (["dev", "--dir"], "--dir needs a value (DIR)"),
         (["serve"], "serve needs --config FILE"),
-        (["cluster"], "cluster needs init, manifest or show"),
-        (["cluster", "grow"], "cluster needs init, manifest or show"),
+        (["cluster"], "cluster needs init, manifest, show or plan"),
+        (["cluster", "grow"], "cluster needs init, manifest, show or plan"),
         (["cluster", "init", "--regions", "us-east-1,us-east-1"], "--regions names us-east-1 twice"),
         (["cluster", "init", "--address", "us-east-1=nowhere"], "--address takes REGION=IP or NODE=IP with an IP literal, got 'us-east-1=nowhere'"),
         (["cluster", "init", "--address", "mars-1=10.0.0.1"], "--address: the cluster has no region or node mars-1"),
