@@ -43,6 +43,12 @@ public struct SecureBytes: Sendable, Equatable, CustomStringConvertible, CustomD
         return try result.get()
     }
 
+    /// Zeroes `count` bytes at `base` in a way the compiler may not remove (OPENSSL_cleanse), for
+    /// scratch buffers that held secrets.
+    static func cleanse(_ base: UnsafeMutableRawPointer, _ count: Int) {
+        OPENSSL_cleanse(base, count)
+    }
+
     /// A plain copy of the bytes, for handing to code that needs an array (for example a test).
     public var unsafeCopiedBytes: [UInt8] { storage.bytes }
 
