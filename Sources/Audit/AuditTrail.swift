@@ -426,16 +426,15 @@ extension AuditTrail {
                 }
                 // The first record goes in as `append` puts it (sealing a full file first);
                 // the ones after it join its write while the file has room.
-                var lines: [[UInt8]] = []
-                var hashes: [[UInt8]] = []
+                var buffer: [UInt8] = []
+                var records = 0
                 var sequence = state.nextSequence
                 var previous = state.lastHash
-                var bytes = 0
                 for event in events[done...] {
                     let line = AuditFormat.line(event, chain: AuditFormat.Chain(sequence: sequence, previousHash: previous))
-                    let end = (state.active?.end ?? 0) + bytes + line.count + 1
-                    if !lines.isEmpty && end > maxFileBytes { break }
-                    if lines.isEmpty, let active = state.active, active.end > 0, end > maxFileBytes {
+                    let end = (state.active?.end ?? 0) + buffer.count + line.count + 1
+                    if records > 0 && end > maxFileBytes { break }
+                    if records == 0, let active = state.active, active.end > 0, end > maxFileBytes {
                         do {
                             try seal(&state)
                         } catch where error.code != .syncFailed {
@@ -443,24 +442,20 @@ extension AuditTrail {
                         }
                     }
                     previous = AuditFormat.hash(line)
-                    hashes.append(previous)
-                    lines.append(line)
-                    bytes += line.count + 1
+                    buffer.append(contentsOf: line)
+                    buffer.append(0x0A)
+                    records += 1
                     sequence += 1
                 }
                 try openNextFileIfNeeded(&state)
                 guard var active = state.active else { preconditionFailure("no active audit file after creating one") }
-                var buffer: [UInt8] = []
-                buffer.reserveCapacity(bytes)
-                for line in lines {
-                    buffer.append(contentsOf: line)
-                    buffer.append(0x0A)
-                }
                 do {
                     try active.file.write(buffer, at: active.end)
                 } catch {
-                    let records = lines.count == 1 ? "record \(state.nextSequence)" : "records \(state.nextSequence)…\(sequence - 1)"
-                    let failure = AuditError.from(error, path: active.path, "cannot append audit \(records)")
+                    let what = records == 1 ? "record \(state.nextSequence)" : "records \(state.nextSequence)…\(sequence - 1)"
+                    let failure = AuditError.from(error, path: active.path, "cannot append audit \(what)")
+                    // Never leave part of a line behind: cut back to the last complete record. Should
+                    // that fail as well, the next reserve() cuts again before anything is written.
                     try? active.file.truncate(to: active.end)
                     active.allocatedEnd = active.end
                     state.active = active
@@ -471,14 +466,14 @@ extension AuditTrail {
                 active.end += buffer.count
                 if let running = active.running {
                     running.digest.update(buffer)
-                    active.running = (running.digest, running.records + lines.count)
+                    active.running = (running.digest, running.records + records)
                 }
                 active.allocatedEnd = max(active.allocatedEnd, active.end)
                 if active.firstSequence == nil { active.firstSequence = state.nextSequence }
                 state.active = active
-                state.lastHash = hashes[hashes.count - 1]
+                state.lastHash = previous
                 state.nextSequence = sequence
-                done += lines.count
+                done += records
             } catch {
                 return (done, error)
             }

@@ -57,18 +57,15 @@ public enum Envelope {
         _ sealed: SealedSecret, keyring: Keyring, context: [UInt8], cache: DataKeyCache? = nil
     ) throws(CryptoError) -> SecureBytes {
         try sealed.validateShape()
+        let cacheKey = cache.map { _ in
+            DataKeyCache.Key(keyId: sealed.keyId, wrap: sealed.dataKeyNonce + sealed.wrappedDataKey + sealed.dataKeyTag, context: context)
+        }
         let dataKey: SecureBytes
-        if let cache {
-            let key = DataKeyCache.Key(keyId: sealed.keyId, wrap: sealed.dataKeyNonce + sealed.wrappedDataKey + sealed.dataKeyTag,
-                                       context: context)
-            if keyring.key(id: sealed.keyId) != nil, let cached = cache.lookup(key) {
-                dataKey = cached
-            } else {
-                dataKey = try unwrap(sealed, keyring: keyring, context: context, operation: "Envelope open")
-                cache.insert(key, dataKey: dataKey)
-            }
+        if let cache, let cacheKey, keyring.key(id: sealed.keyId) != nil, let cached = cache.lookup(cacheKey) {
+            dataKey = cached
         } else {
             dataKey = try unwrap(sealed, keyring: keyring, context: context, operation: "Envelope open")
+            if let cache, let cacheKey { cache.insert(cacheKey, dataKey: dataKey) }
         }
         do {
             return try AESGCM.open(ciphertext: sealed.ciphertext, tag: sealed.tag, key: dataKey,

@@ -41,8 +41,8 @@ package enum ClusterPlan {
         var id: String
         var region: String
         var ordinal: Int
-        var address: String
-        var hosts: [String]
+        /// Its certificate's subjectAltNames: the address and the spec's `hosts`.
+        var names: (dnsNames: [String], ipAddresses: [String])
         var api: SocketAddress
         var replication: SocketAddress
     }
@@ -105,8 +105,9 @@ package enum ClusterPlan {
                     }
                     hosts += list
                 }
+                let names: (dnsNames: [String], ipAddresses: [String])
                 do {
-                    _ = try CertificateTools.subjectAltNames(hosts: hosts)
+                    names = try CertificateTools.subjectAltNames(hosts: hosts)
                 } catch {
                     throw ProvisioningError("\(at).hosts: \(error.message.replacingOccurrences(of: "--host: ", with: ""))")
                 }
@@ -122,7 +123,7 @@ package enum ClusterPlan {
                         throw ProvisioningError("\(at): \(endpoint) is used by another node (give it its own apiPort or replicationPort)")
                     }
                 }
-                nodes.append(Node(id: id, region: name, ordinal: n, address: address, hosts: hosts, api: apiAddress,
+                nodes.append(Node(id: id, region: name, ordinal: n, names: names, api: apiAddress,
                                   replication: replicationAddress))
             }
             regions.append(Region(name: name, syncStandbys: sync, nodes: nodes))
@@ -167,9 +168,8 @@ package enum ClusterPlan {
             for node in region.nodes {
                 let bundle = dir + "/" + node.id
                 try ClusterEnvironment.makeDirectory(bundle)
-                let names = try CertificateTools.subjectAltNames(hosts: node.hosts)
                 try DevEnvironment.writeCertificate(
-                    commonName: node.id, organizationalUnit: region.name, dnsNames: names.dnsNames, ipAddresses: names.ipAddresses,
+                    commonName: node.id, organizationalUnit: region.name, dnsNames: node.names.dnsNames, ipAddresses: node.names.ipAddresses,
                     uris: [NodeIdentity.uri(region: region.name, nodeId: node.id)], certificate: bundle + "/node.pem",
                     privateKey: bundle + "/node.key", caCertificate: caDir + "/ca.pem", caPrivateKey: caDir + "/ca.key", now: now)
                 try DevEnvironment.writeFile(Array(caPEM), to: bundle + "/ca.pem", mode: 0o644)

@@ -296,17 +296,10 @@ extension ByteReader {
         let keyId = try keyId()
         let token = try rawRange()
         guard token.count <= Int(UInt16.max) else { throw failure("an equality token of \(token.count) bytes") }
-        let packed = [UInt8](unsafeUninitializedCapacity: envelope.count + token.count) { buffer, initialized in
-            bytes.withUnsafeBufferPointer { source in
-                if !envelope.isEmpty {
-                    _ = UnsafeMutableBufferPointer(rebasing: buffer[0..<envelope.count]).initialize(from: source[envelope])
-                }
-                if !token.isEmpty {
-                    _ = UnsafeMutableBufferPointer(rebasing: buffer[envelope.count...]).initialize(from: source[token])
-                }
-            }
-            initialized = envelope.count + token.count
-        }
+        var packed: [UInt8] = []
+        packed.reserveCapacity(envelope.count + token.count)
+        packed += bytes[envelope]
+        packed += bytes[token]
         return SealedValue(kind: kind, bytes: packed, tokenCount: UInt16(token.count), keyId: keyId,
                            boundARN: layout >= 2 ? try optionalString() : nil)
     }

@@ -44,9 +44,11 @@ struct ListingIndex: Sendable, Equatable {
         var byName: [Entry] = []
     }
 
+    /// A secret's place in one order; its ARN is part of the key (the text in creation order,
+    /// the suffix in name order).
     struct Entry: Sendable, Equatable {
         var key: ListKey
-        var arn: String
+        var arn: String { key.suffix.isEmpty ? key.text : key.suffix }
     }
 
     private(set) var accounts: [String: Account] = [:]
@@ -57,8 +59,8 @@ struct ListingIndex: Sendable, Equatable {
     /// Builds the index of `secrets` with one sort per order (snapshot loading).
     init<S: Sequence<Secret>>(_ secrets: S) {
         for secret in secrets {
-            accounts[secret.accountId, default: Account()].byCreated.append(Entry(key: Self.createdKey(secret), arn: secret.arn))
-            accounts[secret.accountId, default: Account()].byName.append(Entry(key: Self.nameKey(secret), arn: secret.arn))
+            accounts[secret.accountId, default: Account()].byCreated.append(Entry(key: Self.createdKey(secret)))
+            accounts[secret.accountId, default: Account()].byName.append(Entry(key: Self.nameKey(secret)))
         }
         for account in accounts.keys {
             accounts[account]!.byCreated.sort { $0.key < $1.key }
@@ -69,8 +71,8 @@ struct ListingIndex: Sendable, Equatable {
     init() {}
 
     mutating func insert(_ secret: borrowing Secret) {
-        let created = Entry(key: Self.createdKey(secret), arn: secret.arn)
-        let named = Entry(key: Self.nameKey(secret), arn: secret.arn)
+        let created = Entry(key: Self.createdKey(secret))
+        let named = Entry(key: Self.nameKey(secret))
         var account = accounts.removeValue(forKey: secret.accountId) ?? Account()
         // Secrets are mostly created in date order: appending is the common case.
         account.byCreated.insert(created, at: Self.firstIndex(in: account.byCreated, notBelow: created.key))
@@ -80,13 +82,16 @@ struct ListingIndex: Sendable, Equatable {
 
     mutating func remove(_ secret: borrowing Secret) {
         guard var account = accounts.removeValue(forKey: secret.accountId) else { return }
-        for (key, byName) in [(Self.createdKey(secret), false), (Self.nameKey(secret), true)] {
-            let entries = byName ? account.byName : account.byCreated
-            let index = Self.firstIndex(in: entries, notBelow: key)
-            guard index < entries.count, entries[index].key == key else { continue }
-            if byName { account.byName.remove(at: index) } else { account.byCreated.remove(at: index) }
-        }
+        Self.remove(Self.createdKey(secret), from: &account.byCreated)
+        Self.remove(Self.nameKey(secret), from: &account.byName)
         if !account.byCreated.isEmpty { accounts[secret.accountId] = account }
+    }
+
+    /// Removes the entry with `key`, in place (no second reference to the array while it
+    /// changes, which would copy the whole order).
+    private static func remove(_ key: ListKey, from entries: inout [Entry]) {
+        let index = firstIndex(in: entries, notBelow: key)
+        if index < entries.count, entries[index].key == key { entries.remove(at: index) }
     }
 
     /// The index of the first entry whose key is not below `key` (`entries.count` when none).
@@ -100,7 +105,7 @@ struct ListingIndex: Sendable, Equatable {
         return low
     }
 
-    /// The first index past `cursor` in the walking direction, and the step.
+    /// The first index past `cursor` in the walking direction (-1 or `entries.count` when none).
     static func start(in entries: [Entry], after cursor: ListKey?, ascending: Bool) -> Int {
         guard let cursor else { return ascending ? 0 : entries.count - 1 }
         let index = firstIndex(in: entries, notBelow: cursor)

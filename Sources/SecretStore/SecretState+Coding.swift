@@ -94,10 +94,10 @@ extension Secret {
             }
             return true
         }
-        var ids = Set<String>()
+        var ids = Set<VersionID>()
         var labels = Set<String>()
         for version in versions {
-            guard ids.insert(version.versionId).inserted else { return false }
+            guard ids.insert(version.id).inserted else { return false }
             for label in version.stages {
                 guard labels.insert(label).inserted else { return false }
             }

@@ -32,8 +32,8 @@ extension AuditSink {
 /// audited at once, as without a batch. When the first record of a pass is added, `schedule`
 /// arranges for `SecretsManagerService.flush(_:)` at the pass's end.
 public final class AuditBatch: @unchecked Sendable {
-    // Safety: `events`, `answers` and `scheduled` are touched only on the thread `isOwnThread`
-    // recognizes (the service checks it before adding; the flush runs at the loop's pass end).
+    // Safety: `events` and `answers` are touched only on the thread `isOwnThread` recognizes
+    // (the service checks it before adding; the flush runs at the loop's pass end).
     let isOwnThread: @Sendable () -> Bool
     private let schedule: (AuditBatch) -> Void
     var events: [JSONValue] = []
